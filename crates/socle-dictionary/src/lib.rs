@@ -1,0 +1,22 @@
+//! The Socle data dictionary: the single source of truth for what the warehouse holds.
+//!
+//! It lives as YAML under `schemas/`:
+//! - `entities/*.yaml`: canonical entities (`eleve`, `resultat`...), each field with its type,
+//!   French and English description, nullability, domain and personal-data class;
+//! - `sources/*.yaml`: the contract of each source system's export (tables, columns, types, keys)
+//!   and which canonical fields each column feeds;
+//! - `valeurs.yaml`: default value maps (special result values, absence categories);
+//! - `css/<code>.yaml`: one CSS's own conventions (encoding, local course codes, local special
+//!   values). A CSS with no file loads with the defaults.
+//!
+//! [`Dictionary::load`] reads it, [`Dictionary::validate`] reports every problem with its file and
+//! path, [`Dictionary::to_markdown`] renders it as documentation.
+
+mod doc;
+mod load;
+mod model;
+mod validate;
+
+pub use load::LoadError;
+pub use model::*;
+pub use validate::Problem;

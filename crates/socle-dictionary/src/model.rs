@@ -1,0 +1,358 @@
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A French and English text.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    pub fr: String,
+    pub en: String,
+}
+
+/// Field and column types.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    /// Text; codes keep leading zeros.
+    Text,
+    /// 64-bit integer.
+    Int,
+    /// Decimal with up to 2 places (stored as a 64-bit float).
+    Dec,
+    /// Calendar date.
+    Date,
+    /// Boolean.
+    Bool,
+}
+
+impl FieldType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldType::Text => "text",
+            FieldType::Int => "int",
+            FieldType::Dec => "dec",
+            FieldType::Date => "date",
+            FieldType::Bool => "bool",
+        }
+    }
+}
+
+/// Personal-data class of a canonical field (Law 25). The classes marked "never shared" never
+/// reach the shared zone: the warehouse drops them there.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonalClass {
+    /// Not personal information.
+    None,
+    /// Directly identifying (the code permanent). Never shared.
+    DirectIdentifier,
+    /// A name. Never shared.
+    Name,
+    /// A birth date. Never shared.
+    BirthDate,
+    /// An identifier internal to one CSS (GPI's fiche): re-identifies through the CSS's own
+    /// system. Never shared.
+    LocalIdentifier,
+    /// The keyed pseudonymous student key: still personal information, shared zone only.
+    Pseudonymous,
+    /// Sensitive but needed for indicators (EHDAA difficulty codes, intervention plans).
+    Sensitive,
+}
+
+impl PersonalClass {
+    /// Whether a field of this class may be written to the shared zone.
+    pub fn allowed_in_shared_zone(self) -> bool {
+        matches!(self, PersonalClass::None | PersonalClass::Pseudonymous | PersonalClass::Sensitive)
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PersonalClass::None => "none",
+            PersonalClass::DirectIdentifier => "direct_identifier",
+            PersonalClass::Name => "name",
+            PersonalClass::BirthDate => "birth_date",
+            PersonalClass::LocalIdentifier => "local_identifier",
+            PersonalClass::Pseudonymous => "pseudonymous",
+            PersonalClass::Sensitive => "sensitive",
+        }
+    }
+}
+
+/// The domain of a value: a list of allowed values, a regular-expression pattern, or a numeric
+/// range (bounds included).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Domain {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// A registry the value must be found in: `organismes` or `etablissements`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+impl Domain {
+    /// One line describing the domain, for documentation and messages.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(v) = &self.values {
+            parts.push(format!("one of {}", v.join(", ")));
+        }
+        if let Some(p) = &self.pattern {
+            parts.push(format!("matches `{p}`"));
+        }
+        match (self.min, self.max) {
+            (Some(a), Some(b)) => parts.push(format!("from {a} to {b}")),
+            (Some(a), None) => parts.push(format!(">= {a}")),
+            (None, Some(b)) => parts.push(format!("<= {b}")),
+            (None, None) => {}
+        }
+        if let Some(r) = &self.reference {
+            parts.push(format!("found in the registry `{r}`"));
+        }
+        parts.join("; ")
+    }
+}
+
+/// A canonical field.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Field {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub field_type: FieldType,
+    pub description: Text,
+    #[serde(default)]
+    pub nullable: bool,
+    pub personal: PersonalClass,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<Domain>,
+}
+
+/// How an entity is partitioned in the warehouse.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Partitioning {
+    /// `annee_scolaire=<year>` (and `code_css=<code>` in the shared zone).
+    AnneeScolaire,
+    /// By CSS only (tables without a school year, such as the student).
+    Css,
+}
+
+/// A canonical entity of the warehouse.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entity {
+    pub name: String,
+    pub description: Text,
+    /// What one row is.
+    pub grain: String,
+    pub partitioning: Partitioning,
+    pub fields: Vec<Field>,
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+impl Entity {
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+    /// Fields that may be written to the shared zone.
+    pub fn shared_fields(&self) -> impl Iterator<Item = &Field> {
+        self.fields.iter().filter(|f| f.personal.allowed_in_shared_zone())
+    }
+}
+
+/// What to do with a second row of the same key.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicatePolicy {
+    /// Quarantine later rows ("duplicate key"); the first by line order is kept.
+    #[default]
+    Quarantine,
+    /// Load every row (repeated students and enrolments are reported by the anomalies mart).
+    Keep,
+}
+
+/// A column of a source table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceColumn {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub column_type: FieldType,
+    /// Whether the column must be present in the file's header (default true).
+    #[serde(default = "yes")]
+    pub required: bool,
+    /// Whether an empty value is allowed (default false).
+    #[serde(default)]
+    pub nullable: bool,
+    /// Personal data: values never appear in messages.
+    #[serde(default)]
+    pub personal: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<Domain>,
+    /// Canonical fields (`entity.field`) this column feeds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maps_to: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A table of a source export: one file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceTable {
+    pub name: String,
+    pub file: String,
+    pub description: Text,
+    pub key: Vec<String>,
+    #[serde(default)]
+    pub duplicates: DuplicatePolicy,
+    pub columns: Vec<SourceColumn>,
+}
+
+impl SourceTable {
+    pub fn column(&self, name: &str) -> Option<&SourceColumn> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// The contract of one source system's export.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub system: String,
+    /// Sub-folder of a night's export folder (`gpi`).
+    pub folder: String,
+    pub description: Text,
+    pub tables: Vec<SourceTable>,
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+impl Source {
+    pub fn table(&self, name: &str) -> Option<&SourceTable> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+}
+
+/// Text encoding of a CSS's exports.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    /// Valid UTF-8 is UTF-8, anything else Windows-1252 (formats/README.md).
+    #[default]
+    Auto,
+    /// UTF-8 (a BOM is accepted); a row with invalid bytes is quarantined.
+    #[serde(rename = "utf-8")]
+    Utf8,
+    /// Windows-1252, transcoded as a stream.
+    #[serde(rename = "windows-1252")]
+    Windows1252,
+}
+
+/// Canonical status of a result that is not a pass or fail.
+pub const RESULT_STATUSES: &[&str] = &["absent", "exempte", "non_evalue", "non_applicable"];
+/// Canonical categories of an absence reason (`cpt_abs`).
+pub const ABSENCE_CATEGORIES: &[&str] = &["motivee", "non_motivee", "retard"];
+
+/// Default value maps (`valeurs.yaml`), overridable per CSS.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueMaps {
+    /// Special result values as written in exports -> canonical status.
+    pub valeurs_speciales_resultat: BTreeMap<String, String>,
+    /// `cpt_abs` -> canonical absence category.
+    pub categories_absence: BTreeMap<String, String>,
+    /// Default pass mark when a legend gives none.
+    pub seuil_reussite_defaut: f64,
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+/// One CSS's own conventions (`css/<code>.yaml`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CssProfile {
+    pub code_css: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub encodage: Encoding,
+    /// Local special result values -> canonical status (added to, or replacing, the defaults).
+    #[serde(default)]
+    pub valeurs_speciales_resultat: BTreeMap<String, String>,
+    /// Local course codes -> canonical course code (ministry code, or canonical primary code).
+    #[serde(default)]
+    pub cours: BTreeMap<String, String>,
+    /// `cpt_abs` -> canonical category, when the CSS uses the counter differently.
+    #[serde(default)]
+    pub categories_absence: BTreeMap<String, String>,
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+/// The whole dictionary.
+#[derive(Debug, Clone)]
+pub struct Dictionary {
+    pub root: PathBuf,
+    /// `version` of `dictionnaire.yaml`: recorded in every manifest.
+    pub version: String,
+    pub entities: Vec<Entity>,
+    pub sources: Vec<Source>,
+    pub values: ValueMaps,
+    pub css: BTreeMap<String, CssProfile>,
+}
+
+/// A CSS's effective conventions: the defaults with its own profile applied.
+#[derive(Debug, Clone)]
+pub struct EffectiveProfile {
+    pub code_css: String,
+    pub encoding: Encoding,
+    pub special_values: BTreeMap<String, String>,
+    pub absence_categories: BTreeMap<String, String>,
+    pub courses: BTreeMap<String, String>,
+    pub default_pass_mark: f64,
+    /// Whether the CSS has a profile of its own.
+    pub customised: bool,
+}
+
+impl Dictionary {
+    pub fn entity(&self, name: &str) -> Option<&Entity> {
+        self.entities.iter().find(|e| e.name == name)
+    }
+    pub fn source(&self, system: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.system == system)
+    }
+    /// The effective conventions of a CSS (defaults if it has no profile).
+    pub fn profile(&self, code_css: &str) -> EffectiveProfile {
+        let own = self.css.get(code_css);
+        let mut special_values = self.values.valeurs_speciales_resultat.clone();
+        let mut absence_categories = self.values.categories_absence.clone();
+        let mut courses = BTreeMap::new();
+        let mut encoding = Encoding::Auto;
+        if let Some(p) = own {
+            special_values.extend(p.valeurs_speciales_resultat.clone());
+            absence_categories.extend(p.categories_absence.clone());
+            courses.extend(p.cours.clone());
+            encoding = p.encodage;
+        }
+        EffectiveProfile {
+            code_css: code_css.to_string(),
+            encoding,
+            special_values,
+            absence_categories,
+            courses,
+            default_pass_mark: self.values.seuil_reussite_defaut,
+            customised: own.is_some(),
+        }
+    }
+}

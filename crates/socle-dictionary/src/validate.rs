@@ -1,0 +1,289 @@
+use crate::model::*;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::PathBuf;
+
+/// One problem found in the dictionary: the file, the path inside it, and what is wrong.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file.display(), self.path, self.message)
+    }
+}
+
+struct Report {
+    problems: Vec<Problem>,
+}
+
+impl Report {
+    fn add(&mut self, file: &std::path::Path, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem { file: file.to_path_buf(), path: path.into(), message: message.into() });
+    }
+}
+
+fn check_domain(r: &mut Report, file: &std::path::Path, path: &str, d: &Domain) {
+    if let Some(p) = &d.pattern
+        && let Err(e) = regex::Regex::new(p)
+    {
+        r.add(file, format!("{path}.pattern"), format!("invalid regular expression: {e}"));
+    }
+    if let Some(v) = &d.values
+        && v.is_empty()
+    {
+        r.add(file, format!("{path}.values"), "empty list of values");
+    }
+    if let (Some(a), Some(b)) = (d.min, d.max)
+        && a > b
+    {
+        r.add(file, path, format!("min {a} is greater than max {b}"));
+    }
+    if let Some(reference) = &d.reference
+        && !matches!(reference.as_str(), "organismes" | "etablissements")
+    {
+        r.add(file, format!("{path}.reference"), format!("unknown registry {reference:?} (organismes, etablissements)"));
+    }
+    if d.values.is_none() && d.pattern.is_none() && d.min.is_none() && d.max.is_none() && d.reference.is_none() {
+        r.add(file, path, "empty domain: give values, pattern, min/max or reference");
+    }
+}
+
+fn is_canonical_course(code: &str) -> bool {
+    let b = code.as_bytes();
+    let ministry = b.len() == 6 && b.iter().all(u8::is_ascii_digit);
+    // Canonical primary codes: subject (3 letters) + grade (1-6) + `00`, e.g. FRA400.
+    let primary = b.len() == 6
+        && b[..3].iter().all(u8::is_ascii_uppercase)
+        && (b'1'..=b'6').contains(&b[3])
+        && &b[4..] == b"00";
+    ministry || primary
+}
+
+impl Dictionary {
+    /// Every problem of the dictionary, each with its file and path. Empty means valid.
+    pub fn validate(&self) -> Vec<Problem> {
+        let mut r = Report { problems: Vec::new() };
+        let registry = socle_core::Registry::embedded().ok();
+        let root_file = self.root.join("dictionnaire.yaml");
+        if self.version.trim().is_empty() {
+            r.add(&root_file, "version", "empty version");
+        }
+        if self.entities.is_empty() {
+            r.add(&self.root.join("entities"), "", "no entity defined");
+        }
+        let mut names = BTreeSet::new();
+        for e in &self.entities {
+            let f = &e.file;
+            if !names.insert(e.name.as_str()) {
+                r.add(f, "name", format!("entity {:?} defined twice", e.name));
+            }
+            let stem = f.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            if stem != e.name {
+                r.add(f, "name", format!("entity {:?} must live in {}.yaml", e.name, e.name));
+            }
+            for (lang, text) in [("fr", &e.description.fr), ("en", &e.description.en)] {
+                if text.trim().is_empty() {
+                    r.add(f, format!("description.{lang}"), "empty description");
+                }
+            }
+            let mut fields = BTreeSet::new();
+            for (i, field) in e.fields.iter().enumerate() {
+                let p = format!("fields[{i}] ({})", field.name);
+                if !fields.insert(field.name.as_str()) {
+                    r.add(f, &p, "field defined twice");
+                }
+                if field.description.fr.trim().is_empty() || field.description.en.trim().is_empty() {
+                    r.add(f, format!("{p}.description"), "both fr and en descriptions are required");
+                }
+                if let Some(d) = &field.domain {
+                    check_domain(&mut r, f, &format!("{p}.domain"), d);
+                }
+            }
+            if e.field("code_css").is_none() {
+                r.add(f, "fields", "every entity needs code_css (the warehouse partitions by CSS)");
+            }
+            if e.partitioning == Partitioning::AnneeScolaire && e.field("annee_scolaire").is_none() {
+                r.add(f, "partitioning", "partitioned by annee_scolaire but has no such field");
+            }
+        }
+        for s in &self.sources {
+            let f = &s.file;
+            let mut tables = BTreeSet::new();
+            for (ti, t) in s.tables.iter().enumerate() {
+                let tp = format!("tables[{ti}] ({})", t.name);
+                if !tables.insert(t.name.as_str()) {
+                    r.add(f, &tp, "table defined twice");
+                }
+                let mut cols = BTreeSet::new();
+                for (ci, c) in t.columns.iter().enumerate() {
+                    let cp = format!("{tp}.columns[{ci}] ({})", c.name);
+                    if !cols.insert(c.name.as_str()) {
+                        r.add(f, &cp, "column defined twice");
+                    }
+                    if let Some(d) = &c.domain {
+                        check_domain(&mut r, f, &format!("{cp}.domain"), d);
+                    }
+                    for (mi, target) in c.maps_to.iter().enumerate() {
+                        let ok = target
+                            .split_once('.')
+                            .and_then(|(en, fi)| self.entity(en).map(|e| e.field(fi).is_some()))
+                            .unwrap_or(false);
+                        if !ok {
+                            r.add(f, format!("{cp}.maps_to[{mi}]"), format!("{target:?} is not a canonical entity.field"));
+                        }
+                    }
+                }
+                for (ki, k) in t.key.iter().enumerate() {
+                    if t.column(k).is_none() {
+                        r.add(f, format!("{tp}.key[{ki}]"), format!("key column {k:?} is not a column of the table"));
+                    }
+                }
+                if t.key.is_empty() {
+                    r.add(f, format!("{tp}.key"), "a table needs a key");
+                }
+            }
+        }
+        let vf = &self.values.file;
+        for (code, status) in &self.values.valeurs_speciales_resultat {
+            if !RESULT_STATUSES.contains(&status.as_str()) {
+                r.add(vf, format!("valeurs_speciales_resultat.{code}"), format!("unknown status {status:?} (expected one of {})", RESULT_STATUSES.join(", ")));
+            }
+        }
+        for (code, cat) in &self.values.categories_absence {
+            if !ABSENCE_CATEGORIES.contains(&cat.as_str()) {
+                r.add(vf, format!("categories_absence.{code}"), format!("unknown category {cat:?} (expected one of {})", ABSENCE_CATEGORIES.join(", ")));
+            }
+        }
+        if !(0.0..=100.0).contains(&self.values.seuil_reussite_defaut) {
+            r.add(vf, "seuil_reussite_defaut", "must be between 0 and 100");
+        }
+        for p in self.css.values() {
+            let f = &p.file;
+            if let Some(reg) = &registry
+                && reg.organisation(&p.code_css).is_none()
+            {
+                r.add(f, "code_css", format!("{} is not an organisation of the ministry registry", p.code_css));
+            }
+            for (code, status) in &p.valeurs_speciales_resultat {
+                if !RESULT_STATUSES.contains(&status.as_str()) {
+                    r.add(f, format!("valeurs_speciales_resultat.{code}"), format!("unknown status {status:?} (expected one of {})", RESULT_STATUSES.join(", ")));
+                }
+            }
+            for (code, cat) in &p.categories_absence {
+                if !ABSENCE_CATEGORIES.contains(&cat.as_str()) {
+                    r.add(f, format!("categories_absence.{code}"), format!("unknown category {cat:?}"));
+                }
+            }
+            for (local, canonical) in &p.cours {
+                if !is_canonical_course(canonical) {
+                    r.add(f, format!("cours.{local}"), format!("{canonical:?} is not a canonical course code (6-digit ministry code or primary code like FRA400)"));
+                }
+            }
+        }
+        r.problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn schemas() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")
+    }
+
+    #[test]
+    fn the_committed_dictionary_is_valid() {
+        let d = Dictionary::load(schemas()).unwrap();
+        let problems = d.validate();
+        assert!(problems.is_empty(), "{problems:#?}");
+        for name in ["eleve", "inscription", "resultat", "absence", "etablissement", "cours", "legende", "calendrier"] {
+            assert!(d.entity(name).is_some(), "missing entity {name}");
+        }
+        assert_eq!(d.source("gpi").unwrap().tables.len(), 12);
+    }
+
+    #[test]
+    fn defaults_apply_to_a_css_without_a_profile_and_overrides_to_one_with() {
+        let d = Dictionary::load(schemas()).unwrap();
+        let default = d.profile("751000");
+        assert!(!default.customised);
+        assert_eq!(default.special_values["ABS"], "absent");
+        assert!(default.courses.is_empty());
+        let own = d.profile("866000");
+        assert!(own.customised);
+        assert_eq!(own.special_values["AB"], "absent");
+        assert_eq!(own.special_values["ABS"], "absent");
+        assert_eq!(own.courses["FR-4"], "FRA400");
+        assert_eq!(own.encoding, Encoding::Windows1252);
+    }
+
+    #[test]
+    fn personal_fields_never_reach_the_shared_zone() {
+        let d = Dictionary::load(schemas()).unwrap();
+        let eleve = d.entity("eleve").unwrap();
+        let shared: Vec<_> = eleve.shared_fields().map(|f| f.name.as_str()).collect();
+        assert!(shared.contains(&"cle_eleve"));
+        for banned in ["code_permanent", "nom", "prenom", "date_naissance", "fiche"] {
+            assert!(!shared.contains(&banned), "{banned} would be shared");
+        }
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_file_and_path() {
+        let tmp = std::env::temp_dir().join(format!("socle-dict-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        copy_dir(&schemas(), &tmp);
+        // Break three things in three files.
+        let ent = tmp.join("entities/absence.yaml");
+        let text = std::fs::read_to_string(&ent).unwrap().replace("motivee, non_motivee, retard]", "]");
+        std::fs::write(&ent, text).unwrap();
+        let css = tmp.join("css/881000.yaml");
+        let text = std::fs::read_to_string(&css).unwrap().replace("\"132406\"", "\"13240\"");
+        std::fs::write(&css, text).unwrap();
+        let vals = tmp.join("valeurs.yaml");
+        let text = std::fs::read_to_string(&vals).unwrap().replace("EX: exempte", "EX: exempted");
+        std::fs::write(&vals, text).unwrap();
+        let d = Dictionary::load(&tmp).unwrap();
+        let problems = d.validate();
+        let shown: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(problems.len(), 3, "{shown:#?}");
+        assert!(shown.iter().any(|s| s.contains("absence.yaml") && s.contains("domain.values") && s.contains("empty list")));
+        assert!(shown.iter().any(|s| s.contains("881000.yaml") && s.contains("cours.FRA406")));
+        assert!(shown.iter().any(|s| s.contains("valeurs.yaml") && s.contains("valeurs_speciales_resultat.EX")));
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn a_yaml_error_names_the_file() {
+        let tmp = std::env::temp_dir().join(format!("socle-dict-yaml-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        copy_dir(&schemas(), &tmp);
+        std::fs::write(tmp.join("css/751000.yaml"), "code_css: \"751000\"\nunknown_key: 1\n").unwrap();
+        let err = Dictionary::load(&tmp).unwrap_err().to_string();
+        assert!(err.contains("751000.yaml"), "{err}");
+        assert!(err.contains("unknown_key"), "{err}");
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                if entry.file_name() != "reference" {
+                    copy_dir(&entry.path(), &target);
+                }
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+}

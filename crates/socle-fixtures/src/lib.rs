@@ -1,0 +1,520 @@
+//! # socle-fixtures: deterministic synthetic GPI exports
+//!
+//! [`generate`] writes realistic nightly GPI-style exports (the 12 `gpm_*.csv` tables of
+//! `formats/gpi.md`) for a set of CSS, under `<out>/<css>/<night>/gpi/`, and optionally a
+//! ground-truth folder that tests compare the warehouse against.
+//!
+//! ## What is generated
+//! - **CSS and schools** come from the embedded ministry registry ([`socle_core::Registry`]):
+//!   codes are never invented. Each CSS gets a number of primary and secondary schools
+//!   proportional to its students, plus one dummy school per year (`indic_eco_bidon = 1`,
+//!   reusing a real establishment code) where a few transferred students sit.
+//! - **Students** (uneven spread over the CSS) have a unique *code permanent*, Québec names,
+//!   a birth date consistent with their grade, and a trajectory over `years` school years:
+//!   one class per year, some repeat, ~2% leave during a year, ~3% move to another CSS
+//!   between years (same code permanent, new fiche), EHDAA codes and intervention plans.
+//! - **Courses**: canonical primary codes (`FRA400`, `MAT600`...) and ministry secondary
+//!   codes from the registry sample (volets skipped); per-CSS local codes from the data
+//!   dictionary overrides, or stray spaces around a few codes.
+//! - **Results** per étape and final, numeric or letter legends, special values (absent,
+//!   exempted, not evaluated, not applicable, blank) in the CSS's local codes; étapes not yet
+//!   ended at the export night are blank. **Absences** per period, with a long tail.
+//! - **Conventions** vary per CSS (encoding, delimiter, line ending, decimal separator, date
+//!   format, header case, column order, extra columns): see formats/README.md.
+//! - **Bad rows** (`bad_rate > 0`) are *extra* rows, never corruptions of clean rows, each
+//!   logged with its file and physical line in `bad_rows.csv`.
+//!
+//! ## Determinism and scale
+//! Every part of the output comes from a `ChaCha8Rng` seeded with the seed and labels (CSS
+//! code, student, year...): same options, byte-identical files, whatever the thread count.
+//! CSS are generated independently (in parallel with rayon) and streamed to disk, so memory is
+//! bounded by the largest CSS. Two passes are made: the first only computes which students
+//! move between CSS, the second writes.
+//!
+//! ## Ground truth (`truth: Some(dir)`)
+//! `taux_reussite.csv` (success-rate counts by year, CSS, establishment, canonical course and
+//! étape, over clean rows, without retakes, inactive rows and dummy schools), `personal.csv`
+//! (every student's personal data, for privacy tests), `bad_rows.csv`, `counts.csv` and
+//! `summary.json` (options and the conventions drawn for each CSS).
+
+mod calendar;
+mod conventions;
+mod courses;
+mod css;
+mod names;
+mod results;
+mod rng;
+mod roster;
+mod tables;
+mod writer;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate};
+use rand::Rng;
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+use serde_json::json;
+use socle_core::{Registry, RegistryError, SchoolYear};
+
+pub use tables::BadKind;
+
+/// Names of the 12 table files, without `.csv`, in generation order.
+pub fn table_names() -> Vec<&'static str> {
+    tables::TABLES.iter().map(|t| t.name).collect()
+}
+
+/// The contract columns of a table (lower case, contract order), if the table exists.
+pub fn table_columns(table: &str) -> Option<&'static [&'static str]> {
+    tables::TABLES.iter().find(|t| t.name == table).map(|t| t.columns)
+}
+
+/// File encoding of a CSS's exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    Utf8,
+    Utf8Bom,
+    Windows1252,
+}
+
+impl Encoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Utf8Bom => "utf-8-bom",
+            Encoding::Windows1252 => "windows-1252",
+        }
+    }
+
+    /// Parses `utf-8`, `utf8`, `utf-8-bom`, `windows-1252`, `cp1252` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+            "utf-8" | "utf8" => Some(Encoding::Utf8),
+            "utf-8-bom" | "utf8-bom" | "utf-8-sig" => Some(Encoding::Utf8Bom),
+            "windows-1252" | "cp1252" | "win1252" => Some(Encoding::Windows1252),
+            _ => None,
+        }
+    }
+}
+
+/// What the data dictionary says about one CSS.
+#[derive(Debug, Default, Clone)]
+pub struct ConventionOverrides {
+    /// Forces the CSS's file encoding.
+    pub encoding: Option<Encoding>,
+    /// Canonical status (`absent`, `exempte`, `non_evalue`, `non_applicable`) -> local code.
+    pub special_values: BTreeMap<String, String>,
+    /// Canonical course code -> local code written in the exports.
+    pub course_codes: BTreeMap<String, String>,
+}
+
+/// Options of [`generate`].
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    /// Exports root.
+    pub out: PathBuf,
+    /// Explicit CSS codes; if empty, `css_count` CSS are drawn from the registry.
+    pub css: Vec<String>,
+    pub css_count: usize,
+    /// Total students over all CSS.
+    pub students: usize,
+    /// Number of school years (1..=10), the last one containing `night`.
+    pub years: u32,
+    pub seed: u64,
+    /// The export night.
+    pub night: NaiveDate,
+    /// Extra bad rows per clean row and table (0.0 = clean).
+    pub bad_rate: f64,
+    /// Ground-truth directory (outside the exports).
+    pub truth: Option<PathBuf>,
+    /// Per CSS code, from the data dictionary.
+    pub conventions: BTreeMap<String, ConventionOverrides>,
+}
+
+impl GenerateOptions {
+    /// Small defaults: 3 drawn CSS, 300 students, 2 years, seed 42, night 2025-11-20, clean.
+    pub fn default_for(out: impl Into<PathBuf>) -> Self {
+        GenerateOptions {
+            out: out.into(),
+            css: Vec::new(),
+            css_count: 3,
+            students: 300,
+            years: 2,
+            seed: 42,
+            night: NaiveDate::from_ymd_opt(2025, 11, 20).unwrap_or(NaiveDate::MIN),
+            bad_rate: 0.0,
+            truth: None,
+            conventions: BTreeMap::new(),
+        }
+    }
+}
+
+/// What [`generate`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerateSummary {
+    /// CSS codes, in generation order.
+    pub css: Vec<String>,
+    /// Table files written.
+    pub files: usize,
+    /// Clean data rows written (headers excluded).
+    pub rows: u64,
+    /// Bad rows injected.
+    pub bad_rows: u64,
+    /// Distinct students.
+    pub students: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+    #[error("unknown CSS code {0:?}: not in the ministry registry")]
+    UnknownCss(String),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("cannot write {path}: {message}")]
+    Write { path: PathBuf, message: String },
+    #[error("cannot serialise the summary: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("internal generator error: {0}")]
+    Internal(String),
+}
+
+fn write_err(path: &Path, e: impl std::fmt::Display) -> GenerateError {
+    GenerateError::Write { path: path.to_path_buf(), message: e.to_string() }
+}
+
+fn has_both_orders(registry: &Registry, code: &str) -> bool {
+    let mut p = false;
+    let mut s = false;
+    for e in registry.establishments_of(code) {
+        p |= e.primary;
+        s |= e.secondary;
+    }
+    p && s
+}
+
+fn select_css(opts: &GenerateOptions, registry: &Registry) -> Result<Vec<String>, GenerateError> {
+    if !opts.css.is_empty() {
+        let mut out: Vec<String> = Vec::new();
+        for c in &opts.css {
+            let c = c.trim().to_string();
+            if registry.organisation(&c).is_none() {
+                return Err(GenerateError::UnknownCss(c));
+            }
+            if !has_both_orders(registry, &c) {
+                return Err(GenerateError::InvalidOptions(format!(
+                    "CSS {c} has no primary or no secondary establishment in the registry"
+                )));
+            }
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        return Ok(out);
+    }
+    let mut candidates: Vec<String> = registry
+        .organisations
+        .values()
+        .filter(|o| o.kind.trim() != "Particulière" && has_both_orders(registry, &o.code))
+        .map(|o| o.code.clone())
+        .collect();
+    if opts.css_count == 0 || opts.css_count > candidates.len() {
+        return Err(GenerateError::InvalidOptions(format!(
+            "css_count must be between 1 and {} (got {})",
+            candidates.len(),
+            opts.css_count
+        )));
+    }
+    let mut r = rng::stream(opts.seed, &[rng::SALT_ALLOC]);
+    candidates.shuffle(&mut r);
+    candidates.truncate(opts.css_count);
+    candidates.sort();
+    Ok(candidates)
+}
+
+/// Splits the students over the CSS, unevenly (by number of schools, with noise).
+fn allocate(seed: u64, registry: &Registry, css: &[String], total: usize) -> Result<Vec<usize>, GenerateError> {
+    let n = css.len();
+    if total < n {
+        return Err(GenerateError::InvalidOptions(format!("{total} students cannot fill {n} CSS")));
+    }
+    let weights: Vec<f64> = css
+        .iter()
+        .map(|c| {
+            let mut r = rng::stream(seed, &[rng::SALT_ALLOC, rng::label(c)]);
+            let schools = registry.establishments_of(c).filter(|e| e.primary || e.secondary).count().max(1);
+            schools as f64 * (0.6 + 0.8 * r.random::<f64>())
+        })
+        .collect();
+    let sum: f64 = weights.iter().sum();
+    let rest = total - n;
+    let exact: Vec<f64> = weights.iter().map(|w| w / sum * rest as f64).collect();
+    let mut counts: Vec<usize> = exact.iter().map(|x| 1 + x.floor() as usize).collect();
+    let mut left = total - counts.iter().sum::<usize>();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        let fa = exact[a] - exact[a].floor();
+        let fb = exact[b] - exact[b].floor();
+        fb.total_cmp(&fa).then(a.cmp(&b))
+    });
+    for &i in order.iter().cycle().take(n * 2) {
+        if left == 0 {
+            break;
+        }
+        counts[i] += 1;
+        left -= 1;
+    }
+    Ok(counts)
+}
+
+fn validate(opts: &GenerateOptions) -> Result<(), GenerateError> {
+    if !(1..=10).contains(&opts.years) {
+        return Err(GenerateError::InvalidOptions(format!("years must be 1..=10 (got {})", opts.years)));
+    }
+    if !(0.0..1.0).contains(&opts.bad_rate) || opts.bad_rate.is_nan() {
+        return Err(GenerateError::InvalidOptions(format!("bad_rate must be in [0, 1) (got {})", opts.bad_rate)));
+    }
+    if opts.students == 0 {
+        return Err(GenerateError::InvalidOptions("students must be at least 1".into()));
+    }
+    if opts.css.len() > 100 {
+        return Err(GenerateError::InvalidOptions("at most 100 CSS".into()));
+    }
+    for (css, ov) in &opts.conventions {
+        for k in ov.special_values.keys() {
+            if !conventions::SPECIAL_STATUSES.contains(&k.as_str()) {
+                return Err(GenerateError::InvalidOptions(format!(
+                    "CSS {css}: unknown special status {k:?} (expected one of {:?})",
+                    conventions::SPECIAL_STATUSES
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Generates the exports (and the ground truth if asked). See the crate documentation.
+pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError> {
+    validate(opts)?;
+    let registry = Registry::embedded()?;
+    let css = select_css(opts, &registry)?;
+    let counts = allocate(opts.seed, &registry, &css, opts.students)?;
+    let last_year = SchoolYear::containing(opts.night.year(), opts.night.month()).start_year();
+    let first_year = last_year - (opts.years as i32 - 1);
+    let conventions = conventions::draw_all(opts.seed, &css, &opts.conventions, opts.night);
+    let parts = match &opts.truth {
+        Some(t) => {
+            let p = t.join(".parts");
+            std::fs::create_dir_all(&p).map_err(|e| write_err(&p, e))?;
+            Some(p)
+        }
+        None => None,
+    };
+    let ctx = css::Ctx {
+        seed: opts.seed,
+        registry: &registry,
+        labels: css.iter().map(|c| rng::label(c)).collect(),
+        css: css.clone(),
+        counts,
+        years: opts.years as usize,
+        first_year,
+        night: opts.night,
+        bad_rate: opts.bad_rate,
+        conventions,
+        out: opts.out.clone(),
+        parts: parts.clone(),
+        catalog: courses::Catalog::build(&registry),
+    };
+    tracing::info!(
+        css = css.len(),
+        students = opts.students,
+        years = opts.years,
+        first_year = %SchoolYear::from_start_year(first_year),
+        "generating synthetic GPI exports"
+    );
+
+    // Phase 1: who moves where.
+    let movers: Vec<Vec<roster::Student>> =
+        (0..css.len()).into_par_iter().map(|ci| css::movers(&ctx, ci)).collect::<Result<_, _>>()?;
+    let mut incoming: Vec<Vec<roster::Student>> = vec![Vec::new(); css.len()];
+    for list in movers {
+        for s in list {
+            if let Some((_, dest)) = s.move_to {
+                incoming[dest].push(s);
+            }
+        }
+    }
+
+    // Phase 2: write, CSS by CSS.
+    let outputs: Vec<css::CssOutput> = incoming
+        .into_par_iter()
+        .enumerate()
+        .map(|(ci, inc)| {
+            let mut o = css::generate_css(&ctx, ci, inc)?;
+            if let Some(p) = &parts {
+                css::write_bad_rows_part(p, &o)?;
+            }
+            for st in &mut o.stats {
+                st.bad_log = Vec::new();
+            }
+            Ok(o)
+        })
+        .collect::<Result<_, GenerateError>>()?;
+
+    let summary = GenerateSummary {
+        css: css.clone(),
+        files: outputs.iter().map(|o| o.stats.len()).sum(),
+        rows: outputs.iter().flat_map(|o| &o.stats).map(|s| s.clean).sum(),
+        bad_rows: outputs.iter().flat_map(|o| &o.stats).map(|s| s.bad).sum(),
+        students: outputs.iter().map(|o| o.students).sum(),
+    };
+    if let (Some(truth), Some(parts)) = (&opts.truth, &parts) {
+        write_truth(opts, &ctx, &outputs, truth, parts, &summary)?;
+    }
+    tracing::info!(
+        css = summary.css.len(),
+        files = summary.files,
+        rows = summary.rows,
+        bad_rows = summary.bad_rows,
+        students = summary.students,
+        "synthetic GPI exports written"
+    );
+    Ok(summary)
+}
+
+fn concat_parts(parts: &Path, prefix: &str, css: &[String], dest: &Path, header: &str) -> Result<(), GenerateError> {
+    let f = File::create(dest).map_err(|e| write_err(dest, e))?;
+    let mut w = BufWriter::new(f);
+    w.write_all(header.as_bytes()).map_err(|e| write_err(dest, e))?;
+    for c in css {
+        let part = parts.join(format!("{prefix}_{c}.csv"));
+        if !part.exists() {
+            continue;
+        }
+        let mut r = File::open(&part).map_err(|e| write_err(&part, e))?;
+        std::io::copy(&mut r, &mut w).map_err(|e| write_err(dest, e))?;
+        std::fs::remove_file(&part).map_err(|e| write_err(&part, e))?;
+    }
+    w.flush().map_err(|e| write_err(dest, e))
+}
+
+fn write_truth(
+    opts: &GenerateOptions,
+    ctx: &css::Ctx<'_>,
+    outputs: &[css::CssOutput],
+    truth: &Path,
+    parts: &Path,
+    summary: &GenerateSummary,
+) -> Result<(), GenerateError> {
+    let css = &summary.css;
+    concat_parts(parts, "personal", css, &truth.join("personal.csv"), "code_perm,nom,pnom,date_naiss\n")?;
+    concat_parts(parts, "bad_rows", css, &truth.join("bad_rows.csv"), "code_css,file,line,kind\n")?;
+    let _ = std::fs::remove_dir(parts);
+
+    let path = truth.join("taux_reussite.csv");
+    let f = File::create(&path).map_err(|e| write_err(&path, e))?;
+    let mut w = csv::Writer::from_writer(BufWriter::new(f));
+    w.write_record([
+        "annee_scolaire",
+        "code_css",
+        "code_etablissement",
+        "code_cours",
+        "etape",
+        "nb_evalues",
+        "nb_reussites",
+        "nb_absents",
+        "nb_exemptes",
+        "nb_non_evalues",
+        "nb_non_applicables",
+        "nb_vides",
+    ])
+    .map_err(|e| write_err(&path, e))?;
+    let mut rows: Vec<(&str, &css::TruthRow)> =
+        outputs.iter().flat_map(|o| o.truth.iter().map(move |t| (o.code.as_str(), t))).collect();
+    rows.sort_by(|a, b| (&a.1.annee, a.0).cmp(&(&b.1.annee, b.0)));
+    for (code, t) in rows {
+        let mut rec = vec![t.annee.clone(), code.to_string(), t.eco_off.clone(), t.code.clone(), t.etape.to_string()];
+        rec.extend(t.counts.iter().map(u64::to_string));
+        w.write_record(&rec).map_err(|e| write_err(&path, e))?;
+    }
+    w.flush().map_err(|e| write_err(&path, e))?;
+
+    let path = truth.join("counts.csv");
+    let f = File::create(&path).map_err(|e| write_err(&path, e))?;
+    let mut w = csv::Writer::from_writer(BufWriter::new(f));
+    w.write_record(["code_css", "table", "clean_rows", "bad_rows"]).map_err(|e| write_err(&path, e))?;
+    for o in outputs {
+        for st in &o.stats {
+            w.write_record([
+                o.code.as_str(),
+                tables::TABLES[st.table].name,
+                st.clean.to_string().as_str(),
+                st.bad.to_string().as_str(),
+            ])
+            .map_err(|e| write_err(&path, e))?;
+        }
+    }
+    w.flush().map_err(|e| write_err(&path, e))?;
+
+    let overrides: BTreeMap<&String, serde_json::Value> = opts
+        .conventions
+        .iter()
+        .map(|(k, v)| {
+            (
+                k,
+                json!({
+                    "encoding": v.encoding.map(Encoding::as_str),
+                    "special_values": v.special_values,
+                    "course_codes": v.course_codes,
+                }),
+            )
+        })
+        .collect();
+    let per_css: Vec<serde_json::Value> = outputs
+        .iter()
+        .enumerate()
+        .map(|(ci, o)| {
+            json!({
+                "code_css": o.code,
+                "name": ctx.registry.organisation(&o.code).map(|org| org.name.clone()),
+                "students": o.students,
+                "schools": o.schools,
+                "folder": format!("{}/{}/gpi", o.code, opts.night.format("%Y-%m-%d")),
+                "conventions": ctx.conventions[ci].to_json(),
+            })
+        })
+        .collect();
+    let years: Vec<String> =
+        (0..ctx.years).map(|y| SchoolYear::from_start_year(ctx.first_year + y as i32).to_string()).collect();
+    let doc = json!({
+        "generator": concat!("socle-fixtures ", env!("CARGO_PKG_VERSION")),
+        "options": {
+            "out": opts.out.display().to_string(),
+            "css": opts.css,
+            "css_count": opts.css_count,
+            "students": opts.students,
+            "years": opts.years,
+            "seed": opts.seed,
+            "night": opts.night.format("%Y-%m-%d").to_string(),
+            "bad_rate": opts.bad_rate,
+            "conventions": overrides,
+        },
+        "school_years": years,
+        "totals": {
+            "css": summary.css,
+            "files": summary.files,
+            "rows": summary.rows,
+            "bad_rows": summary.bad_rows,
+            "students": summary.students,
+        },
+        "css": per_css,
+    });
+    let path = truth.join("summary.json");
+    let text = serde_json::to_string_pretty(&doc)?;
+    std::fs::write(&path, text + "\n").map_err(|e| write_err(&path, e))?;
+    Ok(())
+}

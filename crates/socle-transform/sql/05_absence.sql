@@ -1,0 +1,34 @@
+-- Absent periods with their canonical category (from the school's reason table and the
+-- dictionary's cpt_abs map). A reason code unknown to the school's table is quarantined.
+SELECT
+  e.annee_scolaire,
+  '{css}' AS code_css,
+  e.code_etablissement,
+  k.cle_eleve,
+  a.fiche,
+  a.date_abs AS date_absence,
+  a.periode,
+  a.motif_abs AS motif_absence,
+  c.categorie,
+  CASE
+    WHEN e.id_eco IS NULL THEN 'unknown_school'
+    WHEN k.fiche IS NULL THEN 'unknown_student'
+    WHEN a.motif_abs IS NOT NULL AND m.motif_abs IS NULL THEN 'unknown_absence_reason'
+  END AS _reason,
+  CASE
+    WHEN e.id_eco IS NULL THEN 'id_eco'
+    WHEN k.fiche IS NULL THEN 'fiche'
+    WHEN a.motif_abs IS NOT NULL AND m.motif_abs IS NULL THEN 'motif_abs'
+  END AS _column,
+  CASE
+    WHEN e.id_eco IS NULL THEN concat('id_eco ', CAST(a.id_eco AS VARCHAR), ' is not a loaded school of gpm_t_eco')
+    WHEN k.fiche IS NULL THEN 'fiche is not a student of gpm_e_ele'
+    WHEN a.motif_abs IS NOT NULL AND m.motif_abs IS NULL THEN concat('absence reason ', a.motif_abs, ' is not in gpm_t_motif_abs for this school')
+  END AS _message,
+  a._file,
+  a._line
+FROM gpm_e_abs a
+LEFT JOIN eco_ok e ON e.id_eco = a.id_eco
+LEFT JOIN eleve_key k ON k.fiche = a.fiche
+LEFT JOIN gpm_t_motif_abs m ON m.id_eco = a.id_eco AND m.motif_abs = a.motif_abs
+LEFT JOIN map_categories_absence c ON c.cpt_abs = CAST(m.cpt_abs AS VARCHAR)

@@ -1,0 +1,154 @@
+//! Paths of the warehouse layout, name checks and small file-system helpers.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::WarehouseError;
+
+/// Per-CSS zone.
+pub(crate) const CSS_DIR: &str = "css";
+/// Shared zone.
+pub(crate) const SHARED_DIR: &str = "shared";
+/// Shared marts.
+pub(crate) const MARTS_DIR: &str = "marts";
+/// The warehouse's own folder.
+pub(crate) const SOCLE_DIR: &str = "_socle";
+/// The zones whose files are owned by manifests (and garbage-collected).
+pub(crate) const DATA_DIRS: [&str; 3] = [CSS_DIR, SHARED_DIR, MARTS_DIR];
+/// Name of the quarantine folder and table.
+pub const QUARANTINE: &str = "quarantaine";
+/// Partition column for school years.
+pub(crate) const YEAR_COLUMN: &str = "annee_scolaire";
+/// Partition column for CSS.
+pub(crate) const CSS_COLUMN: &str = "code_css";
+/// Name of the marts manifest (and of the marts' staging folder).
+pub(crate) const MARTS_MANIFEST: &str = "_marts";
+/// Marker in the names of temporary files.
+pub(crate) const TMP_MARKER: &str = ".tmp-";
+
+pub(crate) fn manifests_dir(root: &Path) -> PathBuf {
+    root.join(SOCLE_DIR).join("manifests")
+}
+pub(crate) fn staging_dir(root: &Path) -> PathBuf {
+    root.join(SOCLE_DIR).join("staging")
+}
+pub(crate) fn runs_dir(root: &Path) -> PathBuf {
+    root.join(SOCLE_DIR).join("runs")
+}
+pub(crate) fn lock_path(root: &Path) -> PathBuf {
+    root.join(SOCLE_DIR).join("lock")
+}
+pub(crate) fn manifest_path(root: &Path, code_css: &str) -> PathBuf {
+    manifests_dir(root).join(format!("{code_css}.json"))
+}
+pub(crate) fn marts_manifest_path(root: &Path) -> PathBuf {
+    manifests_dir(root).join(format!("{MARTS_MANIFEST}.json"))
+}
+
+/// `<root>/<a>/<b>/...` from a `/`-separated relative path.
+pub(crate) fn resolve(root: &Path, rel: &str) -> PathBuf {
+    let mut p = root.to_path_buf();
+    for part in rel.split('/').filter(|s| !s.is_empty()) {
+        p.push(part);
+    }
+    p
+}
+
+/// Whether `s` can be used as one path component: ASCII letters, digits, `-`, `_`, and `.`
+/// anywhere but first (no hidden files, no `..`).
+pub(crate) fn is_component(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && !s.starts_with('.')
+        && s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+pub(crate) fn check_component(what: &'static str, s: &str) -> Result<(), WarehouseError> {
+    if is_component(s) {
+        Ok(())
+    } else {
+        Err(WarehouseError::InvalidName {
+            what,
+            value: s.to_string(),
+        })
+    }
+}
+
+/// A CSS code: a path component that does not start with `_` (names starting with `_` belong to
+/// the warehouse, such as `_marts`).
+pub(crate) fn check_code_css(code_css: &str) -> Result<(), WarehouseError> {
+    check_component("CSS code", code_css)?;
+    if code_css.starts_with('_') {
+        return Err(WarehouseError::InvalidName {
+            what: "CSS code",
+            value: code_css.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Syncs a folder so renames inside it are durable. Best effort: not every platform can open a
+/// folder for syncing.
+pub(crate) fn sync_dir(dir: &Path) {
+    if let Ok(f) = fs::File::open(dir)
+        && let Err(e) = f.sync_all()
+    {
+        tracing::debug!(dir = %dir.display(), error = %e, "folder sync failed");
+    }
+}
+
+pub(crate) fn create_dir_all(dir: &Path) -> Result<(), WarehouseError> {
+    fs::create_dir_all(dir).map_err(|e| WarehouseError::io("creating folder", dir, e))
+}
+
+/// Removes a file; a missing file is not an error.
+pub(crate) fn remove_file_if_exists(path: &Path) -> Result<(), WarehouseError> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(WarehouseError::io("deleting", path, e)),
+    }
+}
+
+/// Removes a folder tree; a missing folder is not an error.
+pub(crate) fn remove_dir_all_if_exists(path: &Path) -> Result<(), WarehouseError> {
+    match fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(WarehouseError::io("deleting folder", path, e)),
+    }
+}
+
+/// Removes the empty folders from `start` up to (not including) `stop`.
+pub(crate) fn prune_empty_parents(start: &Path, stop: &Path) {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        if d == stop || !d.starts_with(stop) || fs::remove_dir(d).is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn components() {
+        assert!(is_component("866000"));
+        assert!(is_component("2024-2025"));
+        assert!(is_component("20251120T031500Z-0123abcd"));
+        assert!(!is_component(""));
+        assert!(!is_component(".."));
+        assert!(!is_component("a/b"));
+        assert!(!is_component("a b"));
+        assert!(check_code_css("_marts").is_err());
+        assert_eq!(
+            resolve(Path::new("/w"), "css/866000/eleve/r.parquet"),
+            PathBuf::from("/w/css/866000/eleve/r.parquet")
+        );
+    }
+}

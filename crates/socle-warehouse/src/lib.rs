@@ -1,0 +1,75 @@
+//! The Socle warehouse: plain Parquet files, published atomically one CSS at a time, and a
+//! DataFusion session over them.
+//!
+//! # Layout (under the warehouse root)
+//!
+//! ```text
+//! css/<code_css>/<table>/annee_scolaire=<year>/<run_id>.parquet          per-CSS zone, every column
+//! css/<code_css>/<table>/<run_id>.parquet                                 tables partitioned by CSS only (eleve)
+//! css/<code_css>/quarantaine/<run_id>.parquet                             quarantined rows
+//! shared/<table>/annee_scolaire=<year>/code_css=<code>/<run_id>.parquet   shared zone, shared fields only
+//! shared/<table>/code_css=<code>/<run_id>.parquet                         tables partitioned by CSS only
+//! marts/<name>/<run_id>.parquet                                           shared marts (all CSS)
+//! _socle/manifests/<code_css>.json                                        current manifest of each CSS
+//! _socle/manifests/_marts.json                                            current manifest of the marts
+//! _socle/staging/<run_id>/<code_css>/...                                  work area of a run
+//! _socle/runs/<run_id>/<code_css>-quality.json                            data-quality reports
+//! ```
+//!
+//! Partition columns (`annee_scolaire`, `code_css`) are also kept inside the files, so DuckDB,
+//! polars or pandas read them without parsing folder names. Files are zstd-compressed with
+//! statistics; rows keep their input order. The shared zone holds only the fields the
+//! dictionary allows there ([`socle_dictionary::Entity::shared_fields`]), in dictionary order.
+//!
+//! # Publication: the manifest is the commit
+//!
+//! A CSS's state is exactly the files its current manifest lists. [`Warehouse::begin_css`]
+//! opens a [`CssTransaction`] whose writes go to a staging folder; [`CssTransaction::commit`]
+//! (1) moves the staged files to their final names (which contain the run id, so nothing
+//! published is overwritten), (2) writes the new manifest to a temporary file, syncs it and
+//! renames it over `_socle/manifests/<code_css>.json` — the atomic commit point — and (3) deletes
+//! the previous manifest's files and the staging folder. A failure or a kill before (2) leaves
+//! the previous manifest and its files whole; the files it left behind belong to no manifest
+//! and [`Warehouse::open`] deletes them (with stale staging folders) at the start of the next
+//! run. Each CSS is published on its own: re-running one CSS replaces only its files. Marts are
+//! published the same way, all at once ([`Warehouse::publish_marts`]).
+//!
+//! Readers never list folders: [`Warehouse::session`] registers each table from the current
+//! manifests, so a query never sees a half-published run.
+//!
+//! A commit refuses a pseudonymisation key fingerprint different from the one of the other CSS
+//! already in the warehouse: mixing keys would silently break cohorts across CSS.
+//!
+//! Concurrency: transactions hold a shared lock on `_socle/lock`; garbage collection runs only
+//! when it can take that lock exclusively, so it never removes the staged files of a run in
+//! progress in another process.
+//!
+//! # Test hook
+//!
+//! [`FAILPOINT_ENV`] (`SOCLE_FAILPOINT=commit:<code_css>` or `write:<code_css>`), or
+//! [`Warehouse::set_failpoint`] / [`CssTransaction::set_failpoint`] without the environment,
+//! makes a commit stop after moving its files (as if killed before the manifest swap), or
+//! `write_table` fail. For tests only.
+
+mod error;
+mod layout;
+mod manifest;
+mod schema;
+mod session;
+mod transaction;
+mod warehouse;
+mod write;
+
+pub use error::WarehouseError;
+pub use layout::QUARANTINE;
+pub use manifest::{
+    InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, TableFiles,
+};
+pub use schema::{PERSONAL_METADATA_KEY, arrow_type, entity_schema, entity_schemas, shared_schema};
+pub use session::Zone;
+pub use transaction::CssTransaction;
+pub use warehouse::{FAILPOINT_ENV, Warehouse, failpoint_from_env, new_run_id};
+
+/// Re-exported so callers build batches and schemas with the very Arrow the warehouse uses.
+pub use datafusion::arrow::datatypes::SchemaRef;
+pub use datafusion::arrow::record_batch::RecordBatch;

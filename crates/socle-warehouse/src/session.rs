@@ -1,0 +1,185 @@
+//! The query session: every table registered from the current manifests.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::MemTable;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::prelude::{SessionContext, col, lit};
+use datafusion::common::TableReference;
+
+use crate::error::WarehouseError;
+use crate::layout::{self, CSS_COLUMN, QUARANTINE};
+use crate::schema::shared_schema;
+use crate::warehouse::Warehouse;
+
+/// Which zone a session sees.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Zone {
+    /// The shared zone: each shared table over every CSS, and every mart. No personal data
+    /// besides the pseudonymous key.
+    Shared,
+    /// One CSS's own zone: its tables with every column, its quarantine (`quarantaine`), and
+    /// every mart restricted to its rows.
+    Css(String),
+}
+
+impl Warehouse {
+    /// A DataFusion session with every table of `zone` registered by its plain name from the
+    /// current manifests (never by listing folders, so a reader never sees a half-published
+    /// run).
+    ///
+    /// - [`Zone::Shared`]: each table's shared files over all CSS, plus every mart.
+    /// - [`Zone::Css`]: that CSS's tables and `quarantaine`, plus every mart with a `code_css`
+    ///   column as a view restricted to that CSS (`SELECT * FROM mart WHERE code_css = '<code>'`);
+    ///   marts without a `code_css` column are not registered in a CSS zone.
+    ///
+    /// Tables with no file yet are registered empty with their schema from `schemas` (entity
+    /// name -> full schema, see [`crate::entity_schemas`]), otherwise skipped. In the shared
+    /// zone, fields tagged with a never-shared personal class ([`crate::PERSONAL_METADATA_KEY`])
+    /// are dropped from those schemas.
+    ///
+    /// A table's schema is the merge of its files' schemas, so CSS published under different
+    /// dictionary versions can be read together (missing columns read as null).
+    pub async fn session(
+        &self,
+        zone: Zone,
+        schemas: &BTreeMap<String, SchemaRef>,
+    ) -> Result<SessionContext, WarehouseError> {
+        let ctx = SessionContext::new();
+        self.register_zone(&ctx, &zone, schemas).await?;
+        Ok(ctx)
+    }
+
+    /// Registers the tables of `zone` in an existing session (one with user-defined functions,
+    /// for instance); see [`Warehouse::session`].
+    pub async fn register_zone(
+        &self,
+        ctx: &SessionContext,
+        zone: &Zone,
+        schemas: &BTreeMap<String, SchemaRef>,
+    ) -> Result<(), WarehouseError> {
+        // Table name -> files (relative), from the manifests.
+        let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut registered = 0usize;
+        match zone {
+            Zone::Shared => {
+                for m in self.manifests()? {
+                    for (name, files) in &m.tables {
+                        tables
+                            .entry(name.clone())
+                            .or_default()
+                            .extend(files.shared_files.iter().cloned());
+                    }
+                }
+            }
+            Zone::Css(code) => {
+                if let Some(m) = self.manifest(code)? {
+                    for (name, files) in &m.tables {
+                        tables
+                            .entry(name.clone())
+                            .or_default()
+                            .extend(files.css_files.iter().cloned());
+                    }
+                    tables
+                        .entry(QUARANTINE.to_string())
+                        .or_default()
+                        .extend(m.quarantine.css_files.iter().cloned());
+                }
+            }
+        }
+        // Tables known only by their schema.
+        for name in schemas.keys() {
+            if *zone == Zone::Shared && name == QUARANTINE {
+                continue;
+            }
+            tables.entry(name.clone()).or_default();
+        }
+
+        let marts = self.marts_manifest()?;
+        let mart_names: Vec<&String> = marts.iter().flat_map(|m| m.marts.keys()).collect();
+
+        for (name, files) in &tables {
+            let provider: Arc<dyn TableProvider> = if files.is_empty() {
+                if mart_names.contains(&name) {
+                    continue; // The mart of that name wins over an empty declared table.
+                }
+                let Some(schema) = schemas.get(name) else {
+                    continue;
+                };
+                let schema = match zone {
+                    Zone::Shared => shared_schema(schema),
+                    Zone::Css(_) => schema.clone(),
+                };
+                Arc::new(MemTable::try_new(schema, vec![vec![]])?)
+            } else {
+                if mart_names.contains(&name) {
+                    return Err(WarehouseError::NameClash { name: name.clone() });
+                }
+                self.listing_table(ctx, files).await?
+            };
+            ctx.register_table(TableReference::bare(name.as_str()), provider)?;
+            registered += 1;
+        }
+
+        if let Some(marts) = &marts {
+            for (name, files) in &marts.marts {
+                if files.shared_files.is_empty() {
+                    continue;
+                }
+                let provider = self.listing_table(ctx, &files.shared_files).await?;
+                let provider = match zone {
+                    Zone::Shared => provider,
+                    Zone::Css(code) => {
+                        if provider.schema().index_of(CSS_COLUMN).is_err() {
+                            tracing::debug!(mart = %name, "mart without code_css: not in a CSS zone");
+                            continue;
+                        }
+                        ctx.read_table(provider)?
+                            .filter(col(CSS_COLUMN).eq(lit(code.as_str())))?
+                            .into_view()
+                    }
+                };
+                ctx.register_table(TableReference::bare(name.as_str()), provider)?;
+                registered += 1;
+            }
+        }
+        tracing::debug!(?zone, tables = registered, "session ready");
+        Ok(())
+    }
+
+    /// A Parquet table over an explicit list of files (relative to the root).
+    async fn listing_table(
+        &self,
+        ctx: &SessionContext,
+        files: &[String],
+    ) -> Result<Arc<dyn TableProvider>, WarehouseError> {
+        let state = ctx.state();
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet");
+        let mut urls = Vec::with_capacity(files.len());
+        let mut file_schemas: Vec<Schema> = Vec::with_capacity(files.len());
+        for rel in files {
+            let path = layout::resolve(self.root(), rel);
+            let path_str = path.to_str().ok_or_else(|| WarehouseError::InvalidName {
+                what: "file path (not UTF-8)",
+                value: path.display().to_string(),
+            })?;
+            let url = ListingTableUrl::parse(path_str)?;
+            let schema = options.infer_schema(&state, &url).await?;
+            file_schemas.push(schema.as_ref().clone());
+            urls.push(url);
+        }
+        let schema = Schema::try_merge(file_schemas)
+            .map_err(|e| WarehouseError::DataFusion(e.into()))?;
+        let config = ListingTableConfig::new_with_multi_paths(urls)
+            .with_listing_options(options)
+            .with_schema(Arc::new(schema));
+        Ok(Arc::new(ListingTable::try_new(config)?))
+    }
+}

@@ -1,0 +1,562 @@
+//! The warehouse: opening (with garbage collection), manifests, marts publication and the
+//! commit protocol shared by CSS transactions and marts.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use sha2::{Digest, Sha256};
+
+use crate::error::WarehouseError;
+use crate::layout::{self, MARTS_DIR, MARTS_MANIFEST, TMP_MARKER};
+use crate::manifest::{self, Manifest, MartsManifest, TableFiles};
+use crate::transaction::CssTransaction;
+use crate::write;
+
+/// Environment variable holding a failpoint, **a test hook only**: `commit:<code_css>` makes the
+/// commit of that CSS fail after its files are moved to their final place but before the
+/// manifest is swapped (as if the process were killed there); `write:<code_css>` makes
+/// [`CssTransaction::write_table`] fail for that CSS. `<code_css>` is `_marts` for
+/// [`Warehouse::publish_marts`]. Read once by [`Warehouse::open`]; tests should rather use
+/// [`Warehouse::set_failpoint`] or [`CssTransaction::set_failpoint`], which need no environment.
+pub const FAILPOINT_ENV: &str = "SOCLE_FAILPOINT";
+
+/// The failpoint named by [`FAILPOINT_ENV`], if set and not empty.
+pub fn failpoint_from_env() -> Option<String> {
+    std::env::var(FAILPOINT_ENV).ok().filter(|s| !s.is_empty())
+}
+
+/// Whether `failpoint` is `<stage>:<code>`.
+pub(crate) fn failpoint_fires(failpoint: Option<&str>, stage: &str, code: &str) -> bool {
+    failpoint.is_some_and(|f| f.split_once(':') == Some((stage, code)))
+}
+
+/// A new run id: UTC time then 8 hex characters from the time, the process id and a counter,
+/// e.g. `20251120T031500Z-0a1b2c3d`. Run ids sort by time.
+pub fn new_run_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let now = chrono::Utc::now();
+    let mut hasher = Sha256::new();
+    hasher.update(
+        now.timestamp_nanos_opt()
+            .unwrap_or_else(|| now.timestamp())
+            .to_le_bytes(),
+    );
+    hasher.update(std::process::id().to_le_bytes());
+    hasher.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    let digest = hasher.finalize();
+    format!(
+        "{}-{}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        hex::encode(&digest[..4])
+    )
+}
+
+/// Now, RFC 3339 UTC to the second.
+pub(crate) fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A lock on `_socle/lock`, released when dropped. Writers (transactions, marts publication)
+/// hold it shared; garbage collection needs it exclusive and skips when it cannot get it, so a
+/// run in progress in another process never loses its staged files.
+#[derive(Debug)]
+pub(crate) struct LockGuard {
+    _file: Option<fs::File>,
+}
+
+impl LockGuard {
+    fn open_file(root: &Path) -> Result<fs::File, WarehouseError> {
+        let path = layout::lock_path(root);
+        fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| WarehouseError::io("opening lock", &path, e))
+    }
+
+    /// A shared lock (blocks while garbage collection runs).
+    pub(crate) fn shared(root: &Path) -> Result<Self, WarehouseError> {
+        let file = Self::open_file(root)?;
+        if let Err(e) = file.lock_shared() {
+            tracing::warn!(error = %e, "file locking unavailable; concurrent runs are not protected");
+        }
+        Ok(LockGuard { _file: Some(file) })
+    }
+
+    /// An exclusive lock if free right now; `None` if another writer holds the lock.
+    fn try_exclusive(root: &Path) -> Result<Option<Self>, WarehouseError> {
+        let file = Self::open_file(root)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(LockGuard { _file: Some(file) })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => {
+                tracing::warn!(error = %e, "file locking unavailable; concurrent runs are not protected");
+                Ok(Some(LockGuard { _file: Some(file) }))
+            }
+        }
+    }
+}
+
+/// Removes a staging folder (`_socle/staging/<run_id>/<owner>`) when dropped, and the run's
+/// staging folder if it is then empty.
+#[derive(Debug)]
+pub(crate) struct StagingGuard {
+    pub(crate) dir: PathBuf,
+}
+
+impl Drop for StagingGuard {
+    fn drop(&mut self) {
+        if let Err(e) = layout::remove_dir_all_if_exists(&self.dir) {
+            tracing::warn!(error = %e, "could not remove the staging folder");
+        }
+        if let Some(run_dir) = self.dir.parent() {
+            let _ = fs::remove_dir(run_dir);
+        }
+    }
+}
+
+/// A Parquet warehouse on a local file system. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Warehouse {
+    root: PathBuf,
+    failpoint: Option<String>,
+}
+
+impl Warehouse {
+    /// Opens (creating if needed) the warehouse at `root`, then collects garbage: deletes the
+    /// files of the data zones (`css/`, `shared/`, `marts/`) that no current manifest lists
+    /// (left by a run that failed or was killed before its commit point), stale staging folders
+    /// and temporary manifest files. Garbage collection is skipped while another process holds
+    /// a transaction open on the same warehouse.
+    ///
+    /// Reads the test failpoint from [`FAILPOINT_ENV`] once.
+    pub fn open(root: impl AsRef<Path>) -> Result<Self, WarehouseError> {
+        let root = root.as_ref();
+        layout::create_dir_all(root)?;
+        let root = fs::canonicalize(root).map_err(|e| WarehouseError::io("resolving", root, e))?;
+        for dir in layout::DATA_DIRS {
+            layout::create_dir_all(&root.join(dir))?;
+        }
+        layout::create_dir_all(&layout::manifests_dir(&root))?;
+        layout::create_dir_all(&layout::staging_dir(&root))?;
+        layout::create_dir_all(&layout::runs_dir(&root))?;
+        let warehouse = Warehouse {
+            root,
+            failpoint: failpoint_from_env(),
+        };
+        warehouse.collect_garbage()?;
+        Ok(warehouse)
+    }
+
+    /// The warehouse root (absolute).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Sets (or clears) the test failpoint for the transactions begun from now on and for
+    /// [`Warehouse::publish_marts`]; see [`FAILPOINT_ENV`].
+    pub fn set_failpoint(&mut self, failpoint: Option<&str>) {
+        self.failpoint = failpoint.map(str::to_string);
+    }
+
+    /// Begins the publication of one CSS: files are written under
+    /// `_socle/staging/<run_id>/<code_css>/` until [`CssTransaction::commit`].
+    pub fn begin_css(&self, code_css: &str, run_id: &str) -> Result<CssTransaction, WarehouseError> {
+        layout::check_code_css(code_css)?;
+        layout::check_component("run id", run_id)?;
+        let lock = LockGuard::shared(&self.root)?;
+        if let Some(current) = self.manifest(code_css)?
+            && current.run_id == run_id
+        {
+            return Err(WarehouseError::RunIdReused {
+                code_css: code_css.to_string(),
+                run_id: run_id.to_string(),
+            });
+        }
+        let staging = layout::staging_dir(&self.root).join(run_id).join(code_css);
+        // A folder left by an earlier attempt of the same run is stale.
+        layout::remove_dir_all_if_exists(&staging)?;
+        layout::create_dir_all(&staging)?;
+        tracing::debug!(code_css, run_id, "transaction begun");
+        Ok(CssTransaction::new(
+            self.clone(),
+            code_css.to_string(),
+            run_id.to_string(),
+            StagingGuard { dir: staging },
+            lock,
+            self.failpoint.clone(),
+        ))
+    }
+
+    /// The current manifest of a CSS, `None` if it was never published.
+    pub fn manifest(&self, code_css: &str) -> Result<Option<Manifest>, WarehouseError> {
+        layout::check_code_css(code_css)?;
+        manifest::read_manifest(&layout::manifest_path(&self.root, code_css))
+    }
+
+    /// The current manifest of every CSS, sorted by CSS code.
+    pub fn manifests(&self) -> Result<Vec<Manifest>, WarehouseError> {
+        let dir = layout::manifests_dir(&self.root);
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(WarehouseError::io("listing", &dir, e)),
+        };
+        let mut codes = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| WarehouseError::io("listing", &dir, e))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(code) = name.strip_suffix(".json")
+                && layout::check_code_css(code).is_ok()
+            {
+                codes.push(code.to_string());
+            }
+        }
+        codes.sort();
+        let mut manifests = Vec::with_capacity(codes.len());
+        for code in codes {
+            if let Some(m) = manifest::read_manifest(&layout::manifest_path(&self.root, &code))? {
+                manifests.push(m);
+            }
+        }
+        Ok(manifests)
+    }
+
+    /// The current marts manifest, `None` if marts were never published.
+    pub fn marts_manifest(&self) -> Result<Option<MartsManifest>, WarehouseError> {
+        manifest::read_json(&layout::marts_manifest_path(&self.root))
+    }
+
+    /// The key fingerprint the CSS other than `except_css` were published with, with one of those
+    /// CSS; `None` if there are none. Lets a caller refuse a mismatching key before loading.
+    pub fn key_fingerprint(
+        &self,
+        except_css: Option<&str>,
+    ) -> Result<Option<(String, String)>, WarehouseError> {
+        Ok(self
+            .manifests()?
+            .into_iter()
+            .find(|m| Some(m.code_css.as_str()) != except_css)
+            .map(|m| (m.code_css, m.key_fingerprint)))
+    }
+
+    /// Refuses `fingerprint` for `code_css` if another CSS of the warehouse has another one.
+    pub(crate) fn check_key_fingerprint(
+        &self,
+        code_css: &str,
+        fingerprint: &str,
+    ) -> Result<(), WarehouseError> {
+        for m in self.manifests()? {
+            if m.code_css != code_css && m.key_fingerprint != fingerprint {
+                return Err(WarehouseError::KeyMismatch {
+                    code_css: code_css.to_string(),
+                    fingerprint: fingerprint.to_string(),
+                    other_css: m.code_css,
+                    other_fingerprint: m.key_fingerprint,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes the shared marts, replacing all the previous ones at once, with the same
+    /// protocol as a CSS: staged files, moved to `marts/<name>/<run_id>.parquet`, then
+    /// `_socle/manifests/_marts.json` swapped, then the previous marts' files deleted. A mart with
+    /// no rows is written as an empty file with its schema, so it is always queryable.
+    pub fn publish_marts(
+        &self,
+        run_id: &str,
+        marts: Vec<(String, SchemaRef, Vec<RecordBatch>)>,
+    ) -> Result<MartsManifest, WarehouseError> {
+        let started = Instant::now();
+        layout::check_component("run id", run_id)?;
+        let _lock = LockGuard::shared(&self.root)?;
+        let previous = self.marts_manifest()?;
+        if previous.as_ref().is_some_and(|p| p.run_id == run_id) {
+            return Err(WarehouseError::RunIdReused {
+                code_css: MARTS_MANIFEST.to_string(),
+                run_id: run_id.to_string(),
+            });
+        }
+        let staging = StagingGuard {
+            dir: layout::staging_dir(&self.root)
+                .join(run_id)
+                .join(MARTS_MANIFEST),
+        };
+        layout::remove_dir_all_if_exists(&staging.dir)?;
+        layout::create_dir_all(&staging.dir)?;
+
+        let mut manifest = MartsManifest {
+            run_id: run_id.to_string(),
+            published_at: String::new(),
+            marts: BTreeMap::new(),
+        };
+        let mut staged = Vec::new();
+        for (name, schema, batches) in &marts {
+            layout::check_component("mart name", name)?;
+            if manifest.marts.contains_key(name) {
+                return Err(WarehouseError::AlreadyWritten {
+                    table: name.clone(),
+                });
+            }
+            let schema = match write::common_schema(name, batches)? {
+                None => schema.clone(),
+                Some(actual) => {
+                    let same = actual.fields().len() == schema.fields().len()
+                        && actual
+                            .fields()
+                            .iter()
+                            .zip(schema.fields().iter())
+                            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
+                    if !same {
+                        return Err(WarehouseError::SchemaMismatch {
+                            table: name.clone(),
+                        });
+                    }
+                    actual
+                }
+            };
+            let rel = format!("{MARTS_DIR}/{name}/{run_id}.parquet");
+            let rows = write::write_parquet(&layout::resolve(&staging.dir, &rel), schema, batches)?;
+            staged.push(rel.clone());
+            manifest.marts.insert(
+                name.clone(),
+                TableFiles {
+                    rows,
+                    css_files: Vec::new(),
+                    shared_files: vec![rel],
+                },
+            );
+        }
+
+        let failpoint = failpoint_fires(self.failpoint.as_deref(), "commit", MARTS_MANIFEST);
+        manifest.published_at = now_rfc3339();
+        let old: Vec<String> = previous
+            .as_ref()
+            .map(|p| p.files().cloned().collect())
+            .unwrap_or_default();
+        publish(
+            &self.root,
+            &staging.dir,
+            &staged,
+            &[],
+            failpoint.then(|| format!("commit:{MARTS_MANIFEST}")),
+            || {
+                manifest::write_json_atomic(
+                    &layout::marts_manifest_path(&self.root),
+                    &manifest,
+                    run_id,
+                )
+            },
+            &old,
+        )?;
+        tracing::info!(
+            run_id,
+            marts = manifest.marts.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "marts published"
+        );
+        Ok(manifest)
+    }
+
+    /// Deletes orphan data files, stale staging folders and temporary manifests, unless another
+    /// writer holds the warehouse lock.
+    fn collect_garbage(&self) -> Result<(), WarehouseError> {
+        let Some(_lock) = LockGuard::try_exclusive(&self.root)? else {
+            tracing::info!("a run is in progress on this warehouse: garbage collection skipped");
+            return Ok(());
+        };
+        let mut keep: HashSet<PathBuf> = HashSet::new();
+        for m in self.manifests()? {
+            keep.extend(m.files().map(|f| layout::resolve(&self.root, f)));
+        }
+        if let Some(m) = self.marts_manifest()? {
+            keep.extend(m.files().map(|f| layout::resolve(&self.root, f)));
+        }
+        let mut deleted = 0usize;
+        for zone in layout::DATA_DIRS {
+            let dir = self.root.join(zone);
+            deleted += sweep(&dir, &keep)?;
+        }
+        // Stale staging: every run folder (no transaction is open, we hold the lock).
+        let staging = layout::staging_dir(&self.root);
+        if let Ok(entries) = fs::read_dir(&staging) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let result = if path.is_dir() {
+                    layout::remove_dir_all_if_exists(&path)
+                } else {
+                    layout::remove_file_if_exists(&path)
+                };
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "could not remove stale staging");
+                }
+            }
+        }
+        // Temporary manifests of an interrupted swap.
+        let manifests = layout::manifests_dir(&self.root);
+        if let Ok(entries) = fs::read_dir(&manifests) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().contains(TMP_MARKER) {
+                    layout::remove_file_if_exists(&entry.path())?;
+                }
+            }
+        }
+        if deleted > 0 {
+            tracing::info!(files = deleted, "orphan files deleted");
+        }
+        Ok(())
+    }
+}
+
+/// Deletes the files under `dir` not in `keep` and the folders left empty (not `dir` itself).
+/// Returns the number of files deleted.
+fn sweep(dir: &Path, keep: &HashSet<PathBuf>) -> Result<usize, WarehouseError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(WarehouseError::io("listing", dir, e)),
+    };
+    let mut deleted = 0;
+    for entry in entries {
+        let entry = entry.map_err(|e| WarehouseError::io("listing", dir, e))?;
+        let path = entry.path();
+        let file_type = entry
+            .file_type()
+            .map_err(|e| WarehouseError::io("inspecting", &path, e))?;
+        if file_type.is_dir() {
+            deleted += sweep(&path, keep)?;
+            // Fails (and is kept) when not empty.
+            let _ = fs::remove_dir(&path);
+        } else if !keep.contains(&path) {
+            tracing::debug!(path = %path.display(), "deleting orphan file");
+            layout::remove_file_if_exists(&path)?;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+/// The absolute path of a manifest-listed file, if it is a well-formed path inside a data zone
+/// (a damaged manifest must not make the warehouse delete anything else).
+fn owned_path(root: &Path, rel: &str) -> Option<PathBuf> {
+    let mut parts = rel.split('/');
+    let zone = parts.next()?;
+    if !layout::DATA_DIRS.contains(&zone) {
+        return None;
+    }
+    if !rel.split('/').skip(1).all(|p| {
+        layout::is_component(p) || (p.contains('=') && layout::is_component(&p.replace('=', "_")))
+    }) {
+        return None;
+    }
+    Some(layout::resolve(root, rel))
+}
+
+/// The commit protocol: (1) move each staged file (`staged`, relative to the root and to the
+/// staging folder) to its final place, refusing to overwrite (`replaceable` files may be
+/// overwritten: reports); (2) `write_manifest` (an atomic swap: the commit point); (3) delete
+/// the previous manifest's files that the new one does not list. A `failpoint` fires between (1)
+/// and (2).
+pub(crate) fn publish(
+    root: &Path,
+    staging: &Path,
+    staged: &[String],
+    replaceable: &[String],
+    failpoint: Option<String>,
+    write_manifest: impl FnOnce() -> Result<(), WarehouseError>,
+    old_files: &[String],
+) -> Result<(), WarehouseError> {
+    // (1) Move. Check first that nothing published would be overwritten.
+    for rel in staged {
+        let target = layout::resolve(root, rel);
+        if target.exists() {
+            return Err(WarehouseError::FileExists { path: target });
+        }
+    }
+    let mut dirs = HashSet::new();
+    for rel in staged.iter().chain(replaceable) {
+        let from = layout::resolve(staging, rel);
+        let to = layout::resolve(root, rel);
+        if let Some(parent) = to.parent() {
+            layout::create_dir_all(parent)?;
+            dirs.insert(parent.to_path_buf());
+        }
+        fs::rename(&from, &to).map_err(|e| WarehouseError::io("moving into place", &to, e))?;
+    }
+    for dir in &dirs {
+        layout::sync_dir(dir);
+    }
+    if let Some(name) = failpoint {
+        tracing::warn!(failpoint = %name, "failpoint fired: files moved, manifest not swapped");
+        return Err(WarehouseError::Failpoint(name));
+    }
+    // (2) The commit point.
+    write_manifest()?;
+    // (3) The previous files.
+    let new: HashSet<&str> = staged.iter().map(String::as_str).collect();
+    for rel in old_files {
+        if new.contains(rel.as_str()) {
+            continue;
+        }
+        let Some(path) = owned_path(root, rel) else {
+            tracing::warn!(path = %rel, "manifest lists a path outside the data zones: not deleted");
+            continue;
+        };
+        if let Err(e) = layout::remove_file_if_exists(&path) {
+            // Published state is already consistent; the next open collects it.
+            tracing::warn!(error = %e, "could not delete a previous file");
+            continue;
+        }
+        if let (Some(parent), Some(zone)) = (path.parent(), rel.split('/').next()) {
+            layout::prune_empty_parents(parent, &root.join(zone));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_are_unique_and_shaped() {
+        let a = new_run_id();
+        let b = new_run_id();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), "20251120T031500Z-0a1b2c3d".len());
+        assert!(layout::is_component(&a));
+        assert_eq!(&a[8..9], "T");
+        assert_eq!(&a[15..17], "Z-");
+    }
+
+    #[test]
+    fn failpoints_match_stage_and_code() {
+        assert!(failpoint_fires(Some("commit:866000"), "commit", "866000"));
+        assert!(!failpoint_fires(Some("commit:866000"), "write", "866000"));
+        assert!(!failpoint_fires(Some("commit:866000"), "commit", "881000"));
+        assert!(!failpoint_fires(None, "commit", "866000"));
+    }
+
+    #[test]
+    fn owned_paths_stay_in_data_zones() {
+        let root = Path::new("/w");
+        assert!(owned_path(root, "css/866000/eleve/r.parquet").is_some());
+        assert!(
+            owned_path(
+                root,
+                "shared/resultat/annee_scolaire=2024-2025/code_css=866000/r.parquet"
+            )
+            .is_some()
+        );
+        assert!(owned_path(root, "_socle/manifests/866000.json").is_none());
+        assert!(owned_path(root, "css/../../etc/passwd").is_none());
+    }
+}
