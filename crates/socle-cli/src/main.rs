@@ -1,1 +1,204 @@
-fn main() {}
+//! `socle`: the command line of the Socle warehouse. Thin: parses arguments, sets up logs, and
+//! calls the crates (connectors, transform, warehouse, marts, fixtures).
+
+mod logging;
+mod query;
+mod run;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use socle_dictionary::Dictionary;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "socle", version, about = "Socle: the nightly ETL and Parquet warehouse of Québec school service centres")]
+struct Cli {
+    /// Log format on standard error: `text` for people, `json` for schedulers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load a night of exports into the warehouse, then build the marts.
+    Run(run::RunArgs),
+    /// Run SQL over the warehouse (shared zone by default, a CSS's own zone with --css).
+    Query(query::QueryArgs),
+    /// Validate the data dictionary and the pipelines; report every problem with its file.
+    Check {
+        #[arg(long, default_value = "schemas")]
+        schemas: PathBuf,
+        #[arg(long, default_value = "pipelines")]
+        pipelines: PathBuf,
+    },
+    /// Print the data dictionary as documentation.
+    Dictionary {
+        #[arg(long, default_value = "schemas")]
+        schemas: PathBuf,
+        #[arg(long, value_enum, default_value_t = DocFormat::Md)]
+        format: DocFormat,
+    },
+    /// Write deterministic synthetic GPI-style exports (and, with --truth, their ground truth).
+    Generate(GenerateArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DocFormat {
+    Md,
+}
+
+#[derive(clap::Args)]
+struct GenerateArgs {
+    /// Exports root to write (`<out>/<css>/<night>/gpi/*.csv`).
+    #[arg(long)]
+    out: PathBuf,
+    /// Number of CSS drawn from the ministry registry (ignored with --css).
+    #[arg(long, default_value_t = 3)]
+    css_count: usize,
+    /// CSS codes to generate, e.g. 866000,881000 (real codes of the registry).
+    #[arg(long, value_delimiter = ',')]
+    css: Vec<String>,
+    /// Total number of students over all CSS.
+    #[arg(long, default_value_t = 1000)]
+    students: usize,
+    /// School years, ending with the one containing the night (1 to 10).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
+    years: u32,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Export night, YYYY-MM-DD.
+    #[arg(long, default_value = "2025-11-20")]
+    night: chrono::NaiveDate,
+    /// Rate of extra bad rows of every kind (0 = clean exports).
+    #[arg(long, default_value_t = 0.0)]
+    bad_rate: f64,
+    /// Where to write the ground truth (outside the exports).
+    #[arg(long)]
+    truth: Option<PathBuf>,
+    /// The dictionary whose per-CSS conventions the generator follows.
+    #[arg(long, default_value = "schemas")]
+    schemas: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Run(args) => run::run(args, cli.log_format).await,
+            Command::Query(args) => query::query(args).await.map(|_| 0),
+            Command::Check { schemas, pipelines } => check(schemas, pipelines).await,
+            Command::Dictionary { schemas, format: DocFormat::Md } => {
+                let d = Dictionary::load(&schemas)?;
+                print!("{}", d.to_markdown());
+                Ok(0)
+            }
+            Command::Generate(args) => generate(args).map(|_| 0),
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn check(schemas: PathBuf, pipelines: PathBuf) -> Result<u8> {
+    let dict = Dictionary::load(&schemas)?;
+    let mut problems: Vec<String> = dict.validate().iter().map(|p| p.to_string()).collect();
+    let (marts, mart_problems) = socle_marts::load(&pipelines)?;
+    problems.extend(mart_problems.iter().map(|p| p.to_string()));
+    // Plan every mart against empty tables with the shared-zone schemas of the dictionary.
+    let ctx = datafusion::prelude::SessionContext::new();
+    for e in &dict.entities {
+        let schema = socle_transform::shared_arrow_schema(e);
+        let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?;
+        ctx.register_table(e.name.as_str(), std::sync::Arc::new(table))?;
+    }
+    problems.extend(socle_marts::check(&marts, &ctx).await.iter().map(|p| p.to_string()));
+    if problems.is_empty() {
+        println!(
+            "OK: dictionary {} ({} entities, {} sources, {} CSS profiles), {} marts",
+            dict.version,
+            dict.entities.len(),
+            dict.sources.len(),
+            dict.css.len(),
+            marts.len()
+        );
+        Ok(0)
+    } else {
+        for p in &problems {
+            println!("{p}");
+        }
+        eprintln!("{} problem(s) found", problems.len());
+        Ok(1)
+    }
+}
+
+fn generate(a: GenerateArgs) -> Result<()> {
+    let dict = Dictionary::load(&a.schemas).with_context(|| format!("loading the dictionary from {}", a.schemas.display()))?;
+    if !(0.0..=0.5).contains(&a.bad_rate) {
+        bail!("--bad-rate must be between 0 and 0.5");
+    }
+    let mut conventions = std::collections::BTreeMap::new();
+    for (code, p) in &dict.css {
+        let mut c = socle_fixtures::ConventionOverrides::default();
+        c.encoding = match p.encodage {
+            socle_dictionary::Encoding::Auto => None,
+            socle_dictionary::Encoding::Utf8 => Some(socle_fixtures::Encoding::Utf8),
+            socle_dictionary::Encoding::Windows1252 => Some(socle_fixtures::Encoding::Windows1252),
+        };
+        // The CSS's own codes, inverted: canonical -> what the CSS writes.
+        for (local, status) in &p.valeurs_speciales_resultat {
+            c.special_values.entry(status.clone()).or_insert_with(|| local.clone());
+        }
+        for (local, canonical) in &p.cours {
+            c.course_codes.entry(canonical.clone()).or_insert_with(|| local.clone());
+        }
+        conventions.insert(code.clone(), c);
+    }
+    let mut opts = socle_fixtures::GenerateOptions::default_for(a.out.clone());
+    opts.css = a.css;
+    opts.css_count = a.css_count;
+    opts.students = a.students;
+    opts.years = a.years;
+    opts.seed = a.seed;
+    opts.night = a.night;
+    opts.bad_rate = a.bad_rate;
+    opts.truth = a.truth;
+    opts.conventions = conventions;
+    let started = std::time::Instant::now();
+    let s = socle_fixtures::generate(&opts)?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "generated {} CSS ({}), {} students, {} files, {} rows ({} bad) in {:.1}s ({:.0} rows/s) under {}",
+        s.css.len(),
+        s.css.join(", "),
+        s.students,
+        s.files,
+        s.rows,
+        s.bad_rows,
+        secs,
+        s.rows as f64 / secs.max(1e-9),
+        a.out.display()
+    );
+    Ok(())
+}

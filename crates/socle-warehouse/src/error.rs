@@ -47,7 +47,9 @@ pub enum WarehouseError {
     #[error("query session: {0}")]
     DataFusion(#[from] DataFusionError),
     /// A CSS code, run id, table name or partition value that cannot be used as a path component.
-    #[error("invalid {what} `{value}`: use letters, digits, `-` or `_` (and `.` after the first character)")]
+    #[error(
+        "invalid {what} `{value}`: use letters, digits, `-` or `_` (and `.` after the first character)"
+    )]
     InvalidName { what: &'static str, value: String },
     /// A field the dictionary allows in the shared zone is missing from the batches.
     #[error("table `{table}`: shared field `{field}` is missing from the batches")]
@@ -104,7 +106,11 @@ pub enum WarehouseError {
 }
 
 impl WarehouseError {
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         WarehouseError::Io {
             action,
             path: path.into(),

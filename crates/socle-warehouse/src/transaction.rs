@@ -89,7 +89,10 @@ impl CssTransaction {
         batches: &[RecordBatch],
     ) -> Result<(), WarehouseError> {
         if failpoint_fires(self.failpoint.as_deref(), "write", &self.code_css) {
-            return Err(WarehouseError::Failpoint(format!("write:{}", self.code_css)));
+            return Err(WarehouseError::Failpoint(format!(
+                "write:{}",
+                self.code_css
+            )));
         }
         let table = entity.name.as_str();
         layout::check_component("table name", table)?;
@@ -117,12 +120,13 @@ impl CssTransaction {
         // Shared projection, by name, in dictionary order.
         let mut shared_indices = Vec::new();
         for field in entity.shared_fields() {
-            let idx = schema.index_of(&field.name).map_err(|_| {
-                WarehouseError::MissingSharedField {
-                    table: table.to_string(),
-                    field: field.name.clone(),
-                }
-            })?;
+            let idx =
+                schema
+                    .index_of(&field.name)
+                    .map_err(|_| WarehouseError::MissingSharedField {
+                        table: table.to_string(),
+                        field: field.name.clone(),
+                    })?;
             shared_indices.push(idx);
         }
         let shared_schema = std::sync::Arc::new(

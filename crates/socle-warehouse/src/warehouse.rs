@@ -167,7 +167,11 @@ impl Warehouse {
 
     /// Begins the publication of one CSS: files are written under
     /// `_socle/staging/<run_id>/<code_css>/` until [`CssTransaction::commit`].
-    pub fn begin_css(&self, code_css: &str, run_id: &str) -> Result<CssTransaction, WarehouseError> {
+    pub fn begin_css(
+        &self,
+        code_css: &str,
+        run_id: &str,
+    ) -> Result<CssTransaction, WarehouseError> {
         layout::check_code_css(code_css)?;
         layout::check_component("run id", run_id)?;
         let lock = LockGuard::shared(&self.root)?;

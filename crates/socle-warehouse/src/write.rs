@@ -134,7 +134,8 @@ pub(crate) fn split_by_column(
         for value in distinct {
             let mask = eq(&values, &StringArray::new_scalar(value))
                 .map_err(|e| WarehouseError::arrow(table, e))?;
-            let part = filter_record_batch(batch, &mask).map_err(|e| WarehouseError::arrow(table, e))?;
+            let part =
+                filter_record_batch(batch, &mask).map_err(|e| WarehouseError::arrow(table, e))?;
             parts.entry(value.to_string()).or_default().push(part);
         }
     }
@@ -184,7 +185,11 @@ mod tests {
 
     #[test]
     fn split_keeps_row_order() -> Result<(), Box<dyn std::error::Error>> {
-        let b1 = batch(vec![Some("2024-2025"), Some("2023-2024"), Some("2024-2025")])?;
+        let b1 = batch(vec![
+            Some("2024-2025"),
+            Some("2023-2024"),
+            Some("2024-2025"),
+        ])?;
         let b2 = batch(vec![Some("2023-2024")])?;
         let parts = split_by_column("t", "annee_scolaire", &[b1, b2])?;
         assert_eq!(
@@ -211,7 +216,7 @@ mod tests {
     fn split_refuses_nulls_and_missing_column() -> Result<(), Box<dyn std::error::Error>> {
         let b = batch(vec![Some("2024-2025"), None])?;
         assert!(matches!(
-            split_by_column("t", "annee_scolaire", &[b.clone()]),
+            split_by_column("t", "annee_scolaire", std::slice::from_ref(&b)),
             Err(WarehouseError::NullPartitionValue { rows: 1, .. })
         ));
         assert!(matches!(

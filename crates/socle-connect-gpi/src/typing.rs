@@ -1,0 +1,453 @@
+//! Typing and validation of a table's raw string batches, as one SQL query generated from the
+//! contract and run by DataFusion.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use datafusion::arrow::compute::{filter, is_null};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::SessionContext;
+use socle_dictionary::{DuplicatePolicy, FieldType, SourceColumn, SourceTable};
+
+use crate::split::{Split, raw_name};
+use crate::{ConnectError, Reject, RejectKind};
+
+/// The typed rows of a table and the rows the checks rejected.
+pub(crate) struct Typed {
+    pub batches: Vec<RecordBatch>,
+    pub rows_loaded: u64,
+    pub rejects: Vec<Reject>,
+}
+
+/// Arrow type of a contract column type.
+pub(crate) fn arrow_type(t: FieldType) -> DataType {
+    match t {
+        FieldType::Text => DataType::Utf8,
+        FieldType::Int => DataType::Int64,
+        FieldType::Dec => DataType::Float64,
+        FieldType::Date => DataType::Date32,
+        FieldType::Bool => DataType::Boolean,
+    }
+}
+
+/// The typed schema of a table: every contract column in contract order, then `_file`, `_line`.
+pub fn typed_schema(table: &SourceTable) -> SchemaRef {
+    let mut fields: Vec<Field> = table
+        .columns
+        .iter()
+        .map(|c| {
+            Field::new(
+                c.name.clone(),
+                arrow_type(c.column_type),
+                c.nullable || !c.required,
+            )
+        })
+        .collect();
+    fields.push(Field::new("_file", DataType::Utf8, false));
+    fields.push(Field::new("_line", DataType::Int64, false));
+    Arc::new(Schema::new(fields))
+}
+
+/// A SQL string literal.
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A SQL quoted identifier.
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// A finite number as a SQL literal.
+fn num(x: f64) -> Option<String> {
+    x.is_finite().then(|| format!("{x}"))
+}
+
+/// Accepted decimal numbers: digits with an optional decimal comma or point.
+const DEC_PATTERN: &str = "^[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)$";
+
+/// The typed value of column `i` from its trimmed text `s{i}`.
+fn typed_expr(i: usize, t: FieldType) -> String {
+    let s = format!("s{i}");
+    match t {
+        FieldType::Text => s,
+        FieldType::Int => format!("try_cast({s} AS BIGINT)"),
+        FieldType::Dec => format!(
+            "CASE WHEN regexp_like({s}, {p}) THEN try_cast(replace({s}, ',', '.') AS DOUBLE) END",
+            p = lit(DEC_PATTERN)
+        ),
+        FieldType::Date => format!(
+            "try_cast(CASE \
+               WHEN regexp_like({s}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$') THEN {s} \
+               WHEN regexp_like({s}, '^[0-9]{{8}}$') \
+                 THEN regexp_replace({s}, '^([0-9]{{4}})([0-9]{{2}})([0-9]{{2}})$', '${{1}}-${{2}}-${{3}}') \
+               WHEN regexp_like({s}, '^[0-9]{{2}}/[0-9]{{2}}/[0-9]{{4}}$') \
+                 THEN regexp_replace({s}, '^([0-9]{{2}})/([0-9]{{2}})/([0-9]{{4}})$', '${{3}}-${{2}}-${{1}}') \
+             END AS DATE)"
+        ),
+        FieldType::Bool => format!(
+            "CASE WHEN lower({s}) IN ('1', 'true', 'vrai', 'o', 'oui', 'y', 'yes') THEN true \
+                  WHEN lower({s}) IN ('0', 'false', 'faux', 'n', 'non', 'no') THEN false END"
+        ),
+    }
+}
+
+/// The condition a present, non-empty value of column `i` must meet, if it has a domain.
+fn domain_expr(i: usize, c: &SourceColumn) -> Option<String> {
+    let d = c.domain.as_ref()?;
+    let s = format!("s{i}");
+    let t = format!("t{i}");
+    let mut parts = Vec::new();
+    if let Some(values) = &d.values {
+        let numeric: Option<Vec<String>> = match c.column_type {
+            FieldType::Int => values
+                .iter()
+                .map(|v| v.trim().parse::<i64>().ok().map(|x| x.to_string()))
+                .collect(),
+            FieldType::Dec => values
+                .iter()
+                .map(|v| v.trim().replace(',', ".").parse::<f64>().ok().and_then(num))
+                .collect(),
+            _ => None,
+        };
+        let list = match numeric {
+            Some(list) if !list.is_empty() => format!("{t} IN ({})", list.join(", ")),
+            _ if values.is_empty() => "false".to_string(),
+            _ => format!(
+                "{s} IN ({})",
+                values.iter().map(|v| lit(v)).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        parts.push(list);
+    }
+    if let Some(p) = &d.pattern {
+        parts.push(format!("regexp_like({s}, {})", lit(p)));
+    }
+    let value = match c.column_type {
+        FieldType::Int | FieldType::Dec => Some(t),
+        FieldType::Text => Some(format!("try_cast(replace({s}, ',', '.') AS DOUBLE)")),
+        FieldType::Date | FieldType::Bool => None,
+    };
+    if let Some(value) = value {
+        if let Some(min) = d.min.and_then(num) {
+            parts.push(format!("{value} >= {min}"));
+        }
+        if let Some(max) = d.max.and_then(num) {
+            parts.push(format!("{value} <= {max}"));
+        }
+    }
+    if parts.is_empty() {
+        None
+    } else {
+        Some(format!("COALESCE(({}), false)", parts.join(") AND (")))
+    }
+}
+
+/// Reject reason when a non-empty value does not parse as the column's type.
+fn unparsable(t: FieldType) -> Option<RejectKind> {
+    match t {
+        FieldType::Text => None,
+        FieldType::Int | FieldType::Dec => Some(RejectKind::UnparsableNumber),
+        FieldType::Date => Some(RejectKind::UnparsableDate),
+        FieldType::Bool => Some(RejectKind::OutOfDomain),
+    }
+}
+
+/// The query typing and checking table `raw` of `table`; see the crate documentation.
+pub(crate) fn build_sql(
+    table: &SourceTable,
+    raw: &str,
+    file_name: &str,
+    delimiter: char,
+    present: &[usize],
+) -> Result<String, ConnectError> {
+    let n = table.columns.len();
+    if n == 0 {
+        return Err(ConnectError::Contract {
+            table: table.name.clone(),
+            message: "the table has no column".to_string(),
+        });
+    }
+    let is_present = |i: usize| present.contains(&i);
+    let all = |f: &dyn Fn(usize) -> String| (0..n).map(f).collect::<Vec<_>>().join(", ");
+
+    let a = format!(
+        "SELECT _line, {}, {} FROM {}",
+        all(&|i| raw_name(i)),
+        all(&|i| format!("NULLIF(trim({}), '') AS s{i}", raw_name(i))),
+        ident(raw)
+    );
+    let b = format!(
+        "SELECT *, {} FROM a",
+        all(&|i| format!("{} AS t{i}", typed_expr(i, table.columns[i].column_type)))
+    );
+    let c = format!(
+        "SELECT *, {} FROM b",
+        all(&|i| {
+            let col = &table.columns[i];
+            if !is_present(i) {
+                return format!("CAST(NULL AS VARCHAR) AS k{i}");
+            }
+            let missing = if col.nullable {
+                "CAST(NULL AS VARCHAR)".to_string()
+            } else {
+                lit(RejectKind::MissingValue.as_str())
+            };
+            let mut arms = format!("WHEN s{i} IS NULL THEN {missing} ");
+            if let Some(kind) = unparsable(col.column_type) {
+                arms.push_str(&format!("WHEN t{i} IS NULL THEN {} ", lit(kind.as_str())));
+            }
+            if let Some(d) = domain_expr(i, col) {
+                arms.push_str(&format!(
+                    "WHEN NOT ({d}) THEN {} ",
+                    lit(RejectKind::OutOfDomain.as_str())
+                ));
+            }
+            format!("CASE {arms}END AS k{i}")
+        })
+    );
+    let reason = if n == 1 {
+        "k0".to_string()
+    } else {
+        format!("COALESCE({})", all(&|i| format!("k{i}")))
+    };
+    let when = |f: &dyn Fn(usize) -> String| {
+        (0..n)
+            .map(|i| format!("WHEN k{i} IS NOT NULL THEN {}", f(i)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let d = format!(
+        "SELECT *, {reason} AS _reason, ({reason}) IS NULL AS _ok, \
+           CASE {} END AS _rcol, CASE {} END AS _rval FROM c",
+        when(&|i| lit(&table.columns[i].name)),
+        when(&|i| {
+            if table.columns[i].personal {
+                "CAST(NULL AS VARCHAR)".to_string()
+            } else {
+                format!("s{i}")
+            }
+        }),
+    );
+
+    // Duplicate keys among otherwise valid rows.
+    let mut key_idx = Vec::new();
+    for k in &table.key {
+        match table.columns.iter().position(|c| c.name == *k) {
+            Some(i) => key_idx.push(i),
+            None => {
+                return Err(ConnectError::Contract {
+                    table: table.name.clone(),
+                    message: format!("key column `{k}` is not a column of the table"),
+                });
+            }
+        }
+    }
+    let check_dups = table.duplicates != DuplicatePolicy::Keep && !key_idx.is_empty();
+    let e = if check_dups {
+        let partition = std::iter::once("_ok".to_string())
+            .chain(key_idx.iter().map(|i| format!("t{i}")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT *, row_number() OVER (PARTITION BY {partition} ORDER BY _line) AS _rn, \
+               min(_line) OVER (PARTITION BY {partition}) AS _first FROM d"
+        )
+    } else {
+        "SELECT *, CAST(1 AS BIGINT) AS _rn, CAST(NULL AS BIGINT) AS _first FROM d".to_string()
+    };
+    let key_names = table.key.join(", ");
+    let key_personal = key_idx.iter().any(|&i| table.columns[i].personal);
+    let key_value = if key_personal {
+        "CAST(NULL AS VARCHAR)".to_string()
+    } else {
+        let parts: Vec<String> = key_idx
+            .iter()
+            .map(|i| format!("CAST(t{i} AS VARCHAR)"))
+            .collect();
+        if parts.len() == 1 {
+            parts[0].clone()
+        } else {
+            format!("concat_ws(', ', {})", parts.join(", "))
+        }
+    };
+    let raw_text = if present.is_empty() {
+        "''".to_string()
+    } else {
+        format!(
+            "concat_ws({}, {})",
+            lit(&delimiter.to_string()),
+            present
+                .iter()
+                .map(|&i| raw_name(i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let dup = "(_ok AND _rn > 1)";
+    let out = format!(
+        "SELECT {typed}, {file} AS _file, _line, \
+           CASE WHEN {dup} THEN {dk} ELSE _reason END AS _reject_reason, \
+           CASE WHEN {dup} THEN {kn} ELSE _rcol END AS _reject_column, \
+           CASE WHEN {dup} THEN {key_value} ELSE _rval END AS _reject_value, \
+           CASE WHEN {dup} THEN _first END AS _first_line, \
+           CASE WHEN NOT _ok OR {dup} THEN {raw_text} END AS _raw \
+         FROM e ORDER BY _line",
+        typed = all(&|i| format!("t{i} AS {}", ident(&table.columns[i].name))),
+        file = lit(file_name),
+        dk = lit(RejectKind::DuplicateKey.as_str()),
+        kn = lit(&key_names),
+    );
+    Ok(format!(
+        "WITH a AS ({a}), b AS ({b}), c AS ({c}), d AS ({d}), e AS ({e}) {out}"
+    ))
+}
+
+/// The message of a reject found by the query. Values of personal columns never get here
+/// (`_reject_value` is null for them).
+fn message(
+    kind: RejectKind,
+    column: &str,
+    col: Option<&SourceColumn>,
+    value: Option<&str>,
+    first_line: Option<i64>,
+) -> String {
+    let shown = |v: Option<&str>| match v {
+        Some(v) => format!("{v:?} "),
+        None => String::new(),
+    };
+    match kind {
+        RejectKind::MissingValue => {
+            format!("column {column}: empty, but the column requires a value")
+        }
+        RejectKind::UnparsableNumber => {
+            let what = match col.map(|c| c.column_type) {
+                Some(FieldType::Int) => "an integer",
+                _ => "a decimal number (comma or point)",
+            };
+            format!("column {column}: value {}is not {what}", shown(value))
+        }
+        RejectKind::UnparsableDate => format!(
+            "column {column}: value {}is not a date (YYYY-MM-DD, YYYYMMDD or DD/MM/YYYY)",
+            shown(value)
+        ),
+        RejectKind::OutOfDomain => {
+            let domain = match col {
+                Some(c) if c.column_type == FieldType::Bool && c.domain.is_none() => {
+                    "a boolean".to_string()
+                }
+                Some(c) => c
+                    .domain
+                    .as_ref()
+                    .map(|d| d.describe())
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            format!(
+                "column {column}: value {}is out of its domain ({domain})",
+                shown(value)
+            )
+        }
+        RejectKind::DuplicateKey => {
+            let key = match value {
+                Some(v) => format!("key ({column}) = ({v})"),
+                None => format!("key ({column})"),
+            };
+            match first_line {
+                Some(l) => format!("duplicate {key}: the row of line {l} is kept"),
+                None => format!("duplicate {key}"),
+            }
+        }
+        other => format!("column {column}: {}", other.as_str()),
+    }
+}
+
+/// Registers the raw batches, runs the typing query and splits its result into typed batches and
+/// rejects.
+pub(crate) async fn type_table(
+    ctx: &SessionContext,
+    table: &SourceTable,
+    split: &Split,
+    file_name: &str,
+) -> Result<Typed, ConnectError> {
+    let raw = format!("__socle_raw_{}", table.name);
+    let mem = MemTable::try_new(split.raw_schema.clone(), vec![split.batches.clone()])?;
+    ctx.register_table(raw.as_str(), Arc::new(mem))?;
+    let sql = build_sql(
+        table,
+        &raw,
+        file_name,
+        split.info.delimiter,
+        &split.present,
+    )?;
+    let result = async { ctx.sql(&sql).await?.collect().await }.await;
+    ctx.deregister_table(raw.as_str())?;
+    let batches = result?;
+
+    let schema = typed_schema(table);
+    let n = table.columns.len();
+    let columns: HashMap<&str, &SourceColumn> =
+        table.columns.iter().map(|c| (c.name.as_str(), c)).collect();
+    let mut typed = Typed {
+        batches: Vec::new(),
+        rows_loaded: 0,
+        rejects: Vec::new(),
+    };
+    for batch in batches {
+        let reason = batch.column(n + 2);
+        let keep: BooleanArray = is_null(reason.as_ref())?;
+        let kept = keep.true_count();
+        if kept > 0 {
+            let arrays = (0..n + 2)
+                .map(|i| filter(batch.column(i).as_ref(), &keep))
+                .collect::<Result<Vec<ArrayRef>, _>>()?;
+            typed.batches.push(RecordBatch::try_new(schema.clone(), arrays)?);
+            typed.rows_loaded += kept as u64;
+        }
+        if kept == batch.num_rows() {
+            continue;
+        }
+        let reason = reason.as_string_opt::<i32>();
+        let column = batch.column(n + 3).as_string_opt::<i32>();
+        let value = batch.column(n + 4).as_string_opt::<i32>();
+        let first = batch.column(n + 5).as_primitive_opt::<Int64Type>();
+        let raw = batch.column(n + 6).as_string_opt::<i32>();
+        let line = batch.column(n + 1).as_primitive_opt::<Int64Type>();
+        let (Some(reason), Some(column), Some(value), Some(first), Some(raw), Some(line)) =
+            (reason, column, value, first, raw, line)
+        else {
+            return Err(ConnectError::Contract {
+                table: table.name.clone(),
+                message: "the typing query returned unexpected column types".to_string(),
+            });
+        };
+        for row in 0..batch.num_rows() {
+            if reason.is_null(row) {
+                continue;
+            }
+            let kind = RejectKind::from_str_name(reason.value(row))
+                .unwrap_or(RejectKind::OutOfDomain);
+            let col_name = (!column.is_null(row)).then(|| column.value(row).to_string());
+            let v = (!value.is_null(row)).then(|| value.value(row));
+            let f = (!first.is_null(row)).then(|| first.value(row));
+            let col_def = col_name.as_deref().and_then(|c| columns.get(c).copied());
+            typed.rejects.push(Reject {
+                table: table.name.clone(),
+                file: file_name.to_string(),
+                line: line.value(row).max(0) as u64,
+                message: message(kind, col_name.as_deref().unwrap_or(""), col_def, v, f),
+                column: col_name,
+                kind,
+                raw: if raw.is_null(row) {
+                    String::new()
+                } else {
+                    raw.value(row).to_string()
+                },
+            });
+        }
+    }
+    Ok(typed)
+}

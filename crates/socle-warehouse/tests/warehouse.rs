@@ -1,0 +1,719 @@
+//! Publication, layout, garbage collection and query sessions, end to end on a temporary folder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Int64Array, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Field as ArrowField, Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+use datafusion::prelude::SessionContext;
+use socle_dictionary::{Entity, Field, FieldType, Partitioning, PersonalClass, Text};
+use socle_warehouse::{
+    CssTransaction, ManifestInfo, Warehouse, WarehouseError, Zone, entity_schemas,
+};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const A: &str = "866000";
+const B: &str = "881000";
+
+fn field(name: &str, field_type: FieldType, personal: PersonalClass) -> Field {
+    Field {
+        name: name.to_string(),
+        field_type,
+        description: Text::default(),
+        nullable: true,
+        personal,
+        domain: None,
+    }
+}
+
+fn entity(name: &str, partitioning: Partitioning, fields: Vec<Field>) -> Entity {
+    Entity {
+        name: name.to_string(),
+        description: Text::default(),
+        grain: String::new(),
+        partitioning,
+        fields,
+        file: PathBuf::new(),
+    }
+}
+
+/// `resultat`: by school year; `fiche` is a local identifier (never shared).
+fn resultat() -> Entity {
+    entity(
+        "resultat",
+        Partitioning::AnneeScolaire,
+        vec![
+            field("annee_scolaire", FieldType::Text, PersonalClass::None),
+            field("code_css", FieldType::Text, PersonalClass::None),
+            field("cle_eleve", FieldType::Text, PersonalClass::Pseudonymous),
+            field("fiche", FieldType::Int, PersonalClass::LocalIdentifier),
+            field("note", FieldType::Int, PersonalClass::None),
+        ],
+    )
+}
+
+/// `eleve`: by CSS only; `nom` is a name (never shared).
+fn eleve() -> Entity {
+    entity(
+        "eleve",
+        Partitioning::Css,
+        vec![
+            field("code_css", FieldType::Text, PersonalClass::None),
+            field("cle_eleve", FieldType::Text, PersonalClass::Pseudonymous),
+            field("nom", FieldType::Text, PersonalClass::Name),
+            field("sexe", FieldType::Text, PersonalClass::None),
+        ],
+    )
+}
+
+/// `absence`: never written by the tests (registered empty from its schema).
+fn absence() -> Entity {
+    entity(
+        "absence",
+        Partitioning::AnneeScolaire,
+        vec![
+            field("annee_scolaire", FieldType::Text, PersonalClass::None),
+            field("code_css", FieldType::Text, PersonalClass::None),
+            field("fiche", FieldType::Int, PersonalClass::LocalIdentifier),
+            field("periode", FieldType::Int, PersonalClass::None),
+        ],
+    )
+}
+
+fn strings(values: &[&str]) -> ArrayRef {
+    Arc::new(StringArray::from(values.to_vec()))
+}
+
+/// Columns in an order different from the dictionary's (`note` first), to check the shared
+/// projection goes by name and follows dictionary order.
+fn resultat_batch(
+    code: &str,
+    years: &[&str],
+    notes: &[i64],
+) -> Result<RecordBatch, Box<dyn std::error::Error>> {
+    let n = years.len();
+    let schema = Arc::new(Schema::new(vec![
+        ArrowField::new("note", DataType::Int64, true),
+        ArrowField::new("annee_scolaire", DataType::Utf8, false),
+        ArrowField::new("code_css", DataType::Utf8, false),
+        ArrowField::new("cle_eleve", DataType::Utf8, false),
+        ArrowField::new("fiche", DataType::Int64, false),
+    ]));
+    let keys: Vec<String> = (0..n).map(|i| format!("{i:032x}")).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Int64Array::from(notes.to_vec())),
+            strings(years),
+            strings(&vec![code; n]),
+            strings(&keys),
+            Arc::new(Int64Array::from_iter_values(1000..1000 + n as i64)),
+        ],
+    )?)
+}
+
+fn eleve_batch(code: &str, n: usize) -> Result<RecordBatch, Box<dyn std::error::Error>> {
+    let schema = Arc::new(Schema::new(vec![
+        ArrowField::new("code_css", DataType::Utf8, false),
+        ArrowField::new("cle_eleve", DataType::Utf8, false),
+        ArrowField::new("nom", DataType::Utf8, true),
+        ArrowField::new("sexe", DataType::Utf8, true),
+    ]));
+    let keys: Vec<String> = (0..n).map(|i| format!("{i:032x}")).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![
+            strings(&vec![code; n]),
+            strings(&keys),
+            strings(&vec!["Tremblay"; n]),
+            strings(&vec!["F"; n]),
+        ],
+    )?)
+}
+
+fn quarantine_batch(n: usize) -> Result<RecordBatch, Box<dyn std::error::Error>> {
+    let schema = Arc::new(Schema::new(vec![
+        ArrowField::new("fichier", DataType::Utf8, false),
+        ArrowField::new("ligne", DataType::Int64, false),
+        ArrowField::new("raison", DataType::Utf8, false),
+    ]));
+    Ok(RecordBatch::try_new(
+        schema,
+        vec![
+            strings(&vec!["gpi/gpm_e_ele.csv"; n]),
+            Arc::new(Int64Array::from_iter_values(2..2 + n as i64)),
+            strings(&vec!["code permanent mal formé"; n]),
+        ],
+    )?)
+}
+
+fn info(fingerprint: &str) -> ManifestInfo {
+    ManifestInfo {
+        night: "2025-11-20".into(),
+        dictionary_version: "1.0".into(),
+        key_fingerprint: fingerprint.into(),
+        demo_key: true,
+        inputs: vec![],
+        quality: serde_json::json!({"rows_quarantined": 1}),
+    }
+}
+
+/// Publishes one CSS: `resultat` over the given years, `eleve`, a quarantine and a report.
+fn publish_css(wh: &Warehouse, code: &str, run: &str, years: &[&str]) -> TestResult {
+    let mut tx = wh.begin_css(code, run)?;
+    write_css(&mut tx, code, years)?;
+    tx.commit(info("fp1"))?;
+    Ok(())
+}
+
+fn write_css(tx: &mut CssTransaction, code: &str, years: &[&str]) -> TestResult {
+    let notes: Vec<i64> = (0..years.len() as i64).map(|i| 60 + i).collect();
+    tx.write_table(&resultat(), &[resultat_batch(code, years, &notes)?])?;
+    tx.write_table(&eleve(), &[eleve_batch(code, 2)?])?;
+    tx.write_quarantine(&[quarantine_batch(1)?])?;
+    tx.write_quality_report(&serde_json::json!({"code_css": code}))?;
+    Ok(())
+}
+
+/// Every file under `dir`, relative to `root`, `/` separators, sorted.
+fn files_under(root: &Path, dir: &str) -> Vec<String> {
+    fn walk(p: &Path, out: &mut Vec<PathBuf>) {
+        if let Ok(entries) = std::fs::read_dir(p) {
+            for e in entries.flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&root.join(dir), &mut out);
+    let mut rels: Vec<String> = out
+        .iter()
+        .filter_map(|p| p.strip_prefix(root).ok())
+        .map(|p| {
+            p.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .collect();
+    rels.sort();
+    rels
+}
+
+fn data_files(root: &Path) -> Vec<String> {
+    let mut all = files_under(root, "css");
+    all.extend(files_under(root, "shared"));
+    all.extend(files_under(root, "marts"));
+    all
+}
+
+async fn collect(
+    ctx: &SessionContext,
+    table: &str,
+) -> Result<Vec<RecordBatch>, Box<dyn std::error::Error>> {
+    Ok(ctx.table(table).await?.collect().await?)
+}
+
+async fn count(ctx: &SessionContext, table: &str) -> Result<usize, Box<dyn std::error::Error>> {
+    Ok(collect(ctx, table)
+        .await?
+        .iter()
+        .map(RecordBatch::num_rows)
+        .sum())
+}
+
+async fn columns(
+    ctx: &SessionContext,
+    table: &str,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let df = ctx.table(table).await?;
+    Ok(df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect())
+}
+
+/// Distinct values of a string column over a table.
+async fn distinct(
+    ctx: &SessionContext,
+    table: &str,
+    column: &str,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let mut values = std::collections::BTreeSet::new();
+    for b in collect(ctx, table).await? {
+        let idx = b.schema().index_of(column)?;
+        let arr = cast(b.column(idx), &DataType::Utf8)?;
+        let arr = arr
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or("not a string column")?;
+        values.extend(arr.iter().flatten().map(str::to_string));
+    }
+    Ok(values.into_iter().collect())
+}
+
+fn mart_batches() -> Result<(SchemaRef, Vec<RecordBatch>), Box<dyn std::error::Error>> {
+    let schema = Arc::new(Schema::new(vec![
+        ArrowField::new("code_css", DataType::Utf8, false),
+        ArrowField::new("taux", DataType::Int64, false),
+        ArrowField::new("supprime", DataType::Boolean, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            strings(&[A, B, A]),
+            Arc::new(Int64Array::from(vec![80, 75, 90])),
+            Arc::new(BooleanArray::from(vec![false, false, true])),
+        ],
+    )?;
+    Ok((schema, vec![batch]))
+}
+
+fn provincial_mart() -> Result<(SchemaRef, Vec<RecordBatch>), Box<dyn std::error::Error>> {
+    let schema = Arc::new(Schema::new(vec![ArrowField::new(
+        "taux",
+        DataType::Int64,
+        false,
+    )]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![78]))])?;
+    Ok((schema, vec![batch]))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publish_then_query_both_zones() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let root = wh.root().to_path_buf();
+    publish_css(&wh, A, "run1", &["2024-2025", "2023-2024", "2024-2025"])?;
+    publish_css(&wh, B, "run1", &["2024-2025"])?;
+    let (schema, batches) = mart_batches()?;
+    let (pschema, pbatches) = provincial_mart()?;
+    let marts = wh.publish_marts(
+        "run1",
+        vec![
+            ("reussite".to_string(), schema, batches),
+            ("province".to_string(), pschema, pbatches),
+            (
+                "vide".to_string(),
+                Arc::new(Schema::new(vec![ArrowField::new(
+                    "code_css",
+                    DataType::Utf8,
+                    false,
+                )])),
+                vec![],
+            ),
+        ],
+    )?;
+    assert_eq!(marts.marts["reussite"].rows, 3);
+    assert_eq!(marts.marts["vide"].rows, 0);
+
+    // Layout, exactly.
+    assert_eq!(
+        data_files(&root),
+        vec![
+            "css/866000/eleve/run1.parquet",
+            "css/866000/quarantaine/run1.parquet",
+            "css/866000/resultat/annee_scolaire=2023-2024/run1.parquet",
+            "css/866000/resultat/annee_scolaire=2024-2025/run1.parquet",
+            "css/881000/eleve/run1.parquet",
+            "css/881000/quarantaine/run1.parquet",
+            "css/881000/resultat/annee_scolaire=2024-2025/run1.parquet",
+            "shared/eleve/code_css=866000/run1.parquet",
+            "shared/eleve/code_css=881000/run1.parquet",
+            "shared/resultat/annee_scolaire=2023-2024/code_css=866000/run1.parquet",
+            "shared/resultat/annee_scolaire=2024-2025/code_css=866000/run1.parquet",
+            "shared/resultat/annee_scolaire=2024-2025/code_css=881000/run1.parquet",
+            "marts/province/run1.parquet",
+            "marts/reussite/run1.parquet",
+            "marts/vide/run1.parquet",
+        ]
+    );
+    assert!(root.join("_socle/manifests/866000.json").is_file());
+    assert!(root.join("_socle/manifests/_marts.json").is_file());
+    assert!(root.join("_socle/runs/run1/866000-quality.json").is_file());
+    assert!(files_under(&root, "_socle/staging").is_empty());
+
+    // Manifest as written on disk equals what manifest() returns; files listed are the ones above.
+    let m = wh.manifest(A)?.ok_or("no manifest")?;
+    assert_eq!(m.format, 1);
+    assert_eq!(m.run_id, "run1");
+    assert_eq!(m.tables["resultat"].rows, 3);
+    assert_eq!(m.tables["eleve"].rows, 2);
+    assert_eq!(m.quarantine.rows, 1);
+    assert_eq!(
+        m.tables["resultat"].shared_files,
+        vec![
+            "shared/resultat/annee_scolaire=2023-2024/code_css=866000/run1.parquet",
+            "shared/resultat/annee_scolaire=2024-2025/code_css=866000/run1.parquet",
+        ]
+    );
+    assert!(m.published_at.ends_with('Z'));
+    let manifests = wh.manifests()?;
+    assert_eq!(
+        manifests
+            .iter()
+            .map(|m| m.code_css.as_str())
+            .collect::<Vec<_>>(),
+        vec![A, B]
+    );
+
+    // Files: zstd, partition columns kept inside, shared zone in dictionary order.
+    let file = std::fs::File::open(
+        root.join("shared/resultat/annee_scolaire=2024-2025/code_css=866000/run1.parquet"),
+    )?;
+    let reader = SerializedFileReader::new(file)?;
+    let meta = reader.metadata();
+    assert_eq!(meta.file_metadata().num_rows(), 2);
+    let rg = meta.row_group(0);
+    assert!(matches!(rg.column(0).compression(), Compression::ZSTD(_)));
+    assert!(rg.column(0).statistics().is_some());
+    let names: Vec<&str> = meta
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .map(|c| c.name())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["annee_scolaire", "code_css", "cle_eleve", "note"]
+    );
+
+    let schemas = entity_schemas([&resultat(), &eleve(), &absence()]);
+
+    // Shared zone: every CSS, shared fields only, marts, no quarantine.
+    let shared = wh.session(Zone::Shared, &schemas).await?;
+    assert_eq!(count(&shared, "resultat").await?, 4);
+    assert_eq!(
+        columns(&shared, "resultat").await?,
+        vec!["annee_scolaire", "code_css", "cle_eleve", "note"]
+    );
+    assert_eq!(distinct(&shared, "resultat", "code_css").await?, vec![A, B]);
+    assert_eq!(
+        columns(&shared, "eleve").await?,
+        vec!["code_css", "cle_eleve", "sexe"]
+    );
+    assert_eq!(count(&shared, "eleve").await?, 4);
+    assert!(shared.table("quarantaine").await.is_err());
+    assert_eq!(count(&shared, "reussite").await?, 3);
+    assert_eq!(count(&shared, "province").await?, 1);
+    assert_eq!(count(&shared, "vide").await?, 0);
+    // Never written: empty, with the shared fields of its schema only.
+    assert_eq!(count(&shared, "absence").await?, 0);
+    assert_eq!(
+        columns(&shared, "absence").await?,
+        vec!["annee_scolaire", "code_css", "periode"]
+    );
+
+    // CSS zone: its own rows, every column, quarantine, marts restricted to it.
+    let css = wh.session(Zone::Css(A.to_string()), &schemas).await?;
+    assert_eq!(count(&css, "resultat").await?, 3);
+    assert!(
+        columns(&css, "resultat")
+            .await?
+            .contains(&"fiche".to_string())
+    );
+    assert_eq!(distinct(&css, "resultat", "code_css").await?, vec![A]);
+    assert_eq!(
+        distinct(&css, "resultat", "annee_scolaire").await?,
+        vec!["2023-2024", "2024-2025"]
+    );
+    assert!(columns(&css, "eleve").await?.contains(&"nom".to_string()));
+    assert_eq!(count(&css, "quarantaine").await?, 1);
+    assert_eq!(count(&css, "reussite").await?, 2);
+    assert_eq!(distinct(&css, "reussite", "code_css").await?, vec![A]);
+    assert!(css.table("province").await.is_err());
+    assert_eq!(count(&css, "absence").await?, 0);
+    assert!(
+        columns(&css, "absence")
+            .await?
+            .contains(&"fiche".to_string())
+    );
+
+    // Without schemas, tables never written are skipped.
+    let bare = wh.session(Zone::Shared, &BTreeMap::new()).await?;
+    assert!(bare.table("absence").await.is_err());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rerun_replaces_only_that_css() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let root = wh.root().to_path_buf();
+    publish_css(&wh, A, "run1", &["2023-2024", "2024-2025"])?;
+    publish_css(&wh, B, "run1", &["2024-2025"])?;
+    let b_before = wh.manifest(B)?.ok_or("no manifest")?;
+    let b_files: Vec<String> = data_files(&root)
+        .into_iter()
+        .filter(|f| f.contains(B))
+        .collect();
+
+    publish_css(&wh, A, "run2", &["2024-2025", "2024-2025", "2024-2025"])?;
+    let files = data_files(&root);
+    assert!(
+        files
+            .iter()
+            .all(|f| !f.contains("866000") || f.contains("run2")),
+        "{files:?}"
+    );
+    // The 2023-2024 partition of A is gone, folders included.
+    assert!(
+        !root
+            .join("css/866000/resultat/annee_scolaire=2023-2024")
+            .exists()
+    );
+    assert!(
+        !root
+            .join("shared/resultat/annee_scolaire=2023-2024")
+            .exists()
+    );
+    // B untouched.
+    assert_eq!(
+        files
+            .iter()
+            .filter(|f| f.contains(B))
+            .cloned()
+            .collect::<Vec<_>>(),
+        b_files
+    );
+    assert_eq!(wh.manifest(B)?, Some(b_before));
+
+    let shared = wh.session(Zone::Shared, &BTreeMap::new()).await?;
+    assert_eq!(count(&shared, "resultat").await?, 4);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_commit_keeps_previous_state_and_open_collects_orphans() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let root = wh.root().to_path_buf();
+    publish_css(&wh, A, "run1", &["2024-2025"])?;
+    let before_manifest = wh.manifest(A)?;
+    let before_files = data_files(&root);
+    let before_rows = count(
+        &wh.session(Zone::Shared, &BTreeMap::new()).await?,
+        "resultat",
+    )
+    .await?;
+
+    let mut tx = wh.begin_css(A, "run2")?;
+    tx.set_failpoint(Some("commit:866000"));
+    write_css(&mut tx, A, &["2024-2025", "2024-2025", "2025-2026"])?;
+    let err = tx.commit(info("fp1"));
+    assert!(matches!(err, Err(WarehouseError::Failpoint(_))), "{err:?}");
+
+    // Previous manifest, files and query results intact; the new files are orphans.
+    assert_eq!(wh.manifest(A)?, before_manifest);
+    let after = data_files(&root);
+    assert!(before_files.iter().all(|f| after.contains(f)));
+    assert!(after.iter().any(|f| f.contains("run2")));
+    let shared = wh.session(Zone::Shared, &BTreeMap::new()).await?;
+    assert_eq!(count(&shared, "resultat").await?, before_rows);
+    assert_eq!(
+        distinct(&shared, "resultat", "annee_scolaire").await?,
+        vec!["2024-2025"]
+    );
+
+    // The next open removes the orphans (and the empty folders they were in).
+    let wh = Warehouse::open(dir.path())?;
+    assert_eq!(data_files(&root), before_files);
+    assert!(
+        !root
+            .join("css/866000/resultat/annee_scolaire=2025-2026")
+            .exists()
+    );
+    assert_eq!(wh.manifest(A)?, before_manifest);
+
+    // A run after that publishes normally.
+    publish_css(&wh, A, "run3", &["2025-2026"])?;
+    assert!(data_files(&root).iter().all(|f| f.contains("run3")));
+    Ok(())
+}
+
+#[test]
+fn warehouse_failpoints_reach_transactions_and_marts() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut wh = Warehouse::open(dir.path())?;
+    wh.set_failpoint(Some("write:866000"));
+    let mut tx = wh.begin_css(A, "run1")?;
+    assert!(matches!(
+        tx.write_table(&resultat(), &[resultat_batch(A, &["2024-2025"], &[1])?]),
+        Err(WarehouseError::Failpoint(_))
+    ));
+    drop(tx);
+    // Another CSS is not affected.
+    publish_css(&wh, B, "run1", &["2024-2025"])?;
+
+    wh.set_failpoint(Some("commit:_marts"));
+    let (schema, batches) = mart_batches()?;
+    assert!(matches!(
+        wh.publish_marts("run1", vec![("reussite".into(), schema, batches)]),
+        Err(WarehouseError::Failpoint(_))
+    ));
+    assert!(wh.marts_manifest()?.is_none());
+    assert!(!files_under(wh.root(), "marts").is_empty());
+    let wh = Warehouse::open(dir.path())?;
+    assert!(files_under(wh.root(), "marts").is_empty());
+    Ok(())
+}
+
+#[test]
+fn dropped_transaction_leaves_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let root = wh.root().to_path_buf();
+    {
+        let mut tx = wh.begin_css(A, "run1")?;
+        write_css(&mut tx, A, &["2024-2025"])?;
+        assert!(!files_under(&root, "_socle/staging").is_empty());
+    }
+    assert!(files_under(&root, "_socle/staging").is_empty());
+    assert!(!root.join("_socle/staging/run1").exists());
+    assert!(data_files(&root).is_empty());
+    assert!(wh.manifest(A)?.is_none());
+    assert!(files_under(&root, "_socle/runs").is_empty());
+    Ok(())
+}
+
+#[test]
+fn key_fingerprint_mismatch_is_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let root = wh.root().to_path_buf();
+    publish_css(&wh, A, "run1", &["2024-2025"])?;
+    let before = data_files(&root);
+
+    let mut tx = wh.begin_css(B, "run1")?;
+    write_css(&mut tx, B, &["2024-2025"])?;
+    let err = tx.commit(info("fp2"));
+    assert!(
+        matches!(err, Err(WarehouseError::KeyMismatch { .. })),
+        "{err:?}"
+    );
+    assert!(wh.manifest(B)?.is_none());
+    assert_eq!(data_files(&root), before);
+    assert_eq!(
+        wh.key_fingerprint(None)?,
+        Some((A.to_string(), "fp1".to_string()))
+    );
+
+    // Alone in the warehouse, a CSS may change key.
+    let mut tx = wh.begin_css(A, "run2")?;
+    write_css(&mut tx, A, &["2024-2025"])?;
+    let m = tx.commit(info("fp2"))?;
+    assert_eq!(m.key_fingerprint, "fp2");
+    Ok(())
+}
+
+#[test]
+fn bad_input_is_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let mut tx = wh.begin_css(A, "run1")?;
+
+    // A shared field missing.
+    let batch = resultat_batch(A, &["2024-2025"], &[1])?;
+    let without_key = batch.project(&[0, 1, 2, 4])?;
+    assert!(matches!(
+        tx.write_table(&resultat(), &[without_key]),
+        Err(WarehouseError::MissingSharedField { field, .. }) if field == "cle_eleve"
+    ));
+    // Rows of another CSS.
+    assert!(matches!(
+        tx.write_table(&resultat(), &[resultat_batch(B, &["2024-2025"], &[1])?]),
+        Err(WarehouseError::ForeignRows { rows: 1, .. })
+    ));
+    // Twice the same table.
+    tx.write_table(&resultat(), std::slice::from_ref(&batch))?;
+    assert!(matches!(
+        tx.write_table(&resultat(), &[batch]),
+        Err(WarehouseError::AlreadyWritten { .. })
+    ));
+    // Empty input: no file, 0 rows.
+    tx.write_table(&eleve(), &[])?;
+    assert_eq!(tx.tables()["eleve"].rows, 0);
+    let m = tx.commit(info("fp1"))?;
+    assert_eq!(m.tables["eleve"].rows, 0);
+    assert!(m.tables["eleve"].css_files.is_empty());
+
+    // A run id already published.
+    assert!(matches!(
+        wh.begin_css(A, "run1"),
+        Err(WarehouseError::RunIdReused { .. })
+    ));
+    // Names that are not path components.
+    assert!(matches!(
+        wh.begin_css("../x", "run2"),
+        Err(WarehouseError::InvalidName { .. })
+    ));
+    assert!(matches!(
+        wh.begin_css(A, "a/b"),
+        Err(WarehouseError::InvalidName { .. })
+    ));
+    Ok(())
+}
+
+#[test]
+fn open_spares_a_transaction_in_progress() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let mut tx = wh.begin_css(A, "run1")?;
+    write_css(&mut tx, A, &["2024-2025"])?;
+    // Another opener (another process, say) must not collect the staged files.
+    let _other = Warehouse::open(dir.path())?;
+    let m = tx.commit(info("fp1"))?;
+    assert_eq!(m.tables["resultat"].rows, 1);
+    assert!(wh.root().join(&m.tables["resultat"].css_files[0]).is_file());
+    Ok(())
+}
+
+#[test]
+fn run_ids_sort_by_time() {
+    let a = socle_warehouse::new_run_id();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let b = socle_warehouse::new_run_id();
+    assert!(a < b, "{a} {b}");
+}
+
+#[test]
+fn null_year_is_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let mut tx = wh.begin_css(A, "run1")?;
+    let batch = resultat_batch(A, &["2024-2025", "x"], &[1, 2])?;
+    let years: ArrayRef = Arc::new(StringArray::from(vec![Some("2024-2025"), None]));
+    let mut cols = batch.columns().to_vec();
+    cols[1] = years;
+    let schema = Arc::new(Schema::new(
+        batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(schema, cols)?;
+    assert!(batch.column(1).null_count() == 1);
+    assert!(matches!(
+        tx.write_table(&resultat(), &[batch]),
+        Err(WarehouseError::NullPartitionValue { rows: 1, .. })
+    ));
+    Ok(())
+}
