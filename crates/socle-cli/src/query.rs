@@ -67,10 +67,10 @@ pub async fn query(a: QueryArgs) -> Result<()> {
 }
 
 fn write(batches: &[RecordBatch], schema: SchemaRef, format: OutputFormat, output: Option<&PathBuf>) -> Result<()> {
-    let mut sink: Box<dyn Write> = match output {
+    let mut sink: Box<dyn Write + Send> = match output {
         Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
         None if format == OutputFormat::Parquet => bail!("--format parquet needs --output FILE"),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
     match format {
         OutputFormat::Table => {

@@ -240,7 +240,12 @@ pub async fn read_gpi(
     for table in &source.tables {
         let started = Instant::now();
         let path = folder.join(&table.file);
-        let file_name = table.file.rsplit(['/', '\\']).next().unwrap_or(&table.file).to_string();
+        let file_name = table
+            .file
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or(&table.file)
+            .to_string();
         let split = {
             let (path, owned, opts) = (path.clone(), table.clone(), *opts);
             tokio::task::spawn_blocking(move || split::split_file(&path, &owned, &opts))

@@ -196,13 +196,25 @@ fn field_str(bytes: &[u8]) -> Option<&str> {
 }
 
 /// The record's fields joined by the delimiter (lossy where bytes are not UTF-8).
-fn raw_text(record: &csv::ByteRecord, delimiter: u8) -> String {
+fn raw_text(fields: &[&[u8]], delimiter: u8) -> String {
     let sep = char::from(delimiter).to_string();
-    record
+    fields
         .iter()
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect::<Vec<_>>()
         .join(&sep)
+}
+
+/// The fields of a record, the `\r` of a CRLF line ending taken off the last one (records end
+/// at `\n` only, so that the reader's line count is exact).
+fn fields_of(record: &csv::ByteRecord) -> Vec<&[u8]> {
+    let mut out: Vec<&[u8]> = record.iter().collect();
+    if let Some(last) = out.last_mut()
+        && let Some(stripped) = last.strip_suffix(b"\r")
+    {
+        *last = stripped;
+    }
+    out
 }
 
 /// Builders of one raw batch.
@@ -257,6 +269,7 @@ pub(crate) fn split_file(
         Encoding::Windows1252 => (false, false),
         Encoding::Auto => (scan_utf8(path, &mut stats).map_err(io_err)?, true),
     };
+    // With `Auto`, the scan hashed the file: the second pass only parses.
     let mut unhashed = FileStats::default();
     let file = File::open(path).map_err(io_err)?;
     let tail = Rc::new(StreamTail::default());
@@ -307,6 +320,7 @@ pub(crate) fn split_file(
             .flexible(true)
             .quoting(true)
             .double_quote(true)
+            .terminator(csv::Terminator::Any(b'\n'))
             .from_reader(Cursor::new(prefix).chain(buffered));
 
         read_records(
@@ -331,10 +345,6 @@ pub(crate) fn split_file(
         let mut rest = reader.into_inner();
         io::copy(&mut rest, &mut io::sink()).map_err(io_err)?;
     }
-    if hashed {
-        // Bytes were counted by the scan; the second pass only parsed.
-        debug_assert_eq!(unhashed.bytes, stats.bytes);
-    }
     split.info.bytes = stats.bytes;
     split.info.sha256 = hex::encode(stats.hasher.finalize());
     if split.info.bytes == 0 {
@@ -350,6 +360,26 @@ pub(crate) fn split_file(
         });
     }
     Ok(split)
+}
+
+/// Whether a record is a blank line (a CRLF blank line is one field `\r`).
+fn is_blank(record: &csv::ByteRecord) -> bool {
+    record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty() || f == b"\r")
+}
+
+/// Reads the next data record, skipping blank lines.
+fn read_data<R: Read>(
+    reader: &mut csv::Reader<R>,
+    record: &mut csv::ByteRecord,
+) -> Result<bool, csv::Error> {
+    loop {
+        if !reader.read_byte_record(record)? {
+            return Ok(false);
+        }
+        if !is_blank(record) {
+            return Ok(true);
+        }
+    }
 }
 
 enum RecordsError {
@@ -383,23 +413,25 @@ fn read_records<R: Read>(
 ) -> Result<(), RecordsError> {
     let mut cur = csv::ByteRecord::new();
     let mut next = csv::ByteRecord::new();
-    let reject = |record: &csv::ByteRecord,
-                  line: u64,
-                  column: Option<String>,
-                  kind: RejectKind,
-                  message: String| Reject {
-        table: table.name.clone(),
-        file: file_name.to_string(),
-        line,
-        column,
-        kind,
-        message,
-        raw: raw_text(record, delimiter),
-    };
+    let reject =
+        |fields: &[&[u8]], line: u64, column: Option<String>, kind: RejectKind, message: String| {
+            Reject {
+                table: table.name.clone(),
+                file: file_name.to_string(),
+                line,
+                column,
+                kind,
+                message,
+                raw: raw_text(fields, delimiter),
+            }
+        };
 
-    // The header.
-    let have_header = reader.read_byte_record(&mut cur)?;
-    let header: Vec<String> = cur
+    // The header: the first record that is not a blank line.
+    let mut have_header = reader.read_byte_record(&mut cur)?;
+    while have_header && is_blank(&cur) {
+        have_header = reader.read_byte_record(&mut cur)?;
+    }
+    let header: Vec<String> = fields_of(&cur)
         .iter()
         .map(|f| {
             String::from_utf8_lossy(f)
@@ -444,17 +476,34 @@ fn read_records<R: Read>(
     let expected = header.len();
 
     let mut builders = RawBuilders::new(table.columns.len());
-    let mut have_cur = reader.read_byte_record(&mut cur)?;
+    // Each record is read one ahead, to know which one is the last; `*_end` is the reader's line
+    // count right after the record (its terminating `\n` included, if it had one).
+    let mut have_cur = read_data(reader, &mut cur)?;
+    let mut cur_end = reader.position().line();
     while have_cur {
-        let have_next = reader.read_byte_record(&mut next)?;
+        let have_next = read_data(reader, &mut next)?;
+        let next_end = reader.position().line();
         let is_last = !have_next;
-        let line = cur.position().map(|p| p.line()).unwrap_or(0);
+        let fields = fields_of(&cur);
         split.info.rows_read += 1;
 
-        let has_break = cur.iter().any(|f| f.contains(&b'\n') || f.contains(&b'\r'));
-        let ends_with_newline = matches!(tail.last.get(), Some(b'\n') | Some(b'\r'));
+        let inner_breaks: u64 = fields
+            .iter()
+            .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
+            .sum();
+        let has_break = fields
+            .iter()
+            .any(|f| f.contains(&b'\n') || f.contains(&b'\r'));
+        let ends_with_newline = tail.last.get() == Some(b'\n');
         let open_quote_at_end = is_last && tail.quotes.get() % 2 == 1;
-        let found = cur.len();
+        let last_field_swallowed_eol =
+            open_quote_at_end && fields.last().is_some_and(|f| f.ends_with(b"\n"));
+        // Whether the record was ended by a line break (every record but maybe the last).
+        let terminated = !is_last || (ends_with_newline && !last_field_swallowed_eol);
+        let line = cur_end
+            .saturating_sub(inner_breaks + u64::from(terminated))
+            .max(1);
+        let found = fields.len();
 
         let problem = if open_quote_at_end && (has_break || !ends_with_newline) {
             Some((
@@ -492,8 +541,10 @@ fn read_records<R: Read>(
         };
 
         if let Some((kind, message)) = problem {
-            split.rejects.push(reject(&cur, line, None, kind, message));
-        } else if let Some(bad) = cur.iter().position(|f| field_str(f).is_none()) {
+            split
+                .rejects
+                .push(reject(&fields, line, None, kind, message));
+        } else if let Some(bad) = fields.iter().position(|f| field_str(f).is_none()) {
             let column = header.get(bad).cloned().unwrap_or_default();
             let message = if utf8 {
                 format!("column {column}: bytes that are not valid UTF-8 in a UTF-8 file")
@@ -501,7 +552,7 @@ fn read_records<R: Read>(
                 format!("column {column}: text that could not be decoded")
             };
             split.rejects.push(reject(
-                &cur,
+                &fields,
                 line,
                 Some(column),
                 RejectKind::InvalidEncoding,
@@ -509,12 +560,17 @@ fn read_records<R: Read>(
             ));
         } else {
             for (c, builder) in builders.columns.iter_mut().enumerate() {
-                match index[c].and_then(|i| cur.get(i)).and_then(field_str) {
+                match index[c]
+                    .and_then(|i| fields.get(i))
+                    .and_then(|f| field_str(f))
+                {
                     Some(v) => builder.append_value(v),
                     None => builder.append_null(),
                 }
             }
-            builders.line.append_value(line as i64);
+            builders
+                .line
+                .append_value(i64::try_from(line).unwrap_or(i64::MAX));
             builders.rows += 1;
             if builders.rows >= batch_size {
                 split.batches.push(builders.finish(schema)?);
@@ -522,9 +578,56 @@ fn read_records<R: Read>(
         }
         std::mem::swap(&mut cur, &mut next);
         have_cur = have_next;
+        cur_end = next_end;
     }
     if builders.rows > 0 {
         split.batches.push(builders.finish(schema)?);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_the_most_frequent_delimiter() {
+        assert_eq!(sniff_delimiter(b"a;b;c\n"), b';');
+        assert_eq!(sniff_delimiter(b"a,b,c\n"), b',');
+        assert_eq!(sniff_delimiter(b"a|b|c\r\n"), b'|');
+        assert_eq!(sniff_delimiter(b"a\tb\tc\n"), b'\t');
+        assert_eq!(sniff_delimiter(b"a;b,c;d\n"), b';');
+        assert_eq!(sniff_delimiter(b"\"a,b,c\";d;e\n"), b';');
+        assert_eq!(sniff_delimiter(b"single\n"), b';');
+    }
+
+    #[test]
+    fn utf8_scan_handles_chunk_boundaries() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("f.csv");
+        for pad in 0..5 {
+            let mut bytes = vec![b'a'; SCAN_CHUNK - 2 + pad];
+            bytes.extend_from_slice("é€😀".as_bytes());
+            std::fs::write(&path, &bytes)?;
+            let mut stats = FileStats::default();
+            assert!(scan_utf8(&path, &mut stats)?, "pad {pad}");
+            assert_eq!(stats.bytes, bytes.len() as u64);
+            // A sequence cut by the end of the file is not UTF-8.
+            bytes.extend_from_slice(&[0xE2, 0x82]);
+            std::fs::write(&path, &bytes)?;
+            assert!(!scan_utf8(&path, &mut FileStats::default())?, "pad {pad}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn bom_is_skipped_only_when_present() -> io::Result<()> {
+        let mut out = String::new();
+        skip_bom(&b"\xEF\xBB\xBFab"[..])?.read_to_string(&mut out)?;
+        assert_eq!(out, "ab");
+        out.clear();
+        skip_bom(&b"ab"[..])?.read_to_string(&mut out)?;
+        assert_eq!(out, "ab");
+        Ok(())
+    }
 }

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
-use datafusion::arrow::compute::{filter, is_null};
+use datafusion::arrow::compute::{cast, filter, is_null};
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
@@ -315,9 +316,9 @@ fn message(
     value: Option<&str>,
     first_line: Option<i64>,
 ) -> String {
-    let shown = |v: Option<&str>| match v {
-        Some(v) => format!("{v:?} "),
-        None => String::new(),
+    let subject = match value {
+        Some(v) => format!("value {v:?}"),
+        None => "the value (not shown)".to_string(),
     };
     match kind {
         RejectKind::MissingValue => {
@@ -328,28 +329,20 @@ fn message(
                 Some(FieldType::Int) => "an integer",
                 _ => "a decimal number (comma or point)",
             };
-            format!("column {column}: value {}is not {what}", shown(value))
+            format!("column {column}: {subject} is not {what}")
         }
-        RejectKind::UnparsableDate => format!(
-            "column {column}: value {}is not a date (YYYY-MM-DD, YYYYMMDD or DD/MM/YYYY)",
-            shown(value)
-        ),
+        RejectKind::UnparsableDate => {
+            format!("column {column}: {subject} is not a date (YYYY-MM-DD, YYYYMMDD or DD/MM/YYYY)")
+        }
         RejectKind::OutOfDomain => {
             let domain = match col {
                 Some(c) if c.column_type == FieldType::Bool && c.domain.is_none() => {
                     "a boolean".to_string()
                 }
-                Some(c) => c
-                    .domain
-                    .as_ref()
-                    .map(|d| d.describe())
-                    .unwrap_or_default(),
+                Some(c) => c.domain.as_ref().map(|d| d.describe()).unwrap_or_default(),
                 None => String::new(),
             };
-            format!(
-                "column {column}: value {}is out of its domain ({domain})",
-                shown(value)
-            )
+            format!("column {column}: {subject} is out of its domain ({domain})")
         }
         RejectKind::DuplicateKey => {
             let key = match value {
@@ -365,6 +358,15 @@ fn message(
     }
 }
 
+/// `array` as `to` (DataFusion may answer strings as `Utf8View`).
+fn as_type(array: &ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowError> {
+    if array.data_type() == to {
+        Ok(array.clone())
+    } else {
+        cast(array.as_ref(), to)
+    }
+}
+
 /// Registers the raw batches, runs the typing query and splits its result into typed batches and
 /// rejects.
 pub(crate) async fn type_table(
@@ -376,13 +378,7 @@ pub(crate) async fn type_table(
     let raw = format!("__socle_raw_{}", table.name);
     let mem = MemTable::try_new(split.raw_schema.clone(), vec![split.batches.clone()])?;
     ctx.register_table(raw.as_str(), Arc::new(mem))?;
-    let sql = build_sql(
-        table,
-        &raw,
-        file_name,
-        split.info.delimiter,
-        &split.present,
-    )?;
+    let sql = build_sql(table, &raw, file_name, split.info.delimiter, &split.present)?;
     let result = async { ctx.sql(&sql).await?.collect().await }.await;
     ctx.deregister_table(raw.as_str())?;
     let batches = result?;
@@ -402,20 +398,35 @@ pub(crate) async fn type_table(
         let kept = keep.true_count();
         if kept > 0 {
             let arrays = (0..n + 2)
-                .map(|i| filter(batch.column(i).as_ref(), &keep))
+                .map(|i| {
+                    let a = as_type(batch.column(i), schema.field(i).data_type())?;
+                    filter(a.as_ref(), &keep)
+                })
                 .collect::<Result<Vec<ArrayRef>, _>>()?;
-            typed.batches.push(RecordBatch::try_new(schema.clone(), arrays)?);
+            typed
+                .batches
+                .push(RecordBatch::try_new(schema.clone(), arrays)?);
             typed.rows_loaded += kept as u64;
         }
         if kept == batch.num_rows() {
             continue;
         }
+        let utf8 = |i: usize| as_type(batch.column(i), &DataType::Utf8);
+        let int = |i: usize| as_type(batch.column(i), &DataType::Int64);
+        let (reason, column, value, first, raw, line) = (
+            utf8(n + 2)?,
+            utf8(n + 3)?,
+            utf8(n + 4)?,
+            int(n + 5)?,
+            utf8(n + 6)?,
+            int(n + 1)?,
+        );
         let reason = reason.as_string_opt::<i32>();
-        let column = batch.column(n + 3).as_string_opt::<i32>();
-        let value = batch.column(n + 4).as_string_opt::<i32>();
-        let first = batch.column(n + 5).as_primitive_opt::<Int64Type>();
-        let raw = batch.column(n + 6).as_string_opt::<i32>();
-        let line = batch.column(n + 1).as_primitive_opt::<Int64Type>();
+        let column = column.as_string_opt::<i32>();
+        let value = value.as_string_opt::<i32>();
+        let first = first.as_primitive_opt::<Int64Type>();
+        let raw = raw.as_string_opt::<i32>();
+        let line = line.as_primitive_opt::<Int64Type>();
         let (Some(reason), Some(column), Some(value), Some(first), Some(raw), Some(line)) =
             (reason, column, value, first, raw, line)
         else {
@@ -428,8 +439,8 @@ pub(crate) async fn type_table(
             if reason.is_null(row) {
                 continue;
             }
-            let kind = RejectKind::from_str_name(reason.value(row))
-                .unwrap_or(RejectKind::OutOfDomain);
+            let kind =
+                RejectKind::from_str_name(reason.value(row)).unwrap_or(RejectKind::OutOfDomain);
             let col_name = (!column.is_null(row)).then(|| column.value(row).to_string());
             let v = (!value.is_null(row)).then(|| value.value(row));
             let f = (!first.is_null(row)).then(|| first.value(row));
@@ -450,4 +461,58 @@ pub(crate) async fn type_table(
         }
     }
     Ok(typed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::Array;
+
+    /// The DataFusion behaviour the typing query relies on.
+    #[tokio::test]
+    async fn datafusion_functions_behave_as_relied_on() -> Result<(), Box<dyn std::error::Error>> {
+        let ctx = SessionContext::new();
+        let sql = format!(
+            "SELECT try_cast('2024-02-30' AS DATE) IS NULL, \
+                    try_cast('2024-02-29' AS DATE) IS NOT NULL, \
+                    {} IS NULL, \
+                    CAST({} AS VARCHAR), \
+                    CAST({} AS VARCHAR), \
+                    regexp_like('^x', '^\\^x$'), \
+                    try_cast('1.5' AS BIGINT) IS NULL, \
+                    {} IS NULL, \
+                    concat_ws(';', 'a', '', 'b')",
+            typed_expr_on("'31/02/2024'", FieldType::Date),
+            typed_expr_on("'20240904'", FieldType::Date),
+            typed_expr_on("'05/09/2024'", FieldType::Date),
+            typed_expr_on("'inf'", FieldType::Dec),
+        );
+        let batches = ctx.sql(&sql).await?.collect().await?;
+        let b = &batches[0];
+        let text = |i: usize| -> Result<String, ArrowError> {
+            let a = cast(b.column(i).as_ref(), &DataType::Utf8)?;
+            Ok(a.as_string::<i32>().value(0).to_string())
+        };
+        for i in [0, 1, 2, 5, 6, 7] {
+            assert_eq!(text(i)?, "true", "column {i} of {sql}");
+        }
+        assert_eq!(text(3)?, "2024-09-04");
+        assert_eq!(text(4)?, "2024-09-05");
+        assert_eq!(text(8)?, "a;;b");
+        assert!(!b.column(0).is_empty());
+        Ok(())
+    }
+
+    /// `typed_expr` applied to a literal instead of column `s0`.
+    fn typed_expr_on(literal: &str, t: FieldType) -> String {
+        typed_expr(0, t).replace("s0", literal)
+    }
+
+    #[test]
+    fn literals_are_escaped() {
+        assert_eq!(lit("it's"), "'it''s'");
+        assert_eq!(ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(num(f64::NAN), None);
+        assert_eq!(num(1990.0).as_deref(), Some("1990"));
+    }
 }

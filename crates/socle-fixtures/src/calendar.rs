@@ -89,8 +89,20 @@ impl YearCalendar {
         }
         off.insert(victoria);
         // Pedagogical days: one in the third week of most months.
-        for (yy, mm) in [(y, 9), (y, 10), (y, 11), (y + 1, 1), (y + 1, 2), (y + 1, 4), (y + 1, 5)] {
-            let wd = if r.random_bool(0.8) { Weekday::Fri } else { Weekday::Mon };
+        for (yy, mm) in [
+            (y, 9),
+            (y, 10),
+            (y, 11),
+            (y + 1, 1),
+            (y + 1, 2),
+            (y + 1, 4),
+            (y + 1, 5),
+        ] {
+            let wd = if r.random_bool(0.8) {
+                Weekday::Fri
+            } else {
+                Weekday::Mon
+            };
             let n = r.random_range(2..=3u8);
             off.insert(nth(yy, mm, wd, n));
         }
@@ -103,21 +115,34 @@ impl YearCalendar {
         let mut trailing = 0;
         while trailing < 3 && d.year() <= y + 1 {
             if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
-                let is_school = school_days.len() < SCHOOL_DAYS && d >= school_start && !off.contains(&d);
+                let is_school =
+                    school_days.len() < SCHOOL_DAYS && d >= school_start && !off.contains(&d);
                 if is_school {
                     school_days.push(days.len());
-                    days.push(Day { date: d, school: Some(school_days.len() as u32 - 1), half: false });
+                    days.push(Day {
+                        date: d,
+                        school: Some(school_days.len() as u32 - 1),
+                        half: false,
+                    });
                 } else {
                     if school_days.len() >= SCHOOL_DAYS {
                         trailing += 1;
                     }
-                    days.push(Day { date: d, school: None, half: false });
+                    days.push(Day {
+                        date: d,
+                        school: None,
+                        half: false,
+                    });
                 }
             }
             d = next_day(d);
         }
         // Half days: the last class before the Christmas break and the last day of the year.
-        if let Some(&i) = school_days.iter().rev().find(|&&i| days[i].date < xmas_start) {
+        if let Some(&i) = school_days
+            .iter()
+            .rev()
+            .find(|&&i| days[i].date < xmas_start)
+        {
             days[i].half = true;
         }
         if let Some(&i) = school_days.last() {
@@ -126,22 +151,37 @@ impl YearCalendar {
         let n = school_days.len();
         let e1 = r.random_range(48..=54usize).min(n);
         let e2 = (e1 + r.random_range(58..=62usize)).min(n);
-        YearCalendar { days, school_days, etapes: [(0, e1), (e1, e2), (e2, n)] }
+        YearCalendar {
+            days,
+            school_days,
+            etapes: [(0, e1), (e1, e2), (e2, n)],
+        }
     }
 
     /// (date_deb, date_fin, nb_jours_classe) of étape `e` (0-based).
     pub(crate) fn etape(&self, e: usize) -> (NaiveDate, NaiveDate, usize) {
         let (a, b) = self.etapes[e];
-        let date = |k: usize| self.school_days.get(k).map(|&i| self.days[i].date).unwrap_or(NaiveDate::MIN);
+        let date = |k: usize| {
+            self.school_days
+                .get(k)
+                .map(|&i| self.days[i].date)
+                .unwrap_or(NaiveDate::MIN)
+        };
         (date(a), date(b.saturating_sub(1).max(a)), b - a)
     }
 
     pub(crate) fn first_school_day(&self) -> NaiveDate {
-        self.school_days.first().map(|&i| self.days[i].date).unwrap_or(NaiveDate::MIN)
+        self.school_days
+            .first()
+            .map(|&i| self.days[i].date)
+            .unwrap_or(NaiveDate::MIN)
     }
 
     pub(crate) fn school_day_date(&self, ordinal: usize) -> NaiveDate {
-        self.school_days.get(ordinal).map(|&i| self.days[i].date).unwrap_or(NaiveDate::MIN)
+        self.school_days
+            .get(ordinal)
+            .map(|&i| self.days[i].date)
+            .unwrap_or(NaiveDate::MIN)
     }
 }
 

@@ -101,13 +101,25 @@ const MOTIFS_EN: &[Motif] = &[
     m("LAT", "Late", 3),
 ];
 
-const LEGEND_NAMES: [(&str, &str); 5] =
-    [("NUM", "LET"), ("POURC", "LETTRE"), ("01", "02"), ("NOTE", "COTE"), ("N", "L")];
+const LEGEND_NAMES: [(&str, &str); 5] = [
+    ("NUM", "LET"),
+    ("POURC", "LETTRE"),
+    ("01", "02"),
+    ("NOTE", "COTE"),
+    ("N", "L"),
+];
 
-const EXTRA_COLUMNS: [&str; 5] = ["dt_maj", "usager_maj", "no_lot", "commentaire", "ind_synchro"];
+const EXTRA_COLUMNS: [&str; 5] = [
+    "dt_maj",
+    "usager_maj",
+    "no_lot",
+    "commentaire",
+    "ind_synchro",
+];
 
 /// Canonical special statuses, in the order of `Conventions::specials`.
-pub(crate) const SPECIAL_STATUSES: [&str; 4] = ["absent", "exempte", "non_evalue", "non_applicable"];
+pub(crate) const SPECIAL_STATUSES: [&str; 4] =
+    ["absent", "exempte", "non_evalue", "non_applicable"];
 const SPECIAL_DEFAULTS: [&str; 4] = ["ABS", "EX", "NE", "*"];
 
 /// Everything that makes one CSS's files look like that CSS's.
@@ -198,8 +210,11 @@ impl Conventions {
                 )
             })
             .collect();
-        let specials: BTreeMap<&str, &str> =
-            SPECIAL_STATUSES.iter().copied().zip(self.specials.iter().map(String::as_str)).collect();
+        let specials: BTreeMap<&str, &str> = SPECIAL_STATUSES
+            .iter()
+            .copied()
+            .zip(self.specials.iter().map(String::as_str))
+            .collect();
         json!({
             "encoding": self.encoding.as_str(),
             "delimiter": self.delimiter_name(),
@@ -242,7 +257,11 @@ fn draw_layout<R: Rng>(rng: &mut R, ncols: usize, night: &str) -> Layout {
             extras.push((name.to_string(), value));
         }
     }
-    Layout { slots, extras, shuffled }
+    Layout {
+        slots,
+        extras,
+        shuffled,
+    }
 }
 
 /// Draws the conventions of every CSS of the generation. The first three CSS get pairwise
@@ -254,9 +273,9 @@ pub(crate) fn draw_all(
     night: NaiveDate,
 ) -> Vec<Conventions> {
     let mut g = rng::stream(seed, &[SALT_CONV_GLOBAL]);
-    let mut others = vec![b',', b'|', b'\t'];
+    let mut others = [b',', b'|', b'\t'];
     others.shuffle(&mut g);
-    let mut delims = vec![b';', others[0], others[1]];
+    let mut delims = [b';', others[0], others[1]];
     delims.shuffle(&mut g);
     let mut encs = [Encoding::Utf8, Encoding::Utf8Bom, Encoding::Windows1252];
     encs.shuffle(&mut g);
@@ -280,12 +299,14 @@ pub(crate) fn draw_all(
             let drawn_enc = if i < 3 {
                 encs[i]
             } else {
-                [Encoding::Utf8, Encoding::Utf8Bom, Encoding::Windows1252][rng::weighted(&mut r, &[0.45, 0.2, 0.35])]
+                [Encoding::Utf8, Encoding::Utf8Bom, Encoding::Windows1252]
+                    [rng::weighted(&mut r, &[0.45, 0.2, 0.35])]
             };
             let date_format = if i < 3 {
                 dates[i]
             } else {
-                [DateFormat::Iso, DateFormat::Compact, DateFormat::Dmy][rng::weighted(&mut r, &[0.5, 0.25, 0.25])]
+                [DateFormat::Iso, DateFormat::Compact, DateFormat::Dmy]
+                    [rng::weighted(&mut r, &[0.5, 0.25, 0.25])]
             };
             let decimal_comma = delimiter != b',' && r.random_bool(0.6);
             let upper_header = r.random_bool(0.35);

@@ -36,7 +36,11 @@ pub(crate) struct Catalog {
 }
 
 fn ordinal(n: u8) -> String {
-    if n == 1 { "1re".to_string() } else { format!("{n}e") }
+    if n == 1 {
+        "1re".to_string()
+    } else {
+        format!("{n}e")
+    }
 }
 
 const PRIMARY_SUBJECTS: [(&str, &str, u8); 5] = [
@@ -69,7 +73,9 @@ impl Catalog {
                     from_year: i32::MIN,
                     to_year: i32::MAX,
                 });
-                grades[usize::from(grade) - 1].push(ChoiceGroup { options: vec![(courses.len() - 1, 1.0)] });
+                grades[usize::from(grade) - 1].push(ChoiceGroup {
+                    options: vec![(courses.len() - 1, 1.0)],
+                });
             }
         }
         // Secondary: registry courses, grouped by (year, subject); ECR and CCQ are one choice.
@@ -99,10 +105,17 @@ impl Catalog {
                 from_year,
                 to_year,
             });
-            groups.entry((c.annee_secondaire, key)).or_default().push(courses.len() - 1);
+            groups
+                .entry((c.annee_secondaire, key))
+                .or_default()
+                .push(courses.len() - 1);
         }
         for ((year, _), members) in groups {
-            let options = members.iter().enumerate().map(|(k, &c)| (c, if k == 0 { 3.0 } else { 1.0 })).collect();
+            let options = members
+                .iter()
+                .enumerate()
+                .map(|(k, &c)| (c, if k == 0 { 3.0 } else { 1.0 }))
+                .collect();
             grades[5 + usize::from(year)].push(ChoiceGroup { options });
         }
         Catalog { courses, grades }

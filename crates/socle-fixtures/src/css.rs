@@ -86,18 +86,34 @@ struct School {
 
 impl School {
     fn periods(&self, conv: &Conventions) -> u8 {
-        if self.secondary && !self.primary { conv.periods_secondary } else { conv.periods_primary }
+        if self.secondary && !self.primary {
+            conv.periods_secondary
+        } else {
+            conv.periods_primary
+        }
     }
     fn cycle(&self) -> u32 {
-        if self.secondary && !self.primary { 9 } else { 5 }
+        if self.secondary && !self.primary {
+            9
+        } else {
+            5
+        }
     }
 }
 
 /// Picks the schools of a CSS among its registry establishments, proportionally to its size.
-fn choose_schools(ctx: &Ctx<'_>, ci: usize, n_students: usize) -> Result<Vec<School>, GenerateError> {
+fn choose_schools(
+    ctx: &Ctx<'_>,
+    ci: usize,
+    n_students: usize,
+) -> Result<Vec<School>, GenerateError> {
     let code = &ctx.css[ci];
     let mut r = rng::stream(ctx.seed, &[SALT_SCHOOLS, ctx.labels[ci]]);
-    let ests: Vec<_> = ctx.registry.establishments_of(code).filter(|e| e.primary || e.secondary).collect();
+    let ests: Vec<_> = ctx
+        .registry
+        .establishments_of(code)
+        .filter(|e| e.primary || e.secondary)
+        .collect();
     let mut sec: Vec<_> = ests.iter().filter(|e| e.secondary).copied().collect();
     // Secondary-only buildings first, each part shuffled.
     sec.shuffle(&mut r);
@@ -106,13 +122,18 @@ fn choose_schools(ctx: &Ctx<'_>, ci: usize, n_students: usize) -> Result<Vec<Sch
     let n_prim_students = n_students - n_sec_students;
     let n_sec = n_sec_students.div_ceil(900).clamp(1, sec.len().max(1));
     let chosen_sec: Vec<_> = sec.into_iter().take(n_sec).collect();
-    let mut prim: Vec<_> =
-        ests.iter().filter(|e| e.primary && !chosen_sec.iter().any(|s| s.code == e.code)).copied().collect();
+    let mut prim: Vec<_> = ests
+        .iter()
+        .filter(|e| e.primary && !chosen_sec.iter().any(|s| s.code == e.code))
+        .copied()
+        .collect();
     prim.shuffle(&mut r);
     let n_prim = n_prim_students.div_ceil(320).clamp(1, prim.len().max(1));
     let chosen_prim: Vec<_> = prim.into_iter().take(n_prim).collect();
     if chosen_sec.is_empty() {
-        return Err(GenerateError::InvalidOptions(format!("CSS {code} has no secondary establishment")));
+        return Err(GenerateError::InvalidOptions(format!(
+            "CSS {code} has no secondary establishment"
+        )));
     }
     let mut schools: Vec<School> = Vec::new();
     for e in &chosen_prim {
@@ -144,7 +165,9 @@ fn choose_schools(ctx: &Ctx<'_>, ci: usize, n_students: usize) -> Result<Vec<Sch
         });
     }
     if !schools.iter().any(|s| s.primary) {
-        return Err(GenerateError::InvalidOptions(format!("CSS {code} has no primary establishment")));
+        return Err(GenerateError::InvalidOptions(format!(
+            "CSS {code} has no primary establishment"
+        )));
     }
     let mut numbers: Vec<u32> = (1..=(schools.len() as u32 + 30)).collect();
     numbers.shuffle(&mut r);
@@ -203,7 +226,12 @@ struct Rows {
 
 impl Rows {
     fn new() -> Self {
-        Rows { bufs: TABLES.iter().map(|t| vec![String::new(); t.columns.len()]).collect() }
+        Rows {
+            bufs: TABLES
+                .iter()
+                .map(|t| vec![String::new(); t.columns.len()])
+                .collect(),
+        }
     }
 }
 
@@ -240,9 +268,31 @@ fn forced_plan(ci: usize, allow_undecodable: bool) -> Vec<Vec<BadKind>> {
     let r = ci;
     const DATE_T: [usize; 5] = [E_ELE, E_DAN, T_ETAPE, T_CAL, E_ABS];
     const DOM_T: [usize; 6] = [E_ELE, E_DAN, E_MAT_ELE, T_COTES, T_ETAPE, T_MOTIF_ABS];
-    const DUP_T: [usize; 10] = [T_ECO, T_MAT, T_MAT_GRP, E_MAT_ELE, T_LEG, T_COTES, T_ETAPE, T_CAL, E_ABS, T_MOTIF_ABS];
-    const END_T: [usize; 11] =
-        [T_ECO, E_ELE, E_DAN, T_MAT, T_MAT_GRP, E_MAT_ELE, T_LEG, T_COTES, T_ETAPE, T_CAL, T_MOTIF_ABS];
+    const DUP_T: [usize; 10] = [
+        T_ECO,
+        T_MAT,
+        T_MAT_GRP,
+        E_MAT_ELE,
+        T_LEG,
+        T_COTES,
+        T_ETAPE,
+        T_CAL,
+        E_ABS,
+        T_MOTIF_ABS,
+    ];
+    const END_T: [usize; 11] = [
+        T_ECO,
+        E_ELE,
+        E_DAN,
+        T_MAT,
+        T_MAT_GRP,
+        E_MAT_ELE,
+        T_LEG,
+        T_COTES,
+        T_ETAPE,
+        T_CAL,
+        T_MOTIF_ABS,
+    ];
     plan[r % N_TABLES].push(BadKind::WrongColumnCount);
     plan[(r + 5) % N_TABLES].push(BadKind::UnparsableNumber);
     plan[DATE_T[r % DATE_T.len()]].push(BadKind::UnparsableDate);
@@ -280,16 +330,30 @@ fn dup_values(table: usize, conv: &Conventions) -> [String; 2] {
 
 /// Phase 1: the students of each CSS who move to another CSS.
 pub(crate) fn movers(ctx: &Ctx<'_>, ci: usize) -> Result<Vec<Student>, GenerateError> {
-    Ok(roster::build(&ctx.roster_params(), ci)?.into_iter().filter(|s| s.move_to.is_some()).collect())
+    Ok(roster::build(&ctx.roster_params(), ci)?
+        .into_iter()
+        .filter(|s| s.move_to.is_some())
+        .collect())
 }
 
 /// Phase 2: writes all the files of one CSS.
-pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> Result<CssOutput, GenerateError> {
+pub(crate) fn generate_css(
+    ctx: &Ctx<'_>,
+    ci: usize,
+    incoming: Vec<Student>,
+) -> Result<CssOutput, GenerateError> {
     let code = ctx.css[ci].clone();
     let label = ctx.labels[ci];
     let conv = &ctx.conventions[ci];
-    let dir = ctx.out.join(&code).join(ctx.night.format("%Y-%m-%d").to_string()).join("gpi");
-    std::fs::create_dir_all(&dir).map_err(|e| GenerateError::Write { path: dir.clone(), message: e.to_string() })?;
+    let dir = ctx
+        .out
+        .join(&code)
+        .join(ctx.night.format("%Y-%m-%d").to_string())
+        .join("gpi");
+    std::fs::create_dir_all(&dir).map_err(|e| GenerateError::Write {
+        path: dir.clone(),
+        message: e.to_string(),
+    })?;
 
     let mut roster = roster::build(&ctx.roster_params(), ci)?;
     let natives = roster.len();
@@ -303,7 +367,11 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> 
     let mut next_grp: u64 = 10_000 + base_rng.random_range(0..80_000u64);
     let mut next_mat_ele: u64 = 1_000_000 + base_rng.random_range(0..1_000_000u64);
 
-    let plan = if ctx.bad_rate > 0.0 { forced_plan(ci, conv.allow_undecodable) } else { vec![Vec::new(); N_TABLES] };
+    let plan = if ctx.bad_rate > 0.0 {
+        forced_plan(ci, conv.allow_undecodable)
+    } else {
+        vec![Vec::new(); N_TABLES]
+    };
     let mut writers = Vec::with_capacity(N_TABLES);
     for (t, forced) in plan.iter().enumerate() {
         let injector = (ctx.bad_rate > 0.0).then(|| {
@@ -318,16 +386,31 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> 
         });
         writers.push(TableWriter::create(&dir, t, conv, injector)?);
     }
-    let mut out = Out { w: writers, rows: Rows::new() };
-    let local_codes: Vec<String> =
-        ctx.catalog.courses.iter().map(|c| conv.local_course_code(ctx.seed, &c.canon)).collect();
+    let mut out = Out {
+        w: writers,
+        rows: Rows::new(),
+    };
+    let local_codes: Vec<String> = ctx
+        .catalog
+        .courses
+        .iter()
+        .map(|c| conv.local_course_code(ctx.seed, &c.canon))
+        .collect();
 
     // Students.
     let mut personal = match &ctx.parts {
         Some(p) => {
             let path = p.join(format!("personal_{code}.csv"));
-            let f = File::create(&path).map_err(|e| GenerateError::Write { path: path.clone(), message: e.to_string() })?;
-            Some((csv::WriterBuilder::new().has_headers(false).from_writer(BufWriter::new(f)), path))
+            let f = File::create(&path).map_err(|e| GenerateError::Write {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            Some((
+                csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(BufWriter::new(f)),
+                path,
+            ))
         }
         None => None,
     };
@@ -349,12 +432,18 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> 
             if let Some((w, path)) = personal.as_mut() {
                 let birth = s.birth.format("%Y-%m-%d").to_string();
                 w.write_record([s.code_perm_str(), s.nom, s.pnom, birth.as_str()])
-                    .map_err(|e| GenerateError::Write { path: path.clone(), message: e.to_string() })?;
+                    .map_err(|e| GenerateError::Write {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
             }
         }
     }
     if let Some((mut w, path)) = personal {
-        w.flush().map_err(|e| GenerateError::Write { path, message: e.to_string() })?;
+        w.flush().map_err(|e| GenerateError::Write {
+            path,
+            message: e.to_string(),
+        })?;
     }
 
     let mut truth: HashMap<(usize, usize, usize), [[u64; 7]; 4]> = HashMap::new();
@@ -377,11 +466,25 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> 
         year.assign_groups(&mut out, &mut enrols, &mut next_grp)?;
         for school in 0..n_real {
             for e in enrols.iter().filter(|e| e.school == school) {
-                year.write_enrolment(&mut out, &roster[e.stu], e, false, &mut next_mat_ele, &mut truth)?;
+                year.write_enrolment(
+                    &mut out,
+                    &roster[e.stu],
+                    e,
+                    false,
+                    &mut next_mat_ele,
+                    &mut truth,
+                )?;
             }
         }
         for e in enrols.iter().filter(|e| e.dummy) {
-            year.write_enrolment(&mut out, &roster[e.stu], e, true, &mut next_mat_ele, &mut truth)?;
+            year.write_enrolment(
+                &mut out,
+                &roster[e.stu],
+                e,
+                true,
+                &mut next_mat_ele,
+                &mut truth,
+            )?;
         }
     }
 
@@ -404,9 +507,19 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> 
             });
         }
     }
-    let etape_rank = |e: &str| ["1", "2", "3", "final"].iter().position(|x| *x == e).unwrap_or(4);
+    let etape_rank = |e: &str| {
+        ["1", "2", "3", "final"]
+            .iter()
+            .position(|x| *x == e)
+            .unwrap_or(4)
+    };
     truth_rows.sort_by(|a, b| {
-        (&a.annee, &a.eco_off, &a.code, etape_rank(a.etape)).cmp(&(&b.annee, &b.eco_off, &b.code, etape_rank(b.etape)))
+        (&a.annee, &a.eco_off, &a.code, etape_rank(a.etape)).cmp(&(
+            &b.annee,
+            &b.eco_off,
+            &b.code,
+            etape_rank(b.etape),
+        ))
     });
     tracing::info!(
         css = %code,
@@ -416,7 +529,13 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> 
         bad_rows = stats.iter().map(|s| s.bad).sum::<u64>(),
         "generated CSS exports"
     );
-    Ok(CssOutput { code, students: written_students, schools: n_real, stats, truth: truth_rows })
+    Ok(CssOutput {
+        code,
+        students: written_students,
+        schools: n_real,
+        stats,
+        truth: truth_rows,
+    })
 }
 
 /// Generation of one school year of one CSS.
@@ -451,7 +570,11 @@ impl YearGen<'_> {
     }
 
     fn periods_on(day: &Day, periods: u8) -> u8 {
-        if day.half { periods.div_ceil(2) } else { periods }
+        if day.half {
+            periods.div_ceil(2)
+        } else {
+            periods
+        }
     }
 
     fn write_schools(&self, out: &mut Out<'_>) -> Result<(), GenerateError> {
@@ -567,13 +690,20 @@ impl YearGen<'_> {
                 continue;
             }
             let fiche = fiche_of(self.fiche_base, i);
-            let mut r = rng::stream(ctx.seed, &[SALT_PLAN, ctx.labels[self.ci], fiche, self.y as u64]);
+            let mut r = rng::stream(
+                ctx.seed,
+                &[SALT_PLAN, ctx.labels[self.ci], fiche, self.y as u64],
+            );
             let grade = s.grade(self.y);
             let primary = grade < 6;
             let (idx, cum) = if primary { &prim } else { &sec };
             let pref = rng::hash(u64::from(s.pref), &[u64::from(primary)]) as u32;
             let school = idx[rng::pick_cumulative(cum, pref)];
-            let inactive = if r.random_bool(0.01) { Some(if r.random_bool(0.5) { "I" } else { "N" }) } else { None };
+            let inactive = if r.random_bool(0.01) {
+                Some(if r.random_bool(0.5) { "I" } else { "N" })
+            } else {
+                None
+            };
             let mut deb = self.cal.first_school_day();
             if r.random_bool(0.02) && n_days > 61 {
                 let d = self.cal.school_day_date(r.random_range(5..60));
@@ -592,10 +722,13 @@ impl YearGen<'_> {
             let courses = if inactive.is_some() {
                 Vec::new()
             } else {
-                let mut cr = rng::stream(ctx.seed, &[rng::SALT_CHOICE, ctx.labels[self.ci], fiche, self.y as u64]);
+                let mut cr = rng::stream(
+                    ctx.seed,
+                    &[rng::SALT_CHOICE, ctx.labels[self.ci], fiche, self.y as u64],
+                );
                 ctx.catalog.choose(&mut cr, grade as usize, self.start)
             };
-            let p_retake = if primary { 0.02 } else { 0.12 };
+            let p_retake = if primary { 0.05 } else { 0.2 };
             let retake = if !courses.is_empty() && r.random_bool(p_retake) {
                 Some(courses[r.random_range(0..courses.len())])
             } else {
@@ -630,7 +763,12 @@ impl YearGen<'_> {
 
     /// Creates the subjects and groups of every school, writes gpm_t_mat and gpm_t_mat_grp,
     /// and assigns each enrolment its groups and homeroom.
-    fn assign_groups(&self, out: &mut Out<'_>, enrols: &mut [Enrol], next_grp: &mut u64) -> Result<(), GenerateError> {
+    fn assign_groups(
+        &self,
+        out: &mut Out<'_>,
+        enrols: &mut [Enrol],
+        next_grp: &mut u64,
+    ) -> Result<(), GenerateError> {
         let catalog = &self.ctx.catalog;
         let nc = catalog.courses.len();
         let conv = self.conv;
@@ -659,8 +797,16 @@ impl YearGen<'_> {
                     rcount[c] += 1;
                 }
             }
-            let ngroups: Vec<u32> =
-                count.iter().map(|&n| if is_dummy { u32::from(n > 0) } else { n.div_ceil(28) }).collect();
+            let ngroups: Vec<u32> = count
+                .iter()
+                .map(|&n| {
+                    if is_dummy {
+                        u32::from(n > 0)
+                    } else {
+                        n.div_ceil(28)
+                    }
+                })
+                .collect();
             let mut base = vec![0u64; nc];
             let id = self.id_eco(s);
             for c in 0..nc {
@@ -686,12 +832,19 @@ impl YearGen<'_> {
                     set(row, 2, &self.local_codes[c]);
                     set(row, 3, &grp);
                     for (j, letter) in legs.iter().enumerate() {
-                        set(row, 4 + j, if *letter { conv.leg_let } else { conv.leg_num });
+                        set(
+                            row,
+                            4 + j,
+                            if *letter { conv.leg_let } else { conv.leg_num },
+                        );
                     }
                     out.emit(T_MAT_GRP)?;
                 }
             }
-            let nh: HashMap<i32, u32> = homerooms.iter().map(|(g, n)| (*g, n.div_ceil(26).max(1))).collect();
+            let nh: HashMap<i32, u32> = homerooms
+                .iter()
+                .map(|(g, n)| (*g, n.div_ceil(26).max(1)))
+                .collect();
             let mut rr = vec![0u32; nc];
             let mut hr: HashMap<i32, u32> = HashMap::new();
             for e in enrols.iter_mut() {
@@ -755,7 +908,8 @@ impl YearGen<'_> {
                 _ => 1,
             }
         };
-        let base = 75.0 + f64::from(stu.ability) + rng::normal(r) * 6.0 - if retake { 10.0 } else { 0.0 };
+        let base =
+            75.0 + f64::from(stu.ability) + rng::normal(r) * 6.0 - if retake { 10.0 } else { 0.0 };
         let row = &mut out.rows.bufs[E_MAT_ELE];
         set_num(row, 0, id_mat_ele);
         set_num(row, 1, id_grp);
@@ -776,12 +930,23 @@ impl YearGen<'_> {
         }
         let final_score = 0.2 * scores[0] + 0.2 * scores[1] + 0.6 * scores[2];
         if self.final_done() && leaver.is_none() {
-            results::draw_cell(r, &mut row[10], final_score, legs[3], &FINAL_SPECIAL_RATES, conv);
+            results::draw_cell(
+                r,
+                &mut row[10],
+                final_score,
+                legs[3],
+                &FINAL_SPECIAL_RATES,
+                conv,
+            );
         } else {
             row[10].clear();
         }
         let final_class = results::classify(&row[10], legs[3], conv);
-        let units = if def.secondary && final_class == Class::Pass { def.unites } else { 0 };
+        let units = if def.secondary && final_class == Class::Pass {
+            def.unites
+        } else {
+            0
+        };
         set_num(row, 11, units);
         if let Some(t) = count_truth
             && etat != 0
@@ -790,8 +955,8 @@ impl YearGen<'_> {
                 let class = results::classify(&row[7 + k], legs[k], conv);
                 if class == Class::Unknown {
                     return Err(GenerateError::Internal(format!(
-                        "result cell {:?} of {} cannot be read back",
-                        row[7 + k], def.canon
+                        "a result cell of course {} cannot be read back (special value overrides clash?)",
+                        def.canon
                     )));
                 }
                 results::count(counts, class);
@@ -811,7 +976,11 @@ impl YearGen<'_> {
     ) -> Result<(), GenerateError> {
         let conv = self.conv;
         let fiche = fiche_of(self.fiche_base, e.stu);
-        let school = if at_dummy { self.schools.len() - 1 } else { e.school };
+        let school = if at_dummy {
+            self.schools.len() - 1
+        } else {
+            e.school
+        };
         let id_eco = self.id_eco(school);
         let primary = e.grade < 6;
         let classe = if primary { e.grade + 1 } else { e.grade - 5 };
@@ -826,26 +995,76 @@ impl YearGen<'_> {
         set(row, 6, if stu.plan { "1" } else { "0" });
         set(row, 7, stu.difficulte.unwrap_or(""));
         set_date(row, 8, Some(e.deb), conv);
-        set_date(row, 9, if at_dummy { None } else { e.depart.map(|d| d.0) }, conv);
-        set(row, 10, if at_dummy { "" } else { e.depart.map_or("", |d| d.1) });
+        set_date(
+            row,
+            9,
+            if at_dummy {
+                None
+            } else {
+                e.depart.map(|d| d.0)
+            },
+            conv,
+        );
+        set(
+            row,
+            10,
+            if at_dummy {
+                ""
+            } else {
+                e.depart.map_or("", |d| d.1)
+            },
+        );
         out.emit(E_DAN)?;
 
         let ctx = self.ctx;
         let salt = if at_dummy { 1u64 } else { 0 };
-        let mut r = rng::stream(ctx.seed, &[SALT_RESULTS, ctx.labels[self.ci], fiche, self.y as u64, salt]);
+        let mut r = rng::stream(
+            ctx.seed,
+            &[
+                SALT_RESULTS,
+                ctx.labels[self.ci],
+                fiche,
+                self.y as u64,
+                salt,
+            ],
+        );
         let groups = if at_dummy { &e.dummy_groups } else { &e.groups };
         for (k, &c) in e.courses.iter().enumerate() {
             let (id_grp, g) = groups.get(k).copied().unwrap_or((0, 0));
             let id = *next_mat_ele;
             *next_mat_ele += 1;
             let grp_label = format!("{:02}", g + 1);
-            let t = if at_dummy { None } else { Some(truth.entry((self.y, school, c)).or_insert([[0; 7]; 4])) };
-            self.write_result_row(out, &mut r, (id, id_grp, fiche, school), c, &grp_label, false, stu, e, t)?;
+            let t = if at_dummy {
+                None
+            } else {
+                Some(truth.entry((self.y, school, c)).or_insert([[0; 7]; 4]))
+            };
+            self.write_result_row(
+                out,
+                &mut r,
+                (id, id_grp, fiche, school),
+                c,
+                &grp_label,
+                false,
+                stu,
+                e,
+                t,
+            )?;
         }
         if !at_dummy && let Some(c) = e.retake {
             let id = *next_mat_ele;
             *next_mat_ele += 1;
-            self.write_result_row(out, &mut r, (id, e.retake_grp, fiche, school), c, "R1", true, stu, e, None)?;
+            self.write_result_row(
+                out,
+                &mut r,
+                (id, e.retake_grp, fiche, school),
+                c,
+                "R1",
+                true,
+                stu,
+                e,
+                None,
+            )?;
         }
         if !at_dummy && e.inactive.is_none() {
             self.write_absences(out, stu, e, fiche, id_eco)?;
@@ -864,34 +1083,57 @@ impl YearGen<'_> {
         let ctx = self.ctx;
         let conv = self.conv;
         let cal = &self.cal;
-        let mut end = if self.current() { ctx.night } else { NaiveDate::MAX };
+        let mut end = if self.current() {
+            ctx.night
+        } else {
+            NaiveDate::MAX
+        };
         if let Some((d, _)) = e.depart {
             end = end.min(d);
         }
-        let first = cal.school_days.partition_point(|&i| cal.days[i].date < e.deb);
-        let last = cal.school_days.partition_point(|&i| cal.days[i].date <= end);
+        let first = cal
+            .school_days
+            .partition_point(|&i| cal.days[i].date < e.deb);
+        let last = cal
+            .school_days
+            .partition_point(|&i| cal.days[i].date <= end);
         if first >= last {
             return Ok(());
         }
         let periods = self.schools[e.school].periods(conv);
         let p = [0.012, 0.035, 0.09, 0.2][usize::from(stu.abs_tier.min(3))];
-        let mut r = rng::stream(ctx.seed, &[SALT_ABSENCES, ctx.labels[self.ci], fiche, self.y as u64]);
-        let by_cpt = |cpt: u8| -> Vec<&'static str> { conv.motifs.iter().filter(|m| m.cpt == cpt).map(|m| m.code).collect() };
+        let mut r = rng::stream(
+            ctx.seed,
+            &[SALT_ABSENCES, ctx.labels[self.ci], fiche, self.y as u64],
+        );
+        let by_cpt = |cpt: u8| -> Vec<&'static str> {
+            conv.motifs
+                .iter()
+                .filter(|m| m.cpt == cpt)
+                .map(|m| m.code)
+                .collect()
+        };
         let excused = by_cpt(1);
         let unexcused = by_cpt(2);
         let late = by_cpt(3);
-        let pick = |r: &mut ChaCha8Rng, list: &[&'static str], fallback: &'static str| -> &'static str {
-            if list.is_empty() { fallback } else { list[r.random_range(0..list.len())] }
-        };
-        let write_row = |out: &mut Out<'_>, day: &Day, periode: u8, motif: &str| -> Result<(), GenerateError> {
-            let row = &mut out.rows.bufs[E_ABS];
-            set_num(row, 0, fiche);
-            set_num(row, 1, id_eco);
-            set_date(row, 2, Some(day.date), conv);
-            set_num(row, 3, periode);
-            set(row, 4, motif);
-            out.emit(E_ABS)
-        };
+        let pick =
+            |r: &mut ChaCha8Rng, list: &[&'static str], fallback: &'static str| -> &'static str {
+                if list.is_empty() {
+                    fallback
+                } else {
+                    list[r.random_range(0..list.len())]
+                }
+            };
+        let write_row =
+            |out: &mut Out<'_>, day: &Day, periode: u8, motif: &str| -> Result<(), GenerateError> {
+                let row = &mut out.rows.bufs[E_ABS];
+                set_num(row, 0, fiche);
+                set_num(row, 1, id_eco);
+                set_date(row, 2, Some(day.date), conv);
+                set_num(row, 3, periode);
+                set(row, 4, motif);
+                out.emit(E_ABS)
+            };
         let long_weight = if stu.abs_tier >= 2 { 0.08 } else { 0.01 };
         let mut i = first.saturating_add(rng::geometric(&mut r, p).min(1_000) as usize);
         while i < last {
@@ -904,8 +1146,11 @@ impl YearGen<'_> {
                     2 => r.random_range(4..=8),
                     _ => r.random_range(9..=20),
                 };
-                let motif =
-                    if r.random_bool(0.65) { pick(&mut r, &excused, fallback) } else { pick(&mut r, &unexcused, fallback) };
+                let motif = if r.random_bool(0.65) {
+                    pick(&mut r, &excused, fallback)
+                } else {
+                    pick(&mut r, &unexcused, fallback)
+                };
                 for d in i..(i + len).min(last) {
                     let day = &cal.days[cal.school_days[d]];
                     for periode in 1..=Self::periods_on(day, periods) {
@@ -918,8 +1163,11 @@ impl YearGen<'_> {
                 let np = Self::periods_on(day, periods);
                 let start = r.random_range(1..=np);
                 let n = r.random_range(1..=2u8).min(np - start + 1);
-                let motif =
-                    if r.random_bool(0.5) { pick(&mut r, &excused, fallback) } else { pick(&mut r, &unexcused, fallback) };
+                let motif = if r.random_bool(0.5) {
+                    pick(&mut r, &excused, fallback)
+                } else {
+                    pick(&mut r, &unexcused, fallback)
+                };
                 for periode in start..start + n {
                     write_row(out, day, periode, motif)?;
                 }
@@ -927,7 +1175,11 @@ impl YearGen<'_> {
             } else {
                 let day = &cal.days[cal.school_days[i]];
                 let motif = pick(&mut r, &late, fallback);
-                let periode = if r.random_bool(0.7) { 1 } else { r.random_range(1..=Self::periods_on(day, periods)) };
+                let periode = if r.random_bool(0.7) {
+                    1
+                } else {
+                    r.random_range(1..=Self::periods_on(day, periods))
+                };
                 write_row(out, day, periode, motif)?;
                 i += 1;
             }
@@ -940,14 +1192,30 @@ impl YearGen<'_> {
 /// Writes the bad-row part of the truth for one CSS.
 pub(crate) fn write_bad_rows_part(parts: &Path, out: &CssOutput) -> Result<(), GenerateError> {
     let path = parts.join(format!("bad_rows_{}.csv", out.code));
-    let f = File::create(&path).map_err(|e| GenerateError::Write { path: path.clone(), message: e.to_string() })?;
-    let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(BufWriter::new(f));
+    let f = File::create(&path).map_err(|e| GenerateError::Write {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(BufWriter::new(f));
     for st in &out.stats {
         let file = format!("{}.csv", TABLES[st.table].name);
         for (line, kind) in &st.bad_log {
-            w.write_record([out.code.as_str(), file.as_str(), line.to_string().as_str(), kind.as_str()])
-                .map_err(|e| GenerateError::Write { path: path.clone(), message: e.to_string() })?;
+            w.write_record([
+                out.code.as_str(),
+                file.as_str(),
+                line.to_string().as_str(),
+                kind.as_str(),
+            ])
+            .map_err(|e| GenerateError::Write {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
         }
     }
-    w.flush().map_err(|e| GenerateError::Write { path, message: e.to_string() })
+    w.flush().map_err(|e| GenerateError::Write {
+        path,
+        message: e.to_string(),
+    })
 }

@@ -69,7 +69,10 @@ pub fn table_names() -> Vec<&'static str> {
 
 /// The contract columns of a table (lower case, contract order), if the table exists.
 pub fn table_columns(table: &str) -> Option<&'static [&'static str]> {
-    tables::TABLES.iter().find(|t| t.name == table).map(|t| t.columns)
+    tables::TABLES
+        .iter()
+        .find(|t| t.name == table)
+        .map(|t| t.columns)
 }
 
 /// File encoding of a CSS's exports.
@@ -184,7 +187,10 @@ pub enum GenerateError {
 }
 
 fn write_err(path: &Path, e: impl std::fmt::Display) -> GenerateError {
-    GenerateError::Write { path: path.to_path_buf(), message: e.to_string() }
+    GenerateError::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 fn has_both_orders(registry: &Registry, code: &str) -> bool {
@@ -237,16 +243,27 @@ fn select_css(opts: &GenerateOptions, registry: &Registry) -> Result<Vec<String>
 }
 
 /// Splits the students over the CSS, unevenly (by number of schools, with noise).
-fn allocate(seed: u64, registry: &Registry, css: &[String], total: usize) -> Result<Vec<usize>, GenerateError> {
+fn allocate(
+    seed: u64,
+    registry: &Registry,
+    css: &[String],
+    total: usize,
+) -> Result<Vec<usize>, GenerateError> {
     let n = css.len();
     if total < n {
-        return Err(GenerateError::InvalidOptions(format!("{total} students cannot fill {n} CSS")));
+        return Err(GenerateError::InvalidOptions(format!(
+            "{total} students cannot fill {n} CSS"
+        )));
     }
     let weights: Vec<f64> = css
         .iter()
         .map(|c| {
             let mut r = rng::stream(seed, &[rng::SALT_ALLOC, rng::label(c)]);
-            let schools = registry.establishments_of(c).filter(|e| e.primary || e.secondary).count().max(1);
+            let schools = registry
+                .establishments_of(c)
+                .filter(|e| e.primary || e.secondary)
+                .count()
+                .max(1);
             schools as f64 * (0.6 + 0.8 * r.random::<f64>())
         })
         .collect();
@@ -273,24 +290,42 @@ fn allocate(seed: u64, registry: &Registry, css: &[String], total: usize) -> Res
 
 fn validate(opts: &GenerateOptions) -> Result<(), GenerateError> {
     if !(1..=10).contains(&opts.years) {
-        return Err(GenerateError::InvalidOptions(format!("years must be 1..=10 (got {})", opts.years)));
+        return Err(GenerateError::InvalidOptions(format!(
+            "years must be 1..=10 (got {})",
+            opts.years
+        )));
     }
     if !(0.0..1.0).contains(&opts.bad_rate) || opts.bad_rate.is_nan() {
-        return Err(GenerateError::InvalidOptions(format!("bad_rate must be in [0, 1) (got {})", opts.bad_rate)));
+        return Err(GenerateError::InvalidOptions(format!(
+            "bad_rate must be in [0, 1) (got {})",
+            opts.bad_rate
+        )));
     }
     if opts.students == 0 {
-        return Err(GenerateError::InvalidOptions("students must be at least 1".into()));
+        return Err(GenerateError::InvalidOptions(
+            "students must be at least 1".into(),
+        ));
     }
     if opts.css.len() > 100 {
         return Err(GenerateError::InvalidOptions("at most 100 CSS".into()));
     }
+    if let Some(t) = &opts.truth
+        && (t.starts_with(&opts.out) || t == &opts.out)
+    {
+        return Err(GenerateError::InvalidOptions(format!(
+            "the truth directory {} must be outside the exports root {}",
+            t.display(),
+            opts.out.display()
+        )));
+    }
     for (css, ov) in &opts.conventions {
         for k in ov.special_values.keys() {
             if !conventions::SPECIAL_STATUSES.contains(&k.as_str()) {
-                return Err(GenerateError::InvalidOptions(format!(
-                    "CSS {css}: unknown special status {k:?} (expected one of {:?})",
-                    conventions::SPECIAL_STATUSES
-                )));
+                tracing::warn!(
+                    css = %css,
+                    status = %k,
+                    "special-value override for a status the generator does not write: ignored"
+                );
             }
         }
     }
@@ -338,8 +373,10 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
     );
 
     // Phase 1: who moves where.
-    let movers: Vec<Vec<roster::Student>> =
-        (0..css.len()).into_par_iter().map(|ci| css::movers(&ctx, ci)).collect::<Result<_, _>>()?;
+    let movers: Vec<Vec<roster::Student>> = (0..css.len())
+        .into_par_iter()
+        .map(|ci| css::movers(&ctx, ci))
+        .collect::<Result<_, _>>()?;
     let mut incoming: Vec<Vec<roster::Student>> = vec![Vec::new(); css.len()];
     for list in movers {
         for s in list {
@@ -386,10 +423,17 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
     Ok(summary)
 }
 
-fn concat_parts(parts: &Path, prefix: &str, css: &[String], dest: &Path, header: &str) -> Result<(), GenerateError> {
+fn concat_parts(
+    parts: &Path,
+    prefix: &str,
+    css: &[String],
+    dest: &Path,
+    header: &str,
+) -> Result<(), GenerateError> {
     let f = File::create(dest).map_err(|e| write_err(dest, e))?;
     let mut w = BufWriter::new(f);
-    w.write_all(header.as_bytes()).map_err(|e| write_err(dest, e))?;
+    w.write_all(header.as_bytes())
+        .map_err(|e| write_err(dest, e))?;
     for c in css {
         let part = parts.join(format!("{prefix}_{c}.csv"));
         if !part.exists() {
@@ -411,8 +455,20 @@ fn write_truth(
     summary: &GenerateSummary,
 ) -> Result<(), GenerateError> {
     let css = &summary.css;
-    concat_parts(parts, "personal", css, &truth.join("personal.csv"), "code_perm,nom,pnom,date_naiss\n")?;
-    concat_parts(parts, "bad_rows", css, &truth.join("bad_rows.csv"), "code_css,file,line,kind\n")?;
+    concat_parts(
+        parts,
+        "personal",
+        css,
+        &truth.join("personal.csv"),
+        "code_perm,nom,pnom,date_naiss\n",
+    )?;
+    concat_parts(
+        parts,
+        "bad_rows",
+        css,
+        &truth.join("bad_rows.csv"),
+        "code_css,file,line,kind\n",
+    )?;
     let _ = std::fs::remove_dir(parts);
 
     let path = truth.join("taux_reussite.csv");
@@ -433,11 +489,19 @@ fn write_truth(
         "nb_vides",
     ])
     .map_err(|e| write_err(&path, e))?;
-    let mut rows: Vec<(&str, &css::TruthRow)> =
-        outputs.iter().flat_map(|o| o.truth.iter().map(move |t| (o.code.as_str(), t))).collect();
+    let mut rows: Vec<(&str, &css::TruthRow)> = outputs
+        .iter()
+        .flat_map(|o| o.truth.iter().map(move |t| (o.code.as_str(), t)))
+        .collect();
     rows.sort_by(|a, b| (&a.1.annee, a.0).cmp(&(&b.1.annee, b.0)));
     for (code, t) in rows {
-        let mut rec = vec![t.annee.clone(), code.to_string(), t.eco_off.clone(), t.code.clone(), t.etape.to_string()];
+        let mut rec = vec![
+            t.annee.clone(),
+            code.to_string(),
+            t.eco_off.clone(),
+            t.code.clone(),
+            t.etape.to_string(),
+        ];
         rec.extend(t.counts.iter().map(u64::to_string));
         w.write_record(&rec).map_err(|e| write_err(&path, e))?;
     }
@@ -446,7 +510,8 @@ fn write_truth(
     let path = truth.join("counts.csv");
     let f = File::create(&path).map_err(|e| write_err(&path, e))?;
     let mut w = csv::Writer::from_writer(BufWriter::new(f));
-    w.write_record(["code_css", "table", "clean_rows", "bad_rows"]).map_err(|e| write_err(&path, e))?;
+    w.write_record(["code_css", "table", "clean_rows", "bad_rows"])
+        .map_err(|e| write_err(&path, e))?;
     for o in outputs {
         for st in &o.stats {
             w.write_record([
@@ -488,8 +553,9 @@ fn write_truth(
             })
         })
         .collect();
-    let years: Vec<String> =
-        (0..ctx.years).map(|y| SchoolYear::from_start_year(ctx.first_year + y as i32).to_string()).collect();
+    let years: Vec<String> = (0..ctx.years)
+        .map(|y| SchoolYear::from_start_year(ctx.first_year + y as i32).to_string())
+        .collect();
     let doc = json!({
         "generator": concat!("socle-fixtures ", env!("CARGO_PKG_VERSION")),
         "options": {

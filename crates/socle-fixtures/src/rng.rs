@@ -40,7 +40,9 @@ pub(crate) fn stream(seed: u64, parts: &[u64]) -> ChaCha8Rng {
 
 /// A label for a text (CSS code, course code).
 pub(crate) fn label(s: &str) -> u64 {
-    s.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3))
+    s.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01B3)
+    })
 }
 
 /// Standard normal draw (Box-Muller).
@@ -60,7 +62,11 @@ pub(crate) fn geometric<R: Rng>(rng: &mut R, p: f64) -> u64 {
     }
     let u: f64 = 1.0 - rng.random::<f64>();
     let g = (u.ln() / (1.0 - p).ln()).floor();
-    if g.is_finite() && g >= 0.0 { g.min(1e15) as u64 } else { 0 }
+    if g.is_finite() && g >= 0.0 {
+        g.min(1e15) as u64
+    } else {
+        0
+    }
 }
 
 /// Index drawn with the given (non-negative) weights.
@@ -83,5 +89,7 @@ pub(crate) fn weighted<R: Rng>(rng: &mut R, weights: &[f64]) -> usize {
 pub(crate) fn pick_cumulative(cumulative: &[f64], pref: u32) -> usize {
     let total = cumulative.last().copied().unwrap_or(0.0);
     let x = f64::from(pref) / (f64::from(u32::MAX) + 1.0) * total;
-    cumulative.partition_point(|c| *c <= x).min(cumulative.len().saturating_sub(1))
+    cumulative
+        .partition_point(|c| *c <= x)
+        .min(cumulative.len().saturating_sub(1))
 }

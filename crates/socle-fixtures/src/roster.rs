@@ -113,7 +113,7 @@ pub(crate) fn build(p: &RosterParams<'_>, ci: usize) -> Result<Vec<Student>, Gen
     let mut out = Vec::with_capacity(n);
     let years = p.years;
     let seq = u8::try_from(ci % 100).unwrap_or(0);
-    for i in 0..n {
+    for _ in 0..n {
         let sexe = match rng::weighted(&mut r, &[0.49, 0.505, 0.005]) {
             0 => b'F',
             1 => b'M',
@@ -124,7 +124,9 @@ pub(crate) fn build(p: &RosterParams<'_>, ci: usize) -> Result<Vec<Student>, Gen
         // Normal age: 6 on September 30 in primary 1.
         let by = p.first_year - 7 - i32::from(v) - late as i32;
         let window_start = ymd(by, 10, 1);
-        let mut birth = window_start.checked_add_days(Days::new(r.random_range(0..365))).unwrap_or(window_start);
+        let mut birth = window_start
+            .checked_add_days(Days::new(r.random_range(0..365)))
+            .unwrap_or(window_start);
         let mut tries = 0u32;
         let (id, code_perm) = loop {
             let id: Identity = names::draw_identity(&mut r, sexe, english);
@@ -133,11 +135,13 @@ pub(crate) fn build(p: &RosterParams<'_>, ci: usize) -> Result<Vec<Student>, Gen
                 break (id, cp);
             }
             tries += 1;
-            if tries % 50 == 0 {
+            if tries.is_multiple_of(50) {
                 birth = birth.succ_opt().unwrap_or(birth);
             }
             if tries > 100_000 {
-                return Err(GenerateError::Internal(format!("cannot draw unique codes permanents for CSS {code}")));
+                return Err(GenerateError::Internal(format!(
+                    "cannot draw unique codes permanents for CSS {code}"
+                )));
             }
         };
         let mut s = Student {
@@ -154,7 +158,7 @@ pub(crate) fn build(p: &RosterParams<'_>, ci: usize) -> Result<Vec<Student>, Gen
             difficulte: None,
             plan: false,
             ability: (rng::normal(&mut r) * 9.0) as f32,
-            abs_tier: rng::weighted(&mut r, &[0.70, 0.20, 0.08, 0.02]) as u8,
+            abs_tier: rng::weighted(&mut r, &[0.67, 0.21, 0.09, 0.03]) as u8,
             pref: r.random(),
         };
         for y in 1..years {
@@ -180,7 +184,9 @@ pub(crate) fn build(p: &RosterParams<'_>, ci: usize) -> Result<Vec<Student>, Gen
             s.plan = r.random_bool(0.025);
         }
         if p.css.len() >= 2 && years >= 2 && r.random_bool(0.03) {
-            let ks: Vec<usize> = (1..years).filter(|&k| s.in_school(k - 1) && s.in_school(k)).collect();
+            let ks: Vec<usize> = (1..years)
+                .filter(|&k| s.in_school(k - 1) && s.in_school(k))
+                .collect();
             if !ks.is_empty() {
                 let k = ks[r.random_range(0..ks.len())];
                 let mut dest = r.random_range(0..p.css.len() - 1);

@@ -10,11 +10,11 @@ use std::rc::Rc;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::Encoding;
 use crate::GenerateError;
 use crate::conventions::{Conventions, DateFormat, Slot};
 use crate::rng;
 use crate::tables::{BadKind, E_MAT_ELE, TABLES, TableSpec};
-use crate::Encoding;
 
 const CHUNK: usize = 1 << 16;
 /// Keys of bad rows start here: clean keys never get that high.
@@ -69,7 +69,16 @@ impl Injector {
         }
         inline.sort();
         let gap = rng::geometric(&mut rng, rate);
-        Injector { rng, rate, gap, kinds, forced: inline, end, fresh: 0, dup_values }
+        Injector {
+            rng,
+            rate,
+            gap,
+            kinds,
+            forced: inline,
+            end,
+            fresh: 0,
+            dup_values,
+        }
     }
 }
 
@@ -107,15 +116,23 @@ pub(crate) struct TableWriter<'c> {
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> GenerateError {
-    GenerateError::Write { path: path.to_path_buf(), message: e.to_string() }
+    GenerateError::Write {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 fn needs_quotes(s: &str, delimiter: u8) -> bool {
-    s.bytes().any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
+    s.bytes()
+        .any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
 }
 
 fn quoted(s: &str, delimiter: u8) -> String {
-    if needs_quotes(s, delimiter) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    if needs_quotes(s, delimiter) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 impl<'c> TableWriter<'c> {
@@ -128,7 +145,11 @@ impl<'c> TableWriter<'c> {
         let spec = &TABLES[table];
         let path = dir.join(format!("{}.csv", spec.name));
         let file = File::create(&path).map_err(|e| io_err(&path, e))?;
-        let terminator = if conv.crlf { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') };
+        let terminator = if conv.crlf {
+            csv::Terminator::CRLF
+        } else {
+            csv::Terminator::Any(b'\n')
+        };
         let sink = Sink(Rc::new(RefCell::new(Vec::with_capacity(CHUNK * 2))));
         let csv = csv::WriterBuilder::new()
             .delimiter(conv.delimiter)
@@ -154,7 +175,9 @@ impl<'c> TableWriter<'c> {
             bad_log: Vec::new(),
         };
         if conv.encoding == Encoding::Utf8Bom {
-            w.file.write_all(b"\xEF\xBB\xBF").map_err(|e| io_err(&w.path, e))?;
+            w.file
+                .write_all(b"\xEF\xBB\xBF")
+                .map_err(|e| io_err(&w.path, e))?;
         }
         let layout = &conv.layouts[table];
         let header: Vec<String> = layout
@@ -165,10 +188,16 @@ impl<'c> TableWriter<'c> {
                     Slot::Col(i) => spec.columns[*i],
                     Slot::Extra(j) => layout.extras[*j].0.as_str(),
                 };
-                if conv.upper_header { name.to_uppercase() } else { name.to_string() }
+                if conv.upper_header {
+                    name.to_uppercase()
+                } else {
+                    name.to_string()
+                }
             })
             .collect();
-        w.csv.write_record(&header).map_err(|e| io_err(&w.path, e))?;
+        w.csv
+            .write_record(&header)
+            .map_err(|e| io_err(&w.path, e))?;
         Ok(w)
     }
 
@@ -255,7 +284,9 @@ impl<'c> TableWriter<'c> {
         }
         let mut row = self.template(kind == BadKind::DuplicateKey);
         let spec = self.spec;
-        let Some(inj) = self.injector.as_mut() else { return Ok(()) };
+        let Some(inj) = self.injector.as_mut() else {
+            return Ok(());
+        };
         let mut delta: i8 = 0;
         let mut raw_col: Option<(usize, Vec<u8>)> = None;
         match kind {
@@ -267,7 +298,11 @@ impl<'c> TableWriter<'c> {
             BadKind::UnparsableNumber => {
                 let c = spec.int_cols[inj.rng.random_range(0..spec.int_cols.len())];
                 let suffix = ["a", "x", "b"][inj.rng.random_range(0..3)];
-                row[c] = if row[c].trim().is_empty() { format!("12{suffix}") } else { format!("{}{suffix}", row[c]) };
+                row[c] = if row[c].trim().is_empty() {
+                    format!("12{suffix}")
+                } else {
+                    format!("{}{suffix}", row[c])
+                };
             }
             BadKind::OutOfDomain => {
                 if let Some((c, values)) = spec.domain {
@@ -276,14 +311,21 @@ impl<'c> TableWriter<'c> {
             }
             BadKind::DuplicateKey => {
                 if let Some(c) = spec.dup_col {
-                    row[c] =
-                        if row[c] != inj.dup_values[0] { inj.dup_values[0].clone() } else { inj.dup_values[1].clone() };
+                    row[c] = if row[c] != inj.dup_values[0] {
+                        inj.dup_values[0].clone()
+                    } else {
+                        inj.dup_values[1].clone()
+                    };
                 }
             }
             BadKind::UnknownResultCode => {
+                // Every étape cell gets an unknown code: Socle quarantines results cell by cell,
+                // so a row with one bad cell would still load its other étapes, and the truth
+                // (clean rows only) would no longer be exact.
                 if self.table == E_MAT_ELE {
-                    let c = 7 + inj.rng.random_range(0..4usize);
-                    row[c] = ["ZZ", "XQ", "??", "A++"][inj.rng.random_range(0..4)].to_string();
+                    for c in 7..11 {
+                        row[c] = ["ZZ", "XQ", "??", "A++"][inj.rng.random_range(0..4)].to_string();
+                    }
                 }
             }
             BadKind::UndecodableBytes => {
@@ -317,7 +359,9 @@ impl<'c> TableWriter<'c> {
             }
             _ => {}
         }
-        self.csv.write_record(&fields).map_err(|e| io_err(&self.path, e))?;
+        self.csv
+            .write_record(&fields)
+            .map_err(|e| io_err(&self.path, e))?;
         self.log_bad(kind);
         Ok(())
     }
@@ -369,8 +413,12 @@ impl<'c> TableWriter<'c> {
             }
             _ => {
                 // Cut inside (or right after) one field that is not the last one.
-                let Some(inj) = self.injector.as_mut() else { return Ok(()) };
-                let k = inj.rng.random_range(0..fields.len().saturating_sub(1).max(1));
+                let Some(inj) = self.injector.as_mut() else {
+                    return Ok(());
+                };
+                let k = inj
+                    .rng
+                    .random_range(0..fields.len().saturating_sub(1).max(1));
                 let start: usize = fields[..k].iter().map(|f| f.len() + 1).sum();
                 let f = &fields[k];
                 let mut cut = start + f.len();
@@ -401,10 +449,14 @@ impl<'c> TableWriter<'c> {
             Encoding::Windows1252 => {
                 let s = std::str::from_utf8(&buf).map_err(|e| io_err(&self.path, e))?;
                 let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(s);
-                self.file.write_all(&bytes).map_err(|e| io_err(&self.path, e))?;
+                self.file
+                    .write_all(&bytes)
+                    .map_err(|e| io_err(&self.path, e))?;
             }
             Encoding::Utf8 | Encoding::Utf8Bom => {
-                self.file.write_all(&buf).map_err(|e| io_err(&self.path, e))?;
+                self.file
+                    .write_all(&buf)
+                    .map_err(|e| io_err(&self.path, e))?;
             }
         }
         buf.clear();
@@ -425,6 +477,11 @@ impl<'c> TableWriter<'c> {
         }
         self.drain()?;
         self.file.flush().map_err(|e| io_err(&self.path, e))?;
-        Ok(TableStats { table: self.table, clean: self.clean, bad: self.bad, bad_log: self.bad_log })
+        Ok(TableStats {
+            table: self.table,
+            clean: self.clean,
+            bad: self.bad,
+            bad_log: self.bad_log,
+        })
     }
 }

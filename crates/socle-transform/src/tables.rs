@@ -1,7 +1,7 @@
 //! The tables and functions registered beside the source tables: registry, value maps,
 //! pseudonymisation UDF, and the quarantine's Arrow form.
 
-use datafusion::arrow::array::{ArrayRef, Int64Builder, RecordBatch, StringArray, StringBuilder};
+use datafusion::arrow::array::{Array, ArrayRef, Int64Builder, RecordBatch, StringArray, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::{DataFusionError, Result};
 use datafusion::datasource::MemTable;

@@ -717,3 +717,16 @@ fn null_year_is_refused() -> TestResult {
     ));
     Ok(())
 }
+
+#[test]
+fn session_future_is_send() -> TestResult {
+    fn assert_send<T: Send>(_: &T) {}
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let schemas = BTreeMap::new();
+    let fut = wh.session(Zone::Shared, &schemas);
+    assert_send(&fut);
+    let tx = wh.begin_css(A, "run1")?;
+    assert_send(&tx);
+    Ok(())
+}

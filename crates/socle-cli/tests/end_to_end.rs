@@ -1,0 +1,423 @@
+//! End-to-end tests of the `socle` binary: generated exports -> run -> warehouse -> marts, checked
+//! against the generator's own ground truth (never against Socle's output), plus privacy,
+//! atomicity, idempotency and interoperability (DuckDB, polars).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+const CSS: &str = "866000,881000,751000";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn socle(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_socle"))
+        .current_dir(root())
+        .env_remove("SOCLE_PSEUDO_KEY")
+        .env_remove("SOCLE_PSEUDO_KEY_FILE")
+        .env_remove("SOCLE_FAILPOINT")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!("status {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+struct Generated {
+    dir: PathBuf,
+    exports: PathBuf,
+    truth: PathBuf,
+    warehouse: PathBuf,
+    run_log: String,
+}
+
+/// Generates exports with bad rows once and loads them once; the tests read the result.
+fn generated() -> &'static Generated {
+    static G: OnceLock<Generated> = OnceLock::new();
+    G.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("socle-e2e-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let exports = dir.join("exports");
+        let truth = dir.join("truth");
+        let warehouse = dir.join("warehouse");
+        let o = socle(&[
+            "generate", "--out", exports.to_str().unwrap(), "--css", CSS, "--students", "900", "--years", "2", "--seed", "11",
+            "--night", "2025-11-20", "--bad-rate", "0.01", "--truth", truth.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+        let o = socle(&[
+            "--log-format", "json", "run", "--exports", exports.to_str().unwrap(), "--warehouse", warehouse.to_str().unwrap(), "--demo-key",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let run_log = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        Generated { dir, exports, truth, warehouse, run_log }
+    })
+}
+
+fn query_csv(warehouse: &Path, css: Option<&str>, sql: &str) -> Vec<BTreeMap<String, String>> {
+    let mut args = vec!["query", "--warehouse", warehouse.to_str().unwrap(), "--format", "csv"];
+    if let Some(c) = css {
+        args.extend(["--css", c]);
+    }
+    args.push(sql);
+    let o = socle(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    read_csv(&o.stdout)
+}
+
+fn read_csv(bytes: &[u8]) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_reader(bytes);
+    let headers = r.headers().unwrap().clone();
+    r.records().map(|rec| headers.iter().zip(rec.unwrap().iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()).collect()
+}
+
+fn read_csv_file(path: &Path) -> Vec<BTreeMap<String, String>> {
+    read_csv(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+#[test]
+fn taux_reussite_matches_the_generators_ground_truth() {
+    let g = generated();
+    let truth = read_csv_file(&g.truth.join("taux_reussite.csv"));
+    assert!(truth.len() > 50, "truth too small: {}", truth.len());
+    let mart = query_csv(&g.warehouse, None, "SELECT * FROM taux_reussite");
+    let key = |r: &BTreeMap<String, String>| {
+        ["annee_scolaire", "code_css", "code_etablissement", "code_cours", "etape"].map(|k| r[k].clone()).join("|")
+    };
+    let mart: BTreeMap<String, &BTreeMap<String, String>> = mart.iter().map(|r| (key(r), r)).collect();
+    assert_eq!(mart.len(), truth.len(), "number of (year, css, school, course, étape) groups");
+    let mut evaluated = 0u64;
+    for t in &truth {
+        let m = mart.get(&key(t)).unwrap_or_else(|| panic!("group {} missing from the mart", key(t)));
+        for c in ["nb_evalues", "nb_reussites", "nb_absents", "nb_exemptes", "nb_non_evalues", "nb_non_applicables", "nb_vides"] {
+            assert_eq!(m[c], t[c], "{c} of {}", key(t));
+        }
+        let ev: u64 = t["nb_evalues"].parse().unwrap();
+        let ok: u64 = t["nb_reussites"].parse().unwrap();
+        evaluated += ev;
+        if ev == 0 {
+            assert_eq!(m["taux_reussite"], "", "taux_reussite must be null when nothing is evaluated ({})", key(t));
+        } else {
+            let rate: f64 = m["taux_reussite"].parse().unwrap();
+            assert!((rate - ok as f64 / ev as f64).abs() < 1e-9, "taux_reussite of {}", key(t));
+        }
+    }
+    assert!(evaluated > 1000);
+    // Results around 70-75 with ~10% failures: the overall rate is plausible.
+    let all = query_csv(&g.warehouse, None, "SELECT sum(nb_reussites) * 1.0 / sum(nb_evalues) AS t FROM taux_reussite");
+    let overall: f64 = all[0]["t"].parse().unwrap();
+    assert!((0.8..0.97).contains(&overall), "overall success rate {overall}");
+}
+
+/// Every bad row the generator injected is in its CSS's quarantine with file, line and reason.
+#[test]
+fn every_injected_bad_row_is_quarantined_with_file_line_and_reason() {
+    let g = generated();
+    let bad = read_csv_file(&g.truth.join("bad_rows.csv"));
+    let kinds: BTreeSet<&str> = bad.iter().map(|b| b["kind"].as_str()).collect();
+    for k in ["wrong_column_count", "unterminated_quote", "unparsable_date", "unparsable_number", "out_of_domain", "duplicate_key", "unknown_result_code", "truncated_last_line"] {
+        assert!(kinds.contains(k), "the generator injected no {k}");
+    }
+    let mut by_css: BTreeMap<String, Vec<BTreeMap<String, String>>> = BTreeMap::new();
+    for css in CSS.split(',') {
+        by_css.insert(css.to_string(), query_csv(&g.warehouse, Some(css), "SELECT fichier, ligne, colonne, raison, message FROM quarantaine"));
+    }
+    for b in &bad {
+        let q = &by_css[&b["code_css"]];
+        let expected_reason = match b["kind"].as_str() {
+            "undecodable_bytes" => "invalid_encoding",
+            k => k,
+        };
+        let file = format!("gpi/{}", b["file"]);
+        let found = q.iter().find(|r| r["fichier"] == file && r["ligne"] == b["line"]);
+        let found = found.unwrap_or_else(|| panic!("bad row {b:?} is not in the quarantine"));
+        assert_eq!(found["raison"], expected_reason, "reason of {b:?}: {found:?}");
+        assert!(!found["message"].is_empty());
+    }
+    // The quality report counts them too.
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(std::fs::read_dir(g.warehouse.join("_socle/runs")).unwrap().next().unwrap().unwrap().path().join("866000-quality.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(report["sources"]["gpm_e_mat_ele"]["lignes_lues"].as_u64().unwrap() > 0);
+    assert!(report["entites"]["resultat"]["quarantaine"]["unknown_result_code"].as_u64().unwrap() > 0);
+}
+
+fn personal_values(truth: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
+    // (exact values: names and birth dates; code permanents are also searched as substrings)
+    let mut exact = BTreeSet::new();
+    let mut codes = BTreeSet::new();
+    for r in read_csv_file(&truth.join("personal.csv")) {
+        codes.insert(r["code_perm"].clone());
+        exact.insert(r["code_perm"].clone());
+        exact.insert(r["nom"].clone());
+        exact.insert(r["pnom"].clone());
+        exact.insert(format!("{} {}", r["pnom"], r["nom"]));
+        exact.insert(r["date_naiss"].clone());
+    }
+    (exact, codes)
+}
+
+/// Decodes every value of every table and mart of the shared zone through the engine, and every
+/// column statistic of every shared Parquet file, and the run's logs: no code permanent, name or
+/// birth date written by the generator may appear.
+#[test]
+fn the_shared_zone_and_the_logs_hold_no_personal_data() {
+    let g = generated();
+    let (exact, codes) = personal_values(&g.truth);
+    assert!(codes.len() > 500);
+    let check = |where_: &str, value: &str| {
+        let v = value.trim();
+        assert!(!exact.contains(v), "personal value found in {where_}");
+        if v.len() >= 12 {
+            for c in &codes {
+                assert!(!v.contains(c.as_str()), "a code permanent found in {where_}");
+            }
+        }
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let wh = socle_warehouse::Warehouse::open(&g.warehouse).unwrap();
+        let ctx = wh.session(socle_warehouse::Zone::Shared, &BTreeMap::new()).await.unwrap();
+        let mut tables = 0;
+        for name in ctx.catalog_names() {
+            let catalog = ctx.catalog(&name).unwrap();
+            for schema_name in catalog.schema_names() {
+                let schema = catalog.schema(&schema_name).unwrap();
+                for table in schema.table_names() {
+                    tables += 1;
+                    let batches = ctx.sql(&format!("SELECT * FROM \"{table}\"")).await.unwrap().collect().await.unwrap();
+                    for b in &batches {
+                        for (i, col) in b.columns().iter().enumerate() {
+                            let field = b.schema().field(i).name().clone();
+                            assert!(!["code_permanent", "nom", "prenom", "date_naissance", "fiche"].contains(&field.as_str()), "{field} in shared {table}");
+                            let s = datafusion::arrow::compute::cast(col, &datafusion::arrow::datatypes::DataType::Utf8).unwrap();
+                            let s = s.as_any().downcast_ref::<datafusion::arrow::array::StringArray>().unwrap();
+                            for v in s.iter().flatten() {
+                                check(&format!("shared {table}.{field}"), v);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(tables >= 8, "only {tables} shared tables registered");
+    });
+    // Column statistics (min/max) of every shared Parquet file, decoded.
+    let mut files = Vec::new();
+    collect_parquet(&g.warehouse.join("shared"), &mut files);
+    collect_parquet(&g.warehouse.join("marts"), &mut files);
+    assert!(!files.is_empty());
+    for f in &files {
+        let reader = datafusion::parquet::file::reader::SerializedFileReader::new(std::fs::File::open(f).unwrap()).unwrap();
+        use datafusion::parquet::file::reader::FileReader;
+        let md = reader.metadata();
+        for rg in md.row_groups() {
+            for col in rg.columns() {
+                if let Some(stats) = col.statistics() {
+                    for bytes in [stats.min_bytes_opt(), stats.max_bytes_opt()].into_iter().flatten() {
+                        check(&format!("statistics of {}", f.display()), &String::from_utf8_lossy(bytes));
+                    }
+                }
+            }
+        }
+    }
+    // Logs of the run (JSON) and the quality reports.
+    for line in g.run_log.lines() {
+        for c in &codes {
+            assert!(!line.contains(c.as_str()), "a code permanent in the logs");
+        }
+    }
+    for entry in std::fs::read_dir(g.warehouse.join("_socle/runs")).unwrap() {
+        for f in std::fs::read_dir(entry.unwrap().path()).unwrap() {
+            let t = std::fs::read_to_string(f.unwrap().path()).unwrap();
+            for c in &codes {
+                assert!(!t.contains(c.as_str()), "a code permanent in a quality report");
+            }
+        }
+    }
+}
+
+fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                collect_parquet(&p, out);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                out.push(p);
+            }
+        }
+    }
+}
+
+/// Students who changed CSS keep one key across CSS in the shared zone.
+#[test]
+fn a_student_changing_css_keeps_the_same_shared_key() {
+    let g = generated();
+    let rows = query_csv(
+        &g.warehouse,
+        None,
+        "SELECT count(*) AS n FROM (SELECT cle_eleve FROM eleve WHERE NOT cle_locale GROUP BY cle_eleve HAVING count(DISTINCT code_css) > 1)",
+    );
+    assert!(rows[0]["n"].parse::<u64>().unwrap() > 0, "no student followed across CSS");
+    // The CSS zone keeps the code permanent for the CSS's own staff.
+    let own = query_csv(&g.warehouse, Some("866000"), "SELECT count(code_permanent) AS n FROM eleve");
+    assert!(own[0]["n"].parse::<u64>().unwrap() > 0);
+}
+
+fn snapshot(warehouse: &Path) -> String {
+    let mut s = String::new();
+    for t in ["eleve", "inscription", "resultat", "absence", "etablissement", "cours", "legende", "calendrier", "taux_reussite"] {
+        let rows = query_csv(warehouse, None, &format!("SELECT code_css, count(*) AS n FROM {t} GROUP BY code_css ORDER BY code_css"));
+        s.push_str(&format!("{t}: {rows:?}\n"));
+    }
+    let mart = query_csv(warehouse, None, "SELECT * FROM taux_reussite ORDER BY annee_scolaire, code_css, code_etablissement, code_cours, etape");
+    s.push_str(&format!("{mart:?}"));
+    s
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// A run failing mid-way (at the commit of one CSS, or a source missing a file) leaves that
+/// CSS's previous state intact and readable; the other CSS publish; the exit code says so.
+#[test]
+fn a_failed_run_leaves_the_previous_warehouse_intact() {
+    let g = generated();
+    let wh = g.dir.join("atomic-warehouse");
+    let _ = std::fs::remove_dir_all(&wh);
+    copy_dir(&g.warehouse, &wh);
+    let before = snapshot(&wh);
+    let manifest = |css: &str| std::fs::read_to_string(wh.join(format!("_socle/manifests/{css}.json"))).unwrap();
+    let m866 = manifest("866000");
+    let m881 = manifest("881000");
+
+    // 1. Failure inside the commit of 866000 (files moved, manifest not swapped).
+    let o = Command::new(env!("CARGO_BIN_EXE_socle"))
+        .current_dir(root())
+        .env("SOCLE_FAILPOINT", "commit:866000")
+        .args(["run", "--exports", g.exports.to_str().unwrap(), "--warehouse", wh.to_str().unwrap(), "--demo-key"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("866000  FAILED"), "{}", text(&o));
+    assert_eq!(manifest("866000"), m866, "the failed CSS's manifest changed");
+    assert_ne!(manifest("881000"), m881, "the other CSS did not publish");
+    assert_eq!(snapshot(&wh), before, "the warehouse as read changed after a failed run");
+
+    // 2. A source missing a file: that CSS fails with a clear message, keeps its state.
+    let exports = g.dir.join("exports-missing");
+    let _ = std::fs::remove_dir_all(&exports);
+    copy_dir(&g.exports, &exports);
+    let night = std::fs::read_dir(exports.join("881000")).unwrap().next().unwrap().unwrap().path();
+    std::fs::remove_file(night.join("gpi/gpm_e_ele.csv")).unwrap();
+    let m881 = manifest("881000");
+    let o = socle(&["run", "--exports", exports.to_str().unwrap(), "--warehouse", wh.to_str().unwrap(), "--demo-key"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("gpm_e_ele.csv"), "the error must name the missing file: {}", text(&o));
+    assert_eq!(manifest("881000"), m881);
+    assert_eq!(snapshot(&wh), before);
+
+    // 3. Killed in the middle: whatever the moment, the warehouse reads as before.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_socle"))
+        .current_dir(root())
+        .args(["run", "--exports", g.exports.to_str().unwrap(), "--warehouse", wh.to_str().unwrap(), "--demo-key"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(snapshot(&wh), before, "a killed run changed what the warehouse reads");
+}
+
+/// The same night loaded twice gives the same warehouse, with no leftover files.
+#[test]
+fn loading_the_same_night_twice_is_idempotent() {
+    let g = generated();
+    let wh = g.dir.join("idem-warehouse");
+    let _ = std::fs::remove_dir_all(&wh);
+    copy_dir(&g.warehouse, &wh);
+    let before = snapshot(&wh);
+    let mut files_before = Vec::new();
+    collect_parquet(&wh, &mut files_before);
+    let o = socle(&["run", "--exports", g.exports.to_str().unwrap(), "--warehouse", wh.to_str().unwrap(), "--demo-key"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(snapshot(&wh), before);
+    let mut files_after = Vec::new();
+    collect_parquet(&wh, &mut files_after);
+    assert_eq!(files_after.len(), files_before.len(), "leftover files after a re-run");
+    // Re-running one CSS replaces only its partitions.
+    let m881 = std::fs::read_to_string(wh.join("_socle/manifests/881000.json")).unwrap();
+    let o = socle(&["run", "--exports", g.exports.to_str().unwrap(), "--warehouse", wh.to_str().unwrap(), "--demo-key", "--css", "866000"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(std::fs::read_to_string(wh.join("_socle/manifests/881000.json")).unwrap(), m881);
+    assert_eq!(snapshot(&wh), before);
+}
+
+/// DuckDB and polars read the warehouse's Parquet and agree with Socle.
+#[test]
+fn duckdb_and_polars_read_the_same_warehouse() {
+    let g = generated();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop.py");
+    let sql = root().join("pipelines/marts/taux_reussite.sql");
+    let o = Command::new("python3").arg(&script).arg(&g.warehouse).arg(&sql).output().expect("python3 is needed");
+    assert!(
+        o.status.success(),
+        "the interoperability check needs `python3 -m pip install duckdb polars` (done by .ci/run): {}",
+        text(&o)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let socle_rows = query_csv(&g.warehouse, None, "SELECT count(*) AS n FROM resultat")[0]["n"].parse::<u64>().unwrap();
+    let mart = query_csv(&g.warehouse, None, "SELECT annee_scolaire, code_css, code_etablissement, code_cours, etape, nb_evalues, nb_reussites, taux_reussite FROM taux_reussite");
+    let mut socle_mart: Vec<serde_json::Value> = mart
+        .iter()
+        .map(|r| {
+            let rate = if r["taux_reussite"].is_empty() { serde_json::Value::Null } else { serde_json::json!((r["taux_reussite"].parse::<f64>().unwrap() * 1e9).round() / 1e9) };
+            serde_json::json!([r["annee_scolaire"], r["code_css"], r["code_etablissement"], r["code_cours"], r["etape"], r["nb_evalues"].parse::<u64>().unwrap(), r["nb_reussites"].parse::<u64>().unwrap(), rate])
+        })
+        .collect();
+    socle_mart.sort_by_key(|r| r.as_array().unwrap()[..5].iter().map(|x| x.as_str().unwrap().to_string()).collect::<Vec<_>>());
+    for engine in ["duckdb", "polars"] {
+        assert_eq!(v[engine]["resultat_rows"].as_u64(), Some(socle_rows), "{engine} row count of resultat");
+        let same = |name: &str| {
+            let theirs = v[engine][name].as_array().unwrap();
+            assert_eq!(theirs.len(), socle_mart.len(), "{engine} {name} rows");
+            for (a, b) in theirs.iter().zip(&socle_mart) {
+                let (a, b) = (a.as_array().unwrap(), b.as_array().unwrap());
+                assert_eq!(&a[..7], &b[..7], "{engine} {name}");
+                match (a[7].as_f64(), b[7].as_f64()) {
+                    (Some(x), Some(y)) => assert!((x - y).abs() < 1e-6, "{engine} {name} rate {x} vs {y}"),
+                    (x, y) => assert_eq!(x, y, "{engine} {name} null rate"),
+                }
+            }
+        };
+        same("recomputed");
+        same("socle_mart");
+    }
+}
+
+/// Without a key, a run on anything but the fixtures is refused with a clear message.
+#[test]
+fn a_run_without_a_key_is_refused_outside_the_fixtures() {
+    let g = generated();
+    let o = socle(&["run", "--exports", g.exports.to_str().unwrap(), "--warehouse", g.dir.join("nokey").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("SOCLE_PSEUDO_KEY"), "{}", text(&o));
+}
