@@ -12,7 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "socle", version, about = "Socle: the nightly ETL and Parquet warehouse of Québec school service centres")]
+#[command(
+    name = "socle",
+    version,
+    about = "Socle: the nightly ETL and Parquet warehouse of Québec school service centres"
+)]
 struct Cli {
     /// Log format on standard error: `text` for people, `json` for schedulers.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -104,7 +108,10 @@ fn main() -> ExitCode {
             Command::Run(args) => run::run(args, cli.log_format).await,
             Command::Query(args) => query::query(args).await.map(|_| 0),
             Command::Check { schemas, pipelines } => check(schemas, pipelines).await,
-            Command::Dictionary { schemas, format: DocFormat::Md } => {
+            Command::Dictionary {
+                schemas,
+                format: DocFormat::Md,
+            } => {
                 let d = Dictionary::load(&schemas)?;
                 print!("{}", d.to_markdown());
                 Ok(0)
@@ -154,7 +161,8 @@ async fn check(schemas: PathBuf, pipelines: PathBuf) -> Result<u8> {
 }
 
 fn generate(a: GenerateArgs) -> Result<()> {
-    let dict = Dictionary::load(&a.schemas).with_context(|| format!("loading the dictionary from {}", a.schemas.display()))?;
+    let dict =
+        Dictionary::load(&a.schemas).with_context(|| format!("loading the dictionary from {}", a.schemas.display()))?;
     if !(0.0..=0.5).contains(&a.bad_rate) {
         bail!("--bad-rate must be between 0 and 0.5");
     }

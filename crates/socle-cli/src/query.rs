@@ -37,16 +37,25 @@ enum OutputFormat {
 
 /// Entity name -> shared-zone schema (for tables with no file yet).
 pub fn shared_schemas(dict: &Dictionary) -> BTreeMap<String, SchemaRef> {
-    dict.entities.iter().map(|e| (e.name.clone(), socle_transform::shared_arrow_schema(e))).collect()
+    dict.entities
+        .iter()
+        .map(|e| (e.name.clone(), socle_transform::shared_arrow_schema(e)))
+        .collect()
 }
 
 fn css_schemas(dict: &Dictionary) -> BTreeMap<String, SchemaRef> {
-    dict.entities.iter().map(|e| (e.name.clone(), socle_transform::arrow_schema(e))).collect()
+    dict.entities
+        .iter()
+        .map(|e| (e.name.clone(), socle_transform::arrow_schema(e)))
+        .collect()
 }
 
 pub async fn query(a: QueryArgs) -> Result<()> {
     if !a.warehouse.join("_socle").exists() {
-        bail!("{} is not a Socle warehouse yet: run `socle run` first", a.warehouse.display());
+        bail!(
+            "{} is not a Socle warehouse yet: run `socle run` first",
+            a.warehouse.display()
+        );
     }
     let wh = Warehouse::open(&a.warehouse)?;
     let dict = Dictionary::load(&a.schemas).ok();
@@ -55,7 +64,10 @@ pub async fn query(a: QueryArgs) -> Result<()> {
             if wh.manifest(code)?.is_none() {
                 bail!("CSS {code} has no published data in {}", a.warehouse.display());
             }
-            (Zone::Css(code.clone()), dict.as_ref().map(css_schemas).unwrap_or_default())
+            (
+                Zone::Css(code.clone()),
+                dict.as_ref().map(css_schemas).unwrap_or_default(),
+            )
         }
         None => (Zone::Shared, dict.as_ref().map(shared_schemas).unwrap_or_default()),
     };
@@ -68,18 +80,26 @@ pub async fn query(a: QueryArgs) -> Result<()> {
 
 fn write(batches: &[RecordBatch], schema: SchemaRef, format: OutputFormat, output: Option<&PathBuf>) -> Result<()> {
     let mut sink: Box<dyn Write + Send> = match output {
-        Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
         None if format == OutputFormat::Parquet => bail!("--format parquet needs --output FILE"),
         None => Box::new(std::io::BufWriter::new(std::io::stdout())),
     };
     match format {
         OutputFormat::Table => {
-            writeln!(sink, "{}", datafusion::arrow::util::pretty::pretty_format_batches(batches)?)?;
+            writeln!(
+                sink,
+                "{}",
+                datafusion::arrow::util::pretty::pretty_format_batches(batches)?
+            )?;
             let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
             writeln!(sink, "{rows} row(s)")?;
         }
         OutputFormat::Csv => {
-            let mut w = datafusion::arrow::csv::WriterBuilder::new().with_header(true).build(&mut sink);
+            let mut w = datafusion::arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut sink);
             if batches.is_empty() {
                 w.write(&RecordBatch::new_empty(schema))?;
             }

@@ -52,9 +52,16 @@ fn resolve_key(args: &RunArgs) -> Result<Pseudonymiser> {
         return Ok(Pseudonymiser::from_file(path.clone())?);
     }
     if let Ok(secret) = std::env::var("SOCLE_PSEUDO_KEY") {
-        return Ok(Pseudonymiser::new(secret.as_bytes(), socle_core::KeySource::Environment)?);
+        return Ok(Pseudonymiser::new(
+            secret.as_bytes(),
+            socle_core::KeySource::Environment,
+        )?);
     }
-    let is_fixtures = args.exports.canonicalize().map(|p| p.ends_with("fixtures/exports")).unwrap_or(false);
+    let is_fixtures = args
+        .exports
+        .canonicalize()
+        .map(|p| p.ends_with("fixtures/exports"))
+        .unwrap_or(false);
     if args.demo_key || is_fixtures {
         tracing::warn!(
             "using the PUBLIC demo pseudonymisation key: fine for the synthetic fixtures, never for real data \
@@ -71,7 +78,8 @@ fn resolve_key(args: &RunArgs) -> Result<Pseudonymiser> {
 /// The night folder of each CSS to load: `--night` if given, else the latest.
 fn discover(args: &RunArgs) -> Result<Vec<(String, Result<(String, PathBuf), String>)>> {
     let root = &args.exports;
-    let entries = std::fs::read_dir(root).with_context(|| format!("cannot read the exports root {}", root.display()))?;
+    let entries =
+        std::fs::read_dir(root).with_context(|| format!("cannot read the exports root {}", root.display()))?;
     let mut found = BTreeMap::new();
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -79,7 +87,11 @@ fn discover(args: &RunArgs) -> Result<Vec<(String, Result<(String, PathBuf), Str
             found.insert(name, e.path());
         }
     }
-    let wanted: Vec<String> = if args.css.is_empty() { found.keys().cloned().collect() } else { args.css.clone() };
+    let wanted: Vec<String> = if args.css.is_empty() {
+        found.keys().cloned().collect()
+    } else {
+        args.css.clone()
+    };
     let mut out = Vec::new();
     for css in wanted {
         let Some(dir) = found.get(&css) else {
@@ -98,7 +110,10 @@ fn discover(args: &RunArgs) -> Result<Vec<(String, Result<(String, PathBuf), Str
         let night = match &args.night {
             Some(n) if nights.contains(n) => Ok(n.clone()),
             Some(n) => Err(format!("no night {n} in {}", dir.display())),
-            None => nights.last().cloned().ok_or_else(|| format!("no night folder (YYYY-MM-DD) in {}", dir.display())),
+            None => nights
+                .last()
+                .cloned()
+                .ok_or_else(|| format!("no night folder (YYYY-MM-DD) in {}", dir.display())),
         };
         out.push((css.clone(), night.map(|n| (n.clone(), dir.join(n)))));
     }
@@ -107,13 +122,17 @@ fn discover(args: &RunArgs) -> Result<Vec<(String, Result<(String, PathBuf), Str
 
 pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
     let started = Instant::now();
-    let dict = Dictionary::load(&args.schemas).with_context(|| format!("loading the dictionary from {}", args.schemas.display()))?;
+    let dict = Dictionary::load(&args.schemas)
+        .with_context(|| format!("loading the dictionary from {}", args.schemas.display()))?;
     let problems = dict.validate();
     if !problems.is_empty() {
         for p in &problems {
             eprintln!("{p}");
         }
-        bail!("the data dictionary has {} problem(s): run `socle check`", problems.len());
+        bail!(
+            "the data dictionary has {} problem(s): run `socle check`",
+            problems.len()
+        );
     }
     let (marts, mart_problems) = socle_marts::load(&args.pipelines)?;
     if let Some(p) = mart_problems.first() {
@@ -121,7 +140,9 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
     }
     let registry = Registry::embedded()?;
     let pseudo = resolve_key(&args)?;
-    let source = dict.source("gpi").ok_or_else(|| anyhow!("the dictionary has no gpi source contract"))?;
+    let source = dict
+        .source("gpi")
+        .ok_or_else(|| anyhow!("the dictionary has no gpi source contract"))?;
     let warehouse = Warehouse::open(&args.warehouse)?;
     let run_id = socle_warehouse::new_run_id();
     let plan = discover(&args)?;
@@ -132,7 +153,10 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
 
     let bar = if std::io::stderr().is_terminal() && log_format == LogFormat::Text {
         let b = ProgressBar::new(plan.len() as u64);
-        b.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} CSS {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+        b.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} CSS {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
         b
     } else {
         ProgressBar::hidden()
@@ -141,15 +165,37 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
     for (css, night) in plan {
         bar.set_message(css.clone());
         let outcome = match night {
-            Err(e) => Outcome { css: css.clone(), night: "-".into(), loaded: 0, quarantined: 0, error: Some(e) },
+            Err(e) => Outcome {
+                css: css.clone(),
+                night: "-".into(),
+                loaded: 0,
+                quarantined: 0,
+                error: Some(e),
+            },
             Ok((night, dir)) => {
                 let span = tracing::info_span!("css", code_css = %css, night = %night);
                 let _enter = span.enter();
-                match load_css(&css, &night, &dir, &dict, source, &registry, &pseudo, &warehouse, &run_id).await {
-                    Ok((loaded, quarantined)) => Outcome { css: css.clone(), night, loaded, quarantined, error: None },
+                match load_css(
+                    &css, &night, &dir, &dict, source, &registry, &pseudo, &warehouse, &run_id,
+                )
+                .await
+                {
+                    Ok((loaded, quarantined)) => Outcome {
+                        css: css.clone(),
+                        night,
+                        loaded,
+                        quarantined,
+                        error: None,
+                    },
                     Err(e) => {
                         tracing::error!(code_css = %css, error = %format!("{e:#}"), "CSS not published: its previous state is kept");
-                        Outcome { css: css.clone(), night, loaded: 0, quarantined: 0, error: Some(format!("{e:#}")) }
+                        Outcome {
+                            css: css.clone(),
+                            night,
+                            loaded: 0,
+                            quarantined: 0,
+                            error: Some(format!("{e:#}")),
+                        }
                     }
                 }
             }
@@ -181,7 +227,11 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
     }
 
     // Summary for the data team.
-    println!("Socle run {run_id}: {published}/{} CSS published in {:.1}s", outcomes.len(), started.elapsed().as_secs_f64());
+    println!(
+        "Socle run {run_id}: {published}/{} CSS published in {:.1}s",
+        outcomes.len(),
+        started.elapsed().as_secs_f64()
+    );
     for o in &outcomes {
         match &o.error {
             None => println!(
@@ -190,7 +240,11 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
                 o.night,
                 o.loaded,
                 o.quarantined,
-                args.warehouse.join("_socle/runs").join(&run_id).join(format!("{}-quality.json", o.css)).display()
+                args.warehouse
+                    .join("_socle/runs")
+                    .join(&run_id)
+                    .join(format!("{}-quality.json", o.css))
+                    .display()
             ),
             Some(e) => println!("  {}  FAILED (previous state kept): {e}", o.css),
         }
@@ -205,7 +259,10 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
         "Warehouse: {} (shared zone: shared/, per-CSS zones: css/<code>/, quarantine: css/<code>/quarantaine/)",
         args.warehouse.display()
     );
-    println!("Query it: socle query --warehouse {} \"SELECT * FROM taux_reussite LIMIT 10\"", args.warehouse.display());
+    println!(
+        "Query it: socle query --warehouse {} \"SELECT * FROM taux_reussite LIMIT 10\"",
+        args.warehouse.display()
+    );
     Ok(if published == 0 {
         1
     } else if published < outcomes.len() || marts_failed.is_some() {
@@ -232,29 +289,53 @@ async fn load_css(
     }
     let profile = dict.profile(css);
     let t0 = Instant::now();
-    let opts = socle_connect_gpi::ReadOptions { encoding: profile.encoding, ..Default::default() };
+    let opts = socle_connect_gpi::ReadOptions {
+        encoding: profile.encoding,
+        ..Default::default()
+    };
     let folder = dir.join(&source.folder);
-    let extract = socle_connect_gpi::read_gpi(&folder, source, &opts).await.with_context(|| format!("reading {}", folder.display()))?;
+    let extract = socle_connect_gpi::read_gpi(&folder, source, &opts)
+        .await
+        .with_context(|| format!("reading {}", folder.display()))?;
     let rows_read: u64 = extract.tables.values().map(|t| t.rows_read).sum();
-    tracing::info!(rows_read, rejected = extract.rejects.len(), elapsed_ms = t0.elapsed().as_millis() as u64, "extracted");
+    tracing::info!(
+        rows_read,
+        rejected = extract.rejects.len(),
+        elapsed_ms = t0.elapsed().as_millis() as u64,
+        "extracted"
+    );
     let inputs: Vec<InputFile> = extract
         .files
         .iter()
         .map(|f| InputFile {
-            path: format!("{}/{}", source.folder, f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
+            path: format!(
+                "{}/{}",
+                source.folder,
+                f.path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ),
             sha256: f.sha256.clone(),
             bytes: f.bytes,
             rows: f.rows_read,
         })
         .collect();
     let t1 = Instant::now();
-    let cx = socle_transform::NormaliseContext { code_css: css, dictionary: dict, registry, pseudonymiser: pseudo };
+    let cx = socle_transform::NormaliseContext {
+        code_css: css,
+        dictionary: dict,
+        registry,
+        pseudonymiser: pseudo,
+    };
     let normalised = socle_transform::normalise(&cx, extract).await?;
     tracing::info!(elapsed_ms = t1.elapsed().as_millis() as u64, "normalised");
     let t2 = Instant::now();
     let mut tx = warehouse.begin_css(css, run_id)?;
     for (name, batches) in &normalised.tables {
-        let entity = dict.entity(name).ok_or_else(|| anyhow!("no entity {name} in the dictionary"))?;
+        let entity = dict
+            .entity(name)
+            .ok_or_else(|| anyhow!("no entity {name} in the dictionary"))?;
         tx.write_table(entity, batches)?;
     }
     tx.write_quarantine(&normalised.quarantine)?;
@@ -270,7 +351,12 @@ async fn load_css(
         inputs,
         quality,
     })?;
-    tracing::info!(rows_loaded = loaded, quarantined, elapsed_ms = t2.elapsed().as_millis() as u64, "published");
+    tracing::info!(
+        rows_loaded = loaded,
+        quarantined,
+        elapsed_ms = t2.elapsed().as_millis() as u64,
+        "published"
+    );
     for (table, q) in &normalised.quality.sources {
         if !q.quarantaine.is_empty() {
             tracing::warn!(table = %table, quarantined = ?q.quarantaine, "rows quarantined at reading");

@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn socle(args: &[&str]) -> Output {
@@ -18,7 +21,12 @@ fn socle(args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("status {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -32,16 +40,32 @@ fn check_accepts_the_committed_project_and_names_every_broken_file() {
     copy(&root().join("schemas"), &tmp.join("schemas"));
     copy(&root().join("pipelines"), &tmp.join("pipelines"));
     let css = tmp.join("schemas/css/866000.yaml");
-    let t = std::fs::read_to_string(&css).unwrap().replace("AB: absent", "AB: absentee");
+    let t = std::fs::read_to_string(&css)
+        .unwrap()
+        .replace("AB: absent", "AB: absentee");
     std::fs::write(&css, t).unwrap();
     let mart = tmp.join("pipelines/marts/taux_reussite.sql");
-    let t = std::fs::read_to_string(&mart).unwrap().replace("AS nb_vides", "AS nb_blancs");
+    let t = std::fs::read_to_string(&mart)
+        .unwrap()
+        .replace("AS nb_vides", "AS nb_blancs");
     std::fs::write(&mart, t).unwrap();
-    let o = socle(&["check", "--schemas", tmp.join("schemas").to_str().unwrap(), "--pipelines", tmp.join("pipelines").to_str().unwrap()]);
+    let o = socle(&[
+        "check",
+        "--schemas",
+        tmp.join("schemas").to_str().unwrap(),
+        "--pipelines",
+        tmp.join("pipelines").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("866000.yaml: valeurs_speciales_resultat.AB: unknown status \"absentee\""), "{out}");
-    assert!(out.contains("taux_reussite.yaml: columns: column nb_blancs is produced by the SQL but not documented"), "{out}");
+    assert!(
+        out.contains("866000.yaml: valeurs_speciales_resultat.AB: unknown status \"absentee\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("taux_reussite.yaml: columns: column nb_blancs is produced by the SQL but not documented"),
+        "{out}"
+    );
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 
@@ -49,7 +73,10 @@ fn check_accepts_the_committed_project_and_names_every_broken_file() {
 fn dictionary_markdown_is_the_committed_documentation() {
     let o = socle(&["dictionary", "--format", "md"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(String::from_utf8_lossy(&o.stdout), std::fs::read_to_string(root().join("schemas/README.md")).unwrap());
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        std::fs::read_to_string(root().join("schemas/README.md")).unwrap()
+    );
 }
 
 /// The README's first command: a run on the committed fixtures with the default paths.
@@ -61,25 +88,63 @@ fn demo_run_on_the_fixtures_then_query_in_every_format() {
     let o = socle(&["run", "--warehouse", wh.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("demo pseudonymisation key"), "the demo key must be announced: {err}");
+    assert!(
+        err.contains("demo pseudonymisation key"),
+        "the demo key must be announced: {err}"
+    );
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("3/3 CSS published") && out.contains("mart taux_reussite"), "{out}");
+    assert!(
+        out.contains("3/3 CSS published") && out.contains("mart taux_reussite"),
+        "{out}"
+    );
 
     let w = wh.to_str().unwrap();
     let o = socle(&["query", "--warehouse", w, "SELECT count(*) AS n FROM taux_reussite"]);
-    assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("1 row(s)"), "{}", text(&o));
-    let o = socle(&["query", "--warehouse", w, "--format", "json", "SELECT code_css, count(*) AS n FROM resultat GROUP BY code_css ORDER BY code_css"]);
+    assert!(
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("1 row(s)"),
+        "{}",
+        text(&o)
+    );
+    let o = socle(&[
+        "query",
+        "--warehouse",
+        w,
+        "--format",
+        "json",
+        "SELECT code_css, count(*) AS n FROM resultat GROUP BY code_css ORDER BY code_css",
+    ]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
     assert_eq!(v.as_array().unwrap().len(), 3);
     let pq = tmp.join("out.parquet");
-    let o = socle(&["query", "--warehouse", w, "--format", "parquet", "--output", pq.to_str().unwrap(), "SELECT * FROM taux_reussite"]);
+    let o = socle(&[
+        "query",
+        "--warehouse",
+        w,
+        "--format",
+        "parquet",
+        "--output",
+        pq.to_str().unwrap(),
+        "SELECT * FROM taux_reussite",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
-    let reader = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&pq).unwrap()).unwrap();
+    let reader = datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(&pq).unwrap(),
+    )
+    .unwrap();
     assert!(reader.metadata().file_metadata().num_rows() > 0);
     // The shared zone has no code permanent; the CSS's own zone does.
     let o = socle(&["query", "--warehouse", w, "SELECT code_permanent FROM eleve"]);
     assert!(!o.status.success(), "code_permanent must not exist in the shared zone");
-    let o = socle(&["query", "--warehouse", w, "--css", "881000", "--format", "csv", "SELECT count(code_permanent) AS n FROM eleve"]);
+    let o = socle(&[
+        "query",
+        "--warehouse",
+        w,
+        "--css",
+        "881000",
+        "--format",
+        "csv",
+        "SELECT count(code_permanent) AS n FROM eleve",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     // A bad query is a clear error, not a panic.
     let o = socle(&["query", "--warehouse", w, "SELECT nope FROM resultat"]);

@@ -10,7 +10,10 @@ use std::sync::OnceLock;
 const CSS: &str = "866000,881000,751000";
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn socle(args: &[&str]) -> Output {
@@ -25,7 +28,12 @@ fn socle(args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("status {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 struct Generated {
@@ -46,16 +54,48 @@ fn generated() -> &'static Generated {
         let truth = dir.join("truth");
         let warehouse = dir.join("warehouse");
         let o = socle(&[
-            "generate", "--out", exports.to_str().unwrap(), "--css", CSS, "--students", "900", "--years", "2", "--seed", "11",
-            "--night", "2025-11-20", "--bad-rate", "0.01", "--truth", truth.to_str().unwrap(),
+            "generate",
+            "--out",
+            exports.to_str().unwrap(),
+            "--css",
+            CSS,
+            "--students",
+            "900",
+            "--years",
+            "2",
+            "--seed",
+            "11",
+            "--night",
+            "2025-11-20",
+            "--bad-rate",
+            "0.01",
+            "--truth",
+            truth.to_str().unwrap(),
         ]);
         assert!(o.status.success(), "{}", text(&o));
         let o = socle(&[
-            "--log-format", "json", "run", "--exports", exports.to_str().unwrap(), "--warehouse", warehouse.to_str().unwrap(), "--demo-key",
+            "--log-format",
+            "json",
+            "run",
+            "--exports",
+            exports.to_str().unwrap(),
+            "--warehouse",
+            warehouse.to_str().unwrap(),
+            "--demo-key",
         ]);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-        let run_log = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-        Generated { dir, exports, truth, warehouse, run_log }
+        let run_log = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        Generated {
+            dir,
+            exports,
+            truth,
+            warehouse,
+            run_log,
+        }
     })
 }
 
@@ -73,7 +113,15 @@ fn query_csv(warehouse: &Path, css: Option<&str>, sql: &str) -> Vec<BTreeMap<Str
 fn read_csv(bytes: &[u8]) -> Vec<BTreeMap<String, String>> {
     let mut r = csv::Reader::from_reader(bytes);
     let headers = r.headers().unwrap().clone();
-    r.records().map(|rec| headers.iter().zip(rec.unwrap().iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()).collect()
+    r.records()
+        .map(|rec| {
+            headers
+                .iter()
+                .zip(rec.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
 }
 
 fn read_csv_file(path: &Path) -> Vec<BTreeMap<String, String>> {
@@ -87,29 +135,64 @@ fn taux_reussite_matches_the_generators_ground_truth() {
     assert!(truth.len() > 50, "truth too small: {}", truth.len());
     let mart = query_csv(&g.warehouse, None, "SELECT * FROM taux_reussite");
     let key = |r: &BTreeMap<String, String>| {
-        ["annee_scolaire", "code_css", "code_etablissement", "code_cours", "etape"].map(|k| r[k].clone()).join("|")
+        [
+            "annee_scolaire",
+            "code_css",
+            "code_etablissement",
+            "code_cours",
+            "etape",
+        ]
+        .map(|k| r[k].clone())
+        .join("|")
     };
     let mart: BTreeMap<String, &BTreeMap<String, String>> = mart.iter().map(|r| (key(r), r)).collect();
-    assert_eq!(mart.len(), truth.len(), "number of (year, css, school, course, étape) groups");
+    assert_eq!(
+        mart.len(),
+        truth.len(),
+        "number of (year, css, school, course, étape) groups"
+    );
     let mut evaluated = 0u64;
     for t in &truth {
-        let m = mart.get(&key(t)).unwrap_or_else(|| panic!("group {} missing from the mart", key(t)));
-        for c in ["nb_evalues", "nb_reussites", "nb_absents", "nb_exemptes", "nb_non_evalues", "nb_non_applicables", "nb_vides"] {
+        let m = mart
+            .get(&key(t))
+            .unwrap_or_else(|| panic!("group {} missing from the mart", key(t)));
+        for c in [
+            "nb_evalues",
+            "nb_reussites",
+            "nb_absents",
+            "nb_exemptes",
+            "nb_non_evalues",
+            "nb_non_applicables",
+            "nb_vides",
+        ] {
             assert_eq!(m[c], t[c], "{c} of {}", key(t));
         }
         let ev: u64 = t["nb_evalues"].parse().unwrap();
         let ok: u64 = t["nb_reussites"].parse().unwrap();
         evaluated += ev;
         if ev == 0 {
-            assert_eq!(m["taux_reussite"], "", "taux_reussite must be null when nothing is evaluated ({})", key(t));
+            assert_eq!(
+                m["taux_reussite"],
+                "",
+                "taux_reussite must be null when nothing is evaluated ({})",
+                key(t)
+            );
         } else {
             let rate: f64 = m["taux_reussite"].parse().unwrap();
-            assert!((rate - ok as f64 / ev as f64).abs() < 1e-9, "taux_reussite of {}", key(t));
+            assert!(
+                (rate - ok as f64 / ev as f64).abs() < 1e-9,
+                "taux_reussite of {}",
+                key(t)
+            );
         }
     }
     assert!(evaluated > 1000);
     // Results around 70-75 with ~10% failures: the overall rate is plausible.
-    let all = query_csv(&g.warehouse, None, "SELECT sum(nb_reussites) * 1.0 / sum(nb_evalues) AS t FROM taux_reussite");
+    let all = query_csv(
+        &g.warehouse,
+        None,
+        "SELECT sum(nb_reussites) * 1.0 / sum(nb_evalues) AS t FROM taux_reussite",
+    );
     let overall: f64 = all[0]["t"].parse().unwrap();
     assert!((0.8..0.97).contains(&overall), "overall success rate {overall}");
 }
@@ -120,12 +203,28 @@ fn every_injected_bad_row_is_quarantined_with_file_line_and_reason() {
     let g = generated();
     let bad = read_csv_file(&g.truth.join("bad_rows.csv"));
     let kinds: BTreeSet<&str> = bad.iter().map(|b| b["kind"].as_str()).collect();
-    for k in ["wrong_column_count", "unterminated_quote", "unparsable_date", "unparsable_number", "out_of_domain", "duplicate_key", "unknown_result_code", "truncated_last_line"] {
+    for k in [
+        "wrong_column_count",
+        "unterminated_quote",
+        "unparsable_date",
+        "unparsable_number",
+        "out_of_domain",
+        "duplicate_key",
+        "unknown_result_code",
+        "truncated_last_line",
+    ] {
         assert!(kinds.contains(k), "the generator injected no {k}");
     }
     let mut by_css: BTreeMap<String, Vec<BTreeMap<String, String>>> = BTreeMap::new();
     for css in CSS.split(',') {
-        by_css.insert(css.to_string(), query_csv(&g.warehouse, Some(css), "SELECT fichier, ligne, colonne, raison, message FROM quarantaine"));
+        by_css.insert(
+            css.to_string(),
+            query_csv(
+                &g.warehouse,
+                Some(css),
+                "SELECT fichier, ligne, colonne, raison, message FROM quarantaine",
+            ),
+        );
     }
     for b in &bad {
         let q = &by_css[&b["code_css"]];
@@ -141,11 +240,25 @@ fn every_injected_bad_row_is_quarantined_with_file_line_and_reason() {
     }
     // The quality report counts them too.
     let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(std::fs::read_dir(g.warehouse.join("_socle/runs")).unwrap().next().unwrap().unwrap().path().join("866000-quality.json")).unwrap(),
+        &std::fs::read_to_string(
+            std::fs::read_dir(g.warehouse.join("_socle/runs"))
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path()
+                .join("866000-quality.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     assert!(report["sources"]["gpm_e_mat_ele"]["lignes_lues"].as_u64().unwrap() > 0);
-    assert!(report["entites"]["resultat"]["quarantaine"]["unknown_result_code"].as_u64().unwrap() > 0);
+    assert!(
+        report["entites"]["resultat"]["quarantaine"]["unknown_result_code"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
 }
 
 fn personal_values(truth: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
@@ -183,7 +296,10 @@ fn the_shared_zone_and_the_logs_hold_no_personal_data() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let wh = socle_warehouse::Warehouse::open(&g.warehouse).unwrap();
-        let ctx = wh.session(socle_warehouse::Zone::Shared, &BTreeMap::new()).await.unwrap();
+        let ctx = wh
+            .session(socle_warehouse::Zone::Shared, &BTreeMap::new())
+            .await
+            .unwrap();
         let mut tables = 0;
         for name in ctx.catalog_names() {
             let catalog = ctx.catalog(&name).unwrap();
@@ -191,13 +307,28 @@ fn the_shared_zone_and_the_logs_hold_no_personal_data() {
                 let schema = catalog.schema(&schema_name).unwrap();
                 for table in schema.table_names() {
                     tables += 1;
-                    let batches = ctx.sql(&format!("SELECT * FROM \"{table}\"")).await.unwrap().collect().await.unwrap();
+                    let batches = ctx
+                        .sql(&format!("SELECT * FROM \"{table}\""))
+                        .await
+                        .unwrap()
+                        .collect()
+                        .await
+                        .unwrap();
                     for b in &batches {
                         for (i, col) in b.columns().iter().enumerate() {
                             let field = b.schema().field(i).name().clone();
-                            assert!(!["code_permanent", "nom", "prenom", "date_naissance", "fiche"].contains(&field.as_str()), "{field} in shared {table}");
-                            let s = datafusion::arrow::compute::cast(col, &datafusion::arrow::datatypes::DataType::Utf8).unwrap();
-                            let s = s.as_any().downcast_ref::<datafusion::arrow::array::StringArray>().unwrap();
+                            assert!(
+                                !["code_permanent", "nom", "prenom", "date_naissance", "fiche"]
+                                    .contains(&field.as_str()),
+                                "{field} in shared {table}"
+                            );
+                            let s =
+                                datafusion::arrow::compute::cast(col, &datafusion::arrow::datatypes::DataType::Utf8)
+                                    .unwrap();
+                            let s = s
+                                .as_any()
+                                .downcast_ref::<datafusion::arrow::array::StringArray>()
+                                .unwrap();
                             for v in s.iter().flatten() {
                                 check(&format!("shared {table}.{field}"), v);
                             }
@@ -214,14 +345,18 @@ fn the_shared_zone_and_the_logs_hold_no_personal_data() {
     collect_parquet(&g.warehouse.join("marts"), &mut files);
     assert!(!files.is_empty());
     for f in &files {
-        let reader = datafusion::parquet::file::reader::SerializedFileReader::new(std::fs::File::open(f).unwrap()).unwrap();
+        let reader =
+            datafusion::parquet::file::reader::SerializedFileReader::new(std::fs::File::open(f).unwrap()).unwrap();
         use datafusion::parquet::file::reader::FileReader;
         let md = reader.metadata();
         for rg in md.row_groups() {
             for col in rg.columns() {
                 if let Some(stats) = col.statistics() {
                     for bytes in [stats.min_bytes_opt(), stats.max_bytes_opt()].into_iter().flatten() {
-                        check(&format!("statistics of {}", f.display()), &String::from_utf8_lossy(bytes));
+                        check(
+                            &format!("statistics of {}", f.display()),
+                            &String::from_utf8_lossy(bytes),
+                        );
                     }
                 }
             }
@@ -265,19 +400,44 @@ fn a_student_changing_css_keeps_the_same_shared_key() {
         None,
         "SELECT count(*) AS n FROM (SELECT cle_eleve FROM eleve WHERE NOT cle_locale GROUP BY cle_eleve HAVING count(DISTINCT code_css) > 1)",
     );
-    assert!(rows[0]["n"].parse::<u64>().unwrap() > 0, "no student followed across CSS");
+    assert!(
+        rows[0]["n"].parse::<u64>().unwrap() > 0,
+        "no student followed across CSS"
+    );
     // The CSS zone keeps the code permanent for the CSS's own staff.
-    let own = query_csv(&g.warehouse, Some("866000"), "SELECT count(code_permanent) AS n FROM eleve");
+    let own = query_csv(
+        &g.warehouse,
+        Some("866000"),
+        "SELECT count(code_permanent) AS n FROM eleve",
+    );
     assert!(own[0]["n"].parse::<u64>().unwrap() > 0);
 }
 
 fn snapshot(warehouse: &Path) -> String {
     let mut s = String::new();
-    for t in ["eleve", "inscription", "resultat", "absence", "etablissement", "cours", "legende", "calendrier", "taux_reussite"] {
-        let rows = query_csv(warehouse, None, &format!("SELECT code_css, count(*) AS n FROM {t} GROUP BY code_css ORDER BY code_css"));
+    for t in [
+        "eleve",
+        "inscription",
+        "resultat",
+        "absence",
+        "etablissement",
+        "cours",
+        "legende",
+        "calendrier",
+        "taux_reussite",
+    ] {
+        let rows = query_csv(
+            warehouse,
+            None,
+            &format!("SELECT code_css, count(*) AS n FROM {t} GROUP BY code_css ORDER BY code_css"),
+        );
         s.push_str(&format!("{t}: {rows:?}\n"));
     }
-    let mart = query_csv(warehouse, None, "SELECT * FROM taux_reussite ORDER BY annee_scolaire, code_css, code_etablissement, code_cours, etape");
+    let mart = query_csv(
+        warehouse,
+        None,
+        "SELECT * FROM taux_reussite ORDER BY annee_scolaire, code_css, code_etablissement, code_cours, etape",
+    );
     s.push_str(&format!("{mart:?}"));
     s
 }
@@ -311,32 +471,70 @@ fn a_failed_run_leaves_the_previous_warehouse_intact() {
     let o = Command::new(env!("CARGO_BIN_EXE_socle"))
         .current_dir(root())
         .env("SOCLE_FAILPOINT", "commit:866000")
-        .args(["run", "--exports", g.exports.to_str().unwrap(), "--warehouse", wh.to_str().unwrap(), "--demo-key"])
+        .args([
+            "run",
+            "--exports",
+            g.exports.to_str().unwrap(),
+            "--warehouse",
+            wh.to_str().unwrap(),
+            "--demo-key",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("866000  FAILED"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("866000  FAILED"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(manifest("866000"), m866, "the failed CSS's manifest changed");
     assert_ne!(manifest("881000"), m881, "the other CSS did not publish");
-    assert_eq!(snapshot(&wh), before, "the warehouse as read changed after a failed run");
+    assert_eq!(
+        snapshot(&wh),
+        before,
+        "the warehouse as read changed after a failed run"
+    );
 
     // 2. A source missing a file: that CSS fails with a clear message, keeps its state.
     let exports = g.dir.join("exports-missing");
     let _ = std::fs::remove_dir_all(&exports);
     copy_dir(&g.exports, &exports);
-    let night = std::fs::read_dir(exports.join("881000")).unwrap().next().unwrap().unwrap().path();
+    let night = std::fs::read_dir(exports.join("881000"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     std::fs::remove_file(night.join("gpi/gpm_e_ele.csv")).unwrap();
     let m881 = manifest("881000");
-    let o = socle(&["run", "--exports", exports.to_str().unwrap(), "--warehouse", wh.to_str().unwrap(), "--demo-key"]);
+    let o = socle(&[
+        "run",
+        "--exports",
+        exports.to_str().unwrap(),
+        "--warehouse",
+        wh.to_str().unwrap(),
+        "--demo-key",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("gpm_e_ele.csv"), "the error must name the missing file: {}", text(&o));
+    assert!(
+        text(&o).contains("gpm_e_ele.csv"),
+        "the error must name the missing file: {}",
+        text(&o)
+    );
     assert_eq!(manifest("881000"), m881);
     assert_eq!(snapshot(&wh), before);
 
     // 3. Killed in the middle: whatever the moment, the warehouse reads as before.
     let mut child = Command::new(env!("CARGO_BIN_EXE_socle"))
         .current_dir(root())
-        .args(["run", "--exports", g.exports.to_str().unwrap(), "--warehouse", wh.to_str().unwrap(), "--demo-key"])
+        .args([
+            "run",
+            "--exports",
+            g.exports.to_str().unwrap(),
+            "--warehouse",
+            wh.to_str().unwrap(),
+            "--demo-key",
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -357,7 +555,14 @@ fn loading_the_same_night_twice_is_idempotent() {
     let before = snapshot(&wh);
     let mut files_before = Vec::new();
     collect_parquet(&wh, &mut files_before);
-    let o = socle(&["run", "--exports", g.exports.to_str().unwrap(), "--warehouse", wh.to_str().unwrap(), "--demo-key"]);
+    let o = socle(&[
+        "run",
+        "--exports",
+        g.exports.to_str().unwrap(),
+        "--warehouse",
+        wh.to_str().unwrap(),
+        "--demo-key",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(snapshot(&wh), before);
     let mut files_after = Vec::new();
@@ -365,9 +570,21 @@ fn loading_the_same_night_twice_is_idempotent() {
     assert_eq!(files_after.len(), files_before.len(), "leftover files after a re-run");
     // Re-running one CSS replaces only its partitions.
     let m881 = std::fs::read_to_string(wh.join("_socle/manifests/881000.json")).unwrap();
-    let o = socle(&["run", "--exports", g.exports.to_str().unwrap(), "--warehouse", wh.to_str().unwrap(), "--demo-key", "--css", "866000"]);
+    let o = socle(&[
+        "run",
+        "--exports",
+        g.exports.to_str().unwrap(),
+        "--warehouse",
+        wh.to_str().unwrap(),
+        "--demo-key",
+        "--css",
+        "866000",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert_eq!(std::fs::read_to_string(wh.join("_socle/manifests/881000.json")).unwrap(), m881);
+    assert_eq!(
+        std::fs::read_to_string(wh.join("_socle/manifests/881000.json")).unwrap(),
+        m881
+    );
     assert_eq!(snapshot(&wh), before);
 }
 
@@ -377,25 +594,58 @@ fn duckdb_and_polars_read_the_same_warehouse() {
     let g = generated();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop.py");
     let sql = root().join("pipelines/marts/taux_reussite.sql");
-    let o = Command::new("python3").arg(&script).arg(&g.warehouse).arg(&sql).output().expect("python3 is needed");
+    let o = Command::new("python3")
+        .arg(&script)
+        .arg(&g.warehouse)
+        .arg(&sql)
+        .output()
+        .expect("python3 is needed");
     assert!(
         o.status.success(),
         "the interoperability check needs `python3 -m pip install duckdb polars` (done by .ci/run): {}",
         text(&o)
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let socle_rows = query_csv(&g.warehouse, None, "SELECT count(*) AS n FROM resultat")[0]["n"].parse::<u64>().unwrap();
-    let mart = query_csv(&g.warehouse, None, "SELECT annee_scolaire, code_css, code_etablissement, code_cours, etape, nb_evalues, nb_reussites, taux_reussite FROM taux_reussite");
+    let socle_rows = query_csv(&g.warehouse, None, "SELECT count(*) AS n FROM resultat")[0]["n"]
+        .parse::<u64>()
+        .unwrap();
+    let mart = query_csv(
+        &g.warehouse,
+        None,
+        "SELECT annee_scolaire, code_css, code_etablissement, code_cours, etape, nb_evalues, nb_reussites, taux_reussite FROM taux_reussite",
+    );
     let mut socle_mart: Vec<serde_json::Value> = mart
         .iter()
         .map(|r| {
-            let rate = if r["taux_reussite"].is_empty() { serde_json::Value::Null } else { serde_json::json!((r["taux_reussite"].parse::<f64>().unwrap() * 1e9).round() / 1e9) };
-            serde_json::json!([r["annee_scolaire"], r["code_css"], r["code_etablissement"], r["code_cours"], r["etape"], r["nb_evalues"].parse::<u64>().unwrap(), r["nb_reussites"].parse::<u64>().unwrap(), rate])
+            let rate = if r["taux_reussite"].is_empty() {
+                serde_json::Value::Null
+            } else {
+                serde_json::json!((r["taux_reussite"].parse::<f64>().unwrap() * 1e9).round() / 1e9)
+            };
+            serde_json::json!([
+                r["annee_scolaire"],
+                r["code_css"],
+                r["code_etablissement"],
+                r["code_cours"],
+                r["etape"],
+                r["nb_evalues"].parse::<u64>().unwrap(),
+                r["nb_reussites"].parse::<u64>().unwrap(),
+                rate
+            ])
         })
         .collect();
-    socle_mart.sort_by_key(|r| r.as_array().unwrap()[..5].iter().map(|x| x.as_str().unwrap().to_string()).collect::<Vec<_>>());
+    socle_mart.sort_by_key(|r| {
+        r.as_array().unwrap()[..5]
+            .iter()
+            .map(|x| x.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    });
     for engine in ["duckdb", "polars"] {
-        assert_eq!(v[engine]["resultat_rows"].as_u64(), Some(socle_rows), "{engine} row count of resultat");
+        assert_eq!(
+            v[engine]["resultat_rows"].as_u64(),
+            Some(socle_rows),
+            "{engine} row count of resultat"
+        );
         let same = |name: &str| {
             let theirs = v[engine][name].as_array().unwrap();
             assert_eq!(theirs.len(), socle_mart.len(), "{engine} {name} rows");
@@ -417,7 +667,13 @@ fn duckdb_and_polars_read_the_same_warehouse() {
 #[test]
 fn a_run_without_a_key_is_refused_outside_the_fixtures() {
     let g = generated();
-    let o = socle(&["run", "--exports", g.exports.to_str().unwrap(), "--warehouse", g.dir.join("nokey").to_str().unwrap()]);
+    let o = socle(&[
+        "run",
+        "--exports",
+        g.exports.to_str().unwrap(),
+        "--warehouse",
+        g.dir.join("nokey").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("SOCLE_PSEUDO_KEY"), "{}", text(&o));
 }

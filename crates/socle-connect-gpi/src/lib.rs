@@ -215,11 +215,7 @@ pub enum ConnectError {
 /// contract `source`. A missing file or required column fails the whole source; every other
 /// problem rejects the record (or, for an empty file, leaves the table empty) and is reported in
 /// [`Extract::rejects`].
-pub async fn read_gpi(
-    folder: &Path,
-    source: &Source,
-    opts: &ReadOptions,
-) -> Result<Extract, ConnectError> {
+pub async fn read_gpi(folder: &Path, source: &Source, opts: &ReadOptions) -> Result<Extract, ConnectError> {
     // Every file must be there before anything is read.
     for table in &source.tables {
         let path = folder.join(&table.file);
@@ -240,12 +236,7 @@ pub async fn read_gpi(
     for table in &source.tables {
         let started = Instant::now();
         let path = folder.join(&table.file);
-        let file_name = table
-            .file
-            .rsplit(['/', '\\'])
-            .next()
-            .unwrap_or(&table.file)
-            .to_string();
+        let file_name = table.file.rsplit(['/', '\\']).next().unwrap_or(&table.file).to_string();
         let split = {
             let (path, owned, opts) = (path.clone(), table.clone(), *opts);
             tokio::task::spawn_blocking(move || split::split_file(&path, &owned, &opts))

@@ -246,11 +246,7 @@ impl RawBuilders {
 }
 
 /// Splits the file of `table` into raw batches and record-level rejects.
-pub(crate) fn split_file(
-    path: &Path,
-    table: &SourceTable,
-    opts: &ReadOptions,
-) -> Result<Split, ConnectError> {
+pub(crate) fn split_file(path: &Path, table: &SourceTable, opts: &ReadOptions) -> Result<Split, ConnectError> {
     let io_err = |source: io::Error| ConnectError::Io {
         path: path.to_path_buf(),
         source,
@@ -368,10 +364,7 @@ fn is_blank(record: &csv::ByteRecord) -> bool {
 }
 
 /// Reads the next data record, skipping blank lines.
-fn read_data<R: Read>(
-    reader: &mut csv::Reader<R>,
-    record: &mut csv::ByteRecord,
-) -> Result<bool, csv::Error> {
+fn read_data<R: Read>(reader: &mut csv::Reader<R>, record: &mut csv::ByteRecord) -> Result<bool, csv::Error> {
     loop {
         if !reader.read_byte_record(record)? {
             return Ok(false);
@@ -413,18 +406,15 @@ fn read_records<R: Read>(
 ) -> Result<(), RecordsError> {
     let mut cur = csv::ByteRecord::new();
     let mut next = csv::ByteRecord::new();
-    let reject =
-        |fields: &[&[u8]], line: u64, column: Option<String>, kind: RejectKind, message: String| {
-            Reject {
-                table: table.name.clone(),
-                file: file_name.to_string(),
-                line,
-                column,
-                kind,
-                message,
-                raw: raw_text(fields, delimiter),
-            }
-        };
+    let reject = |fields: &[&[u8]], line: u64, column: Option<String>, kind: RejectKind, message: String| Reject {
+        table: table.name.clone(),
+        file: file_name.to_string(),
+        line,
+        column,
+        kind,
+        message,
+        raw: raw_text(fields, delimiter),
+    };
 
     // The header: the first record that is not a blank line.
     let mut have_header = reader.read_byte_record(&mut cur)?;
@@ -491,18 +481,13 @@ fn read_records<R: Read>(
             .iter()
             .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
             .sum();
-        let has_break = fields
-            .iter()
-            .any(|f| f.contains(&b'\n') || f.contains(&b'\r'));
+        let has_break = fields.iter().any(|f| f.contains(&b'\n') || f.contains(&b'\r'));
         let ends_with_newline = tail.last.get() == Some(b'\n');
         let open_quote_at_end = is_last && tail.quotes.get() % 2 == 1;
-        let last_field_swallowed_eol =
-            open_quote_at_end && fields.last().is_some_and(|f| f.ends_with(b"\n"));
+        let last_field_swallowed_eol = open_quote_at_end && fields.last().is_some_and(|f| f.ends_with(b"\n"));
         // Whether the record was ended by a line break (every record but maybe the last).
         let terminated = !is_last || (ends_with_newline && !last_field_swallowed_eol);
-        let line = cur_end
-            .saturating_sub(inner_breaks + u64::from(terminated))
-            .max(1);
+        let line = cur_end.saturating_sub(inner_breaks + u64::from(terminated)).max(1);
         let found = fields.len();
 
         let problem = if open_quote_at_end && (has_break || !ends_with_newline) {
@@ -541,9 +526,7 @@ fn read_records<R: Read>(
         };
 
         if let Some((kind, message)) = problem {
-            split
-                .rejects
-                .push(reject(&fields, line, None, kind, message));
+            split.rejects.push(reject(&fields, line, None, kind, message));
         } else if let Some(bad) = fields.iter().position(|f| field_str(f).is_none()) {
             let column = header.get(bad).cloned().unwrap_or_default();
             let message = if utf8 {
@@ -560,17 +543,12 @@ fn read_records<R: Read>(
             ));
         } else {
             for (c, builder) in builders.columns.iter_mut().enumerate() {
-                match index[c]
-                    .and_then(|i| fields.get(i))
-                    .and_then(|f| field_str(f))
-                {
+                match index[c].and_then(|i| fields.get(i)).and_then(|f| field_str(f)) {
                     Some(v) => builder.append_value(v),
                     None => builder.append_null(),
                 }
             }
-            builders
-                .line
-                .append_value(i64::try_from(line).unwrap_or(i64::MAX));
+            builders.line.append_value(i64::try_from(line).unwrap_or(i64::MAX));
             builders.rows += 1;
             if builders.rows >= batch_size {
                 split.batches.push(builders.finish(schema)?);

@@ -39,13 +39,7 @@ pub fn typed_schema(table: &SourceTable) -> SchemaRef {
     let mut fields: Vec<Field> = table
         .columns
         .iter()
-        .map(|c| {
-            Field::new(
-                c.name.clone(),
-                arrow_type(c.column_type),
-                c.nullable || !c.required,
-            )
-        })
+        .map(|c| Field::new(c.name.clone(), arrow_type(c.column_type), c.nullable || !c.required))
         .collect();
     fields.push(Field::new("_file", DataType::Utf8, false));
     fields.push(Field::new("_line", DataType::Int64, false));
@@ -265,10 +259,7 @@ pub(crate) fn build_sql(
     let key_value = if key_personal {
         "CAST(NULL AS VARCHAR)".to_string()
     } else {
-        let parts: Vec<String> = key_idx
-            .iter()
-            .map(|i| format!("CAST(t{i} AS VARCHAR)"))
-            .collect();
+        let parts: Vec<String> = key_idx.iter().map(|i| format!("CAST(t{i} AS VARCHAR)")).collect();
         if parts.len() == 1 {
             parts[0].clone()
         } else {
@@ -281,11 +272,7 @@ pub(crate) fn build_sql(
         format!(
             "concat_ws({}, {})",
             lit(&delimiter.to_string()),
-            present
-                .iter()
-                .map(|&i| raw_name(i))
-                .collect::<Vec<_>>()
-                .join(", ")
+            present.iter().map(|&i| raw_name(i)).collect::<Vec<_>>().join(", ")
         )
     };
     let dup = "(_ok AND _rn > 1)";
@@ -336,9 +323,7 @@ fn message(
         }
         RejectKind::OutOfDomain => {
             let domain = match col {
-                Some(c) if c.column_type == FieldType::Bool && c.domain.is_none() => {
-                    "a boolean".to_string()
-                }
+                Some(c) if c.column_type == FieldType::Bool && c.domain.is_none() => "a boolean".to_string(),
                 Some(c) => c.domain.as_ref().map(|d| d.describe()).unwrap_or_default(),
                 None => String::new(),
             };
@@ -385,8 +370,7 @@ pub(crate) async fn type_table(
 
     let schema = typed_schema(table);
     let n = table.columns.len();
-    let columns: HashMap<&str, &SourceColumn> =
-        table.columns.iter().map(|c| (c.name.as_str(), c)).collect();
+    let columns: HashMap<&str, &SourceColumn> = table.columns.iter().map(|c| (c.name.as_str(), c)).collect();
     let mut typed = Typed {
         batches: Vec::new(),
         rows_loaded: 0,
@@ -403,9 +387,7 @@ pub(crate) async fn type_table(
                     filter(a.as_ref(), &keep)
                 })
                 .collect::<Result<Vec<ArrayRef>, _>>()?;
-            typed
-                .batches
-                .push(RecordBatch::try_new(schema.clone(), arrays)?);
+            typed.batches.push(RecordBatch::try_new(schema.clone(), arrays)?);
             typed.rows_loaded += kept as u64;
         }
         if kept == batch.num_rows() {
@@ -439,8 +421,7 @@ pub(crate) async fn type_table(
             if reason.is_null(row) {
                 continue;
             }
-            let kind =
-                RejectKind::from_str_name(reason.value(row)).unwrap_or(RejectKind::OutOfDomain);
+            let kind = RejectKind::from_str_name(reason.value(row)).unwrap_or(RejectKind::OutOfDomain);
             let col_name = (!column.is_null(row)).then(|| column.value(row).to_string());
             let v = (!value.is_null(row)).then(|| value.value(row));
             let f = (!first.is_null(row)).then(|| first.value(row));

@@ -76,13 +76,7 @@ async fn invalid_utf8_in_a_utf8_file() {
         b"fiche;code_perm;nom;pnom;sexe;date_naiss\n1;ABCD01020304;C\xf4t\xe9;Zo\xe9;F;2010-01-01\n2;EFGH01020304;Roy;Luc;M;2010-02-02\n",
     );
     let x = try_read(dir.path(), Encoding::Utf8).await.expect("read");
-    assert_one(
-        &x,
-        "gpm_e_ele.csv",
-        2,
-        Some("nom"),
-        RejectKind::InvalidEncoding,
-    );
+    assert_one(&x, "gpm_e_ele.csv", 2, Some("nom"), RejectKind::InvalidEncoding);
     let r = &rejects(&x, "gpm_e_ele.csv")[0];
     assert!(
         !r.message.contains("C") || !r.message.contains("t\u{fffd}"),
@@ -116,18 +110,11 @@ async fn unparsable_date() {
         assert_eq!(reject.line, i as u64 + 3);
         assert_eq!(reject.kind, RejectKind::UnparsableDate);
         assert_eq!(reject.column.as_deref(), Some("date_evenement"));
-        assert!(
-            reject.message.contains("date_evenement"),
-            "{}",
-            reject.message
-        );
+        assert!(reject.message.contains("date_evenement"), "{}", reject.message);
     }
     assert!(r[0].message.contains("2024-02-30"), "{}", r[0].message);
     assert_eq!(r[0].raw, "1;2024-02-30;2;4");
-    assert_eq!(
-        col(&x, "gpm_t_cal", "date_evenement"),
-        vec![s("2024-09-03")]
-    );
+    assert_eq!(col(&x, "gpm_t_cal", "date_evenement"), vec![s("2024-09-03")]);
 }
 
 #[tokio::test]
@@ -140,10 +127,7 @@ async fn unparsable_number() {
     );
     let x = read(dir.path()).await;
     let r = rejects(&x, "gpm_t_leg.csv");
-    let got: Vec<(u64, Option<&str>, RejectKind)> = r
-        .iter()
-        .map(|r| (r.line, r.column.as_deref(), r.kind))
-        .collect();
+    let got: Vec<(u64, Option<&str>, RejectKind)> = r.iter().map(|r| (r.line, r.column.as_deref(), r.kind)).collect();
     assert_eq!(
         got,
         vec![
@@ -221,13 +205,7 @@ async fn out_of_domain() {
     );
     assert_eq!(col(&x, "gpm_t_eco", "id_eco"), vec![s("1")]);
     // ordre_ens is an int: 03 is 3, in its domain; 7 is not.
-    assert_one(
-        &x,
-        "gpm_e_dan.csv",
-        3,
-        Some("ordre_ens"),
-        RejectKind::OutOfDomain,
-    );
+    assert_one(&x, "gpm_e_dan.csv", 3, Some("ordre_ens"), RejectKind::OutOfDomain);
     assert_eq!(col(&x, "gpm_e_dan", "ordre_ens"), vec![s("3"), s("3")]);
 }
 
@@ -293,11 +271,7 @@ async fn empty_files() {
     let dir = folder();
     write(dir.path(), "gpm_t_leg.csv", b"");
     write(dir.path(), "gpm_t_cotes.csv", b"\xEF\xBB\xBF\r\n\r\n");
-    write(
-        dir.path(),
-        "gpm_t_mat.csv",
-        b"id_eco;mat;descr;unites\n1;A;x;1\n",
-    );
+    write(dir.path(), "gpm_t_mat.csv", b"id_eco;mat;descr;unites\n1;A;x;1\n");
     let x = read(dir.path()).await;
     assert_one(&x, "gpm_t_leg.csv", 0, None, RejectKind::EmptyFile);
     assert_one(&x, "gpm_t_cotes.csv", 1, None, RejectKind::EmptyFile);
@@ -306,11 +280,7 @@ async fn empty_files() {
     assert_eq!(x.tables["gpm_t_cotes"].rows_loaded, 0);
     // The rest of the night loads.
     assert_eq!(x.tables["gpm_t_mat"].rows_loaded, 1);
-    let leg = x
-        .files
-        .iter()
-        .find(|f| f.table == "gpm_t_leg")
-        .expect("info");
+    let leg = x.files.iter().find(|f| f.table == "gpm_t_leg").expect("info");
     assert_eq!(leg.bytes, 0);
 }
 
@@ -340,9 +310,7 @@ async fn truncated_last_line() {
 async fn missing_file_fails_the_source() {
     let dir = folder();
     std::fs::remove_file(dir.path().join("gpm_t_cal.csv")).expect("remove");
-    let err = try_read(dir.path(), Encoding::Auto)
-        .await
-        .expect_err("must fail");
+    let err = try_read(dir.path(), Encoding::Auto).await.expect_err("must fail");
     assert!(
         matches!(&err, ConnectError::MissingFile { table, .. } if table == "gpm_t_cal"),
         "{err:?}"
@@ -358,18 +326,13 @@ async fn missing_required_column_fails_the_source() {
         "gpm_e_abs.csv",
         b"fiche;id_eco;date_abs;motif_abs\n1;1;2024-10-01;M\n",
     );
-    let err = try_read(dir.path(), Encoding::Auto)
-        .await
-        .expect_err("must fail");
+    let err = try_read(dir.path(), Encoding::Auto).await.expect_err("must fail");
     assert!(
         matches!(&err, ConnectError::MissingColumn { file, column } if file == "gpm_e_abs.csv" && column == "periode"),
         "{err:?}"
     );
     let msg = err.to_string();
-    assert!(
-        msg.contains("periode") && msg.contains("gpm_e_abs.csv"),
-        "{msg}"
-    );
+    assert!(msg.contains("periode") && msg.contains("gpm_e_abs.csv"), "{msg}");
 }
 
 #[tokio::test]
@@ -417,11 +380,7 @@ async fn no_personal_value_in_messages() {
     assert_eq!(r[0].column.as_deref(), Some("date_naiss"));
     for reject in &r {
         for value in personal {
-            assert!(
-                !reject.message.contains(value),
-                "{value} in {}",
-                reject.message
-            );
+            assert!(!reject.message.contains(value), "{value} in {}", reject.message);
         }
     }
     // The raw record keeps them, for the CSS's own quarantine.
@@ -454,11 +413,7 @@ async fn rejects_sorted_by_file_and_line_and_lines_exact() {
         b"id_eco;date_evenement;jour_cycle;nb_periodes\r\n\r\n1;bad;1;4\r\n",
     );
     let x = read(dir.path()).await;
-    let got: Vec<(&str, u64)> = x
-        .rejects
-        .iter()
-        .map(|r| (r.file.as_str(), r.line))
-        .collect();
+    let got: Vec<(&str, u64)> = x.rejects.iter().map(|r| (r.file.as_str(), r.line)).collect();
     assert_eq!(
         got,
         vec![

@@ -34,11 +34,7 @@ async fn utf8_lf_semicolon() {
         vec![s("gpm_e_ele.csv"), s("gpm_e_ele.csv")]
     );
     assert_eq!(col(&x, "gpm_e_ele", "_line"), vec![s("2"), s("3")]);
-    let info = x
-        .files
-        .iter()
-        .find(|f| f.table == "gpm_e_ele")
-        .expect("file info");
+    let info = x.files.iter().find(|f| f.table == "gpm_e_ele").expect("file info");
     assert_eq!(info.encoding, "utf-8");
     assert_eq!(info.delimiter, ';');
     assert_eq!(info.rows_read, 2);
@@ -82,18 +78,12 @@ async fn typed_schema_in_contract_order_with_lineage() {
     );
     let leg = &x.tables["gpm_t_leg"].schema;
     assert_eq!(
-        leg.field_with_name("seuil_reus")
-            .map(|f| f.data_type().clone())
-            .ok(),
+        leg.field_with_name("seuil_reus").map(|f| f.data_type().clone()).ok(),
         Some(DataType::Float64)
     );
     // Header-only files: tables with no rows, no rejects.
     assert!(x.rejects.is_empty(), "{:#?}", x.rejects);
-    assert!(
-        x.tables
-            .values()
-            .all(|t| t.rows_read == 0 && t.rows_loaded == 0)
-    );
+    assert!(x.tables.values().all(|t| t.rows_read == 0 && t.rows_loaded == 0));
 }
 
 #[tokio::test]
@@ -107,11 +97,7 @@ async fn utf8_bom() {
         assert!(x.rejects.is_empty(), "{:#?}", x.rejects);
         assert_eq!(col(&x, "gpm_e_ele", "fiche"), vec![s("1"), s("2")]);
         assert_eq!(col(&x, "gpm_e_ele", "nom"), vec![s("Côté"), s("Gagnon")]);
-        let info = x
-            .files
-            .iter()
-            .find(|f| f.table == "gpm_e_ele")
-            .expect("info");
+        let info = x.files.iter().find(|f| f.table == "gpm_e_ele").expect("info");
         assert_eq!(info.encoding, "utf-8");
         assert_eq!(info.bytes, bytes.len() as u64);
         assert_eq!(info.sha256, hex::encode(Sha256::digest(&bytes)));
@@ -123,32 +109,21 @@ async fn windows_1252_declared_and_detected() {
     let dir = folder();
     let (bytes, _, bad) = encoding_rs::WINDOWS_1252.encode(ELE);
     assert!(!bad);
-    assert!(
-        std::str::from_utf8(&bytes).is_err(),
-        "the test file must not be UTF-8"
-    );
+    assert!(std::str::from_utf8(&bytes).is_err(), "the test file must not be UTF-8");
     write(dir.path(), "gpm_e_ele.csv", &bytes);
     for enc in [Encoding::Windows1252, Encoding::Auto] {
         let x = try_read(dir.path(), enc).await.expect("read");
         assert!(x.rejects.is_empty(), "{:#?}", x.rejects);
         assert_eq!(col(&x, "gpm_e_ele", "nom"), vec![s("Côté"), s("Gagnon")]);
         assert_eq!(col(&x, "gpm_e_ele", "pnom"), vec![s("Émilie"), s("Zoé")]);
-        let info = x
-            .files
-            .iter()
-            .find(|f| f.table == "gpm_e_ele")
-            .expect("info");
+        let info = x.files.iter().find(|f| f.table == "gpm_e_ele").expect("info");
         assert_eq!(info.encoding, "windows-1252");
         assert_eq!(info.bytes, bytes.len() as u64);
         assert_eq!(info.sha256, hex::encode(Sha256::digest(&bytes)));
     }
     // Other files of the same night, plain ASCII, are UTF-8 under `Auto`.
     let x = read(dir.path()).await;
-    let eco = x
-        .files
-        .iter()
-        .find(|f| f.table == "gpm_t_eco")
-        .expect("info");
+    let eco = x.files.iter().find(|f| f.table == "gpm_t_eco").expect("info");
     assert_eq!(eco.encoding, "utf-8");
 }
 
@@ -167,16 +142,8 @@ async fn auto_detection_across_chunk_boundaries() {
         let dir_path = dir.path();
         write(dir_path, "gpm_t_mat.csv", text.as_bytes());
         let x = read(dir_path).await;
-        assert!(
-            x.rejects.is_empty(),
-            "{:#?}",
-            &x.rejects[..x.rejects.len().min(3)]
-        );
-        let info = x
-            .files
-            .iter()
-            .find(|f| f.table == "gpm_t_mat")
-            .expect("info");
+        assert!(x.rejects.is_empty(), "{:#?}", &x.rejects[..x.rejects.len().min(3)]);
+        let info = x.files.iter().find(|f| f.table == "gpm_t_mat").expect("info");
         assert_eq!(info.encoding, "utf-8", "pad {pad}");
         assert_eq!(x.tables["gpm_t_mat"].rows_loaded, i as u64);
     }
@@ -190,55 +157,28 @@ async fn auto_detection_across_chunk_boundaries() {
     assert!(bytes.len() > 65_536);
     write(dir.path(), "gpm_t_mat.csv", &bytes);
     let x = read(dir.path()).await;
-    let info = x
-        .files
-        .iter()
-        .find(|f| f.table == "gpm_t_mat")
-        .expect("info");
+    let info = x.files.iter().find(|f| f.table == "gpm_t_mat").expect("info");
     assert_eq!(info.encoding, "windows-1252");
-    assert_eq!(
-        col(&x, "gpm_t_mat", "descr").last().cloned().flatten(),
-        s("café")
-    );
+    assert_eq!(col(&x, "gpm_t_mat", "descr").last().cloned().flatten(), s("café"));
 }
 
 #[tokio::test]
 async fn delimiters_and_line_endings() {
-    for (delim, eol) in [
-        (";", "\n"),
-        (",", "\n"),
-        ("|", "\r\n"),
-        ("\t", "\r\n"),
-        (";", "\r\n"),
-    ] {
+    for (delim, eol) in [(";", "\n"), (",", "\n"), ("|", "\r\n"), ("\t", "\r\n"), (";", "\r\n")] {
         let dir = folder();
         let rows = [
             ["id_eco", "leg", "seuil_reus"],
             ["12", "STD", "60"],
             ["12", "SEC", "65"],
         ];
-        let text: String = rows
-            .iter()
-            .map(|r| format!("{}{eol}", r.join(delim)))
-            .collect();
+        let text: String = rows.iter().map(|r| format!("{}{eol}", r.join(delim))).collect();
         write(dir.path(), "gpm_t_leg.csv", text.as_bytes());
         let x = read(dir.path()).await;
         assert!(x.rejects.is_empty(), "{delim:?}: {:#?}", x.rejects);
-        assert_eq!(
-            col(&x, "gpm_t_leg", "leg"),
-            vec![s("STD"), s("SEC")],
-            "{delim:?}"
-        );
-        assert_eq!(
-            col(&x, "gpm_t_leg", "seuil_reus"),
-            vec![s("60.0"), s("65.0")]
-        );
+        assert_eq!(col(&x, "gpm_t_leg", "leg"), vec![s("STD"), s("SEC")], "{delim:?}");
+        assert_eq!(col(&x, "gpm_t_leg", "seuil_reus"), vec![s("60.0"), s("65.0")]);
         assert_eq!(col(&x, "gpm_t_leg", "_line"), vec![s("2"), s("3")]);
-        let info = x
-            .files
-            .iter()
-            .find(|f| f.table == "gpm_t_leg")
-            .expect("info");
+        let info = x.files.iter().find(|f| f.table == "gpm_t_leg").expect("info");
         assert_eq!(info.delimiter.to_string(), delim);
     }
 }
@@ -283,8 +223,7 @@ async fn decimal_comma_and_point() {
     write(
         dir.path(),
         "gpm_t_cotes.csv",
-        "id_eco,leg,cote,note_equiv,indic_reus_echec\n1,A,A+,\"95,5\",1\n1,A,B,82.25,1\n"
-            .as_bytes(),
+        "id_eco,leg,cote,note_equiv,indic_reus_echec\n1,A,A+,\"95,5\",1\n1,A,B,82.25,1\n".as_bytes(),
     );
     let x = read(dir.path()).await;
     assert!(x.rejects.is_empty(), "{:#?}", x.rejects);
@@ -292,10 +231,7 @@ async fn decimal_comma_and_point() {
         col(&x, "gpm_t_leg", "seuil_reus"),
         vec![s("60.5"), s("60.5"), s("60.0"), None, s("0.5")]
     );
-    assert_eq!(
-        col(&x, "gpm_t_cotes", "note_equiv"),
-        vec![s("95.5"), s("82.25")]
-    );
+    assert_eq!(col(&x, "gpm_t_cotes", "note_equiv"), vec![s("95.5"), s("82.25")]);
 }
 
 #[tokio::test]
@@ -310,17 +246,9 @@ async fn three_date_formats() {
     assert!(x.rejects.is_empty(), "{:#?}", x.rejects);
     assert_eq!(
         col(&x, "gpm_t_cal", "date_evenement"),
-        vec![
-            s("2024-09-03"),
-            s("2024-09-04"),
-            s("2024-09-05"),
-            s("2024-02-29")
-        ]
+        vec![s("2024-09-03"), s("2024-09-04"), s("2024-09-05"), s("2024-02-29")]
     );
-    assert_eq!(
-        col(&x, "gpm_t_cal", "jour_cycle"),
-        vec![s("1"), s("2"), None, s("3")]
-    );
+    assert_eq!(col(&x, "gpm_t_cal", "jour_cycle"), vec![s("1"), s("2"), None, s("3")]);
 }
 
 #[tokio::test]
@@ -361,20 +289,13 @@ async fn rfc4180_quoted_fields() {
         ]
     );
     // The record after the two-line one starts on line 5.
-    assert_eq!(
-        col(&x, "gpm_t_mat", "_line"),
-        vec![s("2"), s("3"), s("5"), s("6")]
-    );
+    assert_eq!(col(&x, "gpm_t_mat", "_line"), vec![s("2"), s("3"), s("5"), s("6")]);
 }
 
 #[tokio::test]
 async fn no_final_line_break_is_fine() {
     let dir = folder();
-    write(
-        dir.path(),
-        "gpm_t_leg.csv",
-        b"id_eco;leg;seuil_reus\n1;A;60\n1;B;70",
-    );
+    write(dir.path(), "gpm_t_leg.csv", b"id_eco;leg;seuil_reus\n1;A;60\n1;B;70");
     let x = read(dir.path()).await;
     assert!(x.rejects.is_empty(), "{:#?}", x.rejects);
     assert_eq!(col(&x, "gpm_t_leg", "leg"), vec![s("A"), s("B")]);
@@ -416,9 +337,7 @@ async fn optional_column_absent_is_all_null() {
             }
         }
     }
-    let x = read_gpi(dir.path(), &src, &ReadOptions::default())
-        .await
-        .expect("read");
+    let x = read_gpi(dir.path(), &src, &ReadOptions::default()).await.expect("read");
     assert!(x.rejects.is_empty(), "{:#?}", x.rejects);
     assert_eq!(col(&x, "gpm_t_leg", "seuil_reus"), vec![None, None]);
     assert_eq!(col(&x, "gpm_t_leg", "leg"), vec![s("A"), s("B")]);

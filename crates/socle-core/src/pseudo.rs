@@ -32,7 +32,9 @@ pub struct Pseudonymiser {
 impl std::fmt::Debug for Pseudonymiser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the key.
-        f.debug_struct("Pseudonymiser").field("source", &self.source).finish_non_exhaustive()
+        f.debug_struct("Pseudonymiser")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
     }
 }
 
@@ -56,12 +58,18 @@ impl Pseudonymiser {
     pub fn demo() -> Self {
         // DEMO_KEY is longer than MIN_KEY_LEN, and HMAC accepts any key length.
         let mac = HmacSha256::new_from_slice(DEMO_KEY.as_bytes()).expect("HMAC takes keys of any length");
-        Pseudonymiser { mac, source: KeySource::Demo }
+        Pseudonymiser {
+            mac,
+            source: KeySource::Demo,
+        }
     }
 
     /// Reads the key from a file (trailing newline ignored).
     pub fn from_file(path: PathBuf) -> Result<Self, KeyError> {
-        let bytes = std::fs::read(&path).map_err(|source| KeyError::File { path: path.clone(), source })?;
+        let bytes = std::fs::read(&path).map_err(|source| KeyError::File {
+            path: path.clone(),
+            source,
+        })?;
         let trimmed = trim_ascii_end(&bytes);
         Self::new(trimmed, KeySource::File(path))
     }
@@ -110,9 +118,7 @@ fn trim_ascii_end(b: &[u8]) -> &[u8] {
 /// `[A-Z]{4}[0-9]{8}` after trimming and upper-casing.
 pub fn is_valid_code_permanent(s: &str) -> bool {
     let t = s.trim().as_bytes();
-    t.len() == 12
-        && t[..4].iter().all(|b| b.is_ascii_alphabetic())
-        && t[4..].iter().all(|b| b.is_ascii_digit())
+    t.len() == 12 && t[..4].iter().all(|b| b.is_ascii_alphabetic()) && t[4..].iter().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]

@@ -91,12 +91,18 @@ impl Registry {
     pub fn embedded() -> Result<Self, RegistryError> {
         let mut organisations = BTreeMap::new();
         for row in csv::Reader::from_reader(ORGANISMES.as_bytes()).deserialize::<Organisation>() {
-            let o = row.map_err(|e| RegistryError { file: "organismes_meq.csv", message: e.to_string() })?;
+            let o = row.map_err(|e| RegistryError {
+                file: "organismes_meq.csv",
+                message: e.to_string(),
+            })?;
             organisations.insert(o.code.clone(), o);
         }
         let mut establishments = BTreeMap::new();
         for row in csv::Reader::from_reader(ETABLISSEMENTS.as_bytes()).deserialize::<EstablishmentRow>() {
-            let r = row.map_err(|e| RegistryError { file: "etablissements_meq.csv", message: e.to_string() })?;
+            let r = row.map_err(|e| RegistryError {
+                file: "etablissements_meq.csv",
+                message: e.to_string(),
+            })?;
             // One row per building: merge the flags of an establishment's buildings.
             let e = establishments.entry(r.code.clone()).or_insert_with(|| Establishment {
                 code: r.code.clone(),
@@ -119,10 +125,17 @@ impl Registry {
         }
         let mut courses = BTreeMap::new();
         for row in csv::Reader::from_reader(COURS.as_bytes()).deserialize::<Course>() {
-            let c = row.map_err(|e| RegistryError { file: "cours_meq.csv", message: e.to_string() })?;
+            let c = row.map_err(|e| RegistryError {
+                file: "cours_meq.csv",
+                message: e.to_string(),
+            })?;
             courses.insert(c.code_cours.clone(), c);
         }
-        Ok(Registry { organisations, establishments, courses })
+        Ok(Registry {
+            organisations,
+            establishments,
+            courses,
+        })
     }
 
     pub fn organisation(&self, code: &str) -> Option<&Organisation> {

@@ -10,7 +10,11 @@ impl SchoolYear {
     }
     /// The school year containing a date given as (year, month): July starts a new year.
     pub fn containing(year: i32, month: u32) -> Self {
-        if month >= 7 { SchoolYear(year) } else { SchoolYear(year - 1) }
+        if month >= 7 {
+            SchoolYear(year)
+        } else {
+            SchoolYear(year - 1)
+        }
     }
     pub fn start_year(self) -> i32 {
         self.0

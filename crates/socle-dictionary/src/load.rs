@@ -22,8 +22,14 @@ struct Header {
 }
 
 fn read_yaml<T: DeserializeOwned>(path: &Path) -> Result<T, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
-    serde_saphyr::from_str(&text).map_err(|e| LoadError::Yaml { path: path.to_path_buf(), message: e.to_string() })
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_saphyr::from_str(&text).map_err(|e| LoadError::Yaml {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
 }
 
 /// YAML files of a folder, sorted by name (a missing folder is empty).
@@ -32,10 +38,18 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(source) => return Err(LoadError::Io { path: dir.to_path_buf(), source }),
+        Err(source) => {
+            return Err(LoadError::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
     };
     for entry in entries {
-        let entry = entry.map_err(|source| LoadError::Io { path: dir.to_path_buf(), source })?;
+        let entry = entry.map_err(|source| LoadError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let p = entry.path();
         if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
             out.push(p);
@@ -69,7 +83,11 @@ impl Dictionary {
         let mut css = BTreeMap::new();
         for path in yaml_files(&root.join("css"))? {
             let mut p: CssProfile = read_yaml(&path)?;
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
             if stem != p.code_css {
                 return Err(LoadError::Invalid {
                     path,
@@ -79,6 +97,13 @@ impl Dictionary {
             p.file = path;
             css.insert(p.code_css.clone(), p);
         }
-        Ok(Dictionary { root, version: header.version, entities, sources, values, css })
+        Ok(Dictionary {
+            root,
+            version: header.version,
+            entities,
+            sources,
+            values,
+            css,
+        })
     }
 }

@@ -63,7 +63,10 @@ pub enum PersonalClass {
 impl PersonalClass {
     /// Whether a field of this class may be written to the shared zone.
     pub fn allowed_in_shared_zone(self) -> bool {
-        matches!(self, PersonalClass::None | PersonalClass::Pseudonymous | PersonalClass::Sensitive)
+        matches!(
+            self,
+            PersonalClass::None | PersonalClass::Pseudonymous | PersonalClass::Sensitive
+        )
     }
     pub fn as_str(self) -> &'static str {
         match self {

@@ -23,7 +23,11 @@ struct Report {
 
 impl Report {
     fn add(&mut self, file: &std::path::Path, path: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(Problem { file: file.to_path_buf(), path: path.into(), message: message.into() });
+        self.problems.push(Problem {
+            file: file.to_path_buf(),
+            path: path.into(),
+            message: message.into(),
+        });
     }
 }
 
@@ -31,7 +35,11 @@ fn check_domain(r: &mut Report, file: &std::path::Path, path: &str, d: &Domain) 
     if let Some(p) = &d.pattern
         && let Err(e) = regex::Regex::new(p)
     {
-        r.add(file, format!("{path}.pattern"), format!("invalid regular expression: {e}"));
+        r.add(
+            file,
+            format!("{path}.pattern"),
+            format!("invalid regular expression: {e}"),
+        );
     }
     if let Some(v) = &d.values
         && v.is_empty()
@@ -46,7 +54,11 @@ fn check_domain(r: &mut Report, file: &std::path::Path, path: &str, d: &Domain) 
     if let Some(reference) = &d.reference
         && !matches!(reference.as_str(), "organismes" | "etablissements")
     {
-        r.add(file, format!("{path}.reference"), format!("unknown registry {reference:?} (organismes, etablissements)"));
+        r.add(
+            file,
+            format!("{path}.reference"),
+            format!("unknown registry {reference:?} (organismes, etablissements)"),
+        );
     }
     if d.values.is_none() && d.pattern.is_none() && d.min.is_none() && d.max.is_none() && d.reference.is_none() {
         r.add(file, path, "empty domain: give values, pattern, min/max or reference");
@@ -57,10 +69,8 @@ fn is_canonical_course(code: &str) -> bool {
     let b = code.as_bytes();
     let ministry = b.len() == 6 && b.iter().all(u8::is_ascii_digit);
     // Canonical primary codes: subject (3 letters) + grade (1-6) + `00`, e.g. FRA400.
-    let primary = b.len() == 6
-        && b[..3].iter().all(u8::is_ascii_uppercase)
-        && (b'1'..=b'6').contains(&b[3])
-        && &b[4..] == b"00";
+    let primary =
+        b.len() == 6 && b[..3].iter().all(u8::is_ascii_uppercase) && (b'1'..=b'6').contains(&b[3]) && &b[4..] == b"00";
     ministry || primary
 }
 
@@ -98,14 +108,22 @@ impl Dictionary {
                     r.add(f, &p, "field defined twice");
                 }
                 if field.description.fr.trim().is_empty() || field.description.en.trim().is_empty() {
-                    r.add(f, format!("{p}.description"), "both fr and en descriptions are required");
+                    r.add(
+                        f,
+                        format!("{p}.description"),
+                        "both fr and en descriptions are required",
+                    );
                 }
                 if let Some(d) = &field.domain {
                     check_domain(&mut r, f, &format!("{p}.domain"), d);
                 }
             }
             if e.field("code_css").is_none() {
-                r.add(f, "fields", "every entity needs code_css (the warehouse partitions by CSS)");
+                r.add(
+                    f,
+                    "fields",
+                    "every entity needs code_css (the warehouse partitions by CSS)",
+                );
             }
             if e.partitioning == Partitioning::AnneeScolaire && e.field("annee_scolaire").is_none() {
                 r.add(f, "partitioning", "partitioned by annee_scolaire but has no such field");
@@ -134,13 +152,21 @@ impl Dictionary {
                             .and_then(|(en, fi)| self.entity(en).map(|e| e.field(fi).is_some()))
                             .unwrap_or(false);
                         if !ok {
-                            r.add(f, format!("{cp}.maps_to[{mi}]"), format!("{target:?} is not a canonical entity.field"));
+                            r.add(
+                                f,
+                                format!("{cp}.maps_to[{mi}]"),
+                                format!("{target:?} is not a canonical entity.field"),
+                            );
                         }
                     }
                 }
                 for (ki, k) in t.key.iter().enumerate() {
                     if t.column(k).is_none() {
-                        r.add(f, format!("{tp}.key[{ki}]"), format!("key column {k:?} is not a column of the table"));
+                        r.add(
+                            f,
+                            format!("{tp}.key[{ki}]"),
+                            format!("key column {k:?} is not a column of the table"),
+                        );
                     }
                 }
                 if t.key.is_empty() {
@@ -151,12 +177,26 @@ impl Dictionary {
         let vf = &self.values.file;
         for (code, status) in &self.values.valeurs_speciales_resultat {
             if !RESULT_STATUSES.contains(&status.as_str()) {
-                r.add(vf, format!("valeurs_speciales_resultat.{code}"), format!("unknown status {status:?} (expected one of {})", RESULT_STATUSES.join(", ")));
+                r.add(
+                    vf,
+                    format!("valeurs_speciales_resultat.{code}"),
+                    format!(
+                        "unknown status {status:?} (expected one of {})",
+                        RESULT_STATUSES.join(", ")
+                    ),
+                );
             }
         }
         for (code, cat) in &self.values.categories_absence {
             if !ABSENCE_CATEGORIES.contains(&cat.as_str()) {
-                r.add(vf, format!("categories_absence.{code}"), format!("unknown category {cat:?} (expected one of {})", ABSENCE_CATEGORIES.join(", ")));
+                r.add(
+                    vf,
+                    format!("categories_absence.{code}"),
+                    format!(
+                        "unknown category {cat:?} (expected one of {})",
+                        ABSENCE_CATEGORIES.join(", ")
+                    ),
+                );
             }
         }
         if !(0.0..=100.0).contains(&self.values.seuil_reussite_defaut) {
@@ -167,16 +207,31 @@ impl Dictionary {
             if let Some(reg) = &registry
                 && reg.organisation(&p.code_css).is_none()
             {
-                r.add(f, "code_css", format!("{} is not an organisation of the ministry registry", p.code_css));
+                r.add(
+                    f,
+                    "code_css",
+                    format!("{} is not an organisation of the ministry registry", p.code_css),
+                );
             }
             for (code, status) in &p.valeurs_speciales_resultat {
                 if !RESULT_STATUSES.contains(&status.as_str()) {
-                    r.add(f, format!("valeurs_speciales_resultat.{code}"), format!("unknown status {status:?} (expected one of {})", RESULT_STATUSES.join(", ")));
+                    r.add(
+                        f,
+                        format!("valeurs_speciales_resultat.{code}"),
+                        format!(
+                            "unknown status {status:?} (expected one of {})",
+                            RESULT_STATUSES.join(", ")
+                        ),
+                    );
                 }
             }
             for (code, cat) in &p.categories_absence {
                 if !ABSENCE_CATEGORIES.contains(&cat.as_str()) {
-                    r.add(f, format!("categories_absence.{code}"), format!("unknown category {cat:?}"));
+                    r.add(
+                        f,
+                        format!("categories_absence.{code}"),
+                        format!("unknown category {cat:?}"),
+                    );
                 }
             }
             for (local, canonical) in &p.cours {
@@ -203,7 +258,16 @@ mod tests {
         let d = Dictionary::load(schemas()).unwrap();
         let problems = d.validate();
         assert!(problems.is_empty(), "{problems:#?}");
-        for name in ["eleve", "inscription", "resultat", "absence", "etablissement", "cours", "legende", "calendrier"] {
+        for name in [
+            "eleve",
+            "inscription",
+            "resultat",
+            "absence",
+            "etablissement",
+            "cours",
+            "legende",
+            "calendrier",
+        ] {
             assert!(d.entity(name).is_some(), "missing entity {name}");
         }
         assert_eq!(d.source("gpi").unwrap().tables.len(), 12);
@@ -242,21 +306,39 @@ mod tests {
         copy_dir(&schemas(), &tmp);
         // Break three things in three files.
         let ent = tmp.join("entities/absence.yaml");
-        let text = std::fs::read_to_string(&ent).unwrap().replace("motivee, non_motivee, retard]", "]");
+        let text = std::fs::read_to_string(&ent)
+            .unwrap()
+            .replace("motivee, non_motivee, retard]", "]");
         std::fs::write(&ent, text).unwrap();
         let css = tmp.join("css/881000.yaml");
-        let text = std::fs::read_to_string(&css).unwrap().replace("\"132406\"", "\"13240\"");
+        let text = std::fs::read_to_string(&css)
+            .unwrap()
+            .replace("\"132406\"", "\"13240\"");
         std::fs::write(&css, text).unwrap();
         let vals = tmp.join("valeurs.yaml");
-        let text = std::fs::read_to_string(&vals).unwrap().replace("EX: exempte", "EX: exempted");
+        let text = std::fs::read_to_string(&vals)
+            .unwrap()
+            .replace("EX: exempte", "EX: exempted");
         std::fs::write(&vals, text).unwrap();
         let d = Dictionary::load(&tmp).unwrap();
         let problems = d.validate();
         let shown: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(problems.len(), 3, "{shown:#?}");
-        assert!(shown.iter().any(|s| s.contains("absence.yaml") && s.contains("domain.values") && s.contains("empty list")));
-        assert!(shown.iter().any(|s| s.contains("881000.yaml") && s.contains("cours.FRA406")));
-        assert!(shown.iter().any(|s| s.contains("valeurs.yaml") && s.contains("valeurs_speciales_resultat.EX")));
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.contains("absence.yaml") && s.contains("domain.values") && s.contains("empty list"))
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.contains("881000.yaml") && s.contains("cours.FRA406"))
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|s| s.contains("valeurs.yaml") && s.contains("valeurs_speciales_resultat.EX"))
+        );
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 

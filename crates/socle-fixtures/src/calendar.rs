@@ -89,20 +89,8 @@ impl YearCalendar {
         }
         off.insert(victoria);
         // Pedagogical days: one in the third week of most months.
-        for (yy, mm) in [
-            (y, 9),
-            (y, 10),
-            (y, 11),
-            (y + 1, 1),
-            (y + 1, 2),
-            (y + 1, 4),
-            (y + 1, 5),
-        ] {
-            let wd = if r.random_bool(0.8) {
-                Weekday::Fri
-            } else {
-                Weekday::Mon
-            };
+        for (yy, mm) in [(y, 9), (y, 10), (y, 11), (y + 1, 1), (y + 1, 2), (y + 1, 4), (y + 1, 5)] {
+            let wd = if r.random_bool(0.8) { Weekday::Fri } else { Weekday::Mon };
             let n = r.random_range(2..=3u8);
             off.insert(nth(yy, mm, wd, n));
         }
@@ -115,8 +103,7 @@ impl YearCalendar {
         let mut trailing = 0;
         while trailing < 3 && d.year() <= y + 1 {
             if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
-                let is_school =
-                    school_days.len() < SCHOOL_DAYS && d >= school_start && !off.contains(&d);
+                let is_school = school_days.len() < SCHOOL_DAYS && d >= school_start && !off.contains(&d);
                 if is_school {
                     school_days.push(days.len());
                     days.push(Day {
@@ -138,11 +125,7 @@ impl YearCalendar {
             d = next_day(d);
         }
         // Half days: the last class before the Christmas break and the last day of the year.
-        if let Some(&i) = school_days
-            .iter()
-            .rev()
-            .find(|&&i| days[i].date < xmas_start)
-        {
+        if let Some(&i) = school_days.iter().rev().find(|&&i| days[i].date < xmas_start) {
             days[i].half = true;
         }
         if let Some(&i) = school_days.last() {

@@ -109,17 +109,10 @@ const LEGEND_NAMES: [(&str, &str); 5] = [
     ("N", "L"),
 ];
 
-const EXTRA_COLUMNS: [&str; 5] = [
-    "dt_maj",
-    "usager_maj",
-    "no_lot",
-    "commentaire",
-    "ind_synchro",
-];
+const EXTRA_COLUMNS: [&str; 5] = ["dt_maj", "usager_maj", "no_lot", "commentaire", "ind_synchro"];
 
 /// Canonical special statuses, in the order of `Conventions::specials`.
-pub(crate) const SPECIAL_STATUSES: [&str; 4] =
-    ["absent", "exempte", "non_evalue", "non_applicable"];
+pub(crate) const SPECIAL_STATUSES: [&str; 4] = ["absent", "exempte", "non_evalue", "non_applicable"];
 const SPECIAL_DEFAULTS: [&str; 4] = ["ABS", "EX", "NE", "*"];
 
 /// Everything that makes one CSS's files look like that CSS's.
@@ -299,14 +292,12 @@ pub(crate) fn draw_all(
             let drawn_enc = if i < 3 {
                 encs[i]
             } else {
-                [Encoding::Utf8, Encoding::Utf8Bom, Encoding::Windows1252]
-                    [rng::weighted(&mut r, &[0.45, 0.2, 0.35])]
+                [Encoding::Utf8, Encoding::Utf8Bom, Encoding::Windows1252][rng::weighted(&mut r, &[0.45, 0.2, 0.35])]
             };
             let date_format = if i < 3 {
                 dates[i]
             } else {
-                [DateFormat::Iso, DateFormat::Compact, DateFormat::Dmy]
-                    [rng::weighted(&mut r, &[0.5, 0.25, 0.25])]
+                [DateFormat::Iso, DateFormat::Compact, DateFormat::Dmy][rng::weighted(&mut r, &[0.5, 0.25, 0.25])]
             };
             let decimal_comma = delimiter != b',' && r.random_bool(0.6);
             let upper_header = r.random_bool(0.35);

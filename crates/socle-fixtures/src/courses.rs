@@ -36,11 +36,7 @@ pub(crate) struct Catalog {
 }
 
 fn ordinal(n: u8) -> String {
-    if n == 1 {
-        "1re".to_string()
-    } else {
-        format!("{n}e")
-    }
+    if n == 1 { "1re".to_string() } else { format!("{n}e") }
 }
 
 const PRIMARY_SUBJECTS: [(&str, &str, u8); 5] = [

@@ -93,20 +93,12 @@ impl School {
         }
     }
     fn cycle(&self) -> u32 {
-        if self.secondary && !self.primary {
-            9
-        } else {
-            5
-        }
+        if self.secondary && !self.primary { 9 } else { 5 }
     }
 }
 
 /// Picks the schools of a CSS among its registry establishments, proportionally to its size.
-fn choose_schools(
-    ctx: &Ctx<'_>,
-    ci: usize,
-    n_students: usize,
-) -> Result<Vec<School>, GenerateError> {
+fn choose_schools(ctx: &Ctx<'_>, ci: usize, n_students: usize) -> Result<Vec<School>, GenerateError> {
     let code = &ctx.css[ci];
     let mut r = rng::stream(ctx.seed, &[SALT_SCHOOLS, ctx.labels[ci]]);
     let ests: Vec<_> = ctx
@@ -227,10 +219,7 @@ struct Rows {
 impl Rows {
     fn new() -> Self {
         Rows {
-            bufs: TABLES
-                .iter()
-                .map(|t| vec![String::new(); t.columns.len()])
-                .collect(),
+            bufs: TABLES.iter().map(|t| vec![String::new(); t.columns.len()]).collect(),
         }
     }
 }
@@ -337,11 +326,7 @@ pub(crate) fn movers(ctx: &Ctx<'_>, ci: usize) -> Result<Vec<Student>, GenerateE
 }
 
 /// Phase 2: writes all the files of one CSS.
-pub(crate) fn generate_css(
-    ctx: &Ctx<'_>,
-    ci: usize,
-    incoming: Vec<Student>,
-) -> Result<CssOutput, GenerateError> {
+pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> Result<CssOutput, GenerateError> {
     let code = ctx.css[ci].clone();
     let label = ctx.labels[ci];
     let conv = &ctx.conventions[ci];
@@ -466,25 +451,11 @@ pub(crate) fn generate_css(
         year.assign_groups(&mut out, &mut enrols, &mut next_grp)?;
         for school in 0..n_real {
             for e in enrols.iter().filter(|e| e.school == school) {
-                year.write_enrolment(
-                    &mut out,
-                    &roster[e.stu],
-                    e,
-                    false,
-                    &mut next_mat_ele,
-                    &mut truth,
-                )?;
+                year.write_enrolment(&mut out, &roster[e.stu], e, false, &mut next_mat_ele, &mut truth)?;
             }
         }
         for e in enrols.iter().filter(|e| e.dummy) {
-            year.write_enrolment(
-                &mut out,
-                &roster[e.stu],
-                e,
-                true,
-                &mut next_mat_ele,
-                &mut truth,
-            )?;
+            year.write_enrolment(&mut out, &roster[e.stu], e, true, &mut next_mat_ele, &mut truth)?;
         }
     }
 
@@ -507,19 +478,9 @@ pub(crate) fn generate_css(
             });
         }
     }
-    let etape_rank = |e: &str| {
-        ["1", "2", "3", "final"]
-            .iter()
-            .position(|x| *x == e)
-            .unwrap_or(4)
-    };
+    let etape_rank = |e: &str| ["1", "2", "3", "final"].iter().position(|x| *x == e).unwrap_or(4);
     truth_rows.sort_by(|a, b| {
-        (&a.annee, &a.eco_off, &a.code, etape_rank(a.etape)).cmp(&(
-            &b.annee,
-            &b.eco_off,
-            &b.code,
-            etape_rank(b.etape),
-        ))
+        (&a.annee, &a.eco_off, &a.code, etape_rank(a.etape)).cmp(&(&b.annee, &b.eco_off, &b.code, etape_rank(b.etape)))
     });
     tracing::info!(
         css = %code,
@@ -570,11 +531,7 @@ impl YearGen<'_> {
     }
 
     fn periods_on(day: &Day, periods: u8) -> u8 {
-        if day.half {
-            periods.div_ceil(2)
-        } else {
-            periods
-        }
+        if day.half { periods.div_ceil(2) } else { periods }
     }
 
     fn write_schools(&self, out: &mut Out<'_>) -> Result<(), GenerateError> {
@@ -690,10 +647,7 @@ impl YearGen<'_> {
                 continue;
             }
             let fiche = fiche_of(self.fiche_base, i);
-            let mut r = rng::stream(
-                ctx.seed,
-                &[SALT_PLAN, ctx.labels[self.ci], fiche, self.y as u64],
-            );
+            let mut r = rng::stream(ctx.seed, &[SALT_PLAN, ctx.labels[self.ci], fiche, self.y as u64]);
             let grade = s.grade(self.y);
             let primary = grade < 6;
             let (idx, cum) = if primary { &prim } else { &sec };
@@ -722,10 +676,7 @@ impl YearGen<'_> {
             let courses = if inactive.is_some() {
                 Vec::new()
             } else {
-                let mut cr = rng::stream(
-                    ctx.seed,
-                    &[rng::SALT_CHOICE, ctx.labels[self.ci], fiche, self.y as u64],
-                );
+                let mut cr = rng::stream(ctx.seed, &[rng::SALT_CHOICE, ctx.labels[self.ci], fiche, self.y as u64]);
                 ctx.catalog.choose(&mut cr, grade as usize, self.start)
             };
             let p_retake = if primary { 0.05 } else { 0.2 };
@@ -763,12 +714,7 @@ impl YearGen<'_> {
 
     /// Creates the subjects and groups of every school, writes gpm_t_mat and gpm_t_mat_grp,
     /// and assigns each enrolment its groups and homeroom.
-    fn assign_groups(
-        &self,
-        out: &mut Out<'_>,
-        enrols: &mut [Enrol],
-        next_grp: &mut u64,
-    ) -> Result<(), GenerateError> {
+    fn assign_groups(&self, out: &mut Out<'_>, enrols: &mut [Enrol], next_grp: &mut u64) -> Result<(), GenerateError> {
         let catalog = &self.ctx.catalog;
         let nc = catalog.courses.len();
         let conv = self.conv;
@@ -799,13 +745,7 @@ impl YearGen<'_> {
             }
             let ngroups: Vec<u32> = count
                 .iter()
-                .map(|&n| {
-                    if is_dummy {
-                        u32::from(n > 0)
-                    } else {
-                        n.div_ceil(28)
-                    }
-                })
+                .map(|&n| if is_dummy { u32::from(n > 0) } else { n.div_ceil(28) })
                 .collect();
             let mut base = vec![0u64; nc];
             let id = self.id_eco(s);
@@ -832,19 +772,12 @@ impl YearGen<'_> {
                     set(row, 2, &self.local_codes[c]);
                     set(row, 3, &grp);
                     for (j, letter) in legs.iter().enumerate() {
-                        set(
-                            row,
-                            4 + j,
-                            if *letter { conv.leg_let } else { conv.leg_num },
-                        );
+                        set(row, 4 + j, if *letter { conv.leg_let } else { conv.leg_num });
                     }
                     out.emit(T_MAT_GRP)?;
                 }
             }
-            let nh: HashMap<i32, u32> = homerooms
-                .iter()
-                .map(|(g, n)| (*g, n.div_ceil(26).max(1)))
-                .collect();
+            let nh: HashMap<i32, u32> = homerooms.iter().map(|(g, n)| (*g, n.div_ceil(26).max(1))).collect();
             let mut rr = vec![0u32; nc];
             let mut hr: HashMap<i32, u32> = HashMap::new();
             for e in enrols.iter_mut() {
@@ -908,8 +841,7 @@ impl YearGen<'_> {
                 _ => 1,
             }
         };
-        let base =
-            75.0 + f64::from(stu.ability) + rng::normal(r) * 6.0 - if retake { 10.0 } else { 0.0 };
+        let base = 75.0 + f64::from(stu.ability) + rng::normal(r) * 6.0 - if retake { 10.0 } else { 0.0 };
         let row = &mut out.rows.bufs[E_MAT_ELE];
         set_num(row, 0, id_mat_ele);
         set_num(row, 1, id_grp);
@@ -930,14 +862,7 @@ impl YearGen<'_> {
         }
         let final_score = 0.2 * scores[0] + 0.2 * scores[1] + 0.6 * scores[2];
         if self.final_done() && leaver.is_none() {
-            results::draw_cell(
-                r,
-                &mut row[10],
-                final_score,
-                legs[3],
-                &FINAL_SPECIAL_RATES,
-                conv,
-            );
+            results::draw_cell(r, &mut row[10], final_score, legs[3], &FINAL_SPECIAL_RATES, conv);
         } else {
             row[10].clear();
         }
@@ -976,11 +901,7 @@ impl YearGen<'_> {
     ) -> Result<(), GenerateError> {
         let conv = self.conv;
         let fiche = fiche_of(self.fiche_base, e.stu);
-        let school = if at_dummy {
-            self.schools.len() - 1
-        } else {
-            e.school
-        };
+        let school = if at_dummy { self.schools.len() - 1 } else { e.school };
         let id_eco = self.id_eco(school);
         let primary = e.grade < 6;
         let classe = if primary { e.grade + 1 } else { e.grade - 5 };
@@ -995,38 +916,15 @@ impl YearGen<'_> {
         set(row, 6, if stu.plan { "1" } else { "0" });
         set(row, 7, stu.difficulte.unwrap_or(""));
         set_date(row, 8, Some(e.deb), conv);
-        set_date(
-            row,
-            9,
-            if at_dummy {
-                None
-            } else {
-                e.depart.map(|d| d.0)
-            },
-            conv,
-        );
-        set(
-            row,
-            10,
-            if at_dummy {
-                ""
-            } else {
-                e.depart.map_or("", |d| d.1)
-            },
-        );
+        set_date(row, 9, if at_dummy { None } else { e.depart.map(|d| d.0) }, conv);
+        set(row, 10, if at_dummy { "" } else { e.depart.map_or("", |d| d.1) });
         out.emit(E_DAN)?;
 
         let ctx = self.ctx;
         let salt = if at_dummy { 1u64 } else { 0 };
         let mut r = rng::stream(
             ctx.seed,
-            &[
-                SALT_RESULTS,
-                ctx.labels[self.ci],
-                fiche,
-                self.y as u64,
-                salt,
-            ],
+            &[SALT_RESULTS, ctx.labels[self.ci], fiche, self.y as u64, salt],
         );
         let groups = if at_dummy { &e.dummy_groups } else { &e.groups };
         for (k, &c) in e.courses.iter().enumerate() {
@@ -1083,57 +981,39 @@ impl YearGen<'_> {
         let ctx = self.ctx;
         let conv = self.conv;
         let cal = &self.cal;
-        let mut end = if self.current() {
-            ctx.night
-        } else {
-            NaiveDate::MAX
-        };
+        let mut end = if self.current() { ctx.night } else { NaiveDate::MAX };
         if let Some((d, _)) = e.depart {
             end = end.min(d);
         }
-        let first = cal
-            .school_days
-            .partition_point(|&i| cal.days[i].date < e.deb);
-        let last = cal
-            .school_days
-            .partition_point(|&i| cal.days[i].date <= end);
+        let first = cal.school_days.partition_point(|&i| cal.days[i].date < e.deb);
+        let last = cal.school_days.partition_point(|&i| cal.days[i].date <= end);
         if first >= last {
             return Ok(());
         }
         let periods = self.schools[e.school].periods(conv);
         let p = [0.012, 0.035, 0.09, 0.2][usize::from(stu.abs_tier.min(3))];
-        let mut r = rng::stream(
-            ctx.seed,
-            &[SALT_ABSENCES, ctx.labels[self.ci], fiche, self.y as u64],
-        );
-        let by_cpt = |cpt: u8| -> Vec<&'static str> {
-            conv.motifs
-                .iter()
-                .filter(|m| m.cpt == cpt)
-                .map(|m| m.code)
-                .collect()
-        };
+        let mut r = rng::stream(ctx.seed, &[SALT_ABSENCES, ctx.labels[self.ci], fiche, self.y as u64]);
+        let by_cpt =
+            |cpt: u8| -> Vec<&'static str> { conv.motifs.iter().filter(|m| m.cpt == cpt).map(|m| m.code).collect() };
         let excused = by_cpt(1);
         let unexcused = by_cpt(2);
         let late = by_cpt(3);
-        let pick =
-            |r: &mut ChaCha8Rng, list: &[&'static str], fallback: &'static str| -> &'static str {
-                if list.is_empty() {
-                    fallback
-                } else {
-                    list[r.random_range(0..list.len())]
-                }
-            };
-        let write_row =
-            |out: &mut Out<'_>, day: &Day, periode: u8, motif: &str| -> Result<(), GenerateError> {
-                let row = &mut out.rows.bufs[E_ABS];
-                set_num(row, 0, fiche);
-                set_num(row, 1, id_eco);
-                set_date(row, 2, Some(day.date), conv);
-                set_num(row, 3, periode);
-                set(row, 4, motif);
-                out.emit(E_ABS)
-            };
+        let pick = |r: &mut ChaCha8Rng, list: &[&'static str], fallback: &'static str| -> &'static str {
+            if list.is_empty() {
+                fallback
+            } else {
+                list[r.random_range(0..list.len())]
+            }
+        };
+        let write_row = |out: &mut Out<'_>, day: &Day, periode: u8, motif: &str| -> Result<(), GenerateError> {
+            let row = &mut out.rows.bufs[E_ABS];
+            set_num(row, 0, fiche);
+            set_num(row, 1, id_eco);
+            set_date(row, 2, Some(day.date), conv);
+            set_num(row, 3, periode);
+            set(row, 4, motif);
+            out.emit(E_ABS)
+        };
         let long_weight = if stu.abs_tier >= 2 { 0.08 } else { 0.01 };
         let mut i = first.saturating_add(rng::geometric(&mut r, p).min(1_000) as usize);
         while i < last {

@@ -69,10 +69,7 @@ pub fn table_names() -> Vec<&'static str> {
 
 /// The contract columns of a table (lower case, contract order), if the table exists.
 pub fn table_columns(table: &str) -> Option<&'static [&'static str]> {
-    tables::TABLES
-        .iter()
-        .find(|t| t.name == table)
-        .map(|t| t.columns)
+    tables::TABLES.iter().find(|t| t.name == table).map(|t| t.columns)
 }
 
 /// File encoding of a CSS's exports.
@@ -243,12 +240,7 @@ fn select_css(opts: &GenerateOptions, registry: &Registry) -> Result<Vec<String>
 }
 
 /// Splits the students over the CSS, unevenly (by number of schools, with noise).
-fn allocate(
-    seed: u64,
-    registry: &Registry,
-    css: &[String],
-    total: usize,
-) -> Result<Vec<usize>, GenerateError> {
+fn allocate(seed: u64, registry: &Registry, css: &[String], total: usize) -> Result<Vec<usize>, GenerateError> {
     let n = css.len();
     if total < n {
         return Err(GenerateError::InvalidOptions(format!(
@@ -302,9 +294,7 @@ fn validate(opts: &GenerateOptions) -> Result<(), GenerateError> {
         )));
     }
     if opts.students == 0 {
-        return Err(GenerateError::InvalidOptions(
-            "students must be at least 1".into(),
-        ));
+        return Err(GenerateError::InvalidOptions("students must be at least 1".into()));
     }
     if opts.css.len() > 100 {
         return Err(GenerateError::InvalidOptions("at most 100 CSS".into()));
@@ -423,17 +413,10 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
     Ok(summary)
 }
 
-fn concat_parts(
-    parts: &Path,
-    prefix: &str,
-    css: &[String],
-    dest: &Path,
-    header: &str,
-) -> Result<(), GenerateError> {
+fn concat_parts(parts: &Path, prefix: &str, css: &[String], dest: &Path, header: &str) -> Result<(), GenerateError> {
     let f = File::create(dest).map_err(|e| write_err(dest, e))?;
     let mut w = BufWriter::new(f);
-    w.write_all(header.as_bytes())
-        .map_err(|e| write_err(dest, e))?;
+    w.write_all(header.as_bytes()).map_err(|e| write_err(dest, e))?;
     for c in css {
         let part = parts.join(format!("{prefix}_{c}.csv"));
         if !part.exists() {

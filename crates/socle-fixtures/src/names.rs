@@ -280,8 +280,8 @@ pub(crate) const FIRST_F: &[&str] = &[
 ];
 
 pub(crate) const FIRST_F_EN: &[&str] = &[
-    "Emily", "Sophie", "Hannah", "Abigail", "Ava", "Grace", "Chloe", "Isabella", "Madison", "Ella",
-    "Lauren", "Megan", "Ashley", "Brooke", "Kayla", "Natalie", "Rachel", "Sienna",
+    "Emily", "Sophie", "Hannah", "Abigail", "Ava", "Grace", "Chloe", "Isabella", "Madison", "Ella", "Lauren", "Megan",
+    "Ashley", "Brooke", "Kayla", "Natalie", "Rachel", "Sienna",
 ];
 
 pub(crate) const FIRST_M: &[&str] = &[
@@ -348,8 +348,8 @@ pub(crate) const FIRST_M: &[&str] = &[
 ];
 
 pub(crate) const FIRST_M_EN: &[&str] = &[
-    "James", "Ethan", "Lucas", "Owen", "Jack", "Daniel", "Matthew", "Connor", "Dylan", "Ryan",
-    "Michael", "Ben", "Tyler", "Kyle", "Sean", "Patrick", "Aidan", "Nolan",
+    "James", "Ethan", "Lucas", "Owen", "Jack", "Daniel", "Matthew", "Connor", "Dylan", "Ryan", "Michael", "Ben",
+    "Tyler", "Kyle", "Sean", "Patrick", "Aidan", "Nolan",
 ];
 
 pub(crate) const FIRST_X: &[&str] = &[
@@ -414,9 +414,7 @@ fn letters(s: &str) -> impl Iterator<Item = u8> + '_ {
             'ÿ' => 'Y',
             c => c,
         };
-        folded
-            .is_ascii_alphabetic()
-            .then(|| folded.to_ascii_uppercase() as u8)
+        folded.is_ascii_alphabetic().then(|| folded.to_ascii_uppercase() as u8)
     })
 }
 
@@ -457,10 +455,7 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(2012, 3, 7).unwrap();
         let c = code_permanent(&id, b'M', d, 4);
         assert_eq!(&c, b"COTE07031204");
-        let id = Identity {
-            nom: "Li",
-            pnom: "Wei",
-        };
+        let id = Identity { nom: "Li", pnom: "Wei" };
         let c = code_permanent(&id, b'F', d, 71);
         assert_eq!(&c, b"LIXW07531271");
     }

@@ -91,22 +91,13 @@ pub(crate) fn classify(cell: &str, letter_legend: bool, conv: &Conventions) -> C
     if let Some(x) = parse_number(t) {
         return if x >= SEUIL { Class::Pass } else { Class::Fail };
     }
-    const CLASSES: [Class; 4] = [
-        Class::Absent,
-        Class::Exempt,
-        Class::NonEvalue,
-        Class::NonApplicable,
-    ];
+    const CLASSES: [Class; 4] = [Class::Absent, Class::Exempt, Class::NonEvalue, Class::NonApplicable];
     for (local, class) in conv.specials.iter().zip(CLASSES) {
         if local.trim() == t {
             return class;
         }
     }
-    if t.is_empty() {
-        Class::Empty
-    } else {
-        Class::Unknown
-    }
+    if t.is_empty() { Class::Empty } else { Class::Unknown }
 }
 
 /// Special-value rates: absent, exempte, non_evalue, non_applicable, blank.

@@ -184,9 +184,7 @@ pub(crate) fn build(p: &RosterParams<'_>, ci: usize) -> Result<Vec<Student>, Gen
             s.plan = r.random_bool(0.025);
         }
         if p.css.len() >= 2 && years >= 2 && r.random_bool(0.03) {
-            let ks: Vec<usize> = (1..years)
-                .filter(|&k| s.in_school(k - 1) && s.in_school(k))
-                .collect();
+            let ks: Vec<usize> = (1..years).filter(|&k| s.in_school(k - 1) && s.in_school(k)).collect();
             if !ks.is_empty() {
                 let k = ks[r.random_range(0..ks.len())];
                 let mut dest = r.random_range(0..p.css.len() - 1);

@@ -35,15 +35,7 @@ pub(crate) const N_TABLES: usize = 12;
 pub(crate) const TABLES: [TableSpec; N_TABLES] = [
     TableSpec {
         name: "gpm_t_eco",
-        columns: &[
-            "id_eco",
-            "org",
-            "annee",
-            "eco",
-            "eco_off",
-            "nom_eco",
-            "indic_eco_bidon",
-        ],
+        columns: &["id_eco", "org", "annee", "eco", "eco_off", "nom_eco", "indic_eco_bidon"],
         fresh_key_col: 0,
         date_cols: &[],
         int_cols: &[0, 2],
@@ -241,19 +233,14 @@ impl BadKind {
 
     /// Kinds that can only be the last record of a file.
     pub(crate) fn is_end_of_file(self) -> bool {
-        matches!(
-            self,
-            BadKind::UnterminatedQuote | BadKind::TruncatedLastLine
-        )
+        matches!(self, BadKind::UnterminatedQuote | BadKind::TruncatedLastLine)
     }
 
     /// Whether the kind can be injected into a table.
     pub(crate) fn applies_to(self, table: usize, allow_undecodable: bool) -> bool {
         let spec = &TABLES[table];
         match self {
-            BadKind::WrongColumnCount | BadKind::UnterminatedQuote | BadKind::TruncatedLastLine => {
-                true
-            }
+            BadKind::WrongColumnCount | BadKind::UnterminatedQuote | BadKind::TruncatedLastLine => true,
             BadKind::UnparsableNumber => !spec.int_cols.is_empty(),
             BadKind::UndecodableBytes => allow_undecodable,
             BadKind::UnparsableDate => !spec.date_cols.is_empty(),

@@ -175,9 +175,7 @@ impl<'c> TableWriter<'c> {
             bad_log: Vec::new(),
         };
         if conv.encoding == Encoding::Utf8Bom {
-            w.file
-                .write_all(b"\xEF\xBB\xBF")
-                .map_err(|e| io_err(&w.path, e))?;
+            w.file.write_all(b"\xEF\xBB\xBF").map_err(|e| io_err(&w.path, e))?;
         }
         let layout = &conv.layouts[table];
         let header: Vec<String> = layout
@@ -195,9 +193,7 @@ impl<'c> TableWriter<'c> {
                 }
             })
             .collect();
-        w.csv
-            .write_record(&header)
-            .map_err(|e| io_err(&w.path, e))?;
+        w.csv.write_record(&header).map_err(|e| io_err(&w.path, e))?;
         Ok(w)
     }
 
@@ -359,9 +355,7 @@ impl<'c> TableWriter<'c> {
             }
             _ => {}
         }
-        self.csv
-            .write_record(&fields)
-            .map_err(|e| io_err(&self.path, e))?;
+        self.csv.write_record(&fields).map_err(|e| io_err(&self.path, e))?;
         self.log_bad(kind);
         Ok(())
     }
@@ -416,9 +410,7 @@ impl<'c> TableWriter<'c> {
                 let Some(inj) = self.injector.as_mut() else {
                     return Ok(());
                 };
-                let k = inj
-                    .rng
-                    .random_range(0..fields.len().saturating_sub(1).max(1));
+                let k = inj.rng.random_range(0..fields.len().saturating_sub(1).max(1));
                 let start: usize = fields[..k].iter().map(|f| f.len() + 1).sum();
                 let f = &fields[k];
                 let mut cut = start + f.len();
@@ -449,14 +441,10 @@ impl<'c> TableWriter<'c> {
             Encoding::Windows1252 => {
                 let s = std::str::from_utf8(&buf).map_err(|e| io_err(&self.path, e))?;
                 let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(s);
-                self.file
-                    .write_all(&bytes)
-                    .map_err(|e| io_err(&self.path, e))?;
+                self.file.write_all(&bytes).map_err(|e| io_err(&self.path, e))?;
             }
             Encoding::Utf8 | Encoding::Utf8Bom => {
-                self.file
-                    .write_all(&buf)
-                    .map_err(|e| io_err(&self.path, e))?;
+                self.file.write_all(&buf).map_err(|e| io_err(&self.path, e))?;
             }
         }
         buf.clear();

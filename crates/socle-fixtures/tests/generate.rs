@@ -4,9 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use socle_fixtures::{
-    ConventionOverrides, Encoding, GenerateOptions, GenerateSummary, generate, table_names,
-};
+use socle_fixtures::{ConventionOverrides, Encoding, GenerateOptions, GenerateSummary, generate, table_names};
 
 fn opts(dir: &Path) -> GenerateOptions {
     let mut o = GenerateOptions::default_for(dir.join("exports"));
@@ -64,10 +62,7 @@ fn convs(truth: &Path) -> BTreeMap<String, Conv> {
 }
 
 fn gpi_dir(o: &GenerateOptions, css: &str) -> PathBuf {
-    o.out
-        .join(css)
-        .join(o.night.format("%Y-%m-%d").to_string())
-        .join("gpi")
+    o.out.join(css).join(o.night.format("%Y-%m-%d").to_string()).join("gpi")
 }
 
 fn decode(bytes: &[u8], encoding: &str) -> String {
@@ -103,12 +98,7 @@ fn read_table(dir: &Path, table: &str, conv: &Conv) -> Table {
     let mut r = csv::ReaderBuilder::new()
         .delimiter(conv.delimiter)
         .from_reader(text.as_bytes());
-    let header = r
-        .headers()
-        .unwrap()
-        .iter()
-        .map(|h| h.to_lowercase())
-        .collect();
+    let header = r.headers().unwrap().iter().map(|h| h.to_lowercase()).collect();
     let rows = r
         .records()
         .map(|rec| rec.unwrap().iter().map(String::from).collect())
@@ -125,10 +115,7 @@ fn all_files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.insert(
-                    p.strip_prefix(root).unwrap().to_path_buf(),
-                    std::fs::read(&p).unwrap(),
-                );
+                out.insert(p.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
             }
         }
     }
@@ -159,11 +146,7 @@ fn same_seed_gives_identical_bytes_and_another_seed_differs() {
     let summary = Path::new("truth/summary.json");
     for (path, bytes) in &fa {
         if path != summary {
-            assert!(
-                *bytes == fb[path],
-                "{} differs between two runs",
-                path.display()
-            );
+            assert!(*bytes == fb[path], "{} differs between two runs", path.display());
         }
     }
     // summary.json only differs by the output folder.
@@ -177,10 +160,7 @@ fn same_seed_gives_identical_bytes_and_another_seed_differs() {
         .iter()
         .filter(|(p, bytes)| fc.get(*p).is_none_or(|other| other != *bytes))
         .count();
-    assert!(
-        differing > 30,
-        "another seed changes the files ({differing} differ)"
-    );
+    assert!(differing > 30, "another seed changes the files ({differing} differ)");
 }
 
 #[test]
@@ -190,13 +170,7 @@ fn every_table_has_the_contract_header() {
     let s = run(&o);
     assert_eq!(s.files, 36);
     assert_eq!(table_names().len(), 12);
-    let extras = [
-        "dt_maj",
-        "usager_maj",
-        "no_lot",
-        "commentaire",
-        "ind_synchro",
-    ];
+    let extras = ["dt_maj", "usager_maj", "no_lot", "commentaire", "ind_synchro"];
     let convs = convs(o.truth.as_ref().unwrap());
     let mut padded = 0;
     for css in &s.css {
@@ -246,10 +220,7 @@ fn conventions_differ_across_the_first_three_css() {
     // The files really are written that way.
     for (css, conv) in s.css.iter().zip(&first) {
         let bytes = std::fs::read(gpi_dir(&o, css).join("gpm_e_ele.csv")).unwrap();
-        assert_eq!(
-            bytes.starts_with(b"\xEF\xBB\xBF"),
-            conv.encoding == "utf-8-bom"
-        );
+        assert_eq!(bytes.starts_with(b"\xEF\xBB\xBF"), conv.encoding == "utf-8-bom");
         assert_eq!(
             std::str::from_utf8(&bytes).is_ok(),
             conv.encoding != "windows-1252",
@@ -260,13 +231,7 @@ fn conventions_differ_across_the_first_three_css() {
     }
 }
 
-const EXTRAS_TEXT: [&str; 5] = [
-    "dt_maj",
-    "usager_maj",
-    "no_lot",
-    "commentaire",
-    "ind_synchro",
-];
+const EXTRAS_TEXT: [&str; 5] = ["dt_maj", "usager_maj", "no_lot", "commentaire", "ind_synchro"];
 
 fn keys_of(table: &str) -> &'static [&'static str] {
     match table {
@@ -304,29 +269,20 @@ fn split_line(line: &str, delimiter: u8) -> Vec<String> {
         .from_reader(line.as_bytes());
     r.records()
         .next()
-        .map(|x| {
-            x.map(|x| x.iter().map(String::from).collect())
-                .unwrap_or_default()
-        })
+        .map(|x| x.map(|x| x.iter().map(String::from).collect()).unwrap_or_default())
         .unwrap_or_default()
 }
 
 /// Checks that the physical line `line` of a file looks like a bad row of the given kind.
 fn assert_line_is_bad(path: &Path, conv: &Conv, table: &str, line: usize, kind: &str) {
     let bytes = std::fs::read(path).unwrap();
-    let bytes = bytes
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(&bytes)
-        .to_vec();
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes).to_vec();
     let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
     let raw = lines[line - 1];
     let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
     let text = decode(raw, &conv.encoding);
     let header: Vec<String> = split_line(
-        &decode(
-            lines[0].strip_suffix(b"\r").unwrap_or(lines[0]),
-            &conv.encoding,
-        ),
+        &decode(lines[0].strip_suffix(b"\r").unwrap_or(lines[0]), &conv.encoding),
         conv.delimiter,
     )
     .into_iter()
@@ -344,10 +300,7 @@ fn assert_line_is_bad(path: &Path, conv: &Conv, table: &str, line: usize, kind: 
                 .iter()
                 .map(|l| l.iter().filter(|b| **b == b'"').count())
                 .sum();
-            assert_eq!(
-                rest, 0,
-                "{ctx}: the quote must stay open to the end of the file"
-            );
+            assert_eq!(rest, 0, "{ctx}: the quote must stay open to the end of the file");
         }
         "undecodable_bytes" => assert!(std::str::from_utf8(raw).is_err(), "{ctx}"),
         "unparsable_date" => {
@@ -360,8 +313,9 @@ fn assert_line_is_bad(path: &Path, conv: &Conv, table: &str, line: usize, kind: 
                 "date_abs",
             ];
             assert!(
-                dates.iter().any(|d| field(d)
-                    .is_some_and(|v| !v.is_empty() && parse_date(v, &conv.date_format).is_none())),
+                dates
+                    .iter()
+                    .any(|d| field(d).is_some_and(|v| !v.is_empty() && parse_date(v, &conv.date_format).is_none())),
                 "{ctx}"
             );
         }
@@ -397,8 +351,7 @@ fn assert_line_is_bad(path: &Path, conv: &Conv, table: &str, line: usize, kind: 
                 ("cpt_abs", &["1", "2", "3"][..]),
             ];
             assert!(
-                bad.iter()
-                    .any(|(c, ok)| field(c).is_some_and(|v| !ok.contains(&v))),
+                bad.iter().any(|(c, ok)| field(c).is_some_and(|v| !ok.contains(&v))),
                 "{ctx}"
             );
         }
@@ -462,14 +415,8 @@ fn bad_rows_of_every_kind_are_listed_at_their_line() {
         let (css, file, line, kind) = (&rec[0], &rec[1], rec[2].parse::<usize>().unwrap(), &rec[3]);
         let table = file.trim_end_matches(".csv");
         assert_line_is_bad(&gpi_dir(&o, css).join(file), &convs[css], table, line, kind);
-        kinds
-            .entry(css.to_string())
-            .or_default()
-            .insert(kind.to_string());
-        tables
-            .entry(css.to_string())
-            .or_default()
-            .insert(file.to_string());
+        kinds.entry(css.to_string()).or_default().insert(kind.to_string());
+        tables.entry(css.to_string()).or_default().insert(file.to_string());
         n += 1;
     }
     assert_eq!(n, s.bad_rows);
@@ -496,10 +443,7 @@ fn bad_rows_of_every_kind_are_listed_at_their_line() {
     }
     // counts.csv agrees.
     let mut r = csv::Reader::from_path(truth.join("counts.csv")).unwrap();
-    let total: u64 = r
-        .records()
-        .map(|x| x.unwrap()[3].parse::<u64>().unwrap())
-        .sum();
+    let total: u64 = r.records().map(|x| x.unwrap()[3].parse::<u64>().unwrap()).sum();
     assert_eq!(total, s.bad_rows);
 }
 
@@ -575,8 +519,7 @@ fn truth_matches_a_recount_of_the_written_results() {
     );
     assert_eq!(convs["866000"].specials["absent"], "AB");
 
-    let mut expected: BTreeMap<(String, String, String, String, String), Vec<u64>> =
-        BTreeMap::new();
+    let mut expected: BTreeMap<(String, String, String, String, String), Vec<u64>> = BTreeMap::new();
     let mut r = csv::Reader::from_path(truth_dir.join("taux_reussite.csv")).unwrap();
     for rec in r.records() {
         let rec = rec.unwrap();
@@ -627,12 +570,7 @@ fn truth_matches_a_recount_of_the_written_results() {
                     l("id_mat_grp"),
                     (
                         l("id_eco"),
-                        [
-                            l("leg_etape_01"),
-                            l("leg_etape_02"),
-                            l("leg_etape_03"),
-                            l("leg_som"),
-                        ],
+                        [l("leg_etape_01"), l("leg_etape_02"), l("leg_etape_03"), l("leg_som")],
                     ),
                 )
             })
@@ -663,15 +601,10 @@ fn truth_matches_a_recount_of_the_written_results() {
                 )
             })
             .collect();
-        let specials: HashMap<&str, usize> = [
-            ("absent", 2),
-            ("exempte", 3),
-            ("non_evalue", 4),
-            ("non_applicable", 5),
-        ]
-        .iter()
-        .map(|(k, i)| (conv.specials[*k].as_str(), *i))
-        .collect();
+        let specials: HashMap<&str, usize> = [("absent", 2), ("exempte", 3), ("non_evalue", 4), ("non_applicable", 5)]
+            .iter()
+            .map(|(k, i)| (conv.specials[*k].as_str(), *i))
+            .collect();
         let res = read_table(&dir, "gpm_e_mat_ele", conv);
         for row in &res.rows {
             let g = res.get(row, "grp").trim();
@@ -733,18 +666,11 @@ fn truth_matches_a_recount_of_the_written_results() {
             }
         }
         // Letter legends are used somewhere.
-        assert!(
-            legends.values().any(|(_, l)| l.contains(&conv.leg_let)),
-            "{css}"
-        );
+        assert!(legends.values().any(|(_, l)| l.contains(&conv.leg_let)), "{css}");
     }
     assert!(saw_local.0 && saw_local.1, "local course codes written");
     assert_eq!(recount, expected);
-    assert!(
-        expected
-            .keys()
-            .all(|k| !k.3.starts_with(' ') && !k.3.ends_with(' '))
-    );
+    assert!(expected.keys().all(|k| !k.3.starts_with(' ') && !k.3.ends_with(' ')));
     assert!(expected.keys().any(|k| k.3 == "FRA400") && expected.keys().any(|k| k.3 == "132406"));
     // Proportions look like a school: about 10% failing, some absents.
     let sum = |i: usize| expected.values().map(|v| v[i]).sum::<u64>() as f64;
@@ -779,10 +705,7 @@ fn current_year_results_are_blank_after_the_night() {
                 filled_first += usize::from(!res.get(r, "res_etape_01").is_empty());
             }
         }
-        assert!(
-            filled_first > 0,
-            "{css}: étape 1 of 2025-2026 ended before the night"
-        );
+        assert!(filled_first > 0, "{css}: étape 1 of 2025-2026 ended before the night");
     }
 }
 
@@ -819,16 +742,10 @@ fn codes_permanents_are_unique_and_well_formed() {
             assert!(in_file.insert(cp.to_string()));
             assert!(fiches.insert(t.get(r, "fiche").to_string()));
             assert!(["F", "M", "X"].contains(&t.get(r, "sexe")));
-            css_of
-                .entry(cp.to_string())
-                .or_default()
-                .insert(css.clone());
+            css_of.entry(cp.to_string()).or_default().insert(css.clone());
         }
     }
-    assert!(
-        css_of.values().any(|c| c.len() == 2),
-        "some students change CSS"
-    );
+    assert!(css_of.values().any(|c| c.len() == 2), "some students change CSS");
 }
 
 #[test]
@@ -948,8 +865,7 @@ fn invalid_options_are_refused() {
     o.truth = Some(o.out.join("truth"));
     assert!(generate(&o).is_err());
     let mut o = opts(d.path());
-    o.conventions
-        .insert("866000".into(), ConventionOverrides::default());
+    o.conventions.insert("866000".into(), ConventionOverrides::default());
     o.conventions
         .get_mut("866000")
         .unwrap()

@@ -19,7 +19,11 @@ pub enum MartError {
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error("mart {name} ({path}) failed: {source}")]
-    Engine { name: String, path: PathBuf, source: datafusion::error::DataFusionError },
+    Engine {
+        name: String,
+        path: PathBuf,
+        source: datafusion::error::DataFusionError,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -88,7 +92,10 @@ pub fn load(pipelines: &Path) -> Result<(Vec<Mart>, Vec<Problem>), MartError> {
     let mut marts = Vec::new();
     let mut problems = Vec::new();
     let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|source| MartError::Io { path: dir.clone(), source })?
+        .map_err(|source| MartError::Io {
+            path: dir.clone(),
+            source,
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
@@ -96,34 +103,62 @@ pub fn load(pipelines: &Path) -> Result<(Vec<Mart>, Vec<Problem>), MartError> {
         match path.extension().and_then(|e| e.to_str()) {
             Some("sql") => {
                 if !path.with_extension("yaml").exists() {
-                    problems.push(Problem { file: path.clone(), path: String::new(), message: "SQL file without its YAML description (definition, grain, columns)".into() });
+                    problems.push(Problem {
+                        file: path.clone(),
+                        path: String::new(),
+                        message: "SQL file without its YAML description (definition, grain, columns)".into(),
+                    });
                 }
             }
             Some("yaml" | "yml") => {
                 let sql_path = path.with_extension("sql");
-                let text = std::fs::read_to_string(path).map_err(|source| MartError::Io { path: path.clone(), source })?;
+                let text = std::fs::read_to_string(path).map_err(|source| MartError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
                 let spec: MartSpec = match serde_saphyr::from_str(&text) {
                     Ok(s) => s,
                     Err(e) => {
-                        problems.push(Problem { file: path.clone(), path: String::new(), message: e.to_string() });
+                        problems.push(Problem {
+                            file: path.clone(),
+                            path: String::new(),
+                            message: e.to_string(),
+                        });
                         continue;
                     }
                 };
                 let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
                 if spec.name != stem {
-                    problems.push(Problem { file: path.clone(), path: "name".into(), message: format!("name {:?} must match the file name {stem}", spec.name) });
+                    problems.push(Problem {
+                        file: path.clone(),
+                        path: "name".into(),
+                        message: format!("name {:?} must match the file name {stem}", spec.name),
+                    });
                 }
                 if spec.definition.fr.trim().is_empty() || spec.definition.en.trim().is_empty() {
-                    problems.push(Problem { file: path.clone(), path: "definition".into(), message: "a definition in words (fr and en) is required".into() });
+                    problems.push(Problem {
+                        file: path.clone(),
+                        path: "definition".into(),
+                        message: "a definition in words (fr and en) is required".into(),
+                    });
                 }
                 let sql = match std::fs::read_to_string(&sql_path) {
                     Ok(s) => s,
                     Err(_) => {
-                        problems.push(Problem { file: path.clone(), path: String::new(), message: format!("missing SQL file {}", sql_path.display()) });
+                        problems.push(Problem {
+                            file: path.clone(),
+                            path: String::new(),
+                            message: format!("missing SQL file {}", sql_path.display()),
+                        });
                         continue;
                     }
                 };
-                marts.push(Mart { spec, sql, sql_path, yaml_path: path.clone() });
+                marts.push(Mart {
+                    spec,
+                    sql,
+                    sql_path,
+                    yaml_path: path.clone(),
+                });
             }
             _ => {}
         }
@@ -137,18 +172,30 @@ pub async fn check(marts: &[Mart], ctx: &SessionContext) -> Vec<Problem> {
     let mut problems = Vec::new();
     for m in marts {
         match ctx.sql(&m.sql).await {
-            Err(e) => problems.push(Problem { file: m.sql_path.clone(), path: String::new(), message: format!("does not plan: {e}") }),
+            Err(e) => problems.push(Problem {
+                file: m.sql_path.clone(),
+                path: String::new(),
+                message: format!("does not plan: {e}"),
+            }),
             Ok(df) => {
                 let produced: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
                 let documented: Vec<String> = m.spec.columns.iter().map(|c| c.name.clone()).collect();
                 for c in &produced {
                     if !documented.contains(c) {
-                        problems.push(Problem { file: m.yaml_path.clone(), path: "columns".into(), message: format!("column {c} is produced by the SQL but not documented") });
+                        problems.push(Problem {
+                            file: m.yaml_path.clone(),
+                            path: "columns".into(),
+                            message: format!("column {c} is produced by the SQL but not documented"),
+                        });
                     }
                 }
                 for c in &documented {
                     if !produced.contains(c) {
-                        problems.push(Problem { file: m.yaml_path.clone(), path: "columns".into(), message: format!("documented column {c} is not produced by the SQL") });
+                        problems.push(Problem {
+                            file: m.yaml_path.clone(),
+                            path: "columns".into(),
+                            message: format!("documented column {c} is not produced by the SQL"),
+                        });
                     }
                 }
             }
@@ -165,7 +212,11 @@ pub async fn build(marts: &[Mart], ctx: &SessionContext) -> Result<Vec<Built>, M
     let mut out = Vec::new();
     for m in marts {
         let started = Instant::now();
-        let err = |source| MartError::Engine { name: m.spec.name.clone(), path: m.sql_path.clone(), source };
+        let err = |source| MartError::Engine {
+            name: m.spec.name.clone(),
+            path: m.sql_path.clone(),
+            source,
+        };
         let df = ctx.sql(&m.sql).await.map_err(err)?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await.map_err(err)?;
@@ -211,9 +262,9 @@ mod tests {
             ("exempte", false, None, false, 1, false),
             ("non_evalue", false, None, false, 1, false),
             ("vide", false, None, false, 1, false),
-            ("reussi", true, Some(true), true, 1, false),  // retake: excluded
+            ("reussi", true, Some(true), true, 1, false), // retake: excluded
             ("echec", true, Some(false), false, 0, false), // inactive: excluded
-            ("echec", true, Some(false), false, 1, true),  // dummy school: excluded
+            ("echec", true, Some(false), false, 1, true), // dummy school: excluded
         ];
         let n = rows.len();
         let s = |v: &str| Arc::new(StringArray::from(vec![v; n])) as _;
@@ -235,7 +286,11 @@ mod tests {
         )
         .unwrap();
         let ctx = SessionContext::new();
-        ctx.register_table("resultat", Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap())).unwrap();
+        ctx.register_table(
+            "resultat",
+            Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()),
+        )
+        .unwrap();
         ctx
     }
 
@@ -255,7 +310,8 @@ mod tests {
         let (_, _, batches) = built.iter().find(|b| b.0 == "taux_reussite").unwrap();
         let ctx = SessionContext::new();
         let schema = batches[0].schema();
-        ctx.register_table("m", Arc::new(MemTable::try_new(schema, vec![batches.clone()]).unwrap())).unwrap();
+        ctx.register_table("m", Arc::new(MemTable::try_new(schema, vec![batches.clone()]).unwrap()))
+            .unwrap();
         let out = ctx
             .sql("SELECT nb_evalues, nb_reussites, taux_reussite, nb_absents, nb_exemptes, nb_non_evalues, nb_vides FROM m")
             .await
@@ -263,7 +319,9 @@ mod tests {
             .collect()
             .await
             .unwrap();
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&out).unwrap().to_string();
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&out)
+            .unwrap()
+            .to_string();
         // 3 evaluated (2 passed, 1 failed): retake, inactive and dummy-school rows excluded.
         assert!(text.contains("| 3          | 2            | 0.6666666666666666 | 1          | 1           | 1              | 1        |"), "{text}");
     }
@@ -273,22 +331,49 @@ mod tests {
         let tmp = std::env::temp_dir().join(format!("socle-marts-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(tmp.join("marts")).unwrap();
-        std::fs::write(tmp.join("marts/a.sql"), "SELECT code_css, count(*) AS n FROM resultat GROUP BY code_css").unwrap();
+        std::fs::write(
+            tmp.join("marts/a.sql"),
+            "SELECT code_css, count(*) AS n FROM resultat GROUP BY code_css",
+        )
+        .unwrap();
         std::fs::write(
             tmp.join("marts/a.yaml"),
             "name: a\ntitle: {fr: A, en: A}\nzone: shared\ngrain: g\ndefinition: {fr: d, en: d}\ncolumns:\n  - {name: code_css, description: c}\n  - {name: missing, description: m}\n",
         )
         .unwrap();
         std::fs::write(tmp.join("marts/b.sql"), "SELECT nope FROM resultat").unwrap();
-        std::fs::write(tmp.join("marts/b.yaml"), "name: b\ntitle: {fr: B, en: B}\nzone: shared\ngrain: g\ndefinition: {fr: d, en: d}\ncolumns: []\n").unwrap();
+        std::fs::write(
+            tmp.join("marts/b.yaml"),
+            "name: b\ntitle: {fr: B, en: B}\nzone: shared\ngrain: g\ndefinition: {fr: d, en: d}\ncolumns: []\n",
+        )
+        .unwrap();
         std::fs::write(tmp.join("marts/c.sql"), "SELECT 1").unwrap();
         let (marts, load_problems) = load(&tmp).unwrap();
         assert_eq!(load_problems.len(), 1, "{load_problems:?}");
         assert!(load_problems[0].to_string().contains("c.sql"));
-        let problems: Vec<String> = check(&marts, &resultat_ctx()).await.iter().map(|p| p.to_string()).collect();
-        assert!(problems.iter().any(|p| p.contains("a.yaml") && p.contains("column n is produced")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("a.yaml") && p.contains("missing is not produced")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("b.sql") && p.contains("does not plan")), "{problems:?}");
+        let problems: Vec<String> = check(&marts, &resultat_ctx())
+            .await
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("a.yaml") && p.contains("column n is produced")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("a.yaml") && p.contains("missing is not produced")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("b.sql") && p.contains("does not plan")),
+            "{problems:?}"
+        );
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 }

@@ -46,7 +46,10 @@ pub enum TransformError {
 }
 
 fn engine(stage: &str) -> impl FnOnce(DataFusionError) -> TransformError + '_ {
-    move |source| TransformError::Engine { stage: stage.to_string(), source }
+    move |source| TransformError::Engine {
+        stage: stage.to_string(),
+        source,
+    }
 }
 
 /// The normalisation plans, in the order they run (later plans read `eco_ok` and `eleve_key`).
@@ -92,14 +95,21 @@ pub fn arrow_type(t: FieldType) -> DataType {
 /// The full (per-CSS zone) Arrow schema of an entity.
 pub fn arrow_schema(entity: &Entity) -> SchemaRef {
     Arc::new(Schema::new(
-        entity.fields.iter().map(|f| Field::new(&f.name, arrow_type(f.field_type), true)).collect::<Vec<_>>(),
+        entity
+            .fields
+            .iter()
+            .map(|f| Field::new(&f.name, arrow_type(f.field_type), true))
+            .collect::<Vec<_>>(),
     ))
 }
 
 /// The shared-zone Arrow schema of an entity (personal fields removed).
 pub fn shared_arrow_schema(entity: &Entity) -> SchemaRef {
     Arc::new(Schema::new(
-        entity.shared_fields().map(|f| Field::new(&f.name, arrow_type(f.field_type), true)).collect::<Vec<_>>(),
+        entity
+            .shared_fields()
+            .map(|f| Field::new(&f.name, arrow_type(f.field_type), true))
+            .collect::<Vec<_>>(),
     ))
 }
 
@@ -122,14 +132,20 @@ pub async fn normalise(cx: &NormaliseContext<'_>, extract: Extract) -> Result<No
     }
     for (name, t) in extract.tables {
         let mem = MemTable::try_new(t.schema.clone(), vec![t.batches]).map_err(engine(&name))?;
-        ctx.register_table(name.as_str(), Arc::new(mem)).map_err(engine(&name))?;
+        ctx.register_table(name.as_str(), Arc::new(mem))
+            .map_err(engine(&name))?;
     }
 
     let mut tables_out = BTreeMap::new();
     for (entity_name, sql) in PLANS {
         let started = Instant::now();
-        let entity = cx.dictionary.entity(entity_name).ok_or_else(|| TransformError::MissingEntity(entity_name.to_string()))?;
-        let sql = sql.replace("{css}", css).replace("{default_pass_mark}", &format!("{:.2}", profile.default_pass_mark));
+        let entity = cx
+            .dictionary
+            .entity(entity_name)
+            .ok_or_else(|| TransformError::MissingEntity(entity_name.to_string()))?;
+        let sql = sql
+            .replace("{css}", css)
+            .replace("{default_pass_mark}", &format!("{:.2}", profile.default_pass_mark));
         let df = ctx.sql(&sql).await.map_err(engine(entity_name))?;
         let plan_schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let staged = df.collect().await.map_err(engine(entity_name))?;
@@ -151,9 +167,21 @@ pub async fn normalise(cx: &NormaliseContext<'_>, extract: Extract) -> Result<No
         );
         // Later plans join schools and students: register the clean intermediate tables.
         match *entity_name {
-            "etablissement" => register_clean(&ctx, "eco_ok", &plan_schema, &staged, &["id_eco", "annee_scolaire", "code_etablissement", "eco", "ecole_bidon"])?,
+            "etablissement" => register_clean(
+                &ctx,
+                "eco_ok",
+                &plan_schema,
+                &staged,
+                &["id_eco", "annee_scolaire", "code_etablissement", "eco", "ecole_bidon"],
+            )?,
             "eleve" => {
-                register_clean(&ctx, "eleve_all", &plan_schema, &staged, &["fiche", "cle_eleve", "cle_locale", "_line"])?;
+                register_clean(
+                    &ctx,
+                    "eleve_all",
+                    &plan_schema,
+                    &staged,
+                    &["fiche", "cle_eleve", "cle_locale", "_line"],
+                )?;
                 // A repeated fiche keeps its first row (by line) as the key of its results.
                 let key = ctx
                     .sql("SELECT fiche, cle_eleve FROM (SELECT fiche, cle_eleve, row_number() OVER (PARTITION BY fiche ORDER BY _line) AS rn FROM eleve_all) WHERE rn = 1")
@@ -163,10 +191,14 @@ pub async fn normalise(cx: &NormaliseContext<'_>, extract: Extract) -> Result<No
                     .await
                     .map_err(engine("eleve_key"))?;
                 let schema = key.first().map(|b| b.schema()).unwrap_or_else(|| {
-                    Arc::new(Schema::new(vec![Field::new("fiche", DataType::Int64, true), Field::new("cle_eleve", DataType::Utf8, true)]))
+                    Arc::new(Schema::new(vec![
+                        Field::new("fiche", DataType::Int64, true),
+                        Field::new("cle_eleve", DataType::Utf8, true),
+                    ]))
                 });
                 let mem = MemTable::try_new(schema, vec![key]).map_err(engine("eleve_key"))?;
-                ctx.register_table("eleve_key", Arc::new(mem)).map_err(engine("eleve_key"))?;
+                ctx.register_table("eleve_key", Arc::new(mem))
+                    .map_err(engine("eleve_key"))?;
                 quality.add_anomaly("cles_locales", count_true(&accepted, "cle_locale"));
             }
             "resultat" | "cours" => {
@@ -187,7 +219,11 @@ pub async fn normalise(cx: &NormaliseContext<'_>, extract: Extract) -> Result<No
         .map_err(engine("anomalies"))?;
     quality.add_anomaly("fiches_repetees", first_i64(&dup) as u64);
     quarantine.retain(|b| b.num_rows() > 0);
-    Ok(Normalised { tables: tables_out, quarantine, quality })
+    Ok(Normalised {
+        tables: tables_out,
+        quarantine,
+        quality,
+    })
 }
 
 /// Splits a staged plan output into accepted rows (projected and cast to the dictionary's
@@ -196,9 +232,17 @@ fn split(entity: &Entity, staged: &[RecordBatch]) -> Result<(Vec<RecordBatch>, V
     let schema = arrow_schema(entity);
     let mut accepted = Vec::new();
     let mut rejected = Vec::new();
-    let stage = |e: datafusion::arrow::error::ArrowError| TransformError::Engine { stage: entity.name.clone(), source: e.into() };
+    let stage = |e: datafusion::arrow::error::ArrowError| TransformError::Engine {
+        stage: entity.name.clone(),
+        source: e.into(),
+    };
     for batch in staged {
-        let reason = batch.column_by_name("_reason").ok_or_else(|| TransformError::MissingField { entity: entity.name.clone(), field: "_reason".into() })?;
+        let reason = batch
+            .column_by_name("_reason")
+            .ok_or_else(|| TransformError::MissingField {
+                entity: entity.name.clone(),
+                field: "_reason".into(),
+            })?;
         let ok = filter_record_batch(batch, &is_null(reason).map_err(stage)?).map_err(stage)?;
         let bad = filter_record_batch(batch, &is_not_null(reason).map_err(stage)?).map_err(stage)?;
         if bad.num_rows() > 0 {
@@ -209,7 +253,12 @@ fn split(entity: &Entity, staged: &[RecordBatch]) -> Result<(Vec<RecordBatch>, V
         }
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         for f in schema.fields() {
-            let col = ok.column_by_name(f.name()).ok_or_else(|| TransformError::MissingField { entity: entity.name.clone(), field: f.name().clone() })?;
+            let col = ok
+                .column_by_name(f.name())
+                .ok_or_else(|| TransformError::MissingField {
+                    entity: entity.name.clone(),
+                    field: f.name().clone(),
+                })?;
             columns.push(cast(col, f.data_type()).map_err(stage)?);
         }
         accepted.push(RecordBatch::try_new(schema.clone(), columns).map_err(stage)?);
@@ -218,22 +267,48 @@ fn split(entity: &Entity, staged: &[RecordBatch]) -> Result<(Vec<RecordBatch>, V
 }
 
 /// Registers the accepted rows of a staged output, restricted to some columns, as a table.
-fn register_clean(ctx: &SessionContext, name: &str, plan_schema: &SchemaRef, staged: &[RecordBatch], columns: &[&str]) -> Result<(), TransformError> {
-    let stage = |e: datafusion::arrow::error::ArrowError| TransformError::Engine { stage: name.to_string(), source: e.into() };
+fn register_clean(
+    ctx: &SessionContext,
+    name: &str,
+    plan_schema: &SchemaRef,
+    staged: &[RecordBatch],
+    columns: &[&str],
+) -> Result<(), TransformError> {
+    let stage = |e: datafusion::arrow::error::ArrowError| TransformError::Engine {
+        stage: name.to_string(),
+        source: e.into(),
+    };
     let idx: Vec<usize> = columns
         .iter()
-        .map(|c| plan_schema.index_of(c).map_err(|_| TransformError::MissingField { entity: name.into(), field: c.to_string() }))
+        .map(|c| {
+            plan_schema.index_of(c).map_err(|_| TransformError::MissingField {
+                entity: name.into(),
+                field: c.to_string(),
+            })
+        })
         .collect::<Result<_, _>>()?;
     let schema = Arc::new(plan_schema.project(&idx).map_err(stage)?);
     let mut out = Vec::new();
     for batch in staged {
-        let reason = batch.column_by_name("_reason").ok_or_else(|| TransformError::MissingField { entity: name.into(), field: "_reason".into() })?;
+        let reason = batch
+            .column_by_name("_reason")
+            .ok_or_else(|| TransformError::MissingField {
+                entity: name.into(),
+                field: "_reason".into(),
+            })?;
         let ok = filter_record_batch(batch, &is_null(reason).map_err(stage)?).map_err(stage)?;
         let projected = ok.project(&idx).map_err(stage)?;
         out.push(RecordBatch::try_new(schema.clone(), projected.columns().to_vec()).map_err(stage)?);
     }
-    let mem = MemTable::try_new(schema, vec![out]).map_err(|e| TransformError::Engine { stage: name.into(), source: e })?;
-    ctx.register_table(name, Arc::new(mem)).map_err(|e| TransformError::Engine { stage: name.into(), source: e })?;
+    let mem = MemTable::try_new(schema, vec![out]).map_err(|e| TransformError::Engine {
+        stage: name.into(),
+        source: e,
+    })?;
+    ctx.register_table(name, Arc::new(mem))
+        .map_err(|e| TransformError::Engine {
+            stage: name.into(),
+            source: e,
+        })?;
     Ok(())
 }
 
@@ -249,6 +324,11 @@ fn first_i64(batches: &[RecordBatch]) -> i64 {
     batches
         .first()
         .and_then(|b| b.columns().first().cloned())
-        .and_then(|c| c.as_any().downcast_ref::<datafusion::arrow::array::Int64Array>().filter(|a| !a.is_empty()).map(|a| a.value(0)))
+        .and_then(|c| {
+            c.as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                .filter(|a| !a.is_empty())
+                .map(|a| a.value(0))
+        })
         .unwrap_or(0)
 }

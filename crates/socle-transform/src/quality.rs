@@ -36,7 +36,10 @@ pub struct QualityReport {
 
 impl QualityReport {
     pub fn new(code_css: &str) -> Self {
-        QualityReport { code_css: code_css.to_string(), ..Default::default() }
+        QualityReport {
+            code_css: code_css.to_string(),
+            ..Default::default()
+        }
     }
 
     pub fn add_source(&mut self, t: &TypedTable, files: &[FileInfo], rejects: &[Reject]) {
@@ -48,7 +51,10 @@ impl QualityReport {
         self.sources.insert(
             t.name.clone(),
             SourceQuality {
-                fichier: info.and_then(|f| f.path.file_name()).map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+                fichier: info
+                    .and_then(|f| f.path.file_name())
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 encodage: info.map(|f| f.encoding.clone()).unwrap_or_default(),
                 lignes_lues: t.rows_read,
                 lignes_chargees: t.rows_loaded,
@@ -60,7 +66,10 @@ impl QualityReport {
     pub fn add_entity(&mut self, entity: &str, rows_in: u64, rows_loaded: u64, rejected: &[RecordBatch]) {
         let mut quarantaine = BTreeMap::new();
         for b in rejected {
-            if let Some(reasons) = b.column_by_name("_reason").and_then(|c| c.as_any().downcast_ref::<StringArray>()) {
+            if let Some(reasons) = b
+                .column_by_name("_reason")
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            {
                 for i in 0..reasons.len() {
                     if reasons.is_valid(i) {
                         *quarantaine.entry(reasons.value(i).to_string()).or_insert(0) += 1;
@@ -68,7 +77,14 @@ impl QualityReport {
                 }
             }
         }
-        self.entites.insert(entity.to_string(), EntityQuality { lignes_entree: rows_in, lignes_chargees: rows_loaded, quarantaine });
+        self.entites.insert(
+            entity.to_string(),
+            EntityQuality {
+                lignes_entree: rows_in,
+                lignes_chargees: rows_loaded,
+                quarantaine,
+            },
+        );
     }
 
     pub fn add_anomaly(&mut self, name: &str, count: u64) {

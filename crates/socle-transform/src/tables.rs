@@ -13,7 +13,12 @@ use socle_dictionary::EffectiveProfile;
 use std::sync::Arc;
 
 fn string_table(ctx: &SessionContext, name: &str, columns: &[&str], rows: Vec<Vec<String>>) -> Result<()> {
-    let schema = Arc::new(Schema::new(columns.iter().map(|c| Field::new(*c, DataType::Utf8, false)).collect::<Vec<_>>()));
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|c| Field::new(*c, DataType::Utf8, false))
+            .collect::<Vec<_>>(),
+    ));
     let arrays: Vec<ArrayRef> = (0..columns.len())
         .map(|i| Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r[i].as_str()))) as ArrayRef)
         .collect();
@@ -28,13 +33,21 @@ pub fn register_reference(ctx: &SessionContext, registry: &Registry) -> Result<(
         ctx,
         "ref_organismes",
         &["code_css", "nom"],
-        registry.organisations.values().map(|o| vec![o.code.clone(), o.name.clone()]).collect(),
+        registry
+            .organisations
+            .values()
+            .map(|o| vec![o.code.clone(), o.name.clone()])
+            .collect(),
     )?;
     string_table(
         ctx,
         "ref_etablissements",
         &["code_etablissement", "code_css", "nom"],
-        registry.establishments.values().map(|e| vec![e.code.clone(), e.css.clone(), e.name.clone()]).collect(),
+        registry
+            .establishments
+            .values()
+            .map(|e| vec![e.code.clone(), e.css.clone(), e.name.clone()])
+            .collect(),
     )
 }
 
@@ -44,19 +57,31 @@ pub fn register_value_maps(ctx: &SessionContext, profile: &EffectiveProfile) -> 
         ctx,
         "map_valeurs_speciales",
         &["code", "statut"],
-        profile.special_values.iter().map(|(k, v)| vec![k.trim().to_uppercase(), v.clone()]).collect(),
+        profile
+            .special_values
+            .iter()
+            .map(|(k, v)| vec![k.trim().to_uppercase(), v.clone()])
+            .collect(),
     )?;
     string_table(
         ctx,
         "map_cours",
         &["code_source", "code_cours"],
-        profile.courses.iter().map(|(k, v)| vec![k.trim().to_string(), v.clone()]).collect(),
+        profile
+            .courses
+            .iter()
+            .map(|(k, v)| vec![k.trim().to_string(), v.clone()])
+            .collect(),
     )?;
     string_table(
         ctx,
         "map_categories_absence",
         &["cpt_abs", "categorie"],
-        profile.absence_categories.iter().map(|(k, v)| vec![k.trim().to_string(), v.clone()]).collect(),
+        profile
+            .absence_categories
+            .iter()
+            .map(|(k, v)| vec![k.trim().to_string(), v.clone()])
+            .collect(),
     )
 }
 
@@ -164,8 +189,15 @@ pub fn staged_rejects_to_batch(css: &str, entity: &str, staged: &RecordBatch) ->
         Ok(datafusion::arrow::compute::cast(c, t)?)
     };
     let file = col("_file", &DataType::Utf8)?;
-    let file = file.as_any().downcast_ref::<StringArray>().cloned().unwrap_or_else(|| StringArray::from(vec![""; n]));
-    let fichier: StringArray = file.iter().map(|f| Some(format!("gpi/{}", f.unwrap_or_default()))).collect();
+    let file = file
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .cloned()
+        .unwrap_or_else(|| StringArray::from(vec![""; n]));
+    let fichier: StringArray = file
+        .iter()
+        .map(|f| Some(format!("gpi/{}", f.unwrap_or_default())))
+        .collect();
     let constant = |v: &str| Arc::new(StringArray::from(vec![v; n])) as ArrayRef;
     Ok(RecordBatch::try_new(
         quarantine_schema(),

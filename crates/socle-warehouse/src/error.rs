@@ -24,11 +24,7 @@ pub enum WarehouseError {
     },
     /// A manifest of a format this version does not know.
     #[error("{path}: manifest format {found} is not supported (expected {expected})")]
-    ManifestFormat {
-        path: PathBuf,
-        found: u32,
-        expected: u32,
-    },
+    ManifestFormat { path: PathBuf, found: u32, expected: u32 },
     /// Writing a Parquet file failed.
     #[error("writing Parquet {path}: {source}")]
     Parquet {
@@ -47,9 +43,7 @@ pub enum WarehouseError {
     #[error("query session: {0}")]
     DataFusion(#[from] DataFusionError),
     /// A CSS code, run id, table name or partition value that cannot be used as a path component.
-    #[error(
-        "invalid {what} `{value}`: use letters, digits, `-` or `_` (and `.` after the first character)"
-    )]
+    #[error("invalid {what} `{value}`: use letters, digits, `-` or `_` (and `.` after the first character)")]
     InvalidName { what: &'static str, value: String },
     /// A field the dictionary allows in the shared zone is missing from the batches.
     #[error("table `{table}`: shared field `{field}` is missing from the batches")]
@@ -59,11 +53,7 @@ pub enum WarehouseError {
     MissingPartitionColumn { table: String, column: String },
     /// Rows whose partition column is null (they cannot be placed in a partition).
     #[error("table `{table}`: {rows} row(s) have no `{column}`")]
-    NullPartitionValue {
-        table: String,
-        column: String,
-        rows: usize,
-    },
+    NullPartitionValue { table: String, column: String, rows: usize },
     /// Rows of another CSS in a CSS's transaction.
     #[error("table `{table}`: {rows} row(s) have a `code_css` other than `{code_css}`")]
     ForeignRows {
@@ -106,11 +96,7 @@ pub enum WarehouseError {
 }
 
 impl WarehouseError {
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-        source: std::io::Error,
-    ) -> Self {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         WarehouseError::Io {
             action,
             path: path.into(),

@@ -110,9 +110,7 @@ impl MartsManifest {
 }
 
 /// Reads a JSON file, `None` if it does not exist.
-pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
-    path: &Path,
-) -> Result<Option<T>, WarehouseError> {
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, WarehouseError> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -144,11 +142,7 @@ pub(crate) fn read_manifest(path: &Path) -> Result<Option<Manifest>, WarehouseEr
 /// Writes `value` as pretty JSON to `path` atomically: a temporary file in the same folder,
 /// flushed to disk, then renamed over `path` (the rename is the commit point), then the folder
 /// is synced so the rename survives a power loss.
-pub(crate) fn write_json_atomic<T: Serialize>(
-    path: &Path,
-    value: &T,
-    tmp_suffix: &str,
-) -> Result<(), WarehouseError> {
+pub(crate) fn write_json_atomic<T: Serialize>(path: &Path, value: &T, tmp_suffix: &str) -> Result<(), WarehouseError> {
     let json = serde_json::to_vec_pretty(value).map_err(|source| WarehouseError::Json {
         path: path.to_path_buf(),
         source,
@@ -163,8 +157,7 @@ pub(crate) fn write_json_atomic<T: Serialize>(
         f.write_all(&json)
             .and_then(|_| f.write_all(b"\n"))
             .map_err(|e| WarehouseError::io("writing", &tmp, e))?;
-        f.sync_all()
-            .map_err(|e| WarehouseError::io("syncing", &tmp, e))?;
+        f.sync_all().map_err(|e| WarehouseError::io("syncing", &tmp, e))?;
     }
     if let Err(e) = fs::rename(&tmp, path) {
         let _ = fs::remove_file(&tmp);
@@ -188,9 +181,7 @@ mod tests {
             TableFiles {
                 rows: 3,
                 css_files: vec!["css/866000/resultat/annee_scolaire=2024-2025/r.parquet".into()],
-                shared_files: vec![
-                    "shared/resultat/annee_scolaire=2024-2025/code_css=866000/r.parquet".into(),
-                ],
+                shared_files: vec!["shared/resultat/annee_scolaire=2024-2025/code_css=866000/r.parquet".into()],
             },
         );
         let m = Manifest {

@@ -30,13 +30,8 @@ pub fn entity_schema(entity: &Entity) -> SchemaRef {
         .fields
         .iter()
         .map(|f| {
-            Field::new(&f.name, arrow_type(f.field_type), f.nullable).with_metadata(
-                [(
-                    PERSONAL_METADATA_KEY.to_string(),
-                    f.personal.as_str().to_string(),
-                )]
-                .into(),
-            )
+            Field::new(&f.name, arrow_type(f.field_type), f.nullable)
+                .with_metadata([(PERSONAL_METADATA_KEY.to_string(), f.personal.as_str().to_string())].into())
         })
         .collect();
     Arc::new(Schema::new(fields))
@@ -44,9 +39,7 @@ pub fn entity_schema(entity: &Entity) -> SchemaRef {
 
 /// [`entity_schema`] of every entity, by entity name: the `schemas` argument of
 /// [`crate::Warehouse::session`].
-pub fn entity_schemas<'a>(
-    entities: impl IntoIterator<Item = &'a Entity>,
-) -> BTreeMap<String, SchemaRef> {
+pub fn entity_schemas<'a>(entities: impl IntoIterator<Item = &'a Entity>) -> BTreeMap<String, SchemaRef> {
     entities
         .into_iter()
         .map(|e| (e.name.clone(), entity_schema(e)))
@@ -58,11 +51,9 @@ pub fn entity_schemas<'a>(
 fn field_is_shareable(field: &Field) -> bool {
     match field.metadata().get(PERSONAL_METADATA_KEY) {
         None => true,
-        Some(class) => {
-            serde_json::from_value::<PersonalClass>(serde_json::Value::String(class.clone()))
-                .map(PersonalClass::allowed_in_shared_zone)
-                .unwrap_or(false)
-        }
+        Some(class) => serde_json::from_value::<PersonalClass>(serde_json::Value::String(class.clone()))
+            .map(PersonalClass::allowed_in_shared_zone)
+            .unwrap_or(false),
     }
 }
 

@@ -8,9 +8,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::prelude::{SessionContext, col, lit};
 
 use crate::error::WarehouseError;
@@ -160,8 +158,7 @@ impl Warehouse {
         files: &[String],
     ) -> Result<Arc<dyn TableProvider>, WarehouseError> {
         let state = ctx.state();
-        let options =
-            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
         let mut urls = Vec::with_capacity(files.len());
         let mut file_schemas: Vec<Schema> = Vec::with_capacity(files.len());
         for rel in files {
@@ -175,8 +172,7 @@ impl Warehouse {
             file_schemas.push(schema.as_ref().clone());
             urls.push(url);
         }
-        let schema =
-            Schema::try_merge(file_schemas).map_err(|e| WarehouseError::DataFusion(e.into()))?;
+        let schema = Schema::try_merge(file_schemas).map_err(|e| WarehouseError::DataFusion(e.into()))?;
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
             .with_schema(Arc::new(schema));

@@ -83,16 +83,9 @@ impl CssTransaction {
     /// Errors: a shared field or `annee_scolaire` missing from the batches, a null
     /// `annee_scolaire`, rows whose `code_css` is not this CSS, batches of different schemas,
     /// the same table written twice.
-    pub fn write_table(
-        &mut self,
-        entity: &Entity,
-        batches: &[RecordBatch],
-    ) -> Result<(), WarehouseError> {
+    pub fn write_table(&mut self, entity: &Entity, batches: &[RecordBatch]) -> Result<(), WarehouseError> {
         if failpoint_fires(self.failpoint.as_deref(), "write", &self.code_css) {
-            return Err(WarehouseError::Failpoint(format!(
-                "write:{}",
-                self.code_css
-            )));
+            return Err(WarehouseError::Failpoint(format!("write:{}", self.code_css)));
         }
         let table = entity.name.as_str();
         layout::check_component("table name", table)?;
@@ -106,11 +99,7 @@ impl CssTransaction {
                 table: table.to_string(),
             });
         }
-        let batches: Vec<RecordBatch> = batches
-            .iter()
-            .filter(|b| b.num_rows() > 0)
-            .cloned()
-            .collect();
+        let batches: Vec<RecordBatch> = batches.iter().filter(|b| b.num_rows() > 0).cloned().collect();
         let Some(schema) = write::common_schema(table, &batches)? else {
             self.tables.insert(table.to_string(), TableFiles::default());
             tracing::debug!(code_css = %self.code_css, table, "empty table recorded");
@@ -120,13 +109,12 @@ impl CssTransaction {
         // Shared projection, by name, in dictionary order.
         let mut shared_indices = Vec::new();
         for field in entity.shared_fields() {
-            let idx =
-                schema
-                    .index_of(&field.name)
-                    .map_err(|_| WarehouseError::MissingSharedField {
-                        table: table.to_string(),
-                        field: field.name.clone(),
-                    })?;
+            let idx = schema
+                .index_of(&field.name)
+                .map_err(|_| WarehouseError::MissingSharedField {
+                    table: table.to_string(),
+                    field: field.name.clone(),
+                })?;
             shared_indices.push(idx);
         }
         let shared_schema = std::sync::Arc::new(
@@ -171,11 +159,7 @@ impl CssTransaction {
                     format!("{SHARED_DIR}/{table}/code_css={code}/{run}.parquet"),
                 ),
             };
-            let rows = write::write_parquet(
-                &layout::resolve(&self.staging.dir, &css_rel),
-                schema.clone(),
-                &bs,
-            )?;
+            let rows = write::write_parquet(&layout::resolve(&self.staging.dir, &css_rel), schema.clone(), &bs)?;
             let shared: Vec<RecordBatch> = bs
                 .iter()
                 .map(|b| b.project(&shared_indices))
@@ -209,19 +193,11 @@ impl CssTransaction {
                 table: QUARANTINE.to_string(),
             });
         }
-        let batches: Vec<RecordBatch> = batches
-            .iter()
-            .filter(|b| b.num_rows() > 0)
-            .cloned()
-            .collect();
+        let batches: Vec<RecordBatch> = batches.iter().filter(|b| b.num_rows() > 0).cloned().collect();
         let mut files = TableFiles::default();
         if let Some(schema) = write::common_schema(QUARANTINE, &batches)? {
-            let rel = format!(
-                "{CSS_DIR}/{}/{QUARANTINE}/{}.parquet",
-                self.code_css, self.run_id
-            );
-            files.rows =
-                write::write_parquet(&layout::resolve(&self.staging.dir, &rel), schema, &batches)?;
+            let rel = format!("{CSS_DIR}/{}/{QUARANTINE}/{}.parquet", self.code_css, self.run_id);
+            files.rows = write::write_parquet(&layout::resolve(&self.staging.dir, &rel), schema, &batches)?;
             files.css_files.push(rel);
         }
         tracing::info!(code_css = %self.code_css, rows = files.rows, "quarantine staged");
@@ -231,10 +207,7 @@ impl CssTransaction {
 
     /// Stages the data-quality report; it goes to `_socle/runs/<run_id>/<code_css>-quality.json`
     /// at commit (and stays there: reports are the history of runs, not owned by a manifest).
-    pub fn write_quality_report(
-        &mut self,
-        report: &serde_json::Value,
-    ) -> Result<(), WarehouseError> {
+    pub fn write_quality_report(&mut self, report: &serde_json::Value) -> Result<(), WarehouseError> {
         let rel = format!(
             "{}/runs/{}/{}-quality.json",
             layout::SOCLE_DIR,

@@ -49,11 +49,7 @@ pub fn new_run_id() -> String {
     hasher.update(std::process::id().to_le_bytes());
     hasher.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
     let digest = hasher.finalize();
-    format!(
-        "{}-{}",
-        now.format("%Y%m%dT%H%M%SZ"),
-        hex::encode(&digest[..4])
-    )
+    format!("{}-{}", now.format("%Y%m%dT%H%M%SZ"), hex::encode(&digest[..4]))
 }
 
 /// Now, RFC 3339 UTC to the second.
@@ -167,11 +163,7 @@ impl Warehouse {
 
     /// Begins the publication of one CSS: files are written under
     /// `_socle/staging/<run_id>/<code_css>/` until [`CssTransaction::commit`].
-    pub fn begin_css(
-        &self,
-        code_css: &str,
-        run_id: &str,
-    ) -> Result<CssTransaction, WarehouseError> {
+    pub fn begin_css(&self, code_css: &str, run_id: &str) -> Result<CssTransaction, WarehouseError> {
         layout::check_code_css(code_css)?;
         layout::check_component("run id", run_id)?;
         let lock = LockGuard::shared(&self.root)?;
@@ -240,10 +232,7 @@ impl Warehouse {
 
     /// The key fingerprint the CSS other than `except_css` were published with, with one of those
     /// CSS; `None` if there are none. Lets a caller refuse a mismatching key before loading.
-    pub fn key_fingerprint(
-        &self,
-        except_css: Option<&str>,
-    ) -> Result<Option<(String, String)>, WarehouseError> {
+    pub fn key_fingerprint(&self, except_css: Option<&str>) -> Result<Option<(String, String)>, WarehouseError> {
         Ok(self
             .manifests()?
             .into_iter()
@@ -252,11 +241,7 @@ impl Warehouse {
     }
 
     /// Refuses `fingerprint` for `code_css` if another CSS of the warehouse has another one.
-    pub(crate) fn check_key_fingerprint(
-        &self,
-        code_css: &str,
-        fingerprint: &str,
-    ) -> Result<(), WarehouseError> {
+    pub(crate) fn check_key_fingerprint(&self, code_css: &str, fingerprint: &str) -> Result<(), WarehouseError> {
         for m in self.manifests()? {
             if m.code_css != code_css && m.key_fingerprint != fingerprint {
                 return Err(WarehouseError::KeyMismatch {
@@ -290,9 +275,7 @@ impl Warehouse {
             });
         }
         let staging = StagingGuard {
-            dir: layout::staging_dir(&self.root)
-                .join(run_id)
-                .join(MARTS_MANIFEST),
+            dir: layout::staging_dir(&self.root).join(run_id).join(MARTS_MANIFEST),
         };
         layout::remove_dir_all_if_exists(&staging.dir)?;
         layout::create_dir_all(&staging.dir)?;
@@ -306,9 +289,7 @@ impl Warehouse {
         for (name, schema, batches) in &marts {
             layout::check_component("mart name", name)?;
             if manifest.marts.contains_key(name) {
-                return Err(WarehouseError::AlreadyWritten {
-                    table: name.clone(),
-                });
+                return Err(WarehouseError::AlreadyWritten { table: name.clone() });
             }
             let schema = match write::common_schema(name, batches)? {
                 None => schema.clone(),
@@ -320,9 +301,7 @@ impl Warehouse {
                             .zip(schema.fields().iter())
                             .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
                     if !same {
-                        return Err(WarehouseError::SchemaMismatch {
-                            table: name.clone(),
-                        });
+                        return Err(WarehouseError::SchemaMismatch { table: name.clone() });
                     }
                     actual
                 }
@@ -352,13 +331,7 @@ impl Warehouse {
             &staged,
             &[],
             failpoint.then(|| format!("commit:{MARTS_MANIFEST}")),
-            || {
-                manifest::write_json_atomic(
-                    &layout::marts_manifest_path(&self.root),
-                    &manifest,
-                    run_id,
-                )
-            },
+            || manifest::write_json_atomic(&layout::marts_manifest_path(&self.root), &manifest, run_id),
             &old,
         )?;
         tracing::info!(
@@ -456,9 +429,11 @@ fn owned_path(root: &Path, rel: &str) -> Option<PathBuf> {
     if !layout::DATA_DIRS.contains(&zone) {
         return None;
     }
-    if !rel.split('/').skip(1).all(|p| {
-        layout::is_component(p) || (p.contains('=') && layout::is_component(&p.replace('=', "_")))
-    }) {
+    if !rel
+        .split('/')
+        .skip(1)
+        .all(|p| layout::is_component(p) || (p.contains('=') && layout::is_component(&p.replace('=', "_"))))
+    {
         return None;
     }
     Some(layout::resolve(root, rel))

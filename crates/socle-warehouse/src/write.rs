@@ -26,11 +26,7 @@ fn writer_properties() -> WriterProperties {
 
 /// Writes `batches` (all of `schema`) to a new Parquet file at `path` and syncs it to disk.
 /// Returns the number of rows written.
-pub(crate) fn write_parquet(
-    path: &Path,
-    schema: SchemaRef,
-    batches: &[RecordBatch],
-) -> Result<u64, WarehouseError> {
+pub(crate) fn write_parquet(path: &Path, schema: SchemaRef, batches: &[RecordBatch]) -> Result<u64, WarehouseError> {
     if let Some(parent) = path.parent() {
         crate::layout::create_dir_all(parent)?;
     }
@@ -39,33 +35,25 @@ pub(crate) fn write_parquet(
         source,
     };
     let file = fs::File::create(path).map_err(|e| WarehouseError::io("creating", path, e))?;
-    let mut writer =
-        ArrowWriter::try_new(file, schema, Some(writer_properties())).map_err(parquet_err)?;
+    let mut writer = ArrowWriter::try_new(file, schema, Some(writer_properties())).map_err(parquet_err)?;
     let mut rows = 0u64;
     for batch in batches {
         writer.write(batch).map_err(parquet_err)?;
         rows += batch.num_rows() as u64;
     }
     let file = writer.into_inner().map_err(parquet_err)?;
-    file.sync_all()
-        .map_err(|e| WarehouseError::io("syncing", path, e))?;
+    file.sync_all().map_err(|e| WarehouseError::io("syncing", path, e))?;
     Ok(rows)
 }
 
 /// Checks that every batch has the schema of the first (same fields; metadata may differ) and
 /// returns that schema.
-pub(crate) fn common_schema(
-    table: &str,
-    batches: &[RecordBatch],
-) -> Result<Option<SchemaRef>, WarehouseError> {
+pub(crate) fn common_schema(table: &str, batches: &[RecordBatch]) -> Result<Option<SchemaRef>, WarehouseError> {
     let Some(first) = batches.first() else {
         return Ok(None);
     };
     let schema = first.schema();
-    if batches
-        .iter()
-        .any(|b| b.schema().fields() != schema.fields())
-    {
+    if batches.iter().any(|b| b.schema().fields() != schema.fields()) {
         return Err(WarehouseError::SchemaMismatch {
             table: table.to_string(),
         });
@@ -74,28 +62,17 @@ pub(crate) fn common_schema(
 }
 
 /// A column as UTF-8 strings (any string-like or castable type).
-fn column_as_strings(
-    table: &str,
-    batch: &RecordBatch,
-    column: &str,
-) -> Result<Option<StringArray>, WarehouseError> {
+fn column_as_strings(table: &str, batch: &RecordBatch, column: &str) -> Result<Option<StringArray>, WarehouseError> {
     let Ok(idx) = batch.schema().index_of(column) else {
         return Ok(None);
     };
-    let array: ArrayRef =
-        cast(batch.column(idx), &DataType::Utf8).map_err(|e| WarehouseError::arrow(table, e))?;
-    let strings = array
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .cloned()
-        .ok_or_else(|| {
-            WarehouseError::arrow(
-                table,
-                datafusion::arrow::error::ArrowError::CastError(format!(
-                    "column `{column}` did not cast to Utf8"
-                )),
-            )
-        })?;
+    let array: ArrayRef = cast(batch.column(idx), &DataType::Utf8).map_err(|e| WarehouseError::arrow(table, e))?;
+    let strings = array.as_any().downcast_ref::<StringArray>().cloned().ok_or_else(|| {
+        WarehouseError::arrow(
+            table,
+            datafusion::arrow::error::ArrowError::CastError(format!("column `{column}` did not cast to Utf8")),
+        )
+    })?;
     Ok(Some(strings))
 }
 
@@ -108,12 +85,11 @@ pub(crate) fn split_by_column(
 ) -> Result<BTreeMap<String, Vec<RecordBatch>>, WarehouseError> {
     let mut parts: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
     for batch in batches.iter().filter(|b| b.num_rows() > 0) {
-        let values = column_as_strings(table, batch, column)?.ok_or_else(|| {
-            WarehouseError::MissingPartitionColumn {
+        let values =
+            column_as_strings(table, batch, column)?.ok_or_else(|| WarehouseError::MissingPartitionColumn {
                 table: table.to_string(),
                 column: column.to_string(),
-            }
-        })?;
+            })?;
         if values.null_count() > 0 {
             return Err(WarehouseError::NullPartitionValue {
                 table: table.to_string(),
@@ -124,18 +100,13 @@ pub(crate) fn split_by_column(
         let distinct: std::collections::BTreeSet<&str> = values.iter().flatten().collect();
         if distinct.len() == 1 {
             if let Some(value) = distinct.first() {
-                parts
-                    .entry((*value).to_string())
-                    .or_default()
-                    .push(batch.clone());
+                parts.entry((*value).to_string()).or_default().push(batch.clone());
             }
             continue;
         }
         for value in distinct {
-            let mask = eq(&values, &StringArray::new_scalar(value))
-                .map_err(|e| WarehouseError::arrow(table, e))?;
-            let part =
-                filter_record_batch(batch, &mask).map_err(|e| WarehouseError::arrow(table, e))?;
+            let mask = eq(&values, &StringArray::new_scalar(value)).map_err(|e| WarehouseError::arrow(table, e))?;
+            let part = filter_record_batch(batch, &mask).map_err(|e| WarehouseError::arrow(table, e))?;
             parts.entry(value.to_string()).or_default().push(part);
         }
     }
@@ -144,18 +115,13 @@ pub(crate) fn split_by_column(
 
 /// Counts the rows whose `code_css` is null or differs from `code_css` (0 if the batches have no
 /// such column).
-pub(crate) fn foreign_rows(
-    table: &str,
-    code_css: &str,
-    batches: &[RecordBatch],
-) -> Result<usize, WarehouseError> {
+pub(crate) fn foreign_rows(table: &str, code_css: &str, batches: &[RecordBatch]) -> Result<usize, WarehouseError> {
     let mut foreign = 0;
     for batch in batches {
         let Some(values) = column_as_strings(table, batch, crate::layout::CSS_COLUMN)? else {
             continue;
         };
-        let differs = neq(&values, &StringArray::new_scalar(code_css))
-            .map_err(|e| WarehouseError::arrow(table, e))?;
+        let differs = neq(&values, &StringArray::new_scalar(code_css)).map_err(|e| WarehouseError::arrow(table, e))?;
         foreign += differs.true_count() + values.null_count();
     }
     Ok(foreign)
@@ -185,17 +151,10 @@ mod tests {
 
     #[test]
     fn split_keeps_row_order() -> Result<(), Box<dyn std::error::Error>> {
-        let b1 = batch(vec![
-            Some("2024-2025"),
-            Some("2023-2024"),
-            Some("2024-2025"),
-        ])?;
+        let b1 = batch(vec![Some("2024-2025"), Some("2023-2024"), Some("2024-2025")])?;
         let b2 = batch(vec![Some("2023-2024")])?;
         let parts = split_by_column("t", "annee_scolaire", &[b1, b2])?;
-        assert_eq!(
-            parts.keys().collect::<Vec<_>>(),
-            vec!["2023-2024", "2024-2025"]
-        );
+        assert_eq!(parts.keys().collect::<Vec<_>>(), vec!["2023-2024", "2024-2025"]);
         let n = |bs: &Vec<RecordBatch>| -> Vec<i64> {
             bs.iter()
                 .flat_map(|b| {

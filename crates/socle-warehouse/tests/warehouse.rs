@@ -12,9 +12,7 @@ use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 use datafusion::prelude::SessionContext;
 use socle_dictionary::{Entity, Field, FieldType, Partitioning, PersonalClass, Text};
-use socle_warehouse::{
-    CssTransaction, ManifestInfo, Warehouse, WarehouseError, Zone, entity_schemas,
-};
+use socle_warehouse::{CssTransaction, ManifestInfo, Warehouse, WarehouseError, Zone, entity_schemas};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -92,11 +90,7 @@ fn strings(values: &[&str]) -> ArrayRef {
 
 /// Columns in an order different from the dictionary's (`note` first), to check the shared
 /// projection goes by name and follows dictionary order.
-fn resultat_batch(
-    code: &str,
-    years: &[&str],
-    notes: &[i64],
-) -> Result<RecordBatch, Box<dyn std::error::Error>> {
+fn resultat_batch(code: &str, years: &[&str], notes: &[i64]) -> Result<RecordBatch, Box<dyn std::error::Error>> {
     let n = years.len();
     let schema = Arc::new(Schema::new(vec![
         ArrowField::new("note", DataType::Int64, true),
@@ -220,40 +214,21 @@ fn data_files(root: &Path) -> Vec<String> {
     all
 }
 
-async fn collect(
-    ctx: &SessionContext,
-    table: &str,
-) -> Result<Vec<RecordBatch>, Box<dyn std::error::Error>> {
+async fn collect(ctx: &SessionContext, table: &str) -> Result<Vec<RecordBatch>, Box<dyn std::error::Error>> {
     Ok(ctx.table(table).await?.collect().await?)
 }
 
 async fn count(ctx: &SessionContext, table: &str) -> Result<usize, Box<dyn std::error::Error>> {
-    Ok(collect(ctx, table)
-        .await?
-        .iter()
-        .map(RecordBatch::num_rows)
-        .sum())
+    Ok(collect(ctx, table).await?.iter().map(RecordBatch::num_rows).sum())
 }
 
-async fn columns(
-    ctx: &SessionContext,
-    table: &str,
-) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+async fn columns(ctx: &SessionContext, table: &str) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let df = ctx.table(table).await?;
-    Ok(df
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect())
+    Ok(df.schema().fields().iter().map(|f| f.name().clone()).collect())
 }
 
 /// Distinct values of a string column over a table.
-async fn distinct(
-    ctx: &SessionContext,
-    table: &str,
-    column: &str,
-) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+async fn distinct(ctx: &SessionContext, table: &str, column: &str) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let mut values = std::collections::BTreeSet::new();
     for b in collect(ctx, table).await? {
         let idx = b.schema().index_of(column)?;
@@ -285,11 +260,7 @@ fn mart_batches() -> Result<(SchemaRef, Vec<RecordBatch>), Box<dyn std::error::E
 }
 
 fn provincial_mart() -> Result<(SchemaRef, Vec<RecordBatch>), Box<dyn std::error::Error>> {
-    let schema = Arc::new(Schema::new(vec![ArrowField::new(
-        "taux",
-        DataType::Int64,
-        false,
-    )]));
+    let schema = Arc::new(Schema::new(vec![ArrowField::new("taux", DataType::Int64, false)]));
     let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![78]))])?;
     Ok((schema, vec![batch]))
 }
@@ -310,11 +281,7 @@ async fn publish_then_query_both_zones() -> TestResult {
             ("province".to_string(), pschema, pbatches),
             (
                 "vide".to_string(),
-                Arc::new(Schema::new(vec![ArrowField::new(
-                    "code_css",
-                    DataType::Utf8,
-                    false,
-                )])),
+                Arc::new(Schema::new(vec![ArrowField::new("code_css", DataType::Utf8, false)])),
                 vec![],
             ),
         ],
@@ -365,17 +332,12 @@ async fn publish_then_query_both_zones() -> TestResult {
     assert!(m.published_at.ends_with('Z'));
     let manifests = wh.manifests()?;
     assert_eq!(
-        manifests
-            .iter()
-            .map(|m| m.code_css.as_str())
-            .collect::<Vec<_>>(),
+        manifests.iter().map(|m| m.code_css.as_str()).collect::<Vec<_>>(),
         vec![A, B]
     );
 
     // Files: zstd, partition columns kept inside, shared zone in dictionary order.
-    let file = std::fs::File::open(
-        root.join("shared/resultat/annee_scolaire=2024-2025/code_css=866000/run1.parquet"),
-    )?;
+    let file = std::fs::File::open(root.join("shared/resultat/annee_scolaire=2024-2025/code_css=866000/run1.parquet"))?;
     let reader = SerializedFileReader::new(file)?;
     let meta = reader.metadata();
     assert_eq!(meta.file_metadata().num_rows(), 2);
@@ -389,10 +351,7 @@ async fn publish_then_query_both_zones() -> TestResult {
         .iter()
         .map(|c| c.name())
         .collect();
-    assert_eq!(
-        names,
-        vec!["annee_scolaire", "code_css", "cle_eleve", "note"]
-    );
+    assert_eq!(names, vec!["annee_scolaire", "code_css", "cle_eleve", "note"]);
 
     let schemas = entity_schemas([&resultat(), &eleve(), &absence()]);
 
@@ -404,10 +363,7 @@ async fn publish_then_query_both_zones() -> TestResult {
         vec!["annee_scolaire", "code_css", "cle_eleve", "note"]
     );
     assert_eq!(distinct(&shared, "resultat", "code_css").await?, vec![A, B]);
-    assert_eq!(
-        columns(&shared, "eleve").await?,
-        vec!["code_css", "cle_eleve", "sexe"]
-    );
+    assert_eq!(columns(&shared, "eleve").await?, vec!["code_css", "cle_eleve", "sexe"]);
     assert_eq!(count(&shared, "eleve").await?, 4);
     assert!(shared.table("quarantaine").await.is_err());
     assert_eq!(count(&shared, "reussite").await?, 3);
@@ -423,11 +379,7 @@ async fn publish_then_query_both_zones() -> TestResult {
     // CSS zone: its own rows, every column, quarantine, marts restricted to it.
     let css = wh.session(Zone::Css(A.to_string()), &schemas).await?;
     assert_eq!(count(&css, "resultat").await?, 3);
-    assert!(
-        columns(&css, "resultat")
-            .await?
-            .contains(&"fiche".to_string())
-    );
+    assert!(columns(&css, "resultat").await?.contains(&"fiche".to_string()));
     assert_eq!(distinct(&css, "resultat", "code_css").await?, vec![A]);
     assert_eq!(
         distinct(&css, "resultat", "annee_scolaire").await?,
@@ -439,11 +391,7 @@ async fn publish_then_query_both_zones() -> TestResult {
     assert_eq!(distinct(&css, "reussite", "code_css").await?, vec![A]);
     assert!(css.table("province").await.is_err());
     assert_eq!(count(&css, "absence").await?, 0);
-    assert!(
-        columns(&css, "absence")
-            .await?
-            .contains(&"fiche".to_string())
-    );
+    assert!(columns(&css, "absence").await?.contains(&"fiche".to_string()));
 
     // Without schemas, tables never written are skipped.
     let bare = wh.session(Zone::Shared, &BTreeMap::new()).await?;
@@ -459,37 +407,20 @@ async fn rerun_replaces_only_that_css() -> TestResult {
     publish_css(&wh, A, "run1", &["2023-2024", "2024-2025"])?;
     publish_css(&wh, B, "run1", &["2024-2025"])?;
     let b_before = wh.manifest(B)?.ok_or("no manifest")?;
-    let b_files: Vec<String> = data_files(&root)
-        .into_iter()
-        .filter(|f| f.contains(B))
-        .collect();
+    let b_files: Vec<String> = data_files(&root).into_iter().filter(|f| f.contains(B)).collect();
 
     publish_css(&wh, A, "run2", &["2024-2025", "2024-2025", "2024-2025"])?;
     let files = data_files(&root);
     assert!(
-        files
-            .iter()
-            .all(|f| !f.contains("866000") || f.contains("run2")),
+        files.iter().all(|f| !f.contains("866000") || f.contains("run2")),
         "{files:?}"
     );
     // The 2023-2024 partition of A is gone, folders included.
-    assert!(
-        !root
-            .join("css/866000/resultat/annee_scolaire=2023-2024")
-            .exists()
-    );
-    assert!(
-        !root
-            .join("shared/resultat/annee_scolaire=2023-2024")
-            .exists()
-    );
+    assert!(!root.join("css/866000/resultat/annee_scolaire=2023-2024").exists());
+    assert!(!root.join("shared/resultat/annee_scolaire=2023-2024").exists());
     // B untouched.
     assert_eq!(
-        files
-            .iter()
-            .filter(|f| f.contains(B))
-            .cloned()
-            .collect::<Vec<_>>(),
+        files.iter().filter(|f| f.contains(B)).cloned().collect::<Vec<_>>(),
         b_files
     );
     assert_eq!(wh.manifest(B)?, Some(b_before));
@@ -507,11 +438,7 @@ async fn failed_commit_keeps_previous_state_and_open_collects_orphans() -> TestR
     publish_css(&wh, A, "run1", &["2024-2025"])?;
     let before_manifest = wh.manifest(A)?;
     let before_files = data_files(&root);
-    let before_rows = count(
-        &wh.session(Zone::Shared, &BTreeMap::new()).await?,
-        "resultat",
-    )
-    .await?;
+    let before_rows = count(&wh.session(Zone::Shared, &BTreeMap::new()).await?, "resultat").await?;
 
     let mut tx = wh.begin_css(A, "run2")?;
     tx.set_failpoint(Some("commit:866000"));
@@ -534,11 +461,7 @@ async fn failed_commit_keeps_previous_state_and_open_collects_orphans() -> TestR
     // The next open removes the orphans (and the empty folders they were in).
     let wh = Warehouse::open(dir.path())?;
     assert_eq!(data_files(&root), before_files);
-    assert!(
-        !root
-            .join("css/866000/resultat/annee_scolaire=2025-2026")
-            .exists()
-    );
+    assert!(!root.join("css/866000/resultat/annee_scolaire=2025-2026").exists());
     assert_eq!(wh.manifest(A)?, before_manifest);
 
     // A run after that publishes normally.
@@ -603,16 +526,10 @@ fn key_fingerprint_mismatch_is_refused() -> TestResult {
     let mut tx = wh.begin_css(B, "run1")?;
     write_css(&mut tx, B, &["2024-2025"])?;
     let err = tx.commit(info("fp2"));
-    assert!(
-        matches!(err, Err(WarehouseError::KeyMismatch { .. })),
-        "{err:?}"
-    );
+    assert!(matches!(err, Err(WarehouseError::KeyMismatch { .. })), "{err:?}");
     assert!(wh.manifest(B)?.is_none());
     assert_eq!(data_files(&root), before);
-    assert_eq!(
-        wh.key_fingerprint(None)?,
-        Some((A.to_string(), "fp1".to_string()))
-    );
+    assert_eq!(wh.key_fingerprint(None)?, Some((A.to_string(), "fp1".to_string())));
 
     // Alone in the warehouse, a CSS may change key.
     let mut tx = wh.begin_css(A, "run2")?;

@@ -21,11 +21,7 @@ pub fn source() -> Source {
 pub fn full_folder(dir: &Path) {
     for table in source().tables {
         let header: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
-        write(
-            dir,
-            &table.file,
-            format!("{}\n", header.join(";")).as_bytes(),
-        );
+        write(dir, &table.file, format!("{}\n", header.join(";")).as_bytes());
     }
 }
 
