@@ -168,11 +168,13 @@ fn generate(a: GenerateArgs) -> Result<()> {
     }
     let mut conventions = std::collections::BTreeMap::new();
     for (code, p) in &dict.css {
-        let mut c = socle_fixtures::ConventionOverrides::default();
-        c.encoding = match p.encodage {
-            socle_dictionary::Encoding::Auto => None,
-            socle_dictionary::Encoding::Utf8 => Some(socle_fixtures::Encoding::Utf8),
-            socle_dictionary::Encoding::Windows1252 => Some(socle_fixtures::Encoding::Windows1252),
+        let mut c = socle_fixtures::ConventionOverrides {
+            encoding: match p.encodage {
+                socle_dictionary::Encoding::Auto => None,
+                socle_dictionary::Encoding::Utf8 => Some(socle_fixtures::Encoding::Utf8),
+                socle_dictionary::Encoding::Windows1252 => Some(socle_fixtures::Encoding::Windows1252),
+            },
+            ..Default::default()
         };
         // The CSS's own codes, inverted: canonical -> what the CSS writes.
         for (local, status) in &p.valeurs_speciales_resultat {

@@ -75,8 +75,11 @@ fn resolve_key(args: &RunArgs) -> Result<Pseudonymiser> {
     )
 }
 
+/// A CSS to load: its code, and its night and folder, or why there is none.
+type Planned = (String, Result<(String, PathBuf), String>);
+
 /// The night folder of each CSS to load: `--night` if given, else the latest.
-fn discover(args: &RunArgs) -> Result<Vec<(String, Result<(String, PathBuf), String>)>> {
+fn discover(args: &RunArgs) -> Result<Vec<Planned>> {
     let root = &args.exports;
     let entries =
         std::fs::read_dir(root).with_context(|| format!("cannot read the exports root {}", root.display()))?;

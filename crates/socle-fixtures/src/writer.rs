@@ -319,8 +319,8 @@ impl<'c> TableWriter<'c> {
                 // so a row with one bad cell would still load its other étapes, and the truth
                 // (clean rows only) would no longer be exact.
                 if self.table == E_MAT_ELE {
-                    for c in 7..11 {
-                        row[c] = ["ZZ", "XQ", "??", "A++"][inj.rng.random_range(0..4)].to_string();
+                    for cell in &mut row[7..11] {
+                        *cell = ["ZZ", "XQ", "??", "A++"][inj.rng.random_range(0..4)].to_string();
                     }
                 }
             }

@@ -101,14 +101,12 @@ pub fn load(pipelines: &Path) -> Result<(Vec<Mart>, Vec<Problem>), MartError> {
     entries.sort();
     for path in &entries {
         match path.extension().and_then(|e| e.to_str()) {
-            Some("sql") => {
-                if !path.with_extension("yaml").exists() {
-                    problems.push(Problem {
-                        file: path.clone(),
-                        path: String::new(),
-                        message: "SQL file without its YAML description (definition, grain, columns)".into(),
-                    });
-                }
+            Some("sql") if !path.with_extension("yaml").exists() => {
+                problems.push(Problem {
+                    file: path.clone(),
+                    path: String::new(),
+                    message: "SQL file without its YAML description (definition, grain, columns)".into(),
+                });
             }
             Some("yaml" | "yml") => {
                 let sql_path = path.with_extension("sql");
@@ -239,6 +237,7 @@ mod tests {
     }
 
     /// A tiny `resultat` with every case the definition names.
+    #[allow(clippy::type_complexity)]
     fn resultat_ctx() -> SessionContext {
         let schema = Arc::new(Schema::new(vec![
             Field::new("annee_scolaire", DataType::Utf8, true),

@@ -201,10 +201,9 @@ pub async fn normalise(cx: &NormaliseContext<'_>, extract: Extract) -> Result<No
                     .map_err(engine("eleve_key"))?;
                 quality.add_anomaly("cles_locales", count_true(&accepted, "cle_locale"));
             }
-            "resultat" | "cours" => {
-                if *entity_name == "cours" {
-                    quality.add_anomaly("cours_locaux_sans_correspondance", count_true(&accepted, "cours_local"));
-                }
+            "cours" => {
+                // Subjects (school x year x code) whose local code has no mapping in the dictionary.
+                quality.add_anomaly("cours_locaux_sans_correspondance", count_true(&accepted, "cours_local"));
             }
             _ => {}
         }

@@ -156,7 +156,10 @@ fn strings(batches: &[RecordBatch], name: &str) -> Vec<Option<String>> {
 }
 
 /// (resultat_source, etape) -> (statut, reussi, note)
-fn results(n: &Normalised) -> BTreeMap<(String, String), (String, Option<bool>, Option<f64>)> {
+/// (statut_resultat, reussi, note) of one result.
+type Reading = (String, Option<bool>, Option<f64>);
+
+fn results(n: &Normalised) -> BTreeMap<(String, String), Reading> {
     let b = &n.tables["resultat"];
     let src = strings(b, "resultat_source");
     let etape = strings(b, "etape");
