@@ -230,10 +230,13 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
     }
 
     // Summary for the data team.
+    let secs = started.elapsed().as_secs_f64();
+    let total: u64 = outcomes.iter().map(|o| o.loaded + o.quarantined).sum();
     println!(
-        "Socle run {run_id}: {published}/{} CSS published in {:.1}s",
+        "Socle run {run_id}: {published}/{} CSS published in {secs:.1}s ({:.0} rows/s{})",
         outcomes.len(),
-        started.elapsed().as_secs_f64()
+        total as f64 / secs.max(1e-9),
+        peak_memory().map(|m| format!(", peak memory {m}")).unwrap_or_default()
     );
     for o in &outcomes {
         match &o.error {
@@ -371,4 +374,17 @@ async fn load_css(
         }
     }
     Ok((loaded, quarantined))
+}
+
+/// Peak resident memory of this process (Linux: VmHWM of /proc/self/status).
+fn peak_memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(format!("{:.0} MiB", kb / 1024.0))
 }
