@@ -136,7 +136,7 @@ async fn check(schemas: PathBuf, pipelines: PathBuf) -> Result<u8> {
     // Plan every mart against empty tables with the shared-zone schemas of the dictionary.
     let ctx = datafusion::prelude::SessionContext::new();
     for e in &dict.entities {
-        let schema = socle_transform::shared_arrow_schema(e);
+        let schema = e.shared_arrow_schema();
         let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?;
         ctx.register_table(e.name.as_str(), std::sync::Arc::new(table))?;
     }

@@ -39,14 +39,14 @@ enum OutputFormat {
 pub fn shared_schemas(dict: &Dictionary) -> BTreeMap<String, SchemaRef> {
     dict.entities
         .iter()
-        .map(|e| (e.name.clone(), socle_transform::shared_arrow_schema(e)))
+        .map(|e| (e.name.clone(), e.shared_arrow_schema()))
         .collect()
 }
 
 fn css_schemas(dict: &Dictionary) -> BTreeMap<String, SchemaRef> {
     dict.entities
         .iter()
-        .map(|e| (e.name.clone(), socle_transform::arrow_schema(e)))
+        .map(|e| (e.name.clone(), e.arrow_schema()))
         .collect()
 }
 

@@ -23,23 +23,12 @@ pub(crate) struct Typed {
     pub rejects: Vec<Reject>,
 }
 
-/// Arrow type of a contract column type.
-pub(crate) fn arrow_type(t: FieldType) -> DataType {
-    match t {
-        FieldType::Text => DataType::Utf8,
-        FieldType::Int => DataType::Int64,
-        FieldType::Dec => DataType::Float64,
-        FieldType::Date => DataType::Date32,
-        FieldType::Bool => DataType::Boolean,
-    }
-}
-
 /// The typed schema of a table: every contract column in contract order, then `_file`, `_line`.
 pub fn typed_schema(table: &SourceTable) -> SchemaRef {
     let mut fields: Vec<Field> = table
         .columns
         .iter()
-        .map(|c| Field::new(c.name.clone(), arrow_type(c.column_type), c.nullable || !c.required))
+        .map(|c| Field::new(c.name.clone(), c.column_type.arrow_type(), c.nullable || !c.required))
         .collect();
     fields.push(Field::new("_file", DataType::Utf8, false));
     fields.push(Field::new("_line", DataType::Int64, false));

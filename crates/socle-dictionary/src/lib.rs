@@ -12,11 +12,14 @@
 //! [`Dictionary::load`] reads it, [`Dictionary::validate`] reports every problem with its file and
 //! path, [`Dictionary::to_markdown`] renders it as documentation.
 
+mod arrow;
 mod doc;
 mod load;
 mod model;
 mod validate;
 
+pub use arrow::PERSONAL_METADATA_KEY;
+pub use arrow_schema;
 pub use load::LoadError;
 pub use model::*;
 pub use validate::Problem;

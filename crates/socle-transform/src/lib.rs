@@ -25,7 +25,7 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use socle_connect_gpi::Extract;
 use socle_core::{Pseudonymiser, Registry};
-use socle_dictionary::{Dictionary, Entity, FieldType};
+use socle_dictionary::{Dictionary, Entity};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -79,38 +79,6 @@ pub struct Normalised {
     /// Rows rejected by the connector or by normalisation, with file, line, column and reason.
     pub quarantine: Vec<RecordBatch>,
     pub quality: QualityReport,
-}
-
-/// The Arrow type of a dictionary type.
-pub fn arrow_type(t: FieldType) -> DataType {
-    match t {
-        FieldType::Text => DataType::Utf8,
-        FieldType::Int => DataType::Int64,
-        FieldType::Dec => DataType::Float64,
-        FieldType::Date => DataType::Date32,
-        FieldType::Bool => DataType::Boolean,
-    }
-}
-
-/// The full (per-CSS zone) Arrow schema of an entity.
-pub fn arrow_schema(entity: &Entity) -> SchemaRef {
-    Arc::new(Schema::new(
-        entity
-            .fields
-            .iter()
-            .map(|f| Field::new(&f.name, arrow_type(f.field_type), true))
-            .collect::<Vec<_>>(),
-    ))
-}
-
-/// The shared-zone Arrow schema of an entity (personal fields removed).
-pub fn shared_arrow_schema(entity: &Entity) -> SchemaRef {
-    Arc::new(Schema::new(
-        entity
-            .shared_fields()
-            .map(|f| Field::new(&f.name, arrow_type(f.field_type), true))
-            .collect::<Vec<_>>(),
-    ))
 }
 
 /// Normalises one CSS's GPI extract.
@@ -228,7 +196,7 @@ pub async fn normalise(cx: &NormaliseContext<'_>, extract: Extract) -> Result<No
 /// Splits a staged plan output into accepted rows (projected and cast to the dictionary's
 /// fields) and rejected rows (those with a `_reason`).
 fn split(entity: &Entity, staged: &[RecordBatch]) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>), TransformError> {
-    let schema = arrow_schema(entity);
+    let schema = entity.arrow_schema();
     let mut accepted = Vec::new();
     let mut rejected = Vec::new();
     let stage = |e: datafusion::arrow::error::ArrowError| TransformError::Engine {

@@ -63,7 +63,7 @@ mod write;
 pub use error::WarehouseError;
 pub use layout::QUARANTINE;
 pub use manifest::{InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, TableFiles};
-pub use schema::{PERSONAL_METADATA_KEY, arrow_type, entity_schema, entity_schemas, shared_schema};
+pub use schema::{PERSONAL_METADATA_KEY, entity_schema, entity_schemas, shared_schema};
 pub use session::Zone;
 pub use transaction::CssTransaction;
 pub use warehouse::{FAILPOINT_ENV, Warehouse, failpoint_from_env, new_run_id};
