@@ -1,33 +1,7 @@
 //! The CLI's own contract: check, dictionary, the demo run on the committed fixtures, query formats.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn socle(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_socle"))
-        .current_dir(root())
-        .env_remove("SOCLE_PSEUDO_KEY")
-        .env_remove("SOCLE_PSEUDO_KEY_FILE")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{copy_dir, root, socle, text};
 
 #[test]
 fn check_accepts_the_committed_project_and_names_every_broken_file() {
@@ -37,8 +11,8 @@ fn check_accepts_the_committed_project_and_names_every_broken_file() {
 
     let tmp = std::env::temp_dir().join(format!("socle-check-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
-    copy(&root().join("schemas"), &tmp.join("schemas"));
-    copy(&root().join("pipelines"), &tmp.join("pipelines"));
+    copy_dir(&root().join("schemas"), &tmp.join("schemas"));
+    copy_dir(&root().join("pipelines"), &tmp.join("pipelines"));
     let css = tmp.join("schemas/css/866000.yaml");
     let t = std::fs::read_to_string(&css)
         .unwrap()
@@ -151,16 +125,4 @@ fn demo_run_on_the_fixtures_then_query_in_every_format() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("nope"), "{}", text(&o));
     std::fs::remove_dir_all(&tmp).unwrap();
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }

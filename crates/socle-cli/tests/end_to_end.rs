@@ -2,39 +2,15 @@
 //! against the generator's own ground truth (never against Socle's output), plus privacy,
 //! atomicity, idempotency and interoperability (DuckDB, polars).
 
+mod common;
+use common::{copy_dir, root, socle, text};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 
 const CSS: &str = "866000,881000,751000";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn socle(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_socle"))
-        .current_dir(root())
-        .env_remove("SOCLE_PSEUDO_KEY")
-        .env_remove("SOCLE_PSEUDO_KEY_FILE")
-        .env_remove("SOCLE_FAILPOINT")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 struct Generated {
     dir: PathBuf,
@@ -440,18 +416,6 @@ fn snapshot(warehouse: &Path) -> String {
     );
     s.push_str(&format!("{mart:?}"));
     s
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 /// A run failing mid-way (at the commit of one CSS, or a source missing a file) leaves that

@@ -1,0 +1,47 @@
+//! Helpers shared by the CLI's integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root (the CLI's default paths are relative to it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// `socle ARGS` from the repository root, with no key and no failpoint from the environment.
+pub fn socle(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_socle"))
+        .current_dir(root())
+        .env_remove("SOCLE_PSEUDO_KEY")
+        .env_remove("SOCLE_PSEUDO_KEY_FILE")
+        .env_remove("SOCLE_FAILPOINT")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Exit status and both outputs, for assertion messages.
+pub fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
