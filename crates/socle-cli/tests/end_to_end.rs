@@ -338,10 +338,18 @@ fn the_shared_zone_and_the_logs_hold_no_personal_data() {
             }
         }
     }
-    // Logs of the run (JSON) and the quality reports.
+    // Logs of the run (JSON): no code permanent, full name or birth date anywhere in a line
+    // (the run logs counts and codes of organisations and files, never row values).
+    let (names, births) = names_and_birth_dates(&g.truth);
     for line in g.run_log.lines() {
         for c in &codes {
             assert!(!line.contains(c.as_str()), "a code permanent in the logs");
+        }
+        for n in &names {
+            assert!(!line.contains(n.as_str()), "a student's full name in the logs");
+        }
+        for b in &births {
+            assert!(!line.contains(b.as_str()), "a birth date in the logs");
         }
     }
     for entry in std::fs::read_dir(g.warehouse.join("_socle/runs")).unwrap() {
@@ -352,6 +360,14 @@ fn the_shared_zone_and_the_logs_hold_no_personal_data() {
             }
         }
     }
+}
+
+/// Full names ("prénom nom") and birth dates (ISO) the generator wrote.
+fn names_and_birth_dates(truth: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
+    let rows = read_csv_file(&truth.join("personal.csv"));
+    let names = rows.iter().map(|r| format!("{} {}", r["pnom"], r["nom"])).collect();
+    let births = rows.iter().map(|r| r["date_naiss"].clone()).collect();
+    (names, births)
 }
 
 fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) {
