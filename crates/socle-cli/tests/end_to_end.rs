@@ -657,3 +657,65 @@ fn a_run_without_a_key_is_refused_outside_the_fixtures() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("SOCLE_PSEUDO_KEY"), "{}", text(&o));
 }
+
+/// The loaded warehouse conforms to the dictionary: in every CSS's zone, every canonical field
+/// respects its declared domain (values, pattern, bounds, registry) and nullability. Checked
+/// through the engine, like dbt tests beside their models.
+#[test]
+fn the_warehouse_conforms_to_the_data_dictionary() {
+    let g = generated();
+    let dict = socle_dictionary::Dictionary::load(root().join("schemas")).unwrap();
+    let registry = socle_core::Registry::embedded().unwrap();
+    let orgs: Vec<String> = registry.organisations.keys().map(|c| format!("'{c}'")).collect();
+    let etabs: Vec<String> = registry.establishments.keys().map(|c| format!("'{c}'")).collect();
+    let mut checks = 0;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let wh = socle_warehouse::Warehouse::open(&g.warehouse).unwrap();
+    for css in CSS.split(',') {
+        let ctx = rt
+            .block_on(wh.session(socle_warehouse::Zone::Css(css.to_string()), &BTreeMap::new()))
+            .unwrap();
+        for e in &dict.entities {
+            for f in &e.fields {
+                let col = format!("\"{}\"", f.name);
+                let mut violations = Vec::new();
+                if !f.nullable {
+                    violations.push(format!("{col} IS NULL"));
+                }
+                if let Some(d) = &f.domain {
+                    if let Some(values) = &d.values {
+                        let list: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
+                        violations.push(format!("CAST({col} AS VARCHAR) NOT IN ({})", list.join(", ")));
+                    }
+                    if let Some(p) = &d.pattern {
+                        violations.push(format!("NOT regexp_like(CAST({col} AS VARCHAR), '{p}')"));
+                    }
+                    if let Some(min) = d.min {
+                        violations.push(format!("{col} < {min}"));
+                    }
+                    if let Some(max) = d.max {
+                        violations.push(format!("{col} > {max}"));
+                    }
+                    match d.reference.as_deref() {
+                        Some("organismes") => violations.push(format!("{col} NOT IN ({})", orgs.join(", "))),
+                        Some("etablissements") => violations.push(format!("{col} NOT IN ({})", etabs.join(", "))),
+                        _ => {}
+                    }
+                }
+                for v in violations {
+                    checks += 1;
+                    let sql = format!("SELECT count(*) AS n FROM {} WHERE {v}", e.name);
+                    let batches = rt.block_on(async { ctx.sql(&sql).await.unwrap().collect().await.unwrap() });
+                    let n = batches[0]
+                        .column(0)
+                        .as_any()
+                        .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                        .unwrap()
+                        .value(0);
+                    assert_eq!(n, 0, "{css} {}.{}: {n} rows where {v}", e.name, f.name);
+                }
+            }
+        }
+    }
+    assert!(checks > 100, "only {checks} checks");
+}
