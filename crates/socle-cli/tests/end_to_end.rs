@@ -3,7 +3,7 @@
 //! atomicity, idempotency and interoperability (DuckDB, polars).
 
 mod common;
-use common::{copy_dir, root, socle, text};
+use common::{copy_dir, load, load_command, root, socle, text};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -49,16 +49,7 @@ fn generated() -> &'static Generated {
             truth.to_str().unwrap(),
         ]);
         assert!(o.status.success(), "{}", text(&o));
-        let o = socle(&[
-            "--log-format",
-            "json",
-            "run",
-            "--exports",
-            exports.to_str().unwrap(),
-            "--warehouse",
-            warehouse.to_str().unwrap(),
-            "--demo-key",
-        ]);
+        let o = load(&exports, &warehouse, &["--log-format", "json"]);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         let run_log = format!(
             "{}{}",
@@ -448,17 +439,8 @@ fn a_failed_run_leaves_the_previous_warehouse_intact() {
     let m881 = manifest("881000");
 
     // 1. Failure inside the commit of 866000 (files moved, manifest not swapped).
-    let o = Command::new(env!("CARGO_BIN_EXE_socle"))
-        .current_dir(root())
+    let o = load_command(&g.exports, &wh, &[])
         .env("SOCLE_FAILPOINT", "commit:866000")
-        .args([
-            "run",
-            "--exports",
-            g.exports.to_str().unwrap(),
-            "--warehouse",
-            wh.to_str().unwrap(),
-            "--demo-key",
-        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
@@ -487,14 +469,7 @@ fn a_failed_run_leaves_the_previous_warehouse_intact() {
         .path();
     std::fs::remove_file(night.join("gpi/gpm_e_ele.csv")).unwrap();
     let m881 = manifest("881000");
-    let o = socle(&[
-        "run",
-        "--exports",
-        exports.to_str().unwrap(),
-        "--warehouse",
-        wh.to_str().unwrap(),
-        "--demo-key",
-    ]);
+    let o = load(&exports, &wh, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
         text(&o).contains("gpm_e_ele.csv"),
@@ -505,16 +480,7 @@ fn a_failed_run_leaves_the_previous_warehouse_intact() {
     assert_eq!(snapshot(&wh), before);
 
     // 3. Killed in the middle: whatever the moment, the warehouse reads as before.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_socle"))
-        .current_dir(root())
-        .args([
-            "run",
-            "--exports",
-            g.exports.to_str().unwrap(),
-            "--warehouse",
-            wh.to_str().unwrap(),
-            "--demo-key",
-        ])
+    let mut child = load_command(&g.exports, &wh, &[])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -535,14 +501,7 @@ fn loading_the_same_night_twice_is_idempotent() {
     let before = snapshot(&wh);
     let mut files_before = Vec::new();
     collect_parquet(&wh, &mut files_before);
-    let o = socle(&[
-        "run",
-        "--exports",
-        g.exports.to_str().unwrap(),
-        "--warehouse",
-        wh.to_str().unwrap(),
-        "--demo-key",
-    ]);
+    let o = load(&g.exports, &wh, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(snapshot(&wh), before);
     let mut files_after = Vec::new();
@@ -550,16 +509,7 @@ fn loading_the_same_night_twice_is_idempotent() {
     assert_eq!(files_after.len(), files_before.len(), "leftover files after a re-run");
     // Re-running one CSS replaces only its partitions.
     let m881 = std::fs::read_to_string(wh.join("_socle/manifests/881000.json")).unwrap();
-    let o = socle(&[
-        "run",
-        "--exports",
-        g.exports.to_str().unwrap(),
-        "--warehouse",
-        wh.to_str().unwrap(),
-        "--demo-key",
-        "--css",
-        "866000",
-    ]);
+    let o = load(&g.exports, &wh, &["--css", "866000"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(
         std::fs::read_to_string(wh.join("_socle/manifests/881000.json")).unwrap(),

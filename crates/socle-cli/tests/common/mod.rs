@@ -12,16 +12,40 @@ pub fn root() -> PathBuf {
         .unwrap()
 }
 
-/// `socle ARGS` from the repository root, with no key and no failpoint from the environment.
-pub fn socle(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_socle"))
-        .current_dir(root())
+/// The `socle` binary, run from the repository root with no key and no failpoint taken from
+/// the environment.
+pub fn socle_command() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_socle"));
+    c.current_dir(root())
         .env_remove("SOCLE_PSEUDO_KEY")
         .env_remove("SOCLE_PSEUDO_KEY_FILE")
-        .env_remove("SOCLE_FAILPOINT")
-        .args(args)
-        .output()
-        .unwrap()
+        .env_remove("SOCLE_FAILPOINT");
+    c
+}
+
+/// `socle ARGS`, see [`socle_command`].
+pub fn socle(args: &[&str]) -> Output {
+    socle_command().args(args).output().unwrap()
+}
+
+/// `socle run` of an exports root into a warehouse with the demo key, as a command to adjust.
+pub fn load_command(exports: &Path, warehouse: &Path, extra: &[&str]) -> Command {
+    let mut c = socle_command();
+    c.args([
+        "run",
+        "--exports",
+        exports.to_str().unwrap(),
+        "--warehouse",
+        warehouse.to_str().unwrap(),
+        "--demo-key",
+    ])
+    .args(extra);
+    c
+}
+
+/// `socle run` of an exports root into a warehouse with the demo key.
+pub fn load(exports: &Path, warehouse: &Path, extra: &[&str]) -> Output {
+    load_command(exports, warehouse, extra).output().unwrap()
 }
 
 /// Exit status and both outputs, for assertion messages.
