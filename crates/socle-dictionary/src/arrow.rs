@@ -11,13 +11,16 @@ use std::sync::Arc;
 pub const PERSONAL_METADATA_KEY: &str = "socle.personal";
 
 impl FieldType {
-    /// text `Utf8`, int `Int64`, dec `Float64`, date `Date32`, bool `Boolean`.
+    /// text `Utf8`, int `Int64`, dec `Float64`, money `Decimal128(18, 2)`, date `Date32`,
+    /// timestamp `Timestamp(Microsecond)`, bool `Boolean`.
     pub fn arrow_type(self) -> DataType {
         match self {
             FieldType::Text => DataType::Utf8,
             FieldType::Int => DataType::Int64,
             FieldType::Dec => DataType::Float64,
+            FieldType::Money => DataType::Decimal128(18, 2),
             FieldType::Date => DataType::Date32,
+            FieldType::Timestamp => DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, None),
             FieldType::Bool => DataType::Boolean,
         }
     }

@@ -20,8 +20,13 @@ pub enum FieldType {
     Int,
     /// Decimal with up to 2 places (stored as a 64-bit float).
     Dec,
+    /// An amount of money in dollars, exact to the cent (Decimal128(18, 2)): sums of ledger
+    /// lines must not drift the way floats do.
+    Money,
     /// Calendar date.
     Date,
+    /// Date and time, without time zone (local time of the source system).
+    Timestamp,
     /// Boolean.
     Bool,
 }
@@ -32,7 +37,9 @@ impl FieldType {
             FieldType::Text => "text",
             FieldType::Int => "int",
             FieldType::Dec => "dec",
+            FieldType::Money => "money",
             FieldType::Date => "date",
+            FieldType::Timestamp => "timestamp",
             FieldType::Bool => "bool",
         }
     }
@@ -219,6 +226,11 @@ pub struct SourceTable {
     pub key: Vec<String>,
     #[serde(default)]
     pub duplicates: DuplicatePolicy,
+    /// JSON Lines only: one row per element of this array field of each line (Mozaïk's
+    /// `legendes.codes`). A column is read from the element's fields first, then from the line
+    /// (so the parent's key columns come along). Several tables may read the same file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unnest: Option<String>,
     pub columns: Vec<SourceColumn>,
 }
 

@@ -23,7 +23,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::DataFusionError;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
-use socle_connect_gpi::Extract;
+use socle_connect::Extract;
 use socle_core::{Pseudonymiser, Registry};
 use socle_dictionary::{Dictionary, Entity};
 use std::collections::BTreeMap;

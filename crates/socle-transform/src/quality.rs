@@ -3,7 +3,7 @@
 
 use datafusion::arrow::array::{Array, RecordBatch, StringArray};
 use serde::Serialize;
-use socle_connect_gpi::{FileInfo, Reject, TypedTable};
+use socle_connect::{FileInfo, Reject, TypedTable};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

@@ -7,7 +7,7 @@ use datafusion::common::{DataFusionError, Result};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
 use datafusion::prelude::SessionContext;
-use socle_connect_gpi::Reject;
+use socle_connect::Reject;
 use socle_core::{Pseudonymiser, Registry, is_valid_code_permanent};
 use socle_dictionary::EffectiveProfile;
 use std::sync::Arc;

@@ -27,7 +27,7 @@ const DELIMITERS: [u8; 4] = [b';', b',', b'|', b'\t'];
 const SCAN_CHUNK: usize = 64 * 1024;
 
 /// A file split into raw string batches.
-pub(crate) struct Split {
+pub struct Split {
     pub info: FileInfo,
     /// Schema of the raw batches: `r0..rN` (Utf8, contract order) and `_line` (Int64).
     pub raw_schema: SchemaRef,
@@ -39,12 +39,12 @@ pub(crate) struct Split {
 }
 
 /// Name of the raw string column of contract column `i`.
-pub(crate) fn raw_name(i: usize) -> String {
+pub fn raw_name(i: usize) -> String {
     format!("r{i}")
 }
 
 /// Schema of the raw batches of a table.
-pub(crate) fn raw_schema(table: &SourceTable) -> SchemaRef {
+pub fn raw_schema(table: &SourceTable) -> SchemaRef {
     let mut fields: Vec<Field> = (0..table.columns.len())
         .map(|i| Field::new(raw_name(i), DataType::Utf8, true))
         .collect();
@@ -155,7 +155,7 @@ fn scan_utf8(path: &Path, stats: &mut FileStats) -> io::Result<bool> {
 }
 
 /// Counts the candidate delimiters outside quotes in the header line; the most frequent wins.
-pub(crate) fn sniff_delimiter(line: &[u8]) -> u8 {
+pub fn sniff_delimiter(line: &[u8]) -> u8 {
     let mut counts = [0usize; DELIMITERS.len()];
     let mut in_quotes = false;
     for &b in line {
@@ -246,7 +246,7 @@ impl RawBuilders {
 }
 
 /// Splits the file of `table` into raw batches and record-level rejects.
-pub(crate) fn split_file(path: &Path, table: &SourceTable, opts: &ReadOptions) -> Result<Split, ConnectError> {
+pub fn split_file(path: &Path, table: &SourceTable, opts: &ReadOptions) -> Result<Split, ConnectError> {
     let io_err = |source: io::Error| ConnectError::Io {
         path: path.to_path_buf(),
         source,

@@ -17,7 +17,7 @@ use crate::split::{Split, raw_name};
 use crate::{ConnectError, Reject, RejectKind};
 
 /// The typed rows of a table and the rows the checks rejected.
-pub(crate) struct Typed {
+pub struct Typed {
     pub batches: Vec<RecordBatch>,
     pub rows_loaded: u64,
     pub rejects: Vec<Reject>,
@@ -53,6 +53,9 @@ fn num(x: f64) -> Option<String> {
 /// Accepted decimal numbers: digits with an optional decimal comma or point.
 const DEC_PATTERN: &str = "^[+-]?([0-9]+([.,][0-9]*)?|[.,][0-9]+)$";
 
+/// Accepted amounts: at most 2 decimal places, so nothing is rounded away silently.
+const MONEY_PATTERN: &str = "^[+-]?([0-9]+([.,][0-9]{0,2})?|[.,][0-9]{1,2})$";
+
 /// The typed value of column `i` from its trimmed text `s{i}`.
 fn typed_expr(i: usize, t: FieldType) -> String {
     let s = format!("s{i}");
@@ -62,6 +65,20 @@ fn typed_expr(i: usize, t: FieldType) -> String {
         FieldType::Dec => format!(
             "CASE WHEN regexp_like({s}, {p}) THEN try_cast(replace({s}, ',', '.') AS DOUBLE) END",
             p = lit(DEC_PATTERN)
+        ),
+        FieldType::Money => format!(
+            "CASE WHEN regexp_like({s}, {p}) THEN try_cast(replace({s}, ',', '.') AS DECIMAL(18, 2)) END",
+            p = lit(MONEY_PATTERN)
+        ),
+        // Day-first forms are rewritten to ISO; a time without seconds gets `:00` (the engine's
+        // cast wants them).
+        FieldType::Timestamp => format!(
+            "try_cast(regexp_replace(CASE \
+               WHEN regexp_like({s}, '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[ T][0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}([.][0-9]{{1,6}})?)?$') \
+                 THEN replace({s}, 'T', ' ') \
+               WHEN regexp_like({s}, '^[0-9]{{2}}/[0-9]{{2}}/[0-9]{{4}} [0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}})?$') \
+                 THEN regexp_replace({s}, '^([0-9]{{2}})/([0-9]{{2}})/([0-9]{{4}}) ', '${{3}}-${{2}}-${{1}} ') \
+             END, '^([^:]*:[0-9]{{2}})$', '${{1}}:00') AS TIMESTAMP)"
         ),
         FieldType::Date => format!(
             "try_cast(CASE \
@@ -91,7 +108,7 @@ fn domain_expr(i: usize, c: &SourceColumn) -> Option<String> {
                 .iter()
                 .map(|v| v.trim().parse::<i64>().ok().map(|x| x.to_string()))
                 .collect(),
-            FieldType::Dec => values
+            FieldType::Dec | FieldType::Money => values
                 .iter()
                 .map(|v| v.trim().replace(',', ".").parse::<f64>().ok().and_then(num))
                 .collect(),
@@ -111,9 +128,9 @@ fn domain_expr(i: usize, c: &SourceColumn) -> Option<String> {
         parts.push(format!("regexp_like({s}, {})", lit(p)));
     }
     let value = match c.column_type {
-        FieldType::Int | FieldType::Dec => Some(t),
+        FieldType::Int | FieldType::Dec | FieldType::Money => Some(t),
         FieldType::Text => Some(format!("try_cast(replace({s}, ',', '.') AS DOUBLE)")),
-        FieldType::Date | FieldType::Bool => None,
+        FieldType::Date | FieldType::Timestamp | FieldType::Bool => None,
     };
     if let Some(value) = value {
         if let Some(min) = d.min.and_then(num) {
@@ -134,14 +151,14 @@ fn domain_expr(i: usize, c: &SourceColumn) -> Option<String> {
 fn unparsable(t: FieldType) -> Option<RejectKind> {
     match t {
         FieldType::Text => None,
-        FieldType::Int | FieldType::Dec => Some(RejectKind::UnparsableNumber),
-        FieldType::Date => Some(RejectKind::UnparsableDate),
+        FieldType::Int | FieldType::Dec | FieldType::Money => Some(RejectKind::UnparsableNumber),
+        FieldType::Date | FieldType::Timestamp => Some(RejectKind::UnparsableDate),
         FieldType::Bool => Some(RejectKind::OutOfDomain),
     }
 }
 
 /// The query typing and checking table `raw` of `table`; see the crate documentation.
-pub(crate) fn build_sql(
+pub fn build_sql(
     table: &SourceTable,
     raw: &str,
     file_name: &str,
@@ -303,9 +320,13 @@ fn message(
         RejectKind::UnparsableNumber => {
             let what = match col.map(|c| c.column_type) {
                 Some(FieldType::Int) => "an integer",
+                Some(FieldType::Money) => "an amount (at most 2 decimal places, comma or point)",
                 _ => "a decimal number (comma or point)",
             };
             format!("column {column}: {subject} is not {what}")
+        }
+        RejectKind::UnparsableDate if col.map(|c| c.column_type) == Some(FieldType::Timestamp) => {
+            format!("column {column}: {subject} is not a date and time (YYYY-MM-DD HH:MM[:SS], or DD/MM/YYYY HH:MM[:SS])")
         }
         RejectKind::UnparsableDate => {
             format!("column {column}: {subject} is not a date (YYYY-MM-DD, YYYYMMDD or DD/MM/YYYY)")
@@ -343,7 +364,7 @@ fn as_type(array: &ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowError> {
 
 /// Registers the raw batches, runs the typing query and splits its result into typed batches and
 /// rejects.
-pub(crate) async fn type_table(
+pub async fn type_table(
     ctx: &SessionContext,
     table: &SourceTable,
     split: &Split,
@@ -470,6 +491,39 @@ mod tests {
         assert_eq!(text(4)?, "2024-09-05");
         assert_eq!(text(8)?, "a;;b");
         assert!(!b.column(0).is_empty());
+        Ok(())
+    }
+
+    /// Amounts are exact to the cent and timestamps accept ISO and French day-first forms.
+    #[tokio::test]
+    async fn money_and_timestamps_are_typed() -> Result<(), Box<dyn std::error::Error>> {
+        let ctx = SessionContext::new();
+        let sql = format!(
+            "SELECT CAST({} AS VARCHAR), CAST({} AS VARCHAR), {} IS NULL, {} IS NULL, \
+                    CAST({} AS VARCHAR), CAST({} AS VARCHAR), {} IS NULL, {} IS NULL",
+            typed_expr_on("'-1234,56'", FieldType::Money),
+            typed_expr_on("'0.1'", FieldType::Money),
+            typed_expr_on("'1.234'", FieldType::Money),
+            typed_expr_on("'1 000'", FieldType::Money),
+            typed_expr_on("'2025-06-30T14:05:09'", FieldType::Timestamp),
+            typed_expr_on("'30/06/2025 14:05'", FieldType::Timestamp),
+            typed_expr_on("'2025-02-30 10:00:00'", FieldType::Timestamp),
+            typed_expr_on("'hier'", FieldType::Timestamp),
+        );
+        let batches = ctx.sql(&sql).await?.collect().await?;
+        let b = &batches[0];
+        let text = |i: usize| -> Result<String, ArrowError> {
+            let a = cast(b.column(i).as_ref(), &DataType::Utf8)?;
+            Ok(a.as_string::<i32>().value(0).to_string())
+        };
+        assert_eq!(text(0)?, "-1234.56");
+        assert_eq!(text(1)?, "0.10");
+        assert_eq!(text(2)?, "true", "three decimal places are refused, not rounded");
+        assert_eq!(text(3)?, "true");
+        assert_eq!(text(4)?, "2025-06-30T14:05:09");
+        assert_eq!(text(5)?, "2025-06-30T14:05:00");
+        assert_eq!(text(6)?, "true");
+        assert_eq!(text(7)?, "true");
         Ok(())
     }
 
