@@ -356,6 +356,7 @@ async fn load_css(
         demo_key: pseudo.is_demo(),
         inputs,
         quality,
+        sources: Default::default(),
     })?;
     tracing::info!(
         rows_loaded = loaded,

@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::WarehouseError;
 use crate::layout;
 
-/// The manifest format written by this version.
-pub const MANIFEST_FORMAT: u32 = 1;
+/// The manifest format written by this version. Format 2 added the row count of each school
+/// year partition (so a night can replace some years and keep the others) and the state of each
+/// source system.
+pub const MANIFEST_FORMAT: u32 = 2;
 
 /// One input file of a run, as found in the night's export folder.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -36,6 +38,9 @@ pub struct TableFiles {
     /// Files of the shared zone (shared fields only), or a mart's files.
     #[serde(default)]
     pub shared_files: Vec<String>,
+    /// Rows of each school-year partition (`2024-2025`), for tables partitioned by year.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub partition_rows: BTreeMap<String, u64>,
 }
 
 impl TableFiles {
@@ -43,6 +48,71 @@ impl TableFiles {
     pub fn all_files(&self) -> impl Iterator<Item = &String> {
         self.css_files.iter().chain(self.shared_files.iter())
     }
+
+    /// The school years of the table's partitions.
+    pub fn years(&self) -> impl Iterator<Item = &String> {
+        self.partition_rows.keys()
+    }
+
+    /// The files and rows of the partitions whose year satisfies `keep`.
+    pub fn retain_years(&self, keep: impl Fn(&str) -> bool) -> TableFiles {
+        let kept = |f: &&String| partition_year(f).is_some_and(&keep);
+        let partition_rows: BTreeMap<String, u64> = self
+            .partition_rows
+            .iter()
+            .filter(|(y, _)| keep(y))
+            .map(|(y, n)| (y.clone(), *n))
+            .collect();
+        TableFiles {
+            rows: partition_rows.values().sum(),
+            css_files: self.css_files.iter().filter(kept).cloned().collect(),
+            shared_files: self.shared_files.iter().filter(kept).cloned().collect(),
+            partition_rows,
+        }
+    }
+
+    /// Adds another set of files (of other partitions) to this one.
+    pub fn merge(&mut self, other: TableFiles) {
+        self.rows += other.rows;
+        self.css_files.extend(other.css_files);
+        self.shared_files.extend(other.shared_files);
+        for (y, n) in other.partition_rows {
+            *self.partition_rows.entry(y).or_default() += n;
+        }
+    }
+}
+
+/// The school year of a partitioned file path (`.../annee_scolaire=2024-2025/...`).
+pub fn partition_year(path: &str) -> Option<&str> {
+    path.split('/')
+        .find_map(|part| part.strip_prefix(concat!("annee_scolaire", "=")))
+}
+
+/// The state of one source system (`gpi`, `jade`, `mozaik`, `dofin`) of a CSS.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceState {
+    /// The last night whose export of this source was loaded.
+    pub night: String,
+    /// The run that loaded it.
+    pub run_id: String,
+    pub files: u64,
+    pub bytes: u64,
+    /// Data rows read from the files.
+    pub rows_read: u64,
+    /// Rows quarantined from this source (at reading and at normalisation).
+    pub rows_quarantined: u64,
+    /// The last failure of this source, if its last attempt failed: the tables it feeds keep
+    /// what `night` loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<SourceFailure>,
+}
+
+/// A failed attempt to load a source.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceFailure {
+    pub night: String,
+    pub run_id: String,
+    pub error: String,
 }
 
 /// What the caller knows about a run and records in the manifest at commit.
@@ -59,6 +129,9 @@ pub struct ManifestInfo {
     pub inputs: Vec<InputFile>,
     /// Summary of the data-quality report.
     pub quality: serde_json::Value,
+    /// The sources this run attempted, by system. Sources not attempted keep their previous
+    /// state.
+    pub sources: BTreeMap<String, SourceState>,
 }
 
 /// The current state of one CSS: `_socle/manifests/<code_css>.json`.
@@ -80,6 +153,9 @@ pub struct Manifest {
     /// Quarantined rows (CSS zone only).
     pub quarantine: TableFiles,
     pub quality: serde_json::Value,
+    /// The state of each source system ever loaded for this CSS.
+    #[serde(default)]
+    pub sources: BTreeMap<String, SourceState>,
 }
 
 impl Manifest {
@@ -182,6 +258,7 @@ mod tests {
                 rows: 3,
                 css_files: vec!["css/866000/resultat/annee_scolaire=2024-2025/r.parquet".into()],
                 shared_files: vec!["shared/resultat/annee_scolaire=2024-2025/code_css=866000/r.parquet".into()],
+                partition_rows: BTreeMap::from([("2024-2025".to_string(), 3)]),
             },
         );
         let m = Manifest {
@@ -202,6 +279,18 @@ mod tests {
             tables,
             quarantine: TableFiles::default(),
             quality: serde_json::json!({"anomalies": 2}),
+            sources: BTreeMap::from([(
+                "gpi".to_string(),
+                SourceState {
+                    night: "2025-11-20".into(),
+                    run_id: "20251120T031500Z-0123abcd".into(),
+                    files: 12,
+                    bytes: 10,
+                    rows_read: 2,
+                    rows_quarantined: 0,
+                    last_failure: None,
+                },
+            )]),
         };
         let json = serde_json::to_string_pretty(&m)?;
         let back: Manifest = serde_json::from_str(&json)?;
@@ -217,11 +306,38 @@ mod tests {
                     rows: 1,
                     css_files: vec![],
                     shared_files: vec!["marts/reussite/r.parquet".into()],
+                    partition_rows: BTreeMap::new(),
                 },
             )]),
         };
         let back: MartsManifest = serde_json::from_str(&serde_json::to_string(&marts)?)?;
         assert_eq!(back, marts);
         Ok(())
+    }
+
+    #[test]
+    fn years_are_kept_or_replaced_by_partition() {
+        let files = TableFiles {
+            rows: 5,
+            css_files: vec![
+                "css/866000/resultat/annee_scolaire=2023-2024/a.parquet".into(),
+                "css/866000/resultat/annee_scolaire=2024-2025/a.parquet".into(),
+            ],
+            shared_files: vec![
+                "shared/resultat/annee_scolaire=2023-2024/code_css=866000/a.parquet".into(),
+                "shared/resultat/annee_scolaire=2024-2025/code_css=866000/a.parquet".into(),
+            ],
+            partition_rows: BTreeMap::from([("2023-2024".to_string(), 2), ("2024-2025".to_string(), 3)]),
+        };
+        let old = files.retain_years(|y| y != "2024-2025");
+        assert_eq!(old.rows, 2);
+        assert_eq!(old.css_files, vec!["css/866000/resultat/annee_scolaire=2023-2024/a.parquet".to_string()]);
+        assert_eq!(old.shared_files.len(), 1);
+        let mut merged = files.retain_years(|y| y == "2024-2025");
+        merged.merge(old);
+        assert_eq!(merged.rows, 5);
+        assert_eq!(merged.all_files().count(), 4);
+        assert_eq!(partition_year("css/1/t/annee_scolaire=2024-2025/r.parquet"), Some("2024-2025"));
+        assert_eq!(partition_year("css/1/eleve/r.parquet"), None);
     }
 }

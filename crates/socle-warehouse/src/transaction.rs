@@ -171,6 +171,9 @@ impl CssTransaction {
                 &shared,
             )?;
             files.rows += rows;
+            if let Some(year) = crate::manifest::partition_year(&css_rel) {
+                *files.partition_rows.entry(year.to_string()).or_default() += rows;
+            }
             files.css_files.push(css_rel);
             files.shared_files.push(shared_rel);
         }
@@ -231,11 +234,22 @@ impl CssTransaction {
 
     /// Publishes the CSS: (1) moves every staged file to its final path (names carry the run
     /// id, nothing published is overwritten); (2) swaps `_socle/manifests/<code_css>.json`
-    /// atomically (the commit point); (3) deletes the previous manifest's files and the staging
-    /// folder. A failure before (2) leaves the previous state whole; stray files are collected
-    /// by the next [`Warehouse::open`].
+    /// atomically (the commit point); (3) deletes the previous manifest's files that the new one
+    /// does not keep, and the staging folder. A failure before (2) leaves the previous state
+    /// whole; stray files are collected by the next [`Warehouse::open`].
     ///
-    /// Refuses a `key_fingerprint` different from the one of the other CSS of the warehouse.
+    /// What the new state keeps of the previous one (a night replaces the school years it
+    /// contains, nothing else):
+    /// - a table not written by this transaction (its source failed or was not sent) keeps all
+    ///   its previous files;
+    /// - a table written keeps its previous partitions of the school years that no table of
+    ///   this transaction contains (an export of 2025-2026 alone leaves 2024-2025 as it was),
+    ///   and loses those of the years the night contains, even where the new night has no row;
+    /// - tables not partitioned by year, and the quarantine, are replaced.
+    ///
+    /// Source states in `info.sources` replace the previous ones of the same system; the others
+    /// are kept. Refuses a `key_fingerprint` different from the one of the other CSS of the
+    /// warehouse.
     pub fn commit(self, info: ManifestInfo) -> Result<Manifest, WarehouseError> {
         let warehouse = &self.warehouse;
         warehouse.check_key_fingerprint(&self.code_css, &info.key_fingerprint)?;
@@ -245,6 +259,27 @@ impl CssTransaction {
                 code_css: self.code_css.clone(),
                 run_id: self.run_id.clone(),
             });
+        }
+        let night_years: std::collections::BTreeSet<String> =
+            self.tables.values().flat_map(|t| t.years().cloned()).collect();
+        let mut tables = self.tables.clone();
+        let mut sources = BTreeMap::new();
+        if let Some(prev) = &previous {
+            for (name, files) in &prev.tables {
+                match tables.get_mut(name) {
+                    None => {
+                        tables.insert(name.clone(), files.clone());
+                    }
+                    Some(new) if !files.partition_rows.is_empty() => {
+                        new.merge(files.retain_years(|y| !night_years.contains(y)));
+                    }
+                    Some(_) => {}
+                }
+            }
+            sources = prev.sources.clone();
+        }
+        for (system, state) in info.sources {
+            sources.insert(system, state);
         }
         let manifest = Manifest {
             format: MANIFEST_FORMAT,
@@ -256,14 +291,24 @@ impl CssTransaction {
             key_fingerprint: info.key_fingerprint,
             demo_key: info.demo_key,
             inputs: info.inputs,
-            tables: self.tables.clone(),
+            tables,
             quarantine: self.quarantine.clone().unwrap_or_default(),
             quality: info.quality,
+            sources,
         };
-        let staged: Vec<String> = manifest.files().cloned().collect();
+        // Only this transaction's files move; files kept from the previous state stay put and
+        // are not deleted.
+        let new_files: std::collections::HashSet<&String> = self
+            .tables
+            .values()
+            .flat_map(TableFiles::all_files)
+            .chain(self.quarantine.iter().flat_map(TableFiles::all_files))
+            .collect();
+        let staged: Vec<String> = manifest.files().filter(|f| new_files.contains(f)).cloned().collect();
+        let kept: std::collections::HashSet<&String> = manifest.files().collect();
         let old: Vec<String> = previous
             .as_ref()
-            .map(|p| p.files().cloned().collect())
+            .map(|p| p.files().filter(|f| !kept.contains(f)).cloned().collect())
             .unwrap_or_default();
         let failpoint = failpoint_fires(self.failpoint.as_deref(), "commit", &self.code_css)
             .then(|| format!("commit:{}", self.code_css));

@@ -315,6 +315,7 @@ impl Warehouse {
                     rows,
                     css_files: Vec::new(),
                     shared_files: vec![rel],
+                    partition_rows: Default::default(),
                 },
             );
         }

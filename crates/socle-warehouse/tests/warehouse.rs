@@ -157,6 +157,7 @@ fn info(fingerprint: &str) -> ManifestInfo {
         demo_key: true,
         inputs: vec![],
         quality: serde_json::json!({"rows_quarantined": 1}),
+        sources: BTreeMap::new(),
     }
 }
 
@@ -317,7 +318,7 @@ async fn publish_then_query_both_zones() -> TestResult {
 
     // Manifest as written on disk equals what manifest() returns; files listed are the ones above.
     let m = wh.manifest(A)?.ok_or("no manifest")?;
-    assert_eq!(m.format, 1);
+    assert_eq!(m.format, socle_warehouse::MANIFEST_FORMAT);
     assert_eq!(m.run_id, "run1");
     assert_eq!(m.tables["resultat"].rows, 3);
     assert_eq!(m.tables["eleve"].rows, 2);
@@ -411,13 +412,23 @@ async fn rerun_replaces_only_that_css() -> TestResult {
 
     publish_css(&wh, A, "run2", &["2024-2025", "2024-2025", "2024-2025"])?;
     let files = data_files(&root);
+    // The night held 2024-2025 only: that year is replaced, 2023-2024 is kept as run1 wrote it.
+    let a_files: Vec<&String> = files.iter().filter(|f| f.contains("866000")).collect();
     assert!(
-        files.iter().all(|f| !f.contains("866000") || f.contains("run2")),
-        "{files:?}"
+        a_files
+            .iter()
+            .all(|f| f.contains("run2") || f.contains("annee_scolaire=2023-2024")),
+        "{a_files:?}"
     );
-    // The 2023-2024 partition of A is gone, folders included.
-    assert!(!root.join("css/866000/resultat/annee_scolaire=2023-2024").exists());
-    assert!(!root.join("shared/resultat/annee_scolaire=2023-2024").exists());
+    assert!(root.join("css/866000/resultat/annee_scolaire=2023-2024/run1.parquet").exists());
+    assert!(!root.join("css/866000/resultat/annee_scolaire=2024-2025/run1.parquet").exists());
+    let a = wh.manifest(A)?.ok_or("no manifest")?;
+    let resultat_files = &a.tables["resultat"];
+    assert_eq!(resultat_files.rows, 4);
+    assert_eq!(
+        resultat_files.partition_rows,
+        BTreeMap::from([("2023-2024".to_string(), 1), ("2024-2025".to_string(), 3)])
+    );
     // B untouched.
     assert_eq!(
         files.iter().filter(|f| f.contains(B)).cloned().collect::<Vec<_>>(),
@@ -426,7 +437,60 @@ async fn rerun_replaces_only_that_css() -> TestResult {
     assert_eq!(wh.manifest(B)?, Some(b_before));
 
     let shared = wh.session(Zone::Shared, &BTreeMap::new()).await?;
-    assert_eq!(count(&shared, "resultat").await?, 4);
+    assert_eq!(count(&shared, "resultat").await?, 5);
+    Ok(())
+}
+
+/// A table the night does not write (its source failed) keeps its files; source states merge.
+#[tokio::test(flavor = "multi_thread")]
+async fn unwritten_tables_and_other_sources_are_kept() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let root = wh.root().to_path_buf();
+    let mut tx = wh.begin_css(A, "run1")?;
+    write_css(&mut tx, A, &["2024-2025"])?;
+    let mut first = info("fp1");
+    for system in ["gpi", "dofin"] {
+        first.sources.insert(
+            system.to_string(),
+            socle_warehouse::SourceState {
+                night: "2025-11-20".into(),
+                run_id: "run1".into(),
+                files: 1,
+                ..Default::default()
+            },
+        );
+    }
+    tx.commit(first)?;
+
+    // run2 writes only `eleve` (as if the source of `resultat` had failed).
+    let mut tx = wh.begin_css(A, "run2")?;
+    tx.write_table(&eleve(), &[eleve_batch(A, 3)?])?;
+    tx.write_quarantine(&[])?;
+    let mut second = info("fp1");
+    second.sources.insert(
+        "gpi".to_string(),
+        socle_warehouse::SourceState {
+            night: "2025-11-21".into(),
+            run_id: "run2".into(),
+            files: 1,
+            ..Default::default()
+        },
+    );
+    tx.commit(second)?;
+
+    let m = wh.manifest(A)?.ok_or("no manifest")?;
+    assert_eq!(m.tables["eleve"].rows, 3);
+    assert_eq!(m.tables["resultat"].rows, 1, "resultat kept from run1");
+    assert!(m.tables["resultat"].css_files.iter().all(|f| f.contains("run1")));
+    assert_eq!(m.sources["gpi"].night, "2025-11-21");
+    assert_eq!(m.sources["dofin"].night, "2025-11-20", "a source not attempted keeps its state");
+    for f in m.files() {
+        assert!(root.join(f).exists(), "{f} listed but missing");
+    }
+    let shared = wh.session(Zone::Shared, &BTreeMap::new()).await?;
+    assert_eq!(count(&shared, "resultat").await?, 1);
+    assert_eq!(count(&shared, "eleve").await?, 3);
     Ok(())
 }
 
@@ -464,9 +528,9 @@ async fn failed_commit_keeps_previous_state_and_open_collects_orphans() -> TestR
     assert!(!root.join("css/866000/resultat/annee_scolaire=2025-2026").exists());
     assert_eq!(wh.manifest(A)?, before_manifest);
 
-    // A run after that publishes normally.
-    publish_css(&wh, A, "run3", &["2025-2026"])?;
-    assert!(data_files(&root).iter().all(|f| f.contains("run3")));
+    // A run after that publishes normally: it replaces the year it holds (2024-2025).
+    publish_css(&wh, A, "run3", &["2024-2025"])?;
+    assert!(data_files(&root).iter().all(|f| f.contains("run3")), "{:?}", data_files(&root));
     Ok(())
 }
 
