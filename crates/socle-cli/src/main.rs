@@ -4,6 +4,7 @@
 mod logging;
 mod query;
 mod run;
+mod status;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -37,6 +38,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run SQL over the warehouse (shared zone by default, a CSS's own zone with --css).
     Query(query::QueryArgs),
+    /// Show, per CSS and source, the last night loaded, row and quarantine counts, failures.
+    Status(status::StatusArgs),
     /// Validate the data dictionary and the pipelines; report every problem with its file.
     Check {
         #[arg(long, default_value = "schemas")]
@@ -51,7 +54,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = DocFormat::Md)]
         format: DocFormat,
     },
-    /// Write deterministic synthetic GPI-style exports (and, with --truth, their ground truth).
+    /// Write deterministic synthetic GPI or Mozaïk, and JADE, exports (and, with --truth, their
+    /// ground truth).
     Generate(GenerateArgs),
 }
 
@@ -62,7 +66,7 @@ enum DocFormat {
 
 #[derive(clap::Args)]
 struct GenerateArgs {
-    /// Exports root to write (`<out>/<css>/<night>/gpi/*.csv`).
+    /// Exports root to write (`<out>/<css>/<night>/{gpi,mozaik,jade}/`).
     #[arg(long)]
     out: PathBuf,
     /// Number of CSS drawn from the ministry registry (ignored with --css).
@@ -91,6 +95,10 @@ struct GenerateArgs {
     /// The dictionary whose per-CSS conventions the generator follows.
     #[arg(long, default_value = "schemas")]
     schemas: PathBuf,
+    /// CSS whose youth sector is exported as Mozaïk instead of GPI: comma-separated codes
+    /// (among the generated CSS) or `all`.
+    #[arg(long, value_name = "CODES|all")]
+    mozaik: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -107,6 +115,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => run::run(args, cli.log_format).await,
             Command::Query(args) => query::query(args).await.map(|_| 0),
+            Command::Status(args) => status::status(args),
             Command::Check { schemas, pipelines } => check(schemas, pipelines).await,
             Command::Dictionary {
                 schemas,
@@ -195,14 +204,20 @@ fn generate(a: GenerateArgs) -> Result<()> {
     opts.bad_rate = a.bad_rate;
     opts.truth = a.truth;
     opts.conventions = conventions;
+    opts.mozaik = a
+        .mozaik
+        .as_deref()
+        .map(socle_fixtures::MozaikSelection::parse)
+        .unwrap_or_default();
     let started = std::time::Instant::now();
     let s = socle_fixtures::generate(&opts)?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "generated {} CSS ({}), {} students, {} files, {} rows ({} bad) in {:.1}s ({:.0} rows/s) under {}",
+        "generated {} CSS ({}), {} students (+{} adults), {} files, {} rows ({} bad) in {:.1}s ({:.0} rows/s) under {}",
         s.css.len(),
         s.css.join(", "),
         s.students,
+        s.adults,
         s.files,
         s.rows,
         s.bad_rows,

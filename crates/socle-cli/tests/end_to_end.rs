@@ -438,8 +438,9 @@ fn a_failed_run_leaves_the_previous_warehouse_intact() {
     let m866 = manifest("866000");
     let m881 = manifest("881000");
 
-    // 1. Failure inside the commit of 866000 (files moved, manifest not swapped).
-    let o = load_command(&g.exports, &wh, &[])
+    // 1. Failure inside the commit of 866000 (files moved, manifest not swapped). `--force`:
+    // the files are unchanged, so a plain run would skip every CSS.
+    let o = load_command(&g.exports, &wh, &["--force"])
         .env("SOCLE_FAILPOINT", "commit:866000")
         .output()
         .unwrap();
@@ -457,7 +458,8 @@ fn a_failed_run_leaves_the_previous_warehouse_intact() {
         "the warehouse as read changed after a failed run"
     );
 
-    // 2. A source missing a file: that CSS fails with a clear message, keeps its state.
+    // 2. A source missing a file: that source fails with a clear message; the tables it feeds
+    // keep their state (the CSS's other sources still load).
     let exports = g.dir.join("exports-missing");
     let _ = std::fs::remove_dir_all(&exports);
     copy_dir(&g.exports, &exports);
@@ -468,7 +470,7 @@ fn a_failed_run_leaves_the_previous_warehouse_intact() {
         .unwrap()
         .path();
     std::fs::remove_file(night.join("gpi/gpm_e_ele.csv")).unwrap();
-    let m881 = manifest("881000");
+    let tables_before = tables_of(&manifest("881000"));
     let o = load(&exports, &wh, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(
@@ -476,11 +478,17 @@ fn a_failed_run_leaves_the_previous_warehouse_intact() {
         "the error must name the missing file: {}",
         text(&o)
     );
-    assert_eq!(manifest("881000"), m881);
+    let after: serde_json::Value = serde_json::from_str(&manifest("881000")).unwrap();
+    let failure = after["sources"]["gpi"]["last_failure"]["error"].as_str().unwrap_or_default();
+    assert!(failure.contains("gpm_e_ele.csv"), "{after:#}");
+    let tables_after = tables_of(&manifest("881000"));
+    for t in ["eleve", "inscription", "resultat", "absence", "etablissement", "cours", "legende", "calendrier"] {
+        assert_eq!(tables_after.get(t), tables_before.get(t), "{t} changed though its source failed");
+    }
     assert_eq!(snapshot(&wh), before);
 
     // 3. Killed in the middle: whatever the moment, the warehouse reads as before.
-    let mut child = load_command(&g.exports, &wh, &[])
+    let mut child = load_command(&g.exports, &wh, &["--force"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -491,7 +499,19 @@ fn a_failed_run_leaves_the_previous_warehouse_intact() {
     assert_eq!(snapshot(&wh), before, "a killed run changed what the warehouse reads");
 }
 
-/// The same night loaded twice gives the same warehouse, with no leftover files.
+/// The tables of a manifest (JSON text) with their files.
+fn tables_of(manifest: &str) -> BTreeMap<String, serde_json::Value> {
+    let m: serde_json::Value = serde_json::from_str(manifest).unwrap();
+    m["tables"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The same night loaded twice gives the same warehouse, with no leftover files: skipped when
+/// its files are unchanged, and the same when forced.
 #[test]
 fn loading_the_same_night_twice_is_idempotent() {
     let g = generated();
@@ -501,7 +521,26 @@ fn loading_the_same_night_twice_is_idempotent() {
     let before = snapshot(&wh);
     let mut files_before = Vec::new();
     collect_parquet(&wh, &mut files_before);
+    let manifests_before: Vec<String> = ["866000", "881000", "751000"]
+        .iter()
+        .map(|c| std::fs::read_to_string(wh.join(format!("_socle/manifests/{c}.json"))).unwrap())
+        .collect();
+    // Unchanged files: every CSS skipped, nothing rewritten.
     let o = load(&g.exports, &wh, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).matches("unchanged since the last load").count(),
+        3,
+        "{}",
+        text(&o)
+    );
+    let manifests_after: Vec<String> = ["866000", "881000", "751000"]
+        .iter()
+        .map(|c| std::fs::read_to_string(wh.join(format!("_socle/manifests/{c}.json"))).unwrap())
+        .collect();
+    assert_eq!(manifests_after, manifests_before, "a skipped night rewrote a manifest");
+    // Forced: loaded again, same warehouse.
+    let o = load(&g.exports, &wh, &["--force"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(snapshot(&wh), before);
     let mut files_after = Vec::new();
@@ -509,7 +548,7 @@ fn loading_the_same_night_twice_is_idempotent() {
     assert_eq!(files_after.len(), files_before.len(), "leftover files after a re-run");
     // Re-running one CSS replaces only its partitions.
     let m881 = std::fs::read_to_string(wh.join("_socle/manifests/881000.json")).unwrap();
-    let o = load(&g.exports, &wh, &["--css", "866000"]);
+    let o = load(&g.exports, &wh, &["--css", "866000", "--force"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(
         std::fs::read_to_string(wh.join("_socle/manifests/881000.json")).unwrap(),

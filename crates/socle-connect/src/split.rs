@@ -29,7 +29,8 @@ const SCAN_CHUNK: usize = 64 * 1024;
 /// A file split into raw string batches.
 pub struct Split {
     pub info: FileInfo,
-    /// Schema of the raw batches: `r0..rN` (Utf8, contract order) and `_line` (Int64).
+    /// Schema of the raw batches: `r0..rN` (Utf8, contract order) and `_line` (Int64); optionally
+    /// [`ELEMENT_COLUMN`] (Int64) after them.
     pub raw_schema: SchemaRef,
     pub batches: Vec<RecordBatch>,
     /// Indices of the contract columns present in the header, in the header's order.
@@ -37,6 +38,10 @@ pub struct Split {
     /// Record-level rejects (and the empty-file reject), in line order.
     pub rejects: Vec<Reject>,
 }
+
+/// Optional `Int64` column of raw batches whose records share a line (JSON Lines' `unnest`
+/// arrays): the record's index within its line, ordering the records of one line after `_line`.
+pub const ELEMENT_COLUMN: &str = "_elem";
 
 /// Name of the raw string column of contract column `i`.
 pub fn raw_name(i: usize) -> String {

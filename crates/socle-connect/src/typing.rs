@@ -13,7 +13,7 @@ use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use socle_dictionary::{DuplicatePolicy, FieldType, SourceColumn, SourceTable};
 
-use crate::split::{Split, raw_name};
+use crate::split::{ELEMENT_COLUMN, Split, raw_name};
 use crate::{ConnectError, Reject, RejectKind};
 
 /// The typed rows of a table and the rows the checks rejected.
@@ -165,6 +165,24 @@ pub fn build_sql(
     delimiter: char,
     present: &[usize],
 ) -> Result<String, ConnectError> {
+    build_sql_ordered(table, raw, file_name, delimiter, present, false)
+}
+
+/// [`build_sql`]; with `by_element`, the raw table also has [`ELEMENT_COLUMN`], which orders the
+/// records of one line (first-kept duplicate, output order).
+fn build_sql_ordered(
+    table: &SourceTable,
+    raw: &str,
+    file_name: &str,
+    delimiter: char,
+    present: &[usize],
+    by_element: bool,
+) -> Result<String, ConnectError> {
+    let order = if by_element {
+        format!("_line, {ELEMENT_COLUMN}")
+    } else {
+        "_line".to_string()
+    };
     let n = table.columns.len();
     if n == 0 {
         return Err(ConnectError::Contract {
@@ -175,8 +193,13 @@ pub fn build_sql(
     let is_present = |i: usize| present.contains(&i);
     let all = |f: &dyn Fn(usize) -> String| (0..n).map(f).collect::<Vec<_>>().join(", ");
 
+    let element = if by_element {
+        format!("{ELEMENT_COLUMN}, ")
+    } else {
+        String::new()
+    };
     let a = format!(
-        "SELECT _line, {}, {} FROM {}",
+        "SELECT _line, {element}{}, {} FROM {}",
         all(&|i| raw_name(i)),
         all(&|i| format!("NULLIF(trim({}), '') AS s{i}", raw_name(i))),
         ident(raw)
@@ -254,7 +277,7 @@ pub fn build_sql(
             .collect::<Vec<_>>()
             .join(", ");
         format!(
-            "SELECT *, row_number() OVER (PARTITION BY {partition} ORDER BY _line) AS _rn, \
+            "SELECT *, row_number() OVER (PARTITION BY {partition} ORDER BY {order}) AS _rn, \
                min(_line) OVER (PARTITION BY {partition}) AS _first FROM d"
         )
     } else {
@@ -289,7 +312,7 @@ pub fn build_sql(
            CASE WHEN {dup} THEN {key_value} ELSE _rval END AS _reject_value, \
            CASE WHEN {dup} THEN _first END AS _first_line, \
            CASE WHEN NOT _ok OR {dup} THEN {raw_text} END AS _raw \
-         FROM e ORDER BY _line",
+         FROM e ORDER BY {order}",
         typed = all(&|i| format!("t{i} AS {}", ident(&table.columns[i].name))),
         file = lit(file_name),
         dk = lit(RejectKind::DuplicateKey.as_str()),
@@ -373,7 +396,8 @@ pub async fn type_table(
     let raw = format!("__socle_raw_{}", table.name);
     let mem = MemTable::try_new(split.raw_schema.clone(), vec![split.batches.clone()])?;
     ctx.register_table(raw.as_str(), Arc::new(mem))?;
-    let sql = build_sql(table, &raw, file_name, split.info.delimiter, &split.present)?;
+    let by_element = split.raw_schema.column_with_name(ELEMENT_COLUMN).is_some();
+    let sql = build_sql_ordered(table, &raw, file_name, split.info.delimiter, &split.present, by_element)?;
     let result = async { ctx.sql(&sql).await?.collect().await }.await;
     ctx.deregister_table(raw.as_str())?;
     let batches = result?;

@@ -112,6 +112,14 @@ impl Dictionary {
         for (k, v) in &self.values.categories_absence {
             let _ = writeln!(o, "| `{k}` | `{v}` |");
         }
+        let _ = writeln!(
+            o,
+            "\n| code de résultat ministériel / ministry result code | signification | meaning |\n|---|---|---|"
+        );
+        for (k, v) in &self.values.codes_resultat_ministere {
+            let _ = writeln!(o, "| `{}` | {} | {} |", cell(k), cell(&v.fr), cell(&v.en));
+        }
+        self.finance_markdown(&mut o);
         let _ = writeln!(o, "\n## Conventions propres à un CSS / Per-CSS profiles\n");
         let _ = writeln!(o, "A CSS with no profile loads with the defaults above.\n");
         for p in self.css.values() {
@@ -135,9 +143,87 @@ impl Dictionary {
                 let list: Vec<String> = p.cours.iter().map(|(k, v)| format!("`{k}` -> `{v}`")).collect();
                 let _ = writeln!(o, "- Courses: {}", list.join(", "));
             }
+            if let Some(f) = &p.finance {
+                for (k, v) in &f.champs {
+                    let _ = writeln!(o, "- Finance: field {k} labelled {}", cell(&v.fr));
+                }
+                for a in &f.activites {
+                    let _ = writeln!(o, "- Finance: activity prefix `{}` -> field {}", a.prefixe, a.champ);
+                }
+                if let Some(ri) = &f.ressources_informationnelles {
+                    let list: Vec<String> = ri.iter().map(|p| format!("`{p}`")).collect();
+                    let _ = writeln!(
+                        o,
+                        "- Finance: IT activity prefixes (replacing the default list): {}",
+                        list.join(", ")
+                    );
+                }
+                for ob in &f.objets {
+                    let _ = writeln!(
+                        o,
+                        "- Finance: object prefix `{}` -> `{}` ({})",
+                        ob.prefixe, ob.categorie, ob.nature
+                    );
+                }
+            }
             let _ = writeln!(o);
         }
         o
+    }
+}
+
+impl Dictionary {
+    fn finance_markdown(&self, o: &mut String) {
+        let f = &self.finance;
+        let _ = writeln!(o, "\n## Correspondance financière / Finance mapping\n");
+        let _ = writeln!(
+            o,
+            "From `finance.yaml`. Codes are matched by prefix, the longest prefix winning; a CSS refines them under \
+             `finance:` in its profile. An `activite` or `objet` that no prefix matches is quarantined (`unmapped_code`).\n"
+        );
+        let _ = writeln!(
+            o,
+            "| préfixe d'activité / activity prefix | champ / field | libellé | label |\n|---|---|---|---|"
+        );
+        for a in &f.activites {
+            let label = f.champs.get(&a.champ);
+            let _ = writeln!(
+                o,
+                "| `{}` | {} | {} | {} |",
+                cell(&a.prefixe),
+                cell(&a.champ),
+                cell(label.map(|t| t.fr.as_str()).unwrap_or_default()),
+                cell(label.map(|t| t.en.as_str()).unwrap_or_default()),
+            );
+        }
+        let ri: Vec<String> = f
+            .ressources_informationnelles
+            .iter()
+            .flatten()
+            .map(|p| format!("`{p}`"))
+            .collect();
+        let _ = writeln!(
+            o,
+            "\nInformation-resources (IT) activity prefixes: {}.\n",
+            if ri.is_empty() {
+                "none".to_string()
+            } else {
+                ri.join(", ")
+            }
+        );
+        let _ = writeln!(
+            o,
+            "| préfixe d'objet / object prefix | catégorie | nature |\n|---|---|---|"
+        );
+        for ob in &f.objets {
+            let _ = writeln!(
+                o,
+                "| `{}` | `{}` | `{}` |",
+                cell(&ob.prefixe),
+                cell(&ob.categorie),
+                cell(&ob.nature)
+            );
+        }
     }
 }
 
@@ -159,6 +245,12 @@ mod tests {
         assert!(
             committed.contains("### `resultat`")
                 && committed.contains("| `code_permanent` | text | yes | direct_identifier | **no**")
+        );
+        assert!(
+            committed.contains("### `ecriture`") && committed.contains("| `description` | text | yes | name | **no**")
+        );
+        assert!(
+            committed.contains("## Correspondance financière") && committed.contains("| `9` | `revenus` | `revenu` |")
         );
     }
 }

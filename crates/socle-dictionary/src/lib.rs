@@ -5,9 +5,12 @@
 //!   French and English description, nullability, domain and personal-data class;
 //! - `sources/*.yaml`: the contract of each source system's export (tables, columns, types, keys)
 //!   and which canonical fields each column feeds;
-//! - `valeurs.yaml`: default value maps (special result values, absence categories);
+//! - `valeurs.yaml`: default value maps (special result values, absence categories, ministry
+//!   result codes);
+//! - `finance.yaml`: the finance mapping (activity prefix -> field of the annual financial
+//!   report, IT prefixes, object prefix -> category and nature), matched by longest prefix;
 //! - `css/<code>.yaml`: one CSS's own conventions (encoding, local course codes, local special
-//!   values). A CSS with no file loads with the defaults.
+//!   values, finance codes under `finance:`). A CSS with no file loads with the defaults.
 //!
 //! [`Dictionary::load`] reads it, [`Dictionary::validate`] reports every problem with its file and
 //! path, [`Dictionary::to_markdown`] renders it as documentation.

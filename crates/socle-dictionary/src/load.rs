@@ -80,6 +80,9 @@ impl Dictionary {
         let values_path = root.join("valeurs.yaml");
         let mut values: ValueMaps = read_yaml(&values_path)?;
         values.file = values_path;
+        let finance_path = root.join("finance.yaml");
+        let mut finance: FinanceMap = read_yaml(&finance_path)?;
+        finance.file = finance_path;
         let mut css = BTreeMap::new();
         for path in yaml_files(&root.join("css"))? {
             let mut p: CssProfile = read_yaml(&path)?;
@@ -94,6 +97,9 @@ impl Dictionary {
                     message: format!("code_css {:?} does not match the file name {stem}.yaml", p.code_css),
                 });
             }
+            if let Some(f) = &mut p.finance {
+                f.file = path.clone();
+            }
             p.file = path;
             css.insert(p.code_css.clone(), p);
         }
@@ -103,6 +109,7 @@ impl Dictionary {
             entities,
             sources,
             values,
+            finance,
             css,
         })
     }

@@ -1,5 +1,5 @@
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// A French and English text.
@@ -274,6 +274,23 @@ pub enum Encoding {
     Windows1252,
 }
 
+/// Canonical categories of finance objects (`schemas/finance.yaml`, `objets[].categorie`).
+pub const FINANCE_CATEGORIES: &[&str] = &[
+    "salaires",
+    "avantages_sociaux",
+    "deplacements",
+    "services_honoraires",
+    "fournitures_materiel",
+    "autres_depenses",
+    "revenus",
+];
+/// Nature of a finance object: an expense or a revenue.
+pub const FINANCE_NATURES: &[&str] = &["depense", "revenu"];
+/// Fields (champs) of the annual financial report, `1` to `6`.
+pub const FINANCE_FIELDS: &[&str] = &["1", "2", "3", "4", "5", "6"];
+/// Source systems whose students the dictionary knows (`eleve.systeme_source`).
+pub const STUDENT_SYSTEMS: &[&str] = &["gpi", "mozaik", "jade"];
+
 /// Canonical status of a result that is not a pass or fail.
 pub const RESULT_STATUSES: &[&str] = &["absent", "exempte", "non_evalue", "non_applicable"];
 /// Canonical categories of an absence reason (`cpt_abs`).
@@ -289,8 +306,130 @@ pub struct ValueMaps {
     pub categories_absence: BTreeMap<String, String>,
     /// Default pass mark when a legend gives none.
     pub seuil_reussite_defaut: f64,
+    /// Codes of ministry results (JADE `e_ri_resultats`) -> meaning. A result text that is
+    /// neither a number nor one of these codes is quarantined.
+    #[serde(default)]
+    pub codes_resultat_ministere: BTreeMap<String, Text>,
     #[serde(skip)]
     pub file: PathBuf,
+}
+
+/// An activity-code prefix and the field of the annual financial report it falls in.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityPrefix {
+    /// Leading digits of the `activite` code (`1`, `26`, `271`...).
+    pub prefixe: String,
+    /// Field of the annual financial report, `1` to `6`.
+    pub champ: String,
+}
+
+/// An object-code prefix and its category and nature.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectPrefix {
+    /// Leading digits of the `objet` code.
+    pub prefixe: String,
+    /// One of [`FINANCE_CATEGORIES`].
+    pub categorie: String,
+    /// `depense` or `revenu`.
+    pub nature: String,
+}
+
+/// The finance mapping (`schemas/finance.yaml`), or a CSS's override of it (`finance:` in
+/// `css/<code>.yaml`, same shape, every part optional). Codes are matched by prefix, the longest
+/// prefix winning, so a CSS can refine one sub-range without restating the rest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FinanceMap {
+    /// Field number -> its label in the annual financial report.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub champs: BTreeMap<String, Text>,
+    /// Activity prefixes -> field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub activites: Vec<ActivityPrefix>,
+    /// Activity prefixes of information-resources (IT) spending. In a CSS override, the list
+    /// replaces the default one (so a CSS can also drop a prefix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ressources_informationnelles: Option<Vec<String>>,
+    /// Object prefixes -> category and nature.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objets: Vec<ObjectPrefix>,
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+/// The class of an object code: its category and nature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectClass {
+    pub categorie: String,
+    pub nature: String,
+}
+
+/// A CSS's effective finance mapping: the defaults with its override applied, by prefix.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EffectiveFinance {
+    /// Field -> label.
+    pub champs: BTreeMap<String, Text>,
+    /// Activity prefix -> field.
+    pub activites: BTreeMap<String, String>,
+    /// Activity prefixes of IT spending.
+    pub ressources_informationnelles: BTreeSet<String>,
+    /// Object prefix -> class.
+    pub objets: BTreeMap<String, ObjectClass>,
+}
+
+/// The value of the longest key of `map` that is a prefix of `code`.
+fn longest_prefix<'a, V>(map: &'a BTreeMap<String, V>, code: &str) -> Option<(&'a str, &'a V)> {
+    map.iter()
+        .filter(|(p, _)| code.starts_with(p.as_str()))
+        .max_by_key(|(p, _)| p.len())
+        .map(|(p, v)| (p.as_str(), v))
+}
+
+impl EffectiveFinance {
+    fn from_map(m: &FinanceMap) -> Self {
+        let mut f = EffectiveFinance::default();
+        f.apply(m);
+        f
+    }
+
+    /// Applies a map on top: same prefixes are replaced, new ones added.
+    fn apply(&mut self, m: &FinanceMap) {
+        self.champs.extend(m.champs.clone());
+        for a in &m.activites {
+            self.activites.insert(a.prefixe.clone(), a.champ.clone());
+        }
+        if let Some(ri) = &m.ressources_informationnelles {
+            self.ressources_informationnelles = ri.iter().cloned().collect();
+        }
+        for o in &m.objets {
+            self.objets.insert(
+                o.prefixe.clone(),
+                ObjectClass {
+                    categorie: o.categorie.clone(),
+                    nature: o.nature.clone(),
+                },
+            );
+        }
+    }
+
+    /// The field (number and label) of an activity code: its longest mapped prefix.
+    pub fn champ(&self, activite: &str) -> Option<(&str, Option<&Text>)> {
+        longest_prefix(&self.activites, activite).map(|(_, c)| (c.as_str(), self.champs.get(c)))
+    }
+
+    /// Whether an activity code is information-resources spending.
+    pub fn ressources_informationnelles(&self, activite: &str) -> bool {
+        self.ressources_informationnelles
+            .iter()
+            .any(|p| activite.starts_with(p.as_str()))
+    }
+
+    /// The class of an object code: its longest mapped prefix.
+    pub fn objet(&self, objet: &str) -> Option<&ObjectClass> {
+        longest_prefix(&self.objets, objet).map(|(_, c)| c)
+    }
 }
 
 /// One CSS's own conventions (`css/<code>.yaml`).
@@ -311,6 +450,9 @@ pub struct CssProfile {
     /// `cpt_abs` -> canonical category, when the CSS uses the counter differently.
     #[serde(default)]
     pub categories_absence: BTreeMap<String, String>,
+    /// The CSS's own finance codes, on top of `finance.yaml` (longest prefix wins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finance: Option<FinanceMap>,
     #[serde(skip)]
     pub file: PathBuf,
 }
@@ -324,6 +466,8 @@ pub struct Dictionary {
     pub entities: Vec<Entity>,
     pub sources: Vec<Source>,
     pub values: ValueMaps,
+    /// The finance mapping (`finance.yaml`).
+    pub finance: FinanceMap,
     pub css: BTreeMap<String, CssProfile>,
 }
 
@@ -336,6 +480,10 @@ pub struct EffectiveProfile {
     pub absence_categories: BTreeMap<String, String>,
     pub courses: BTreeMap<String, String>,
     pub default_pass_mark: f64,
+    /// Ministry result codes (`codes_resultat_ministere`).
+    pub ministry_result_codes: BTreeSet<String>,
+    /// The finance mapping with the CSS's override applied.
+    pub finance: EffectiveFinance,
     /// Whether the CSS has a profile of its own.
     pub customised: bool,
 }
@@ -354,11 +502,15 @@ impl Dictionary {
         let mut absence_categories = self.values.categories_absence.clone();
         let mut courses = BTreeMap::new();
         let mut encoding = Encoding::Auto;
+        let mut finance = EffectiveFinance::from_map(&self.finance);
         if let Some(p) = own {
             special_values.extend(p.valeurs_speciales_resultat.clone());
             absence_categories.extend(p.categories_absence.clone());
             courses.extend(p.cours.clone());
             encoding = p.encodage;
+            if let Some(f) = &p.finance {
+                finance.apply(f);
+            }
         }
         EffectiveProfile {
             code_css: code_css.to_string(),
@@ -367,6 +519,8 @@ impl Dictionary {
             absence_categories,
             courses,
             default_pass_mark: self.values.seuil_reussite_defaut,
+            ministry_result_codes: self.values.codes_resultat_ministere.keys().cloned().collect(),
+            finance,
             customised: own.is_some(),
         }
     }

@@ -65,6 +65,109 @@ fn check_domain(r: &mut Report, file: &std::path::Path, path: &str, d: &Domain) 
     }
 }
 
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Checks a finance map. `base` is the path prefix (`""` in finance.yaml, `finance.` in a CSS
+/// profile); `labels` are the field labels known after this map applies; `complete` requires
+/// every part (the default map).
+fn check_finance(
+    r: &mut Report,
+    m: &FinanceMap,
+    file: &std::path::Path,
+    base: &str,
+    labels: &BTreeSet<&str>,
+    complete: bool,
+) {
+    for (champ, label) in &m.champs {
+        let p = format!("{base}champs.{champ}");
+        if !FINANCE_FIELDS.contains(&champ.as_str()) {
+            r.add(file, &p, format!("unknown field {champ:?} (expected 1 to 6)"));
+        }
+        if label.fr.trim().is_empty() || label.en.trim().is_empty() {
+            r.add(file, &p, "both fr and en labels are required");
+        }
+    }
+    if complete {
+        for champ in FINANCE_FIELDS {
+            if !m.champs.contains_key(*champ) {
+                r.add(file, format!("{base}champs"), format!("no label for field {champ}"));
+            }
+        }
+        if m.activites.is_empty() {
+            r.add(file, format!("{base}activites"), "no activity prefix defined");
+        }
+        if m.objets.is_empty() {
+            r.add(file, format!("{base}objets"), "no object prefix defined");
+        }
+        if m.ressources_informationnelles.is_none() {
+            r.add(
+                file,
+                format!("{base}ressources_informationnelles"),
+                "the list of IT activity prefixes is required (may be empty)",
+            );
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (i, a) in m.activites.iter().enumerate() {
+        let p = format!("{base}activites[{i}] ({})", a.prefixe);
+        if !is_digits(&a.prefixe) {
+            r.add(file, format!("{p}.prefixe"), "a prefix is one or more digits");
+        }
+        if !seen.insert(a.prefixe.as_str()) {
+            r.add(file, format!("{p}.prefixe"), "prefix defined twice");
+        }
+        if !FINANCE_FIELDS.contains(&a.champ.as_str()) {
+            r.add(
+                file,
+                format!("{p}.champ"),
+                format!("unknown field {:?} (expected 1 to 6)", a.champ),
+            );
+        } else if !labels.contains(a.champ.as_str()) {
+            r.add(file, format!("{p}.champ"), format!("field {} has no label", a.champ));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (i, prefix) in m.ressources_informationnelles.iter().flatten().enumerate() {
+        let p = format!("{base}ressources_informationnelles[{i}] ({prefix})");
+        if !is_digits(prefix) {
+            r.add(file, &p, "a prefix is one or more digits");
+        }
+        if !seen.insert(prefix.as_str()) {
+            r.add(file, &p, "prefix defined twice");
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (i, o) in m.objets.iter().enumerate() {
+        let p = format!("{base}objets[{i}] ({})", o.prefixe);
+        if !is_digits(&o.prefixe) {
+            r.add(file, format!("{p}.prefixe"), "a prefix is one or more digits");
+        }
+        if !seen.insert(o.prefixe.as_str()) {
+            r.add(file, format!("{p}.prefixe"), "prefix defined twice");
+        }
+        if !FINANCE_CATEGORIES.contains(&o.categorie.as_str()) {
+            r.add(
+                file,
+                format!("{p}.categorie"),
+                format!(
+                    "unknown category {:?} (expected one of {})",
+                    o.categorie,
+                    FINANCE_CATEGORIES.join(", ")
+                ),
+            );
+        }
+        if !FINANCE_NATURES.contains(&o.nature.as_str()) {
+            r.add(
+                file,
+                format!("{p}.nature"),
+                format!("unknown nature {:?} (expected depense or revenu)", o.nature),
+            );
+        }
+    }
+}
+
 fn is_canonical_course(code: &str) -> bool {
     let b = code.as_bytes();
     let ministry = b.len() == 6 && b.iter().all(u8::is_ascii_digit);
@@ -129,8 +232,22 @@ impl Dictionary {
                 r.add(f, "partitioning", "partitioned by annee_scolaire but has no such field");
             }
         }
+        // Source table names are unique across systems: the quality report counts by table name.
+        let mut all_tables: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
         for s in &self.sources {
             let f = &s.file;
+            for (ti, t) in s.tables.iter().enumerate() {
+                match all_tables.get(t.name.as_str()) {
+                    Some(other) if *other != s.system.as_str() => r.add(
+                        f,
+                        format!("tables[{ti}] ({})", t.name),
+                        format!("table name already used by source {other:?}: table names are unique across sources"),
+                    ),
+                    _ => {
+                        all_tables.insert(t.name.as_str(), s.system.as_str());
+                    }
+                }
+            }
             let mut tables = BTreeSet::new();
             for (ti, t) in s.tables.iter().enumerate() {
                 let tp = format!("tables[{ti}] ({})", t.name);
@@ -202,6 +319,24 @@ impl Dictionary {
         if !(0.0..=100.0).contains(&self.values.seuil_reussite_defaut) {
             r.add(vf, "seuil_reussite_defaut", "must be between 0 and 100");
         }
+        for (code, meaning) in &self.values.codes_resultat_ministere {
+            let p = format!("codes_resultat_ministere.{code}");
+            if code.trim().is_empty() || code.trim() != code || code.to_uppercase() != *code {
+                r.add(
+                    vf,
+                    &p,
+                    "a ministry result code is upper-case text without spaces around it",
+                );
+            }
+            if code.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b',') {
+                r.add(vf, &p, "a ministry result code cannot look like a number");
+            }
+            if meaning.fr.trim().is_empty() || meaning.en.trim().is_empty() {
+                r.add(vf, &p, "both fr and en meanings are required");
+            }
+        }
+        let default_labels: BTreeSet<&str> = self.finance.champs.keys().map(String::as_str).collect();
+        check_finance(&mut r, &self.finance, &self.finance.file, "", &default_labels, true);
         for p in self.css.values() {
             let f = &p.file;
             if let Some(reg) = &registry
@@ -239,6 +374,14 @@ impl Dictionary {
                     r.add(f, format!("cours.{local}"), format!("{canonical:?} is not a canonical course code (6-digit ministry code or primary code like FRA400)"));
                 }
             }
+            if let Some(fin) = &p.finance {
+                let labels: BTreeSet<&str> = default_labels
+                    .iter()
+                    .copied()
+                    .chain(fin.champs.keys().map(String::as_str))
+                    .collect();
+                check_finance(&mut r, fin, f, "finance.", &labels, false);
+            }
         }
         r.problems
     }
@@ -267,10 +410,140 @@ mod tests {
             "cours",
             "legende",
             "calendrier",
+            "frequentation_fga_fp",
+            "resultat_ministere",
+            "sanction",
+            "ecriture",
+            "budget",
+            "unite_administrative",
         ] {
-            assert!(d.entity(name).is_some(), "missing entity {name}");
+            let e = d.entity(name).unwrap_or_else(|| panic!("missing entity {name}"));
+            assert_eq!(e.partitioning == Partitioning::Css, name == "eleve", "{name}");
         }
         assert_eq!(d.source("gpi").unwrap().tables.len(), 12);
+        assert!(d.version.starts_with("2."));
+    }
+
+    #[test]
+    fn free_text_and_local_identifiers_of_the_new_sources_stay_in_the_css_zone() {
+        let d = Dictionary::load(schemas()).unwrap();
+        let shared =
+            |e: &str| -> Vec<String> { d.entity(e).unwrap().shared_fields().map(|f| f.name.clone()).collect() };
+        assert!(!shared("ecriture").contains(&"description".to_string()));
+        assert!(shared("ecriture").contains(&"montant".to_string()));
+        assert!(!shared("frequentation_fga_fp").contains(&"fiche".to_string()));
+        for e in ["frequentation_fga_fp", "resultat_ministere", "sanction"] {
+            assert_eq!(
+                d.entity(e).unwrap().field("cle_eleve").unwrap().personal,
+                PersonalClass::Pseudonymous
+            );
+        }
+        assert_eq!(
+            d.entity("ecriture").unwrap().field("montant").unwrap().field_type,
+            FieldType::Money
+        );
+        assert!(d.entity("etablissement").unwrap().field("eco").unwrap().nullable);
+        assert!(d.entity("inscription").unwrap().field("eco").unwrap().nullable);
+    }
+
+    #[test]
+    fn the_finance_mapping_matches_the_longest_prefix() {
+        let d = Dictionary::load(schemas()).unwrap();
+        let f = d.profile("751000").finance;
+        let (champ, label) = f.champ("26110").unwrap();
+        assert_eq!(champ, "2");
+        assert_eq!(label.unwrap().fr, "Soutien à l'enseignement et à la formation");
+        assert!(f.ressources_informationnelles("26110"));
+        assert!(f.ressources_informationnelles("46000"));
+        assert!(!f.ressources_informationnelles("21000"));
+        assert_eq!(f.objet("912").unwrap().nature, "revenu");
+        assert_eq!(f.objet("912").unwrap().categorie, "revenus");
+        assert_eq!(f.objet("110").unwrap().categorie, "salaires");
+        assert!(f.objet("700").is_none(), "7 is not mapped: such codes are quarantined");
+        assert!(f.champ("91000").is_none());
+    }
+
+    #[test]
+    fn a_css_overrides_the_finance_mapping_by_prefix() {
+        let tmp = tempdir("finance-override");
+        std::fs::write(
+            tmp.join("css/751000.yaml"),
+            "code_css: \"751000\"\nfinance:\n  activites:\n    - {prefixe: \"271\", champ: \"3\"}\n    - {prefixe: \"7\", champ: \"6\"}\n  ressources_informationnelles: [\"27\"]\n  objets:\n    - {prefixe: \"75\", categorie: autres_depenses, nature: depense}\n",
+        )
+        .unwrap();
+        let d = Dictionary::load(&tmp).unwrap();
+        assert!(d.validate().is_empty(), "{:#?}", d.validate());
+        let own = d.profile("751000").finance;
+        assert_eq!(own.champ("27105").unwrap().0, "3", "the longest prefix wins");
+        assert_eq!(own.champ("27205").unwrap().0, "2", "the rest of 2 keeps the default");
+        assert_eq!(own.champ("71000").unwrap().0, "6", "a new prefix");
+        assert!(own.ressources_informationnelles("27105"));
+        assert!(
+            !own.ressources_informationnelles("26110"),
+            "the CSS's IT list replaces the default one"
+        );
+        assert_eq!(own.objet("751").unwrap().categorie, "autres_depenses");
+        assert!(own.objet("700").is_none());
+        // Another CSS keeps the defaults.
+        let other = d.profile("866000").finance;
+        assert_eq!(other.champ("27105").unwrap().0, "2");
+        assert!(other.ressources_informationnelles("26110"));
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn finance_problems_are_reported_with_file_and_path() {
+        let tmp = tempdir("finance-problems");
+        let fin = tmp.join("finance.yaml");
+        let text = std::fs::read_to_string(&fin)
+            .unwrap()
+            .replace("{prefixe: \"6\", champ: \"6\"}", "{prefixe: \"6\", champ: \"7\"}")
+            .replace("{prefixe: \"5\", champ: \"5\"}", "{prefixe: \"4\", champ: \"5\"}")
+            .replace("categorie: deplacements", "categorie: voyages");
+        std::fs::write(&fin, text).unwrap();
+        std::fs::write(
+            tmp.join("css/751000.yaml"),
+            "code_css: \"751000\"\nfinance:\n  activites:\n    - {prefixe: \"2a\", champ: \"2\"}\n  objets:\n    - {prefixe: \"8\", categorie: revenus, nature: recette}\n",
+        )
+        .unwrap();
+        let d = Dictionary::load(&tmp).unwrap();
+        let shown: Vec<String> = d.validate().iter().map(|p| p.to_string()).collect();
+        let has = |file: &str, path: &str, msg: &str| {
+            assert!(
+                shown
+                    .iter()
+                    .any(|s| s.contains(file) && s.contains(path) && s.contains(msg)),
+                "no problem {file} {path} {msg}: {shown:#?}"
+            )
+        };
+        has("finance.yaml", "activites[5] (6).champ", "unknown field \"7\"");
+        has("finance.yaml", "activites[4] (4).prefixe", "prefix defined twice");
+        has(
+            "finance.yaml",
+            "objets[2] (3).categorie",
+            "unknown category \"voyages\"",
+        );
+        has("751000.yaml", "finance.activites[0] (2a).prefixe", "digits");
+        has("751000.yaml", "finance.objets[0] (8).nature", "unknown nature");
+        assert_eq!(shown.len(), 5, "{shown:#?}");
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn finance_yaml_is_required() {
+        let tmp = tempdir("finance-missing");
+        std::fs::remove_file(tmp.join("finance.yaml")).unwrap();
+        let err = Dictionary::load(&tmp).unwrap_err().to_string();
+        assert!(err.contains("finance.yaml"), "{err}");
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    /// A copy of the committed schemas (without the registry) in a fresh temporary folder.
+    fn tempdir(name: &str) -> std::path::PathBuf {
+        let tmp = std::env::temp_dir().join(format!("socle-dict-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        copy_dir(&schemas(), &tmp);
+        tmp
     }
 
     #[test]

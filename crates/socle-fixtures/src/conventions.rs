@@ -152,14 +152,7 @@ impl Conventions {
 
     /// A number with at most one decimal, written with the CSS's decimal separator.
     pub(crate) fn push_number(&self, buf: &mut String, x: f64) {
-        let tenths = (x * 10.0).round() as i64;
-        let int = tenths / 10;
-        let frac = (tenths % 10).abs();
-        let _ = write!(buf, "{int}");
-        if frac != 0 {
-            buf.push(if self.decimal_comma { ',' } else { '.' });
-            let _ = write!(buf, "{frac}");
-        }
+        crate::results::push_number(buf, x, self.decimal_comma);
     }
 
     /// The course code as written in the exports: local override, or padded canonical code.
@@ -226,7 +219,7 @@ impl Conventions {
     }
 }
 
-fn draw_layout<R: Rng>(rng: &mut R, ncols: usize, night: &str) -> Layout {
+pub(crate) fn draw_layout<R: Rng>(rng: &mut R, ncols: usize, night: &str) -> Layout {
     let mut slots: Vec<Slot> = (0..ncols).map(Slot::Col).collect();
     let shuffled = rng.random_bool(0.3);
     if shuffled {

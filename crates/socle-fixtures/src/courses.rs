@@ -17,6 +17,9 @@ pub(crate) struct CourseDef {
     pub secondary: bool,
     /// Uses the letter legend at a letter-legend school.
     pub lettered: bool,
+    /// A sec 4 or sec 5 course with a ministry exam (`epreuve_ministerielle` in the registry
+    /// sample): its final result goes to the ministry (JADE's `e_ri_resultats`).
+    pub ministry: bool,
     /// Valid for school years starting in `from_year..to_year`.
     pub from_year: i32,
     pub to_year: i32,
@@ -66,6 +69,7 @@ impl Catalog {
                     unites: 0,
                     secondary: false,
                     lettered: true,
+                    ministry: false,
                     from_year: i32::MIN,
                     to_year: i32::MAX,
                 });
@@ -98,6 +102,7 @@ impl Catalog {
                 unites: c.unites,
                 secondary: true,
                 lettered: c.unites <= 2,
+                ministry: c.epreuve_ministerielle && (4..=5).contains(&c.annee_secondaire),
                 from_year,
                 to_year,
             });

@@ -1,5 +1,11 @@
 //! Generation of one CSS: schools, calendar, students, enrolments, courses, results and
-//! absences, streamed to the 12 table files; returns the CSS's ground-truth aggregates.
+//! absences (the youth sector's facts), streamed to the 12 GPI tables or to the 8 Mozaïk files,
+//! then the CSS's JADE export; returns the CSS's ground-truth aggregates.
+//!
+//! The facts are drawn once, whatever the youth system: every random stream is keyed on the
+//! seed, the CSS and the fact's own labels (fiche = `eleve_id`, year...), never on the system
+//! or on a GPI-only layout convention, so the same CSS written as GPI and as Mozaïk holds the
+//! same students, enrolments, results and absences. Only the writing differs ([`Sink`]).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -17,11 +23,30 @@ use crate::GenerateError;
 use crate::calendar::{Day, YearCalendar};
 use crate::conventions::{Conventions, Motif};
 use crate::courses::Catalog;
-use crate::results::{self, Class, ETAPE_SPECIAL_RATES, FINAL_SPECIAL_RATES, LETTERS, SEUIL};
+use crate::jade::{self, Exam, JadeOutput, LastYouth};
+use crate::mozaik::{M_ABS, M_CAL, M_COURS, M_ELEVES, M_ETAB, M_FREQ, M_LEG, M_RES, MozaikOut};
+use crate::results::{self, Cell, Class, ETAPE_SPECIAL_RATES, FINAL_SPECIAL_RATES, LETTERS, SEUIL};
 use crate::rng::{self, SALT_ABSENCES, SALT_BAD, SALT_PLAN, SALT_RESULTS, SALT_SCHOOLS};
 use crate::roster::{self, RosterParams, Student};
 use crate::tables::*;
 use crate::writer::{Injector, TableStats, TableWriter};
+
+/// The youth-sector system a CSS exports (`gpi/` or `mozaik/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum YouthSystem {
+    Gpi,
+    Mozaik,
+}
+
+impl YouthSystem {
+    /// The system's name, which is also its folder.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            YouthSystem::Gpi => "gpi",
+            YouthSystem::Mozaik => "mozaik",
+        }
+    }
+}
 
 /// Everything shared by the CSS jobs.
 pub(crate) struct Ctx<'a> {
@@ -35,6 +60,8 @@ pub(crate) struct Ctx<'a> {
     pub night: NaiveDate,
     pub bad_rate: f64,
     pub conventions: Vec<Conventions>,
+    /// Youth system of each CSS.
+    pub systems: Vec<YouthSystem>,
     pub out: PathBuf,
     /// Where per-CSS parts of the truth files go (`None`: no truth).
     pub parts: Option<PathBuf>,
@@ -65,10 +92,14 @@ pub(crate) struct TruthRow {
 
 pub(crate) struct CssOutput {
     pub code: String,
+    pub system: YouthSystem,
+    /// Youth students whose home CSS this is (movers are counted once, in their first CSS).
     pub students: u64,
     pub schools: usize,
+    /// Youth files, then JADE files.
     pub stats: Vec<TableStats>,
     pub truth: Vec<TruthRow>,
+    pub jade: JadeOutput,
 }
 
 #[derive(Debug, Clone)]
@@ -252,6 +283,137 @@ impl Out<'_> {
     }
 }
 
+/// Where the youth facts go.
+enum Sink<'c> {
+    Gpi(Out<'c>),
+    Mozaik(MozaikOut),
+}
+
+/// The youth output of one CSS, with scratch buffers for the four result cells.
+struct Youth<'c> {
+    sink: Sink<'c>,
+    cells: [String; 4],
+}
+
+impl Youth<'_> {
+    fn finish(self) -> Result<Vec<TableStats>, GenerateError> {
+        match self.sink {
+            Sink::Gpi(out) => out.w.into_iter().map(TableWriter::finish).collect(),
+            Sink::Mozaik(m) => m.finish(),
+        }
+    }
+}
+
+/// Mozaïk's `etat` of a GPI `etat` (Mozaïk has no "continuing", so 5 is never drawn).
+fn mozaik_etat(etat: u8) -> &'static str {
+    match etat {
+        0 => "inactif",
+        6 => "equivalence",
+        8 => "termine",
+        _ => "actif",
+    }
+}
+
+/// Mozaïk's absence category of a GPI `cpt_abs`.
+fn mozaik_categorie(cpt: u8) -> &'static str {
+    match cpt {
+        1 => "motivee",
+        2 => "non_motivee",
+        _ => "retard",
+    }
+}
+
+/// The letter legend's codes as Mozaïk nests them in `legendes.jsonl`.
+fn letter_codes_json() -> String {
+    let mut s = String::from("[");
+    for (i, (cote, equiv, indic)) in LETTERS.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let mut code = Vec::new();
+        crate::mozaik::push_json_str(&mut code, cote.as_bytes());
+        s.push_str("{\"code\":");
+        s.push_str(&String::from_utf8_lossy(&code));
+        s.push_str(",\"note_equivalente\":");
+        match equiv {
+            Some(x) => results::push_number(&mut s, *x, false),
+            None => s.push_str("null"),
+        }
+        s.push_str(",\"reussite\":");
+        s.push_str(match indic {
+            Some(1) => "true",
+            Some(_) => "false",
+            None => "null",
+        });
+        s.push('}');
+    }
+    s.push(']');
+    s
+}
+
+/// Values of the column a Mozaïk duplicate-key line changes.
+fn mozaik_dup_values(table: usize, conv: &Conventions) -> [String; 2] {
+    let pair = |a: &str, b: &str| [a.to_string(), b.to_string()];
+    match table {
+        M_ETAB => pair("École temporaire", "Pavillon provisoire"),
+        M_COURS => pair("Cours en double", "Matière dupliquée"),
+        M_RES => pair("59", "61"),
+        M_LEG => pair("50", "55"),
+        M_ABS => {
+            let a = conv.motifs.first().map_or("X1", |m| m.code);
+            let b = conv.motifs.get(1).map_or("X2", |m| m.code);
+            pair(a, b)
+        }
+        M_CAL => pair("1", "2"),
+        _ => pair("", ""),
+    }
+}
+
+/// The per-CSS part of `personal.csv`.
+pub(crate) struct Personal {
+    w: csv::Writer<BufWriter<File>>,
+    path: PathBuf,
+}
+
+impl Personal {
+    fn create(parts: &Path, code: &str) -> Result<Self, GenerateError> {
+        let path = parts.join(format!("personal_{code}.csv"));
+        let f = File::create(&path).map_err(|e| GenerateError::Write {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Personal {
+            w: csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(BufWriter::new(f)),
+            path,
+        })
+    }
+
+    pub(crate) fn write(&mut self, code_perm: &str, nom: &str, pnom: &str, birth: NaiveDate) -> Result<(), GenerateError> {
+        let birth = birth.format("%Y-%m-%d").to_string();
+        self.w
+            .write_record([code_perm, nom, pnom, birth.as_str()])
+            .map_err(|e| GenerateError::Write {
+                path: self.path.clone(),
+                message: e.to_string(),
+            })
+    }
+
+    fn finish(mut self) -> Result<(), GenerateError> {
+        self.w.flush().map_err(|e| GenerateError::Write {
+            path: self.path,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// What the youth years hand over to JADE.
+struct Collect {
+    truth: HashMap<(usize, usize, usize), [[u64; 7]; 4]>,
+    exams: Vec<Exam>,
+}
+
 fn forced_plan(ci: usize, allow_undecodable: bool) -> Vec<Vec<BadKind>> {
     let mut plan: Vec<Vec<BadKind>> = vec![Vec::new(); N_TABLES];
     let r = ci;
@@ -330,11 +492,9 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> 
     let code = ctx.css[ci].clone();
     let label = ctx.labels[ci];
     let conv = &ctx.conventions[ci];
-    let dir = ctx
-        .out
-        .join(&code)
-        .join(ctx.night.format("%Y-%m-%d").to_string())
-        .join("gpi");
+    let system = ctx.systems[ci];
+    let night_dir = ctx.out.join(&code).join(ctx.night.format("%Y-%m-%d").to_string());
+    let dir = night_dir.join(system.as_str());
     std::fs::create_dir_all(&dir).map_err(|e| GenerateError::Write {
         path: dir.clone(),
         message: e.to_string(),
@@ -352,28 +512,39 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> 
     let mut next_grp: u64 = 10_000 + base_rng.random_range(0..80_000u64);
     let mut next_mat_ele: u64 = 1_000_000 + base_rng.random_range(0..1_000_000u64);
 
-    let plan = if ctx.bad_rate > 0.0 {
-        forced_plan(ci, conv.allow_undecodable)
-    } else {
-        vec![Vec::new(); N_TABLES]
+    let sink = match system {
+        YouthSystem::Gpi => {
+            let plan = if ctx.bad_rate > 0.0 {
+                forced_plan(ci, conv.allow_undecodable)
+            } else {
+                vec![Vec::new(); N_TABLES]
+            };
+            let mut writers = Vec::with_capacity(N_TABLES);
+            for (t, forced) in plan.iter().enumerate() {
+                let injector = (ctx.bad_rate > 0.0).then(|| {
+                    Injector::new(
+                        rng::stream(ctx.seed, &[SALT_BAD, label, t as u64]),
+                        t,
+                        ctx.bad_rate,
+                        conv.allow_undecodable,
+                        forced,
+                        dup_values(t, conv),
+                    )
+                });
+                writers.push(TableWriter::create(&dir, t, conv, injector)?);
+            }
+            Sink::Gpi(Out {
+                w: writers,
+                rows: Rows::new(),
+            })
+        }
+        YouthSystem::Mozaik => Sink::Mozaik(MozaikOut::create(&dir, ctx.seed, label, ci, ctx.bad_rate, |t| {
+            mozaik_dup_values(t, conv)
+        })?),
     };
-    let mut writers = Vec::with_capacity(N_TABLES);
-    for (t, forced) in plan.iter().enumerate() {
-        let injector = (ctx.bad_rate > 0.0).then(|| {
-            Injector::new(
-                rng::stream(ctx.seed, &[SALT_BAD, label, t as u64]),
-                t,
-                ctx.bad_rate,
-                conv.allow_undecodable,
-                forced,
-                dup_values(t, conv),
-            )
-        });
-        writers.push(TableWriter::create(&dir, t, conv, injector)?);
-    }
-    let mut out = Out {
-        w: writers,
-        rows: Rows::new(),
+    let mut out = Youth {
+        sink,
+        cells: Default::default(),
     };
     let local_codes: Vec<String> = ctx
         .catalog
@@ -384,19 +555,7 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> 
 
     // Students.
     let mut personal = match &ctx.parts {
-        Some(p) => {
-            let path = p.join(format!("personal_{code}.csv"));
-            let f = File::create(&path).map_err(|e| GenerateError::Write {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-            Some((
-                csv::WriterBuilder::new()
-                    .has_headers(false)
-                    .from_writer(BufWriter::new(f)),
-                path,
-            ))
-        }
+        Some(p) => Some(Personal::create(p, &code)?),
         None => None,
     };
     let mut written_students = 0u64;
@@ -404,34 +563,43 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> 
         if !(0..ctx.years).any(|y| s.enrolled(y, ci)) {
             continue;
         }
-        let row = &mut out.rows.bufs[E_ELE];
-        set_num(row, 0, fiche_of(fiche_base, i));
-        set(row, 1, s.code_perm_str());
-        set(row, 2, s.nom);
-        set(row, 3, s.pnom);
-        set(row, 4, std::str::from_utf8(&[s.sexe]).unwrap_or("X"));
-        set_date(row, 5, Some(s.birth), conv);
-        out.emit(E_ELE)?;
+        let fiche = fiche_of(fiche_base, i);
+        let sexe = std::str::from_utf8(std::slice::from_ref(&s.sexe)).unwrap_or("X");
+        match &mut out.sink {
+            Sink::Gpi(o) => {
+                let row = &mut o.rows.bufs[E_ELE];
+                set_num(row, 0, fiche);
+                set(row, 1, s.code_perm_str());
+                set(row, 2, s.nom);
+                set(row, 3, s.pnom);
+                set(row, 4, sexe);
+                set_date(row, 5, Some(s.birth), conv);
+                o.emit(E_ELE)?;
+            }
+            Sink::Mozaik(m) => {
+                let row = &mut m.rows[M_ELEVES];
+                row.int(0, fiche);
+                row.str(1, s.code_perm_str());
+                row.str(2, s.nom);
+                row.str(3, s.pnom);
+                row.str(4, sexe);
+                row.date(5, Some(s.birth));
+                m.emit(M_ELEVES)?;
+            }
+        }
         if s.origin == ci {
             written_students += 1;
-            if let Some((w, path)) = personal.as_mut() {
-                let birth = s.birth.format("%Y-%m-%d").to_string();
-                w.write_record([s.code_perm_str(), s.nom, s.pnom, birth.as_str()])
-                    .map_err(|e| GenerateError::Write {
-                        path: path.clone(),
-                        message: e.to_string(),
-                    })?;
+            if let Some(p) = personal.as_mut() {
+                p.write(s.code_perm_str(), s.nom, s.pnom, s.birth)?;
             }
         }
     }
-    if let Some((mut w, path)) = personal {
-        w.flush().map_err(|e| GenerateError::Write {
-            path,
-            message: e.to_string(),
-        })?;
-    }
 
-    let mut truth: HashMap<(usize, usize, usize), [[u64; 7]; 4]> = HashMap::new();
+    let mut collect = Collect {
+        truth: HashMap::new(),
+        exams: Vec::new(),
+    };
+    let mut last: Vec<Option<LastYouth>> = vec![None; roster.len()];
     let n_schools = schools.len() as u64;
     for y in 0..ctx.years {
         let year = YearGen {
@@ -441,6 +609,7 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> 
             schools: &schools,
             y,
             start: ctx.first_year + y as i32,
+            annee: SchoolYear::from_start_year(ctx.first_year + y as i32).to_string(),
             cal: YearCalendar::build(ctx.seed, label, ctx.first_year + y as i32),
             id_eco_base: id_eco_base + y as u64 * n_schools,
             fiche_base,
@@ -448,21 +617,27 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> 
         };
         year.write_schools(&mut out)?;
         let mut enrols = year.plan_enrolments(&roster);
+        for e in &enrols {
+            last[e.stu] = Some(LastYouth {
+                y,
+                grade: e.grade,
+                school: e.school,
+                inactive: e.inactive.is_some(),
+            });
+        }
         year.assign_groups(&mut out, &mut enrols, &mut next_grp)?;
         for school in 0..n_real {
             for e in enrols.iter().filter(|e| e.school == school) {
-                year.write_enrolment(&mut out, &roster[e.stu], e, false, &mut next_mat_ele, &mut truth)?;
+                year.write_enrolment(&mut out, &roster[e.stu], e, false, &mut next_mat_ele, &mut collect)?;
             }
         }
         for e in enrols.iter().filter(|e| e.dummy) {
-            year.write_enrolment(&mut out, &roster[e.stu], e, true, &mut next_mat_ele, &mut truth)?;
+            year.write_enrolment(&mut out, &roster[e.stu], e, true, &mut next_mat_ele, &mut collect)?;
         }
     }
 
-    let mut stats = Vec::with_capacity(N_TABLES);
-    for w in out.w {
-        stats.push(w.finish()?);
-    }
+    let mut stats = out.finish()?;
+    let truth = collect.truth;
     let mut truth_rows: Vec<TruthRow> = Vec::with_capacity(truth.len() * 4);
     for ((y, s, c), per_etape) in truth {
         for (e, counts) in per_etape.iter().enumerate() {
@@ -482,9 +657,30 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> 
     truth_rows.sort_by(|a, b| {
         (&a.annee, &a.eco_off, &a.code, etape_rank(a.etape)).cmp(&(&b.annee, &b.eco_off, &b.code, etape_rank(b.etape)))
     });
+
+    // JADE: post-youth trajectories, ministry results and diplomas of this CSS.
+    let school_codes: Vec<&str> = schools.iter().map(|s| s.est.as_str()).collect();
+    let mut jade = jade::generate(
+        ctx,
+        ci,
+        &night_dir.join("jade"),
+        &jade::YouthFacts {
+            roster: &roster,
+            last: &last,
+            exams: &collect.exams,
+            schools: &school_codes,
+        },
+        personal.as_mut(),
+    )?;
+    if let Some(p) = personal {
+        p.finish()?;
+    }
+    stats.append(&mut jade.stats);
     tracing::info!(
         css = %code,
+        system = system.as_str(),
         students = written_students,
+        adults = jade.adults,
         schools = n_real,
         rows = stats.iter().map(|s| s.clean).sum::<u64>(),
         bad_rows = stats.iter().map(|s| s.bad).sum::<u64>(),
@@ -492,10 +688,12 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize, incoming: Vec<Student>) -> 
     );
     Ok(CssOutput {
         code,
+        system,
         students: written_students,
         schools: n_real,
         stats,
         truth: truth_rows,
+        jade,
     })
 }
 
@@ -507,6 +705,8 @@ struct YearGen<'a> {
     schools: &'a [School],
     y: usize,
     start: i32,
+    /// The school year's label (`2024-2025`).
+    annee: String,
     cal: YearCalendar,
     id_eco_base: u64,
     fiche_base: u64,
@@ -534,7 +734,14 @@ impl YearGen<'_> {
         if day.half { periods.div_ceil(2) } else { periods }
     }
 
-    fn write_schools(&self, out: &mut Out<'_>) -> Result<(), GenerateError> {
+    fn write_schools(&self, youth: &mut Youth<'_>) -> Result<(), GenerateError> {
+        match &mut youth.sink {
+            Sink::Gpi(out) => self.write_schools_gpi(out),
+            Sink::Mozaik(m) => self.write_schools_mozaik(m),
+        }
+    }
+
+    fn write_schools_gpi(&self, out: &mut Out<'_>) -> Result<(), GenerateError> {
         let conv = self.conv;
         for (s, school) in self.schools.iter().enumerate() {
             let id = self.id_eco(s);
@@ -614,6 +821,49 @@ impl YearGen<'_> {
                 set(row, 2, descr);
                 set_num(row, 3, cpt);
                 out.emit(T_MOTIF_ABS)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn write_schools_mozaik(&self, m: &mut MozaikOut) -> Result<(), GenerateError> {
+        let conv = self.conv;
+        let letter_codes = letter_codes_json();
+        let mut seuil = String::new();
+        results::push_number(&mut seuil, SEUIL, false);
+        for (s, school) in self.schools.iter().enumerate() {
+            let id = self.id_eco(s);
+            let row = &mut m.rows[M_ETAB];
+            row.int(0, id);
+            row.str(1, &school.est);
+            row.str(2, &school.name);
+            row.str(3, &self.annee);
+            row.bool(4, school.dummy);
+            m.emit(M_ETAB)?;
+
+            let periods = school.periods(conv);
+            for day in &self.cal.days {
+                let row = &mut m.rows[M_CAL];
+                row.int(0, id);
+                row.date(1, Some(day.date));
+                row.bool(2, day.school.is_some());
+                row.int(3, if day.school.is_some() { Self::periods_on(day, periods) } else { 0 });
+                m.emit(M_CAL)?;
+            }
+
+            let row = &mut m.rows[M_LEG];
+            row.int(0, id);
+            row.str(1, conv.leg_num);
+            row.raw(2, &seuil);
+            row.raw(3, "[]");
+            m.emit(M_LEG)?;
+            if school.letter {
+                let row = &mut m.rows[M_LEG];
+                row.int(0, id);
+                row.str(1, conv.leg_let);
+                row.raw(2, &seuil);
+                row.raw(3, &letter_codes);
+                m.emit(M_LEG)?;
             }
         }
         Ok(())
@@ -714,7 +964,7 @@ impl YearGen<'_> {
 
     /// Creates the subjects and groups of every school, writes gpm_t_mat and gpm_t_mat_grp,
     /// and assigns each enrolment its groups and homeroom.
-    fn assign_groups(&self, out: &mut Out<'_>, enrols: &mut [Enrol], next_grp: &mut u64) -> Result<(), GenerateError> {
+    fn assign_groups(&self, youth: &mut Youth<'_>, enrols: &mut [Enrol], next_grp: &mut u64) -> Result<(), GenerateError> {
         let catalog = &self.ctx.catalog;
         let nc = catalog.courses.len();
         let conv = self.conv;
@@ -756,6 +1006,19 @@ impl YearGen<'_> {
                 let course = &catalog.courses[c];
                 base[c] = *next_grp;
                 *next_grp += u64::from(ngroups[c]) + u64::from(rcount[c] > 0);
+                let out = match &mut youth.sink {
+                    Sink::Gpi(out) => out,
+                    Sink::Mozaik(m) => {
+                        // Mozaïk has no group table: the legends are on each result.
+                        let row = &mut m.rows[M_COURS];
+                        row.int(0, id);
+                        row.str(1, self.local_codes[c].trim());
+                        row.str(2, &course.descr);
+                        row.int(3, course.unites);
+                        m.emit(M_COURS)?;
+                        continue;
+                    }
+                };
                 let row = &mut out.rows.bufs[T_MAT];
                 set_num(row, 0, id);
                 set(row, 1, &self.local_codes[c]);
@@ -810,10 +1073,12 @@ impl YearGen<'_> {
         Ok(())
     }
 
+    /// Draws one student's result in one course (étapes and final), writes it, counts it in
+    /// the truth; returns the `etat` and the final cell.
     #[allow(clippy::too_many_arguments)]
     fn write_result_row(
         &self,
-        out: &mut Out<'_>,
+        youth: &mut Youth<'_>,
         r: &mut ChaCha8Rng,
         ids: (u64, u64, u64, usize),
         course: usize,
@@ -822,62 +1087,58 @@ impl YearGen<'_> {
         stu: &Student,
         e: &Enrol,
         count_truth: Option<&mut [[u64; 7]; 4]>,
-    ) -> Result<(), GenerateError> {
+    ) -> Result<(u8, Cell), GenerateError> {
         let (id_mat_ele, id_grp, fiche, school) = ids;
         let conv = self.conv;
         let def = &self.ctx.catalog.courses[course];
         let legs = self.legends(school, course, retake);
         let leaver = e.depart.map(|d| d.0);
         let past = !self.current();
+        // Mozaïk cannot say "continuing" (GPI's 5): only 0, 1, 6 and 8 are drawn.
         let etat: u8 = if leaver.is_some() {
             0
         } else {
             let x: f64 = r.random();
             match x {
                 x if x < 0.01 => 0,
-                x if x < 0.015 => 5,
                 x if x < 0.02 => 6,
                 x if past && x < 0.42 => 8,
                 _ => 1,
             }
         };
         let base = 75.0 + f64::from(stu.ability) + rng::normal(r) * 6.0 - if retake { 10.0 } else { 0.0 };
-        let row = &mut out.rows.bufs[E_MAT_ELE];
-        set_num(row, 0, id_mat_ele);
-        set_num(row, 1, id_grp);
-        set_num(row, 2, fiche);
-        set_num(row, 3, self.id_eco(school));
-        set(row, 4, &self.local_codes[course]);
-        set(row, 5, grp_label);
-        set_num(row, 6, etat);
+        let mut cells = [Cell::Blank; 4];
         let mut scores = [0.0f64; 3];
         for (k, sc) in scores.iter_mut().enumerate() {
             *sc = results::score(r, base);
             let done = self.etape_done(k) && leaver.is_none_or(|d| self.cal.etape(k).1 <= d);
             if done {
-                results::draw_cell(r, &mut row[7 + k], *sc, legs[k], &ETAPE_SPECIAL_RATES, conv);
-            } else {
-                row[7 + k].clear();
+                cells[k] = results::draw_cell(r, *sc, legs[k], &ETAPE_SPECIAL_RATES);
             }
         }
         let final_score = 0.2 * scores[0] + 0.2 * scores[1] + 0.6 * scores[2];
         if self.final_done() && leaver.is_none() {
-            results::draw_cell(r, &mut row[10], final_score, legs[3], &FINAL_SPECIAL_RATES, conv);
-        } else {
-            row[10].clear();
+            cells[3] = results::draw_cell(r, final_score, legs[3], &FINAL_SPECIAL_RATES);
         }
-        let final_class = results::classify(&row[10], legs[3], conv);
-        let units = if def.secondary && final_class == Class::Pass {
-            def.unites
-        } else {
-            0
-        };
-        set_num(row, 11, units);
+
+        let Youth { sink, cells: text } = youth;
+        let decimal_comma = matches!(sink, Sink::Gpi(_)) && conv.decimal_comma;
+        for (cell, t) in cells.iter().zip(text.iter_mut()) {
+            cell.write(t, conv, decimal_comma);
+        }
+        // Units are earned with the final result: none (empty) until there is one.
+        let units = (!cells[3].is_blank()).then(|| {
+            if def.secondary && results::classify(&text[3], legs[3], conv) == Class::Pass {
+                def.unites
+            } else {
+                0
+            }
+        });
         if let Some(t) = count_truth
             && etat != 0
         {
             for (k, counts) in t.iter_mut().enumerate() {
-                let class = results::classify(&row[7 + k], legs[k], conv);
+                let class = results::classify(&text[k], legs[k], conv);
                 if class == Class::Unknown {
                     return Err(GenerateError::Internal(format!(
                         "a result cell of course {} cannot be read back (special value overrides clash?)",
@@ -887,17 +1148,58 @@ impl YearGen<'_> {
                 results::count(counts, class);
             }
         }
-        out.emit(E_MAT_ELE)
+        match sink {
+            Sink::Gpi(out) => {
+                let row = &mut out.rows.bufs[E_MAT_ELE];
+                set_num(row, 0, id_mat_ele);
+                set_num(row, 1, id_grp);
+                set_num(row, 2, fiche);
+                set_num(row, 3, self.id_eco(school));
+                set(row, 4, &self.local_codes[course]);
+                set(row, 5, grp_label);
+                set_num(row, 6, etat);
+                for (k, t) in text.iter().enumerate() {
+                    set(row, 7 + k, t);
+                }
+                match units {
+                    Some(u) => set_num(row, 11, u),
+                    None => row[11].clear(),
+                }
+                out.emit(E_MAT_ELE)?;
+            }
+            Sink::Mozaik(m) => {
+                let id_eco = self.id_eco(school);
+                for k in 0..4 {
+                    let row = &mut m.rows[M_RES];
+                    row.int(0, fiche);
+                    row.int(1, id_eco);
+                    row.str(2, &self.annee);
+                    row.str(3, self.local_codes[course].trim());
+                    row.str(4, grp_label);
+                    row.str(5, ["1", "2", "3", "sommaire"][k]);
+                    row.opt_str(6, &text[k]);
+                    row.str(7, if legs[k] { conv.leg_let } else { conv.leg_num });
+                    match units {
+                        Some(u) => row.int(8, u),
+                        None => row.null(8),
+                    }
+                    row.bool(9, retake);
+                    row.str(10, mozaik_etat(etat));
+                    m.emit(M_RES)?;
+                }
+            }
+        }
+        Ok((etat, cells[3]))
     }
 
     fn write_enrolment(
         &self,
-        out: &mut Out<'_>,
+        youth: &mut Youth<'_>,
         stu: &Student,
         e: &Enrol,
         at_dummy: bool,
         next_mat_ele: &mut u64,
-        truth: &mut HashMap<(usize, usize, usize), [[u64; 7]; 4]>,
+        collect: &mut Collect,
     ) -> Result<(), GenerateError> {
         let conv = self.conv;
         let fiche = fiche_of(self.fiche_base, e.stu);
@@ -905,20 +1207,41 @@ impl YearGen<'_> {
         let id_eco = self.id_eco(school);
         let primary = e.grade < 6;
         let classe = if primary { e.grade + 1 } else { e.grade - 5 };
-        let row = &mut out.rows.bufs[E_DAN];
-        set_num(row, 0, fiche);
-        set_num(row, 1, id_eco);
-        set(row, 2, e.inactive.unwrap_or("A"));
-        set(row, 3, if primary { "3" } else { "4" });
-        set_num(row, 4, classe);
-        row[5].clear();
-        let _ = write!(row[5], "{}{:02}", classe, e.homeroom.max(1));
-        set(row, 6, if stu.plan { "1" } else { "0" });
-        set(row, 7, stu.difficulte.unwrap_or(""));
-        set_date(row, 8, Some(e.deb), conv);
-        set_date(row, 9, if at_dummy { None } else { e.depart.map(|d| d.0) }, conv);
-        set(row, 10, if at_dummy { "" } else { e.depart.map_or("", |d| d.1) });
-        out.emit(E_DAN)?;
+        let homeroom = format!("{}{:02}", classe, e.homeroom.max(1));
+        let depart = if at_dummy { None } else { e.depart };
+        match &mut youth.sink {
+            Sink::Gpi(out) => {
+                let row = &mut out.rows.bufs[E_DAN];
+                set_num(row, 0, fiche);
+                set_num(row, 1, id_eco);
+                set(row, 2, e.inactive.unwrap_or("A"));
+                set(row, 3, if primary { "3" } else { "4" });
+                set_num(row, 4, classe);
+                set(row, 5, &homeroom);
+                set(row, 6, if stu.plan { "1" } else { "0" });
+                set(row, 7, stu.difficulte.unwrap_or(""));
+                set_date(row, 8, Some(e.deb), conv);
+                set_date(row, 9, depart.map(|d| d.0), conv);
+                set(row, 10, depart.map_or("", |d| d.1));
+                out.emit(E_DAN)?;
+            }
+            Sink::Mozaik(m) => {
+                let row = &mut m.rows[M_FREQ];
+                row.int(0, fiche);
+                row.int(1, id_eco);
+                row.str(2, &self.annee);
+                row.str(3, if primary { "primaire" } else { "secondaire" });
+                row.int(4, classe);
+                row.str(5, &homeroom);
+                row.bool(6, stu.plan);
+                row.opt_str(7, stu.difficulte.unwrap_or(""));
+                row.date(8, Some(e.deb));
+                row.date(9, depart.map(|d| d.0));
+                row.bool(10, e.inactive.is_none());
+                row.opt_str(11, depart.map_or("", |d| d.1));
+                m.emit(M_FREQ)?;
+            }
+        }
 
         let ctx = self.ctx;
         let salt = if at_dummy { 1u64 } else { 0 };
@@ -935,10 +1258,10 @@ impl YearGen<'_> {
             let t = if at_dummy {
                 None
             } else {
-                Some(truth.entry((self.y, school, c)).or_insert([[0; 7]; 4]))
+                Some(collect.truth.entry((self.y, school, c)).or_insert([[0; 7]; 4]))
             };
-            self.write_result_row(
-                out,
+            let (etat, final_cell) = self.write_result_row(
+                youth,
                 &mut r,
                 (id, id_grp, fiche, school),
                 c,
@@ -948,12 +1271,27 @@ impl YearGen<'_> {
                 e,
                 t,
             )?;
+            // Ministry exams of sec 4 and 5 (JADE's results) follow the school's final result.
+            let def = &ctx.catalog.courses[c];
+            if !at_dummy && def.ministry && etat != 0 && (etat == 6 || matches!(final_cell, Cell::Number(_))) {
+                collect.exams.push(Exam {
+                    stu: e.stu,
+                    y: self.y,
+                    course: c,
+                    school,
+                    mark: match final_cell {
+                        Cell::Number(v) => Some(v),
+                        _ => None,
+                    },
+                    equivalence: etat == 6,
+                });
+            }
         }
         if !at_dummy && let Some(c) = e.retake {
             let id = *next_mat_ele;
             *next_mat_ele += 1;
             self.write_result_row(
-                out,
+                youth,
                 &mut r,
                 (id, e.retake_grp, fiche, school),
                 c,
@@ -965,19 +1303,24 @@ impl YearGen<'_> {
             )?;
         }
         if !at_dummy && e.inactive.is_none() {
-            self.write_absences(out, stu, e, fiche, id_eco)?;
+            self.write_absences(youth, stu, e, fiche, id_eco)?;
         }
         Ok(())
     }
 
     fn write_absences(
         &self,
-        out: &mut Out<'_>,
+        youth: &mut Youth<'_>,
         stu: &Student,
         e: &Enrol,
         fiche: u64,
         id_eco: u64,
     ) -> Result<(), GenerateError> {
+        const FALLBACK: Motif = Motif {
+            code: "NM",
+            descr: "Non motivée",
+            cpt: 2,
+        };
         let ctx = self.ctx;
         let conv = self.conv;
         let cal = &self.cal;
@@ -993,32 +1336,45 @@ impl YearGen<'_> {
         let periods = self.schools[e.school].periods(conv);
         let p = [0.012, 0.035, 0.09, 0.2][usize::from(stu.abs_tier.min(3))];
         let mut r = rng::stream(ctx.seed, &[SALT_ABSENCES, ctx.labels[self.ci], fiche, self.y as u64]);
-        let by_cpt =
-            |cpt: u8| -> Vec<&'static str> { conv.motifs.iter().filter(|m| m.cpt == cpt).map(|m| m.code).collect() };
+        let by_cpt = |cpt: u8| -> Vec<&'static Motif> { conv.motifs.iter().filter(|m| m.cpt == cpt).collect() };
         let excused = by_cpt(1);
         let unexcused = by_cpt(2);
         let late = by_cpt(3);
-        let pick = |r: &mut ChaCha8Rng, list: &[&'static str], fallback: &'static str| -> &'static str {
+        let pick = |r: &mut ChaCha8Rng, list: &[&'static Motif], fallback: &'static Motif| -> &'static Motif {
             if list.is_empty() {
                 fallback
             } else {
                 list[r.random_range(0..list.len())]
             }
         };
-        let write_row = |out: &mut Out<'_>, day: &Day, periode: u8, motif: &str| -> Result<(), GenerateError> {
-            let row = &mut out.rows.bufs[E_ABS];
-            set_num(row, 0, fiche);
-            set_num(row, 1, id_eco);
-            set_date(row, 2, Some(day.date), conv);
-            set_num(row, 3, periode);
-            set(row, 4, motif);
-            out.emit(E_ABS)
+        let write_row = |youth: &mut Youth<'_>, day: &Day, periode: u8, motif: &Motif| -> Result<(), GenerateError> {
+            match &mut youth.sink {
+                Sink::Gpi(out) => {
+                    let row = &mut out.rows.bufs[E_ABS];
+                    set_num(row, 0, fiche);
+                    set_num(row, 1, id_eco);
+                    set_date(row, 2, Some(day.date), conv);
+                    set_num(row, 3, periode);
+                    set(row, 4, motif.code);
+                    out.emit(E_ABS)
+                }
+                Sink::Mozaik(m) => {
+                    let row = &mut m.rows[M_ABS];
+                    row.int(0, fiche);
+                    row.int(1, id_eco);
+                    row.date(2, Some(day.date));
+                    row.int(3, periode);
+                    row.str(4, motif.code);
+                    row.str(5, mozaik_categorie(motif.cpt));
+                    m.emit(M_ABS)
+                }
+            }
         };
         let long_weight = if stu.abs_tier >= 2 { 0.08 } else { 0.01 };
+        let fallback: &'static Motif = conv.motifs.first().unwrap_or(&FALLBACK);
         let mut i = first.saturating_add(rng::geometric(&mut r, p).min(1_000) as usize);
         while i < last {
             let roll: f64 = r.random();
-            let fallback = conv.motifs.first().map_or("NM", |m| m.code);
             if roll < 0.5 {
                 let len = match rng::weighted(&mut r, &[0.55, 0.30, 0.12, long_weight]) {
                     0 => 1,
@@ -1034,7 +1390,7 @@ impl YearGen<'_> {
                 for d in i..(i + len).min(last) {
                     let day = &cal.days[cal.school_days[d]];
                     for periode in 1..=Self::periods_on(day, periods) {
-                        write_row(out, day, periode, motif)?;
+                        write_row(youth, day, periode, motif)?;
                     }
                 }
                 i += len;
@@ -1049,7 +1405,7 @@ impl YearGen<'_> {
                     pick(&mut r, &unexcused, fallback)
                 };
                 for periode in start..start + n {
-                    write_row(out, day, periode, motif)?;
+                    write_row(youth, day, periode, motif)?;
                 }
                 i += 1;
             } else {
@@ -1060,7 +1416,7 @@ impl YearGen<'_> {
                 } else {
                     r.random_range(1..=Self::periods_on(day, periods))
                 };
-                write_row(out, day, periode, motif)?;
+                write_row(youth, day, periode, motif)?;
                 i += 1;
             }
             i = i.saturating_add(rng::geometric(&mut r, p).min(1_000) as usize);
@@ -1080,22 +1436,31 @@ pub(crate) fn write_bad_rows_part(parts: &Path, out: &CssOutput) -> Result<(), G
         .has_headers(false)
         .from_writer(BufWriter::new(f));
     for st in &out.stats {
-        let file = format!("{}.csv", TABLES[st.table].name);
         for (line, kind) in &st.bad_log {
-            w.write_record([
-                out.code.as_str(),
-                file.as_str(),
-                line.to_string().as_str(),
-                kind.as_str(),
-            ])
-            .map_err(|e| GenerateError::Write {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+            w.write_record([out.code.as_str(), st.file.as_str(), line.to_string().as_str(), kind])
+                .map_err(|e| GenerateError::Write {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
         }
     }
     w.flush().map_err(|e| GenerateError::Write {
         path,
         message: e.to_string(),
     })
+}
+
+/// The real schools (dummy excluded) the youth generator uses for CSS `ci`, whatever its youth
+/// system: the Dofin administrative units follow them (finance.rs).
+pub(crate) fn youth_schools(ctx: &Ctx<'_>, ci: usize) -> Result<Vec<crate::finance::SchoolRef>, GenerateError> {
+    Ok(choose_schools(ctx, ci, ctx.counts[ci])?
+        .into_iter()
+        .filter(|s| !s.dummy)
+        .map(|s| crate::finance::SchoolRef {
+            est: s.est,
+            name: s.name,
+            primary: s.primary,
+            secondary: s.secondary,
+        })
+        .collect())
 }

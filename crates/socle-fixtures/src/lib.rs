@@ -1,8 +1,11 @@
-//! # socle-fixtures: deterministic synthetic GPI exports
+//! # socle-fixtures: deterministic synthetic GPI, Mozaïk and JADE exports
 //!
-//! [`generate`] writes realistic nightly GPI-style exports (the 12 `gpm_*.csv` tables of
-//! `formats/gpi.md`) for a set of CSS, under `<out>/<css>/<night>/gpi/`, and optionally a
-//! ground-truth folder that tests compare the warehouse against.
+//! [`generate`] writes realistic nightly exports for a set of CSS, under `<out>/<css>/<night>/`:
+//! the youth sector as GPI (`gpi/`, the 12 `gpm_*.csv` tables of `formats/gpi.md`) or, for the
+//! CSS named in [`GenerateOptions::mozaik`], as Mozaïk (`mozaik/`, the 8 `*.jsonl` files of
+//! `formats/mozaik.md`), and for every CSS its JADE export (`jade/`, the 5 `e_*.csv` and
+//! `t_ecocen.csv` tables of `formats/jade.md`); optionally a ground-truth folder that tests
+//! compare the warehouse against.
 //!
 //! ## What is generated
 //! - **CSS and schools** come from the embedded ministry registry ([`socle_core::Registry`]):
@@ -23,6 +26,19 @@
 //!   format, header case, column order, extra columns): see formats/README.md.
 //! - **Bad rows** (`bad_rate > 0`) are *extra* rows, never corruptions of clean rows, each
 //!   logged with its file and physical line in `bad_rows.csv`.
+//! - **Mozaïk** holds the very same facts as GPI would (same seed: same students with
+//!   `eleve_id` = fiche, `etablissement_id` = `id_eco`, local course codes, legends, special
+//!   values, absence reasons, results, units, groups, retakes, departures, calendar): every
+//!   random draw is keyed on the facts, never on the system. GPI's `etat` 5 (continuing) has no
+//!   Mozaïk equivalent, so it is never drawn (0, 1, 6 and 8 only). Results are long (one object
+//!   per étape and `sommaire`), `unites_obtenues` is null where GPI's `unites_ele` is empty (no
+//!   final result yet), numbers use `.`, course codes are trimmed. Bad lines (malformed JSON, a
+//!   number or boolean given as an array or object, unparsable date, out of domain, duplicate
+//!   key, missing value, invalid UTF-8, truncated last line) are logged under the name of the
+//!   `socle_connect::RejectKind` the connector reports (`malformed_json` for the first two).
+//! - **JADE** follows the youth facts: DES after 5, 6 or 7 years from sec 1, leavers, FGA and FP
+//!   spells in the CSS's real adult and vocational centres, DEP, adults never in the youth
+//!   sector, ministry results of sec 4 and 5 courses with several copies: see `jade.rs`.
 //!
 //! ## Determinism and scale
 //! Every part of the output comes from a `ChaCha8Rng` seeded with the seed and labels (CSS
@@ -34,18 +50,29 @@
 //! ## Ground truth (`truth: Some(dir)`)
 //! `taux_reussite.csv` (success-rate counts by year, CSS, establishment, canonical course and
 //! étape, over clean rows, without retakes, inactive rows and dummy schools), `personal.csv`
-//! (every student's personal data, for privacy tests), `bad_rows.csv`, `counts.csv` and
-//! `summary.json` (options and the conventions drawn for each CSS).
+//! (every student's personal data, adults of JADE included, for privacy tests),
+//! `bad_rows.csv` (`file` is the file name in its system's folder: `gpm_*.csv`, `*.jsonl`,
+//! `e_*.csv`...), `counts.csv`, `movers.csv` (students who appear in several CSS: code
+//! permanent and the CSS codes in the order of the years), `sanctions.csv` (obtained diplomas
+//! by CSS, school year of the date and type), `ministere.csv` (per CSS, school year and
+//! course: students whose latest copy of their June-session ministry result has a numeric
+//! final result, and of them those who passed; youth and adults) and `summary.json` (options,
+//! the youth system, JADE centres and the conventions drawn for each CSS). The truth folder
+//! holds personal data: it is never committed.
 
 mod calendar;
 mod conventions;
 mod courses;
 mod css;
+mod finance;
+mod jade;
+mod mozaik;
 mod names;
 mod results;
 mod rng;
 mod roster;
 mod tables;
+mod truth;
 mod writer;
 
 use std::collections::BTreeMap;
@@ -60,16 +87,111 @@ use rayon::prelude::*;
 use serde_json::json;
 use socle_core::{Registry, RegistryError, SchoolYear};
 
+pub use css::YouthSystem;
+pub use mozaik::MozaikBadKind;
 pub use tables::BadKind;
 
-/// Names of the 12 table files, without `.csv`, in generation order.
+/// Names of the 12 GPI table files, without `.csv`, in generation order.
 pub fn table_names() -> Vec<&'static str> {
-    tables::TABLES.iter().map(|t| t.name).collect()
+    tables::TABLES[..tables::N_TABLES].iter().map(|t| t.name).collect()
 }
 
-/// The contract columns of a table (lower case, contract order), if the table exists.
+/// Names of the 5 JADE table files, without `.csv`.
+pub fn jade_table_names() -> Vec<&'static str> {
+    tables::JADE_TABLES.iter().map(|&t| tables::TABLES[t].name).collect()
+}
+
+/// Names of the 8 Mozaïk files, without `.jsonl`.
+pub fn mozaik_table_names() -> Vec<&'static str> {
+    mozaik::MOZAIK_TABLES.iter().map(|t| t.name).collect()
+}
+
+/// The contract columns of a GPI or JADE table (lower case, contract order), if it exists.
 pub fn table_columns(table: &str) -> Option<&'static [&'static str]> {
     tables::TABLES.iter().find(|t| t.name == table).map(|t| t.columns)
+}
+
+/// The fields of a Mozaïk file (contract order) with their JSON type (`int`, `dec`, `string`,
+/// `bool`, `date`, `array`), if it exists.
+pub fn mozaik_fields(table: &str) -> Option<Vec<(&'static str, &'static str)>> {
+    let t = mozaik::MOZAIK_TABLES.iter().find(|t| t.name == table)?;
+    Some(
+        t.columns
+            .iter()
+            .map(|(n, ty)| {
+                let ty = match ty {
+                    mozaik::J::Int => "int",
+                    mozaik::J::Dec => "dec",
+                    mozaik::J::Str => "string",
+                    mozaik::J::Bool => "bool",
+                    mozaik::J::Date => "date",
+                    mozaik::J::Raw => "array",
+                };
+                (*n, ty)
+            })
+            .collect(),
+    )
+}
+
+/// Which CSS export their youth sector as Mozaïk rather than GPI.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum MozaikSelection {
+    /// Every CSS exports GPI.
+    #[default]
+    None,
+    /// Every CSS exports Mozaïk.
+    All,
+    /// These CSS (each must be one of the generated CSS) export Mozaïk.
+    Codes(Vec<String>),
+}
+
+impl MozaikSelection {
+    /// Parses `all` or comma-separated CSS codes (empty: none).
+    pub fn parse(s: &str) -> Self {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("all") {
+            return MozaikSelection::All;
+        }
+        let codes: Vec<String> = t
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .collect();
+        if codes.is_empty() {
+            MozaikSelection::None
+        } else {
+            MozaikSelection::Codes(codes)
+        }
+    }
+
+    /// The youth system of each CSS; an unknown code is an error.
+    fn systems(&self, css: &[String]) -> Result<Vec<YouthSystem>, GenerateError> {
+        match self {
+            MozaikSelection::None => Ok(vec![YouthSystem::Gpi; css.len()]),
+            MozaikSelection::All => Ok(vec![YouthSystem::Mozaik; css.len()]),
+            MozaikSelection::Codes(codes) => {
+                for c in codes {
+                    if !css.iter().any(|x| x == c.trim()) {
+                        return Err(GenerateError::InvalidOptions(format!(
+                            "--mozaik names CSS {} which is not generated",
+                            c.trim()
+                        )));
+                    }
+                }
+                Ok(css
+                    .iter()
+                    .map(|c| {
+                        if codes.iter().any(|x| x.trim() == c) {
+                            YouthSystem::Mozaik
+                        } else {
+                            YouthSystem::Gpi
+                        }
+                    })
+                    .collect())
+            }
+        }
+    }
 }
 
 /// File encoding of a CSS's exports.
@@ -132,6 +254,8 @@ pub struct GenerateOptions {
     pub truth: Option<PathBuf>,
     /// Per CSS code, from the data dictionary.
     pub conventions: BTreeMap<String, ConventionOverrides>,
+    /// CSS whose youth sector is exported as Mozaïk instead of GPI.
+    pub mozaik: MozaikSelection,
 }
 
 impl GenerateOptions {
@@ -148,6 +272,7 @@ impl GenerateOptions {
             bad_rate: 0.0,
             truth: None,
             conventions: BTreeMap::new(),
+            mozaik: MozaikSelection::None,
         }
     }
 }
@@ -163,8 +288,10 @@ pub struct GenerateSummary {
     pub rows: u64,
     /// Bad rows injected.
     pub bad_rows: u64,
-    /// Distinct students.
+    /// Distinct youth-sector students.
     pub students: u64,
+    /// Adults of JADE never in the youth sector.
+    pub adults: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -331,6 +458,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
     let last_year = SchoolYear::containing(opts.night.year(), opts.night.month()).start_year();
     let first_year = last_year - (opts.years as i32 - 1);
     let conventions = conventions::draw_all(opts.seed, &css, &opts.conventions, opts.night);
+    let systems = opts.mozaik.systems(&css)?;
     let parts = match &opts.truth {
         Some(t) => {
             let p = t.join(".parts");
@@ -350,6 +478,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
         night: opts.night,
         bad_rate: opts.bad_rate,
         conventions,
+        systems,
         out: opts.out.clone(),
         parts: parts.clone(),
         catalog: courses::Catalog::build(&registry),
@@ -359,7 +488,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
         students = opts.students,
         years = opts.years,
         first_year = %SchoolYear::from_start_year(first_year),
-        "generating synthetic GPI exports"
+        "generating synthetic exports"
     );
 
     // Phase 1: who moves where.
@@ -367,6 +496,14 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
         .into_par_iter()
         .map(|ci| css::movers(&ctx, ci))
         .collect::<Result<_, _>>()?;
+    let mover_paths: Vec<(String, Vec<String>)> = movers
+        .iter()
+        .flatten()
+        .map(|s| {
+            let path = s.css_path(ctx.years).iter().map(|&c| css[c].clone()).collect();
+            (s.code_perm_str().to_string(), path)
+        })
+        .collect();
     let mut incoming: Vec<Vec<roster::Student>> = vec![Vec::new(); css.len()];
     for list in movers {
         for s in list {
@@ -382,6 +519,8 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
         .enumerate()
         .map(|(ci, inc)| {
             let mut o = css::generate_css(&ctx, ci, inc)?;
+            // Dofin finance files: independent of the youth system, logged with the others.
+            o.stats.extend(finance::generate_css(&ctx, ci)?);
             if let Some(p) = &parts {
                 css::write_bad_rows_part(p, &o)?;
             }
@@ -398,9 +537,13 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
         rows: outputs.iter().flat_map(|o| &o.stats).map(|s| s.clean).sum(),
         bad_rows: outputs.iter().flat_map(|o| &o.stats).map(|s| s.bad).sum(),
         students: outputs.iter().map(|o| o.students).sum(),
+        adults: outputs.iter().map(|o| o.jade.adults).sum(),
     };
     if let (Some(truth), Some(parts)) = (&opts.truth, &parts) {
         write_truth(opts, &ctx, &outputs, truth, parts, &summary)?;
+        truth::write_movers(truth, &mover_paths)?;
+        truth::write_sanctions(truth, &outputs)?;
+        truth::write_ministere(truth, &outputs)?;
     }
     tracing::info!(
         css = summary.css.len(),
@@ -408,7 +551,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary, GenerateError
         rows = summary.rows,
         bad_rows = summary.bad_rows,
         students = summary.students,
-        "synthetic GPI exports written"
+        "synthetic exports written"
     );
     Ok(summary)
 }
@@ -452,6 +595,7 @@ fn write_truth(
         &truth.join("bad_rows.csv"),
         "code_css,file,line,kind\n",
     )?;
+    concat_parts(parts, "finance", css, &truth.join("finance.csv"), finance::TRUTH_HEADER)?;
     let _ = std::fs::remove_dir(parts);
 
     let path = truth.join("taux_reussite.csv");
@@ -499,7 +643,7 @@ fn write_truth(
         for st in &o.stats {
             w.write_record([
                 o.code.as_str(),
-                tables::TABLES[st.table].name,
+                st.table,
                 st.clean.to_string().as_str(),
                 st.bad.to_string().as_str(),
             ])
@@ -526,12 +670,20 @@ fn write_truth(
         .iter()
         .enumerate()
         .map(|(ci, o)| {
+            let night = opts.night.format("%Y-%m-%d");
             json!({
                 "code_css": o.code,
                 "name": ctx.registry.organisation(&o.code).map(|org| org.name.clone()),
+                "youth_system": o.system.as_str(),
                 "students": o.students,
                 "schools": o.schools,
-                "folder": format!("{}/{}/gpi", o.code, opts.night.format("%Y-%m-%d")),
+                "folder": format!("{}/{night}/{}", o.code, o.system.as_str()),
+                "jade": {
+                    "folder": format!("{}/{night}/jade", o.code),
+                    "students": o.jade.students,
+                    "adults": o.jade.adults,
+                    "centres": o.jade.centres,
+                },
                 "conventions": ctx.conventions[ci].to_json(),
             })
         })
@@ -551,6 +703,11 @@ fn write_truth(
             "night": opts.night.format("%Y-%m-%d").to_string(),
             "bad_rate": opts.bad_rate,
             "conventions": overrides,
+            "mozaik": match &opts.mozaik {
+                MozaikSelection::None => json!(null),
+                MozaikSelection::All => json!("all"),
+                MozaikSelection::Codes(c) => json!(c),
+            },
         },
         "school_years": years,
         "totals": {
@@ -559,6 +716,7 @@ fn write_truth(
             "rows": summary.rows,
             "bad_rows": summary.bad_rows,
             "students": summary.students,
+            "adults": summary.adults,
         },
         "css": per_css,
     });

@@ -104,41 +104,72 @@ pub(crate) fn classify(cell: &str, letter_legend: bool, conv: &Conventions) -> C
 pub(crate) const ETAPE_SPECIAL_RATES: [f64; 5] = [0.015, 0.005, 0.005, 0.002, 0.01];
 pub(crate) const FINAL_SPECIAL_RATES: [f64; 5] = [0.005, 0.005, 0.003, 0.002, 0.01];
 
-/// Writes one result cell into `buf`: maybe a special value, else the score as a number or a
-/// letter of the letter legend.
-pub(crate) fn draw_cell<R: Rng>(
-    rng: &mut R,
-    buf: &mut String,
-    score: f64,
-    letter_legend: bool,
-    rates: &[f64; 5],
-    conv: &Conventions,
-) {
-    buf.clear();
+/// A drawn result cell, before it is written in a system's own way (decimal separator).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Cell {
+    /// Not evaluated yet, or left blank.
+    Blank,
+    /// A special value: index into `Conventions::specials` (absent, exempte...).
+    Special(usize),
+    /// A code of the letter legend.
+    Letter(&'static str),
+    /// A mark out of 100, at most one decimal.
+    Number(f64),
+}
+
+impl Cell {
+    /// Writes the cell as the CSS writes it; `decimal_comma` only matters for numbers.
+    pub(crate) fn write(self, buf: &mut String, conv: &Conventions, decimal_comma: bool) {
+        buf.clear();
+        match self {
+            Cell::Blank => {}
+            Cell::Special(k) => buf.push_str(&conv.specials[k]),
+            Cell::Letter(l) => buf.push_str(l),
+            Cell::Number(v) => push_number(buf, v, decimal_comma),
+        }
+    }
+
+    pub(crate) fn is_blank(self) -> bool {
+        self == Cell::Blank
+    }
+}
+
+/// A number with at most one decimal, with `,` or `.` as decimal separator.
+pub(crate) fn push_number(buf: &mut String, x: f64, decimal_comma: bool) {
+    use std::fmt::Write as _;
+    let tenths = (x * 10.0).round() as i64;
+    let int = tenths / 10;
+    let frac = (tenths % 10).abs();
+    let _ = write!(buf, "{int}");
+    if frac != 0 {
+        buf.push(if decimal_comma { ',' } else { '.' });
+        let _ = write!(buf, "{frac}");
+    }
+}
+
+/// Draws one result cell: maybe a special value, else the score as a number or a letter of
+/// the letter legend. The draws never depend on how the cell is written.
+pub(crate) fn draw_cell<R: Rng>(rng: &mut R, score: f64, letter_legend: bool, rates: &[f64; 5]) -> Cell {
     let mut x: f64 = rng.random();
     for (k, rate) in rates.iter().enumerate() {
         if x < *rate {
-            if k < 4 {
-                buf.push_str(&conv.specials[k]);
-            }
-            return;
+            return if k < 4 { Cell::Special(k) } else { Cell::Blank };
         }
         x -= rate;
     }
     if letter_legend {
-        if rng.random_bool(0.01) {
-            buf.push_str("NR");
+        return if rng.random_bool(0.01) {
+            Cell::Letter("NR")
         } else {
-            buf.push_str(letter_for(score));
-        }
-        return;
+            Cell::Letter(letter_for(score))
+        };
     }
     let v = if rng.random_bool(0.1) {
         (score * 2.0).round() / 2.0
     } else {
         score.round()
     };
-    conv.push_number(buf, v.clamp(0.0, 100.0));
+    Cell::Number(v.clamp(0.0, 100.0))
 }
 
 /// A score around 75, standard deviation about 12 with the student's ability.

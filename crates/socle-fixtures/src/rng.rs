@@ -17,6 +17,14 @@ pub(crate) const SALT_ABSENCES: u64 = 0x09;
 pub(crate) const SALT_BAD: u64 = 0x0A;
 pub(crate) const SALT_PAD: u64 = 0x0B;
 pub(crate) const SALT_CHOICE: u64 = 0x0C;
+/// Post-youth trajectories (JADE), per code permanent: independent of the youth system.
+pub(crate) const SALT_JADE: u64 = 0x21;
+/// Ministry results (JADE), per code permanent, course and year.
+pub(crate) const SALT_JADE_RES: u64 = 0x22;
+/// A forced move between CSS when the draws gave none.
+pub(crate) const SALT_MOVERS: u64 = 0x23;
+/// JADE's centres, fiche numbers and adults never in the youth sector, per CSS.
+pub(crate) const SALT_ADULTS: u64 = 0x24;
 
 pub(crate) fn splitmix64(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -9,7 +9,7 @@ use rand::Rng;
 use crate::GenerateError;
 use crate::calendar::ymd;
 use crate::names::{self, Identity};
-use crate::rng::{self, SALT_ROSTER};
+use crate::rng::{self, SALT_MOVERS, SALT_ROSTER};
 
 /// EHDAA difficulty codes with their weights.
 const DIFFICULTES: [(&str, f64); 11] = [
@@ -85,6 +85,34 @@ impl Student {
         }
     }
 
+    /// The CSS where the student is last enrolled in the youth sector (that CSS's JADE holds
+    /// what comes after).
+    pub(crate) fn last_css(&self, years: usize) -> Option<usize> {
+        let y = (0..years).rev().find(|&y| self.in_school(y))?;
+        match self.move_to {
+            Some((k, dest)) if y >= usize::from(k) => Some(dest),
+            _ => Some(self.origin),
+        }
+    }
+
+    /// The CSS where the student appears, in the order of the years.
+    pub(crate) fn css_path(&self, years: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        for y in 0..years {
+            if !self.in_school(y) {
+                continue;
+            }
+            let c = match self.move_to {
+                Some((k, dest)) if y >= usize::from(k) => dest,
+                _ => self.origin,
+            };
+            if out.last() != Some(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
     pub(crate) fn code_perm_str(&self) -> &str {
         std::str::from_utf8(&self.code_perm).unwrap_or("")
     }
@@ -99,7 +127,7 @@ pub(crate) struct RosterParams<'a> {
     pub first_year: i32,
 }
 
-fn is_english_board(code: &str) -> bool {
+pub(crate) fn is_english_board(code: &str) -> bool {
     ("881000"..="889999").contains(&code)
 }
 
@@ -164,7 +192,9 @@ pub(crate) fn build(p: &RosterParams<'_>, ci: usize) -> Result<Vec<Student>, Gen
         for y in 1..years {
             let g = s.grade(y - 1);
             if (0..=LAST_GRADE).contains(&g) {
-                let p_rep = if g < 6 { 0.02 } else { 0.04 };
+                // Secondary repeats make the DES come after 6 or 7 years for some students
+                // (about 70% after 5 years, as the ministry's cohorts show).
+                let p_rep = if g < 6 { 0.02 } else { 0.07 };
                 if r.random_bool(p_rep) {
                     s.repeat_mask |= 1 << y;
                 }
@@ -195,6 +225,25 @@ pub(crate) fn build(p: &RosterParams<'_>, ci: usize) -> Result<Vec<Student>, Gen
             }
         }
         out.push(s);
+    }
+    // Students who change CSS must exist in any generation where they can: if the draws gave
+    // none, the first student who can move does (from a stream of its own, so that nothing
+    // else changes).
+    if p.css.len() >= 2 && years >= 2 && !out.iter().any(|s| s.move_to.is_some()) {
+        let mut r = rng::stream(p.seed, &[SALT_MOVERS, rng::label(code)]);
+        for s in &mut out {
+            let ks: Vec<usize> = (1..years).filter(|&k| s.in_school(k - 1) && s.in_school(k)).collect();
+            if ks.is_empty() {
+                continue;
+            }
+            let k = ks[r.random_range(0..ks.len())];
+            let mut dest = r.random_range(0..p.css.len() - 1);
+            if dest >= ci {
+                dest += 1;
+            }
+            s.move_to = Some((k as u8, dest));
+            break;
+        }
     }
     Ok(out)
 }

@@ -1,13 +1,24 @@
-//! The 12 GPI tables of `formats/gpi.md`: columns in contract order, and what the bad-row
-//! injector needs to know about each (key, typed columns, domains).
+//! The delimited tables the generator writes: the 12 GPI tables of `formats/gpi.md` and the 5
+//! JADE tables of `formats/jade.md`, columns in contract order, and what the bad-row injector
+//! needs to know about each (key, typed columns, domains).
+
+/// How a bad row gets a key that no clean row has.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Fresh {
+    /// An integer column: `900000000 + n`.
+    Int(usize),
+    /// A code permanent column: `ZZZZ9` + 7 digits (well formed, never drawn for a student).
+    CodePerm(usize),
+    /// A text code column: `Z` + 4 digits.
+    Code(usize),
+}
 
 /// Static description of one table.
 pub(crate) struct TableSpec {
     pub name: &'static str,
     pub columns: &'static [&'static str],
-    /// Integer key column set to a reserved value in bad rows, so they never collide with a
-    /// clean key.
-    pub fresh_key_col: usize,
+    /// Key column set to a reserved value in bad rows, so they never collide with a clean key.
+    pub fresh: Fresh,
     pub date_cols: &'static [usize],
     pub int_cols: &'static [usize],
     /// A column with a closed domain and values outside it.
@@ -30,13 +41,23 @@ pub(crate) const T_ETAPE: usize = 8;
 pub(crate) const T_CAL: usize = 9;
 pub(crate) const E_ABS: usize = 10;
 pub(crate) const T_MOTIF_ABS: usize = 11;
+/// Number of GPI tables (the first ones of [`TABLES`]).
 pub(crate) const N_TABLES: usize = 12;
+pub(crate) const J_ELE: usize = 12;
+pub(crate) const J_FREQ: usize = 13;
+pub(crate) const J_RES: usize = 14;
+pub(crate) const J_MENT: usize = 15;
+pub(crate) const J_ECOCEN: usize = 16;
+/// GPI then JADE tables.
+pub(crate) const N_ALL_TABLES: usize = 17;
+/// The JADE tables, in generation order.
+pub(crate) const JADE_TABLES: [usize; 5] = [J_ELE, J_FREQ, J_RES, J_MENT, J_ECOCEN];
 
-pub(crate) const TABLES: [TableSpec; N_TABLES] = [
+pub(crate) const TABLES: [TableSpec; N_ALL_TABLES] = [
     TableSpec {
         name: "gpm_t_eco",
         columns: &["id_eco", "org", "annee", "eco", "eco_off", "nom_eco", "indic_eco_bidon"],
-        fresh_key_col: 0,
+        fresh: Fresh::Int(0),
         date_cols: &[],
         int_cols: &[0, 2],
         domain: None,
@@ -46,7 +67,7 @@ pub(crate) const TABLES: [TableSpec; N_TABLES] = [
     TableSpec {
         name: "gpm_e_ele",
         columns: &["fiche", "code_perm", "nom", "pnom", "sexe", "date_naiss"],
-        fresh_key_col: 0,
+        fresh: Fresh::Int(0),
         date_cols: &[5],
         int_cols: &[0],
         domain: Some((4, &["Q", "Z", "H"])),
@@ -68,7 +89,7 @@ pub(crate) const TABLES: [TableSpec; N_TABLES] = [
             "date_depart",
             "motif_depart",
         ],
-        fresh_key_col: 0,
+        fresh: Fresh::Int(0),
         date_cols: &[8, 9],
         int_cols: &[0, 1],
         domain: Some((3, &["9", "0", "7"])),
@@ -78,7 +99,7 @@ pub(crate) const TABLES: [TableSpec; N_TABLES] = [
     TableSpec {
         name: "gpm_t_mat",
         columns: &["id_eco", "mat", "descr", "unites"],
-        fresh_key_col: 0,
+        fresh: Fresh::Int(0),
         date_cols: &[],
         int_cols: &[0, 3],
         domain: None,
@@ -97,7 +118,7 @@ pub(crate) const TABLES: [TableSpec; N_TABLES] = [
             "leg_etape_03",
             "leg_som",
         ],
-        fresh_key_col: 0,
+        fresh: Fresh::Int(0),
         date_cols: &[],
         int_cols: &[0, 1],
         domain: None,
@@ -120,7 +141,7 @@ pub(crate) const TABLES: [TableSpec; N_TABLES] = [
             "res_som",
             "unites_ele",
         ],
-        fresh_key_col: 0,
+        fresh: Fresh::Int(0),
         date_cols: &[],
         int_cols: &[0, 1, 2, 3, 6, 11],
         domain: Some((6, &["7", "9", "2"])),
@@ -130,7 +151,7 @@ pub(crate) const TABLES: [TableSpec; N_TABLES] = [
     TableSpec {
         name: "gpm_t_leg",
         columns: &["id_eco", "leg", "seuil_reus"],
-        fresh_key_col: 0,
+        fresh: Fresh::Int(0),
         date_cols: &[],
         int_cols: &[0],
         domain: None,
@@ -140,7 +161,7 @@ pub(crate) const TABLES: [TableSpec; N_TABLES] = [
     TableSpec {
         name: "gpm_t_cotes",
         columns: &["id_eco", "leg", "cote", "note_equiv", "indic_reus_echec"],
-        fresh_key_col: 0,
+        fresh: Fresh::Int(0),
         date_cols: &[],
         int_cols: &[0],
         domain: Some((4, &["3", "9", "0"])),
@@ -150,7 +171,7 @@ pub(crate) const TABLES: [TableSpec; N_TABLES] = [
     TableSpec {
         name: "gpm_t_etape",
         columns: &["id_eco", "etape", "date_deb", "date_fin", "nb_jours_classe"],
-        fresh_key_col: 0,
+        fresh: Fresh::Int(0),
         date_cols: &[2, 3],
         int_cols: &[0, 4],
         domain: Some((1, &["4", "0", "5"])),
@@ -160,7 +181,7 @@ pub(crate) const TABLES: [TableSpec; N_TABLES] = [
     TableSpec {
         name: "gpm_t_cal",
         columns: &["id_eco", "date_evenement", "jour_cycle", "nb_periodes"],
-        fresh_key_col: 0,
+        fresh: Fresh::Int(0),
         date_cols: &[1],
         int_cols: &[0, 3],
         domain: None,
@@ -170,7 +191,7 @@ pub(crate) const TABLES: [TableSpec; N_TABLES] = [
     TableSpec {
         name: "gpm_e_abs",
         columns: &["fiche", "id_eco", "date_abs", "periode", "motif_abs"],
-        fresh_key_col: 0,
+        fresh: Fresh::Int(0),
         date_cols: &[2],
         int_cols: &[0, 1, 3],
         domain: None,
@@ -180,10 +201,95 @@ pub(crate) const TABLES: [TableSpec; N_TABLES] = [
     TableSpec {
         name: "gpm_t_motif_abs",
         columns: &["id_eco", "motif_abs", "descr", "cpt_abs"],
-        fresh_key_col: 0,
+        fresh: Fresh::Int(0),
         date_cols: &[],
         int_cols: &[0, 3],
         domain: Some((3, &["4", "0", "9"])),
+        dup_col: Some(2),
+        text_col: 2,
+    },
+    TableSpec {
+        name: "e_ele",
+        columns: &["fiche", "codeperm", "nom", "pnom", "datenaiss", "sexe"],
+        fresh: Fresh::Int(0),
+        date_cols: &[4],
+        int_cols: &[0],
+        domain: None,
+        dup_col: Some(5),
+        text_col: 2,
+    },
+    TableSpec {
+        name: "e_freq",
+        columns: &[
+            "fiche",
+            "annee",
+            "ecocen",
+            "prog",
+            "datedeb",
+            "org",
+            "serviceenseign",
+            "typefreq",
+            "datefin",
+            "motifdep",
+        ],
+        fresh: Fresh::Int(0),
+        date_cols: &[4, 8],
+        int_cols: &[0, 1],
+        domain: Some((6, &["FGJ", "FPX", "ADU"])),
+        dup_col: Some(7),
+        text_col: 3,
+    },
+    TableSpec {
+        name: "e_ri_resultats",
+        columns: &[
+            "codeperm",
+            "fiche",
+            "ecocenoff",
+            "matcharl",
+            "annee",
+            "moissanct",
+            "resecobrute",
+            "resecomod",
+            "resoffbrute",
+            "resofffinal",
+            "indreuscharl",
+            "nbunitecharl",
+            "typeformcharl",
+            "secteurenseignfreq",
+            "datehrerecup",
+        ],
+        fresh: Fresh::CodePerm(0),
+        date_cols: &[14],
+        int_cols: &[1, 4, 5, 11],
+        domain: Some((13, &["JX", "ZZ", "FP"])),
+        dup_col: Some(9),
+        text_col: 12,
+    },
+    TableSpec {
+        name: "e_ri_mentions",
+        columns: &[
+            "codeperm",
+            "fiche",
+            "ecocenoff",
+            "progcharl",
+            "typediplomecharl",
+            "indreussanctcharl",
+            "dateobtmention",
+        ],
+        fresh: Fresh::CodePerm(0),
+        date_cols: &[6],
+        int_cols: &[1],
+        domain: Some((5, &["X", "OUI", "Y"])),
+        dup_col: Some(5),
+        text_col: 3,
+    },
+    TableSpec {
+        name: "t_ecocen",
+        columns: &["ecocen", "ecooff", "descr"],
+        fresh: Fresh::Code(0),
+        date_cols: &[],
+        int_cols: &[],
+        domain: Some((1, &["12345", "ABC123", "1234567"])),
         dup_col: Some(2),
         text_col: 2,
     },

@@ -14,7 +14,7 @@ use crate::Encoding;
 use crate::GenerateError;
 use crate::conventions::{Conventions, DateFormat, Slot};
 use crate::rng;
-use crate::tables::{BadKind, E_MAT_ELE, TABLES, TableSpec};
+use crate::tables::{BadKind, E_MAT_ELE, Fresh, TABLES, TableSpec};
 
 const CHUNK: usize = 1 << 16;
 /// Keys of bad rows start here: clean keys never get that high.
@@ -23,11 +23,14 @@ pub(crate) const BAD_KEY_BASE: u64 = 900_000_000;
 /// What a finished table reports.
 #[derive(Debug, Clone)]
 pub(crate) struct TableStats {
-    pub table: usize,
+    /// Table name (`gpm_e_ele`, `eleves`, `e_freq`...).
+    pub table: &'static str,
+    /// File name in its system's folder (`gpm_e_ele.csv`, `eleves.jsonl`...).
+    pub file: String,
     pub clean: u64,
     pub bad: u64,
-    /// (1-based physical line, kind) of every injected bad row.
-    pub bad_log: Vec<(u64, BadKind)>,
+    /// (1-based physical line, kind name as in `bad_rows.csv`) of every injected bad row.
+    pub bad_log: Vec<(u64, &'static str)>,
 }
 
 /// Bad-row injection state of one table.
@@ -259,7 +262,12 @@ impl<'c> TableWriter<'c> {
         if let Some(inj) = self.injector.as_mut()
             && !keep_key
         {
-            row[self.spec.fresh_key_col] = (BAD_KEY_BASE + inj.fresh).to_string();
+            let n = inj.fresh;
+            match self.spec.fresh {
+                Fresh::Int(c) => row[c] = (BAD_KEY_BASE + n).to_string(),
+                Fresh::CodePerm(c) => row[c] = format!("ZZZZ9{:07}", n % 10_000_000),
+                Fresh::Code(c) => row[c] = format!("Z{:04}", n % 10_000),
+            }
             inj.fresh += 1;
         }
         row
@@ -466,10 +474,11 @@ impl<'c> TableWriter<'c> {
         self.drain()?;
         self.file.flush().map_err(|e| io_err(&self.path, e))?;
         Ok(TableStats {
-            table: self.table,
+            table: self.spec.name,
+            file: format!("{}.csv", self.spec.name),
             clean: self.clean,
             bad: self.bad,
-            bad_log: self.bad_log,
+            bad_log: self.bad_log.into_iter().map(|(l, k)| (l, k.as_str())).collect(),
         })
     }
 }

@@ -82,6 +82,51 @@ pub fn register_value_maps(ctx: &SessionContext, profile: &EffectiveProfile) -> 
             .iter()
             .map(|(k, v)| vec![k.trim().to_string(), v.clone()])
             .collect(),
+    )?;
+    string_table(
+        ctx,
+        "map_codes_resultat_ministere",
+        &["code"],
+        profile
+            .ministry_result_codes
+            .iter()
+            .map(|c| vec![c.trim().to_uppercase()])
+            .collect(),
+    )?;
+    register_finance_maps(ctx, profile)
+}
+
+/// The CSS's effective finance mapping as prefix tables; plans pick the longest matching prefix.
+/// `map_finance_activite(prefixe, champ, champ_libelle)`, `map_finance_ri(prefixe)`,
+/// `map_finance_objet(prefixe, categorie_objet, nature)`.
+fn register_finance_maps(ctx: &SessionContext, profile: &EffectiveProfile) -> Result<()> {
+    let f = &profile.finance;
+    string_table(
+        ctx,
+        "map_finance_activite",
+        &["prefixe", "champ", "champ_libelle"],
+        f.activites
+            .iter()
+            .map(|(prefix, champ)| {
+                let label = f.champs.get(champ).map(|t| t.fr.clone()).unwrap_or_default();
+                vec![prefix.clone(), champ.clone(), label]
+            })
+            .collect(),
+    )?;
+    string_table(
+        ctx,
+        "map_finance_ri",
+        &["prefixe"],
+        f.ressources_informationnelles.iter().map(|p| vec![p.clone()]).collect(),
+    )?;
+    string_table(
+        ctx,
+        "map_finance_objet",
+        &["prefixe", "categorie_objet", "nature"],
+        f.objets
+            .iter()
+            .map(|(prefix, c)| vec![prefix.clone(), c.categorie.clone(), c.nature.clone()])
+            .collect(),
     )
 }
 
@@ -141,8 +186,9 @@ pub fn quarantine_schema() -> SchemaRef {
     ]))
 }
 
-/// The connector's rejects as a quarantine batch (stage `lecture`).
-pub fn rejects_to_batch(css: &str, source: &str, rejects: &[Reject]) -> Result<RecordBatch> {
+/// The connector's rejects as a quarantine batch (stage `lecture`). `source` is the system,
+/// `folder` its export folder (files are named `<folder>/<file>`).
+pub fn rejects_to_batch(css: &str, source: &str, folder: &str, rejects: &[Reject]) -> Result<RecordBatch> {
     let n = rejects.len();
     let mut fichier = StringBuilder::new();
     let mut ligne = Int64Builder::with_capacity(n);
@@ -152,7 +198,7 @@ pub fn rejects_to_batch(css: &str, source: &str, rejects: &[Reject]) -> Result<R
     let mut raw = StringBuilder::new();
     let mut entite = StringBuilder::new();
     for r in rejects {
-        fichier.append_value(format!("{}/{}", source, r.file));
+        fichier.append_value(format!("{}/{}", folder, r.file));
         ligne.append_value(r.line as i64);
         colonne.append_option(r.column.as_deref());
         raison.append_value(r.kind.as_str());
@@ -180,7 +226,13 @@ pub fn rejects_to_batch(css: &str, source: &str, rejects: &[Reject]) -> Result<R
 
 /// Rows rejected by a normalisation plan as a quarantine batch (stage `normalisation`). The
 /// source row stays in the export; file and line point at it.
-pub fn staged_rejects_to_batch(css: &str, entity: &str, staged: &RecordBatch) -> Result<RecordBatch> {
+pub fn staged_rejects_to_batch(
+    css: &str,
+    source: &str,
+    folder: &str,
+    entity: &str,
+    staged: &RecordBatch,
+) -> Result<RecordBatch> {
     let n = staged.num_rows();
     let col = |name: &str, t: &DataType| -> Result<ArrayRef> {
         let c = staged
@@ -196,14 +248,14 @@ pub fn staged_rejects_to_batch(css: &str, entity: &str, staged: &RecordBatch) ->
         .unwrap_or_else(|| StringArray::from(vec![""; n]));
     let fichier: StringArray = file
         .iter()
-        .map(|f| Some(format!("gpi/{}", f.unwrap_or_default())))
+        .map(|f| Some(format!("{}/{}", folder, f.unwrap_or_default())))
         .collect();
     let constant = |v: &str| Arc::new(StringArray::from(vec![v; n])) as ArrayRef;
     Ok(RecordBatch::try_new(
         quarantine_schema(),
         vec![
             constant(css),
-            constant("gpi"),
+            constant(source),
             constant("normalisation"),
             constant(entity),
             Arc::new(fichier),

@@ -138,7 +138,7 @@ async fn load(css: &str, eco_off: &str, results: &[&str]) -> Normalised {
         registry: &registry,
         pseudonymiser: &pseudo,
     };
-    normalise(&cx, extract).await.unwrap()
+    normalise(&cx, vec![extract]).await.unwrap()
 }
 
 fn column<'a, T: 'static>(batches: &'a [RecordBatch], name: &str) -> Vec<&'a T> {
@@ -331,7 +331,7 @@ async fn a_css_profile_maps_its_own_codes_and_a_css_without_one_uses_the_default
             == 4,
         "group R1 is a retake"
     );
-    assert_eq!(n.quality.anomalies["cours_locaux_sans_correspondance"], 1);
+    assert_eq!(n.quality.anomaly("gpi", "cours_locaux_sans_correspondance"), 1);
 
     // The same export under a CSS with no profile: AB is unknown, FR-4 stays local.
     let n = load("751000", "751006", &["2;1;10;FR-4;R1;1;AB;;;;0"]).await;
@@ -372,7 +372,7 @@ async fn students_get_the_keyed_pseudonym_or_a_flagged_local_key() {
         "malformed code permanent"
     );
     assert!(local[1]);
-    assert_eq!(n.quality.anomalies["cles_locales"], 1);
+    assert_eq!(n.quality.anomaly("gpi", "cles_locales"), 1);
     // Enrolments and absences carry the same key; absence categories come from cpt_abs.
     assert_eq!(strings(&n.tables["inscription"], "cle_eleve")[0], keys[0]);
     let cats = strings(&n.tables["absence"], "categorie");

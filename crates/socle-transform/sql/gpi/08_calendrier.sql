@@ -2,6 +2,7 @@
 SELECT
   e.annee_scolaire,
   '{css}' AS code_css,
+  'gpi' AS systeme_source,
   e.code_etablissement,
   c.date_evenement AS "date",
   c.jour_cycle IS NOT NULL AS jour_classe,
@@ -14,5 +15,5 @@ SELECT
   c._file,
   c._line
 FROM gpm_t_cal c
-LEFT JOIN eco_ok e ON e.id_eco = c.id_eco
+LEFT JOIN etablissement_ok e ON e.id_eco = c.id_eco
 LEFT JOIN gpm_t_etape t ON t.id_eco = c.id_eco AND c.date_evenement BETWEEN t.date_deb AND t.date_fin

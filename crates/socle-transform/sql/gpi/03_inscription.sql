@@ -2,6 +2,7 @@
 SELECT
   e.annee_scolaire,
   '{css}' AS code_css,
+  'gpi' AS systeme_source,
   e.code_etablissement,
   k.cle_eleve,
   d.fiche,
@@ -26,5 +27,5 @@ SELECT
   d._file,
   d._line
 FROM gpm_e_dan d
-LEFT JOIN eco_ok e ON e.id_eco = d.id_eco
+LEFT JOIN etablissement_ok e ON e.id_eco = d.id_eco
 LEFT JOIN eleve_key k ON k.fiche = d.fiche

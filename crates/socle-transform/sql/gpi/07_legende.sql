@@ -2,6 +2,7 @@
 SELECT
   e.annee_scolaire,
   '{css}' AS code_css,
+  'gpi' AS systeme_source,
   e.code_etablissement,
   l.leg AS code_legende,
   coalesce(l.seuil_reus, {default_pass_mark}) AS seuil_reussite,
@@ -14,5 +15,5 @@ SELECT
   l._file,
   l._line
 FROM gpm_t_leg l
-LEFT JOIN eco_ok e ON e.id_eco = l.id_eco
+LEFT JOIN etablissement_ok e ON e.id_eco = l.id_eco
 LEFT JOIN gpm_t_cotes c ON c.id_eco = l.id_eco AND c.leg = l.leg

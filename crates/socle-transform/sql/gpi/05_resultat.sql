@@ -58,6 +58,7 @@ classified AS (
 SELECT
   e.annee_scolaire,
   '{css}' AS code_css,
+  'gpi' AS systeme_source,
   e.code_etablissement,
   k.cle_eleve,
   r.fiche,
@@ -97,6 +98,6 @@ SELECT
   r._file,
   r._line
 FROM classified r
-LEFT JOIN eco_ok e ON e.id_eco = r.id_eco
+LEFT JOIN etablissement_ok e ON e.id_eco = r.id_eco
 LEFT JOIN eleve_key k ON k.fiche = r.fiche
 LEFT JOIN map_cours m ON m.code_source = r.mat

@@ -5,6 +5,7 @@ SELECT
   e.id_eco,
   concat(CAST(e.annee AS VARCHAR), '-', CAST(e.annee + 1 AS VARCHAR)) AS annee_scolaire,
   '{css}' AS code_css,
+  'gpi' AS systeme_source,
   e.eco_off AS code_etablissement,
   e.eco,
   e.nom_eco AS nom_etablissement,

@@ -4,6 +4,7 @@
 SELECT
   e.annee_scolaire,
   '{css}' AS code_css,
+  'gpi' AS systeme_source,
   e.code_etablissement,
   coalesce(m.code_cours, t.mat) AS code_cours,
   t.mat AS code_cours_source,
@@ -16,5 +17,5 @@ SELECT
   t._file,
   t._line
 FROM gpm_t_mat t
-LEFT JOIN eco_ok e ON e.id_eco = t.id_eco
+LEFT JOIN etablissement_ok e ON e.id_eco = t.id_eco
 LEFT JOIN map_cours m ON m.code_source = t.mat

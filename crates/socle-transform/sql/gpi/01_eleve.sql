@@ -2,6 +2,7 @@
 -- malformed code permanent gets a local key from (CSS, fiche) and `cle_locale` = true.
 SELECT
   '{css}' AS code_css,
+  'gpi' AS systeme_source,
   cle_eleve(code_perm, '{css}', CAST(fiche AS VARCHAR)) AS cle_eleve,
   NOT coalesce(regexp_like(upper(code_perm), '^[A-Z]{4}[0-9]{8}$'), false) AS cle_locale,
   fiche,

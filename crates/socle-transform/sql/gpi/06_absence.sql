@@ -3,6 +3,7 @@
 SELECT
   e.annee_scolaire,
   '{css}' AS code_css,
+  'gpi' AS systeme_source,
   e.code_etablissement,
   k.cle_eleve,
   a.fiche,
@@ -28,7 +29,7 @@ SELECT
   a._file,
   a._line
 FROM gpm_e_abs a
-LEFT JOIN eco_ok e ON e.id_eco = a.id_eco
+LEFT JOIN etablissement_ok e ON e.id_eco = a.id_eco
 LEFT JOIN eleve_key k ON k.fiche = a.fiche
 LEFT JOIN gpm_t_motif_abs m ON m.id_eco = a.id_eco AND m.motif_abs = a.motif_abs
 LEFT JOIN map_categories_absence c ON c.cpt_abs = CAST(m.cpt_abs AS VARCHAR)

@@ -1,0 +1,382 @@
+//! Loading one CSS's night: read every source present with its connector, normalise them
+//! together, publish atomically.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::record_batch::RecordBatch;
+use socle_connect::{ConnectError, Extract, ReadOptions};
+use socle_dictionary::{Dictionary, Source};
+use socle_warehouse::{InputFile, ManifestInfo, SourceFailure, SourceState};
+use tracing::Instrument;
+
+use crate::discover::{NightPlan, fingerprint_inputs, same_inputs};
+use crate::{Pipeline, PipelineError};
+
+/// What became of one source of a CSS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceOutcome {
+    pub system: String,
+    pub files: u64,
+    pub bytes: u64,
+    pub rows_read: u64,
+    /// Rows of this source quarantined, at reading and at normalisation.
+    pub rows_quarantined: u64,
+    /// Why the whole source failed (missing file or column...), if it did.
+    pub error: Option<String>,
+}
+
+/// What became of a CSS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CssStatus {
+    /// Published; every source it sent was read.
+    Published,
+    /// Published, but some source failed: the tables it feeds keep their previous state.
+    PartiallyPublished,
+    /// The night's files are those already loaded (same SHA-256): nothing to do.
+    Unchanged,
+    /// Nothing published for this CSS: its previous state is kept.
+    Failed(String),
+}
+
+/// Time spent in each stage of a CSS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StageTimes {
+    pub read: Duration,
+    pub normalise: Duration,
+    pub write: Duration,
+}
+
+/// The outcome of one CSS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CssOutcome {
+    pub code_css: String,
+    /// The night loaded, `-` when none was found.
+    pub night: String,
+    pub status: CssStatus,
+    pub sources: Vec<SourceOutcome>,
+    /// Rows loaded into canonical tables by this run.
+    pub rows_loaded: u64,
+    pub rows_quarantined: u64,
+    /// Input bytes read.
+    pub bytes: u64,
+    /// Path of the quality report, relative to the warehouse root.
+    pub quality_report: Option<String>,
+    pub times: StageTimes,
+}
+
+impl CssOutcome {
+    pub(crate) fn failed(code_css: &str, night: &str, error: String) -> Self {
+        CssOutcome {
+            code_css: code_css.to_string(),
+            night: night.to_string(),
+            status: CssStatus::Failed(error),
+            sources: Vec::new(),
+            rows_loaded: 0,
+            rows_quarantined: 0,
+            bytes: 0,
+            quality_report: None,
+            times: StageTimes::default(),
+        }
+    }
+
+    /// Whether this CSS is now as the night says (published, or already loaded).
+    pub fn is_ok(&self) -> bool {
+        matches!(self.status, CssStatus::Published | CssStatus::Unchanged)
+    }
+}
+
+/// The canonical entities each source system feeds, from the contracts' `maps_to`.
+pub fn entities_fed(dictionary: &Dictionary) -> BTreeMap<String, BTreeSet<String>> {
+    let mut fed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for source in &dictionary.sources {
+        for table in &source.tables {
+            for column in &table.columns {
+                for target in &column.maps_to {
+                    if let Some((entity, _)) = target.split_once('.') {
+                        fed.entry(entity.to_string()).or_default().insert(source.system.clone());
+                    }
+                }
+            }
+        }
+    }
+    fed
+}
+
+async fn read_source(source: &Source, plan: &NightPlan, opts: &ReadOptions) -> Result<Extract, ConnectError> {
+    let folder = plan.dir.join(&source.folder);
+    match source.system.as_str() {
+        socle_connect_mozaik::SYSTEM => socle_connect_mozaik::read_mozaik(&folder, source, opts).await,
+        socle_connect_jade::SYSTEM => socle_connect_jade::read_jade(&folder, source, opts).await,
+        socle_connect_dofin::SYSTEM => socle_connect_dofin::read_dofin(&folder, source, opts).await,
+        socle_connect_gpi::SYSTEM => socle_connect_gpi::read_gpi(&folder, source, opts).await,
+        // A contract for a system without a connector of its own: it is delimited text.
+        _ => socle_connect::read_delimited(&folder, source, opts).await,
+    }
+}
+
+/// Loads one CSS's night. Never returns an error: a failure is the outcome's status, with the
+/// CSS's previous state kept.
+pub async fn load_css(p: &Pipeline, plan: &NightPlan) -> CssOutcome {
+    let span = tracing::info_span!("css", code_css = %plan.code_css, night = %plan.night);
+    match load_css_inner(p, plan).instrument(span).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            let message = e.to_string();
+            tracing::error!(code_css = %plan.code_css, error = %message, "CSS not published: its previous state is kept");
+            CssOutcome::failed(&plan.code_css, &plan.night, message)
+        }
+    }
+}
+
+async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, PipelineError> {
+    let css = plan.code_css.as_str();
+    if p.registry.organisation(css).is_none() {
+        return Err(PipelineError::UnknownCss(css.to_string()));
+    }
+    let dict = &*p.dictionary;
+
+    // Incremental nights: the same files (SHA-256) as the published state, under the same
+    // dictionary and key, are skipped.
+    if !p.options.force
+        && let Some(previous) = p.warehouse.manifest(css)?
+        && previous.dictionary_version == dict.version
+        && previous.key_fingerprint == p.pseudonymiser.fingerprint()
+        && let Some(inputs) = fingerprint_inputs(plan, dict)?
+        && same_inputs(&inputs, &previous.inputs)
+    {
+        tracing::info!(code_css = css, night = %plan.night, loaded = %previous.night, "export files unchanged since the last load: skipped");
+        return Ok(CssOutcome {
+            code_css: css.to_string(),
+            night: plan.night.clone(),
+            status: CssStatus::Unchanged,
+            sources: Vec::new(),
+            rows_loaded: 0,
+            rows_quarantined: 0,
+            bytes: 0,
+            quality_report: None,
+            times: StageTimes::default(),
+        });
+    }
+
+    // Read: every source on its own; a source that fails does not stop the others.
+    let t_read = Instant::now();
+    let profile = dict.profile(css);
+    let opts = ReadOptions {
+        encoding: profile.encoding,
+        batch_size: p.options.batch_size,
+    };
+    let mut extracts = Vec::new();
+    let mut outcomes: Vec<SourceOutcome> = Vec::new();
+    for system in &plan.systems {
+        let Some(source) = dict.source(system) else {
+            continue;
+        };
+        let started = Instant::now();
+        match read_source(source, plan, &opts).await {
+            Ok(extract) => {
+                let rows_read: u64 = extract.tables.values().map(|t| t.rows_read).sum();
+                tracing::info!(
+                    system = %system,
+                    rows_read,
+                    rejected = extract.rejects.len(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "source read"
+                );
+                outcomes.push(SourceOutcome {
+                    system: system.clone(),
+                    files: extract.files.len() as u64,
+                    bytes: extract.files.iter().map(|f| f.bytes).sum(),
+                    rows_read,
+                    rows_quarantined: 0,
+                    error: None,
+                });
+                extracts.push(extract);
+            }
+            Err(e) => {
+                let message = format!("{system}: {e}");
+                tracing::error!(system = %system, error = %message, "source failed: the tables it feeds keep their previous state");
+                outcomes.push(SourceOutcome {
+                    system: system.clone(),
+                    files: 0,
+                    bytes: 0,
+                    rows_read: 0,
+                    rows_quarantined: 0,
+                    error: Some(message),
+                });
+            }
+        }
+    }
+    if extracts.is_empty() {
+        let errors: Vec<String> = outcomes.iter().filter_map(|o| o.error.clone()).collect();
+        return Err(PipelineError::AllSourcesFailed(errors.join("; ")));
+    }
+    let inputs: Vec<InputFile> = {
+        let mut seen = BTreeMap::new();
+        for e in &extracts {
+            let folder = dict.source(&e.system).map(|s| s.folder.clone()).unwrap_or_else(|| e.system.clone());
+            for f in &e.files {
+                let name = f
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let rel = format!("{folder}/{name}");
+                seen.entry(rel.clone()).or_insert(InputFile {
+                    path: rel,
+                    sha256: f.sha256.clone(),
+                    bytes: f.bytes,
+                    rows: f.rows_read,
+                });
+            }
+        }
+        seen.into_values().collect()
+    };
+    let read_time = t_read.elapsed();
+
+    // Normalise every source together: one canonical model.
+    let t_norm = Instant::now();
+    let cx = socle_transform::NormaliseContext {
+        code_css: css,
+        dictionary: dict,
+        registry: &p.registry,
+        pseudonymiser: &p.pseudonymiser,
+    };
+    let normalised = socle_transform::normalise(&cx, extracts).await?;
+    let normalise_time = t_norm.elapsed();
+    let by_source = quarantine_by_source(&normalised.quarantine);
+    for o in &mut outcomes {
+        o.rows_quarantined = by_source.get(&o.system).copied().unwrap_or(0);
+    }
+
+    // An entity is republished only if a source feeding it was read and none failed: a
+    // failed source's tables keep the previous night rather than lose its rows.
+    let failed: BTreeSet<&str> = outcomes
+        .iter()
+        .filter(|o| o.error.is_some())
+        .map(|o| o.system.as_str())
+        .collect();
+    let read: BTreeSet<&str> = outcomes
+        .iter()
+        .filter(|o| o.error.is_none())
+        .map(|o| o.system.as_str())
+        .collect();
+    let fed = entities_fed(dict);
+    let t_write = Instant::now();
+    let mut tx = p.warehouse.begin_css(css, &p.run_id)?;
+    for (name, batches) in &normalised.tables {
+        let feeders = fed.get(name);
+        let publish = match feeders {
+            Some(f) => f.iter().any(|s| read.contains(s.as_str())) && !f.iter().any(|s| failed.contains(s.as_str())),
+            None => true,
+        };
+        if !publish {
+            tracing::debug!(entity = %name, "not republished (no source of it read, or one failed)");
+            continue;
+        }
+        let entity = dict
+            .entity(name)
+            .ok_or_else(|| PipelineError::UnknownEntity(name.clone()))?;
+        tx.write_table(entity, batches)?;
+    }
+    tx.write_quarantine(&normalised.quarantine)?;
+    let quality = serde_json::to_value(&normalised.quality).map_err(PipelineError::Json)?;
+    tx.write_quality_report(&quality)?;
+    let rows_loaded = normalised.quality.total_loaded();
+    let rows_quarantined = normalised.quality.total_quarantined();
+    let mut sources = BTreeMap::new();
+    let previous = p.warehouse.manifest(css)?;
+    for o in &outcomes {
+        let state = match &o.error {
+            None => SourceState {
+                night: plan.night.clone(),
+                run_id: p.run_id.clone(),
+                files: o.files,
+                bytes: o.bytes,
+                rows_read: o.rows_read,
+                rows_quarantined: o.rows_quarantined,
+                last_failure: None,
+            },
+            Some(error) => {
+                let mut state = previous
+                    .as_ref()
+                    .and_then(|m| m.sources.get(&o.system).cloned())
+                    .unwrap_or_default();
+                state.last_failure = Some(SourceFailure {
+                    night: plan.night.clone(),
+                    run_id: p.run_id.clone(),
+                    error: error.clone(),
+                });
+                state
+            }
+        };
+        sources.insert(o.system.clone(), state);
+    }
+    tx.commit(ManifestInfo {
+        night: plan.night.clone(),
+        dictionary_version: dict.version.clone(),
+        key_fingerprint: p.pseudonymiser.fingerprint(),
+        demo_key: p.pseudonymiser.is_demo(),
+        inputs,
+        quality,
+        sources,
+    })?;
+    let write_time = t_write.elapsed();
+    for (table, q) in &normalised.quality.sources {
+        if !q.quarantaine.is_empty() {
+            tracing::warn!(table = %table, quarantined = ?q.quarantaine, "rows quarantined at reading");
+        }
+    }
+    for (entity, q) in &normalised.quality.entites {
+        if !q.quarantaine.is_empty() {
+            tracing::warn!(entity = %entity, quarantined = ?q.quarantaine, "rows quarantined at normalisation");
+        }
+    }
+    tracing::info!(
+        rows_loaded,
+        rows_quarantined,
+        read_ms = read_time.as_millis() as u64,
+        normalise_ms = normalise_time.as_millis() as u64,
+        write_ms = write_time.as_millis() as u64,
+        "CSS published"
+    );
+    Ok(CssOutcome {
+        code_css: css.to_string(),
+        night: plan.night.clone(),
+        status: if failed.is_empty() {
+            CssStatus::Published
+        } else {
+            CssStatus::PartiallyPublished
+        },
+        bytes: outcomes.iter().map(|o| o.bytes).sum(),
+        sources: outcomes,
+        rows_loaded,
+        rows_quarantined,
+        quality_report: Some(format!("_socle/runs/{}/{css}-quality.json", p.run_id)),
+        times: StageTimes {
+            read: read_time,
+            normalise: normalise_time,
+            write: write_time,
+        },
+    })
+}
+
+/// Quarantined rows per source system (the quarantine's `source` column).
+fn quarantine_by_source(batches: &[RecordBatch]) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for b in batches {
+        let Some(col) = b.column_by_name("source") else {
+            continue;
+        };
+        let Some(values) = col.as_string_opt::<i32>() else {
+            continue;
+        };
+        for i in 0..values.len() {
+            if values.is_valid(i) {
+                *out.entry(values.value(i).to_string()).or_default() += 1;
+            }
+        }
+    }
+    out
+}

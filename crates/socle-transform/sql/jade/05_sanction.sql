@@ -1,0 +1,38 @@
+-- Diplomas and qualifications (youth and adult). The key comes from the code permanent as for
+-- ministry results. annee_scolaire is the school year containing the date obtained (July 1 to
+-- June 30): 2025-06-30 is 2024-2025, 2025-07-01 is 2025-2026. The establishment must be one of
+-- this CSS's in the registry.
+WITH s AS (
+  SELECT
+    m.*,
+    CAST(date_part('year', m.dateobtmention) AS BIGINT) AS an,
+    CAST(date_part('month', m.dateobtmention) AS BIGINT) AS mois,
+    r.code_etablissement AS etablissement_registre
+  FROM e_ri_mentions m
+  LEFT JOIN ref_etablissements r ON r.code_etablissement = m.ecocenoff AND r.code_css = '{css}'
+)
+SELECT
+  CASE
+    WHEN s.mois >= 7 THEN concat(CAST(s.an AS VARCHAR), '-', CAST(s.an + 1 AS VARCHAR))
+    ELSE concat(CAST(s.an - 1 AS VARCHAR), '-', CAST(s.an AS VARCHAR))
+  END AS annee_scolaire,
+  '{css}' AS code_css,
+  s.ecocenoff AS code_etablissement,
+  cle_eleve(
+    s.codeperm,
+    '{css}',
+    CASE WHEN s.fiche IS NOT NULL THEN concat('jade:', CAST(s.fiche AS VARCHAR)) ELSE concat('jade-codeperm:', upper(s.codeperm)) END
+  ) AS cle_eleve,
+  NOT coalesce(regexp_like(upper(s.codeperm), '^[A-Z]{4}[0-9]{8}$'), false) AS cle_locale,
+  s.progcharl AS programme,
+  upper(s.typediplomecharl) AS type_diplome,
+  coalesce(upper(s.indreussanctcharl) = 'O', false) AS obtenu,
+  s.dateobtmention AS date_obtention,
+  CASE WHEN s.ecocenoff IS NOT NULL AND s.etablissement_registre IS NULL THEN 'unknown_establishment' END AS _reason,
+  CASE WHEN s.ecocenoff IS NOT NULL AND s.etablissement_registre IS NULL THEN 'ecocenoff' END AS _column,
+  CASE
+    WHEN s.ecocenoff IS NOT NULL AND s.etablissement_registre IS NULL THEN concat('establishment ', s.ecocenoff, ' is not an establishment of CSS {css} in the ministry registry')
+  END AS _message,
+  s._file,
+  s._line
+FROM s
