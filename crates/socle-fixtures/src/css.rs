@@ -390,7 +390,13 @@ impl Personal {
         })
     }
 
-    pub(crate) fn write(&mut self, code_perm: &str, nom: &str, pnom: &str, birth: NaiveDate) -> Result<(), GenerateError> {
+    pub(crate) fn write(
+        &mut self,
+        code_perm: &str,
+        nom: &str,
+        pnom: &str,
+        birth: NaiveDate,
+    ) -> Result<(), GenerateError> {
         let birth = birth.format("%Y-%m-%d").to_string();
         self.w
             .write_record([code_perm, nom, pnom, birth.as_str()])
@@ -847,7 +853,14 @@ impl YearGen<'_> {
                 row.int(0, id);
                 row.date(1, Some(day.date));
                 row.bool(2, day.school.is_some());
-                row.int(3, if day.school.is_some() { Self::periods_on(day, periods) } else { 0 });
+                row.int(
+                    3,
+                    if day.school.is_some() {
+                        Self::periods_on(day, periods)
+                    } else {
+                        0
+                    },
+                );
                 m.emit(M_CAL)?;
             }
 
@@ -964,7 +977,12 @@ impl YearGen<'_> {
 
     /// Creates the subjects and groups of every school, writes gpm_t_mat and gpm_t_mat_grp,
     /// and assigns each enrolment its groups and homeroom.
-    fn assign_groups(&self, youth: &mut Youth<'_>, enrols: &mut [Enrol], next_grp: &mut u64) -> Result<(), GenerateError> {
+    fn assign_groups(
+        &self,
+        youth: &mut Youth<'_>,
+        enrols: &mut [Enrol],
+        next_grp: &mut u64,
+    ) -> Result<(), GenerateError> {
         let catalog = &self.ctx.catalog;
         let nc = catalog.courses.len();
         let conv = self.conv;

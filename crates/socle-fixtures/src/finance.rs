@@ -1686,6 +1686,9 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize) -> Result<Vec<TableStats>, 
                         write!(row[9], "{} {}", revenue_label(objet), l.tag)
                     }
                     J_ENC => write!(row[9], "{}", revenue_label(objet)),
+                    _ if matches!(objet, "530" | "610") => {
+                        write!(row[9], "{supplier} - relevé {:02}/{}", l.date.month(), l.date.year())
+                    }
                     _ => write!(row[9], "{supplier} - facture {}", l.tag),
                 };
                 w[ECRITURE].write(row)?;

@@ -562,7 +562,20 @@ pub(crate) fn generate(
             sexe: s.sexe,
             birth: s.birth,
         };
-        write_person(&mut out, ctx.seed, &person, &plan, &centres, code, conv, night, &mut next_fiche, &mut mentions_out, &mut ad_exams, &mut res)?;
+        write_person(
+            &mut out,
+            ctx.seed,
+            &person,
+            &plan,
+            &centres,
+            code,
+            conv,
+            night,
+            &mut next_fiche,
+            &mut mentions_out,
+            &mut ad_exams,
+            &mut res,
+        )?;
     }
     let n_adults = if centres.is_empty() {
         0
@@ -611,7 +624,20 @@ pub(crate) fn generate(
             birth,
         };
         let before = res.students;
-        write_person(&mut out, ctx.seed, &person, &plan, &centres, code, conv, night, &mut next_fiche, &mut mentions_out, &mut ad_exams, &mut res)?;
+        write_person(
+            &mut out,
+            ctx.seed,
+            &person,
+            &plan,
+            &centres,
+            code,
+            conv,
+            night,
+            &mut next_fiche,
+            &mut mentions_out,
+            &mut ad_exams,
+            &mut res,
+        )?;
         if res.students > before {
             res.adults += 1;
             if let Some(p) = personal.as_deref_mut() {
@@ -648,7 +674,12 @@ pub(crate) fn generate(
         let start = ctx.first_year + e.y as i32;
         let mut r = rng::stream(
             ctx.seed,
-            &[SALT_JADE_RES, rng::label(s.code_perm_str()), rng::label(&def.canon), start as u64],
+            &[
+                SALT_JADE_RES,
+                rng::label(s.code_perm_str()),
+                rng::label(&def.canon),
+                start as u64,
+            ],
         );
         let school = facts.schools.get(e.school).copied().unwrap_or("");
         let key = ResultKey {
@@ -693,7 +724,18 @@ pub(crate) fn generate(
                 (1, session_date(start + 2, 1, &mut r))
             };
             let versions = exam_versions(&mut r, conv, m, start, 5.0, false);
-            write_copies(&mut out, &mut r, conv, &key, start + 1, month, date, &versions, night, &mut buf)?;
+            write_copies(
+                &mut out,
+                &mut r,
+                conv,
+                &key,
+                start + 1,
+                month,
+                date,
+                &versions,
+                night,
+                &mut buf,
+            )?;
         }
     }
     for (cp, fiche, m) in &ad_exams {
@@ -711,7 +753,18 @@ pub(crate) fn generate(
         let start = SchoolYear::containing(date.year(), date.month()).start_year();
         let mark = f64::from(r.random_range(64..=92u8));
         let versions = exam_versions(&mut r, conv, mark, start, 6.0, false);
-        let latest = write_copies(&mut out, &mut r, conv, &key, start, date.month(), date, &versions, night, &mut buf)?;
+        let latest = write_copies(
+            &mut out,
+            &mut r,
+            conv,
+            &key,
+            start,
+            date.month(),
+            date,
+            &versions,
+            night,
+            &mut buf,
+        )?;
         if date.month() == 6
             && let Some(v) = latest
             && parse_number(&v.offfinal).is_some()
@@ -758,7 +811,11 @@ fn write_person(
         set(row, 2, p.nom);
         set(row, 3, p.pnom);
         set_date(row, 4, Some(p.birth), conv);
-        set(row, 5, std::str::from_utf8(std::slice::from_ref(&p.sexe)).unwrap_or("X"));
+        set(
+            row,
+            5,
+            std::str::from_utf8(std::slice::from_ref(&p.sexe)).unwrap_or("X"),
+        );
         out.emit(J_ELE)?;
         res.students += 1;
         Some(f)
@@ -829,9 +886,20 @@ fn fmt_mark(conv: &Conventions, x: f64) -> String {
 
 /// The versions of one exam result, oldest first; the last one is the truth. `bonus`: a retake
 /// goes a little better.
-fn exam_versions(r: &mut ChaCha8Rng, conv: &Conventions, m: f64, start: i32, bonus: f64, may_be_absent: bool) -> Vec<Version> {
+fn exam_versions(
+    r: &mut ChaCha8Rng,
+    conv: &Conventions,
+    m: f64,
+    start: i32,
+    bonus: f64,
+    may_be_absent: bool,
+) -> Vec<Version> {
     let moderation = (rng::normal(r) * 2.0).round().clamp(-5.0, 5.0);
-    let ecomod = (m + moderation).clamp(0.0, 100.0).round();
+    // Within 5 points of the raw mark, even from a half mark.
+    let ecomod = (m + moderation)
+        .round()
+        .clamp((m - 5.0).ceil(), (m + 5.0).floor())
+        .clamp(0.0, 100.0);
     let exam = (m - 3.0 + bonus + rng::normal(r) * 9.0).clamp(0.0, 100.0).round();
     let w = school_weight(start);
     let blend = |school: f64| (w * school + (1.0 - w) * exam).round();

@@ -13,7 +13,11 @@ fn writer(path: &Path) -> Result<csv::Writer<BufWriter<File>>, GenerateError> {
     Ok(csv::Writer::from_writer(BufWriter::new(f)))
 }
 
-fn record<const N: usize>(w: &mut csv::Writer<BufWriter<File>>, path: &Path, rec: [&str; N]) -> Result<(), GenerateError> {
+fn record<const N: usize>(
+    w: &mut csv::Writer<BufWriter<File>>,
+    path: &Path,
+    rec: [&str; N],
+) -> Result<(), GenerateError> {
     w.write_record(rec).map_err(|e| write_err(path, e))
 }
 
@@ -36,10 +40,18 @@ pub(crate) fn write_movers(truth: &Path, movers: &[(String, Vec<String>)]) -> Re
 pub(crate) fn write_sanctions(truth: &Path, outputs: &[CssOutput]) -> Result<(), GenerateError> {
     let path = truth.join("sanctions.csv");
     let mut w = writer(&path)?;
-    record(&mut w, &path, ["code_css", "annee_scolaire", "type_diplome", "nb_obtenus"])?;
+    record(
+        &mut w,
+        &path,
+        ["code_css", "annee_scolaire", "type_diplome", "nb_obtenus"],
+    )?;
     for o in outputs {
         for ((annee, kind), n) in &o.jade.sanctions {
-            record(&mut w, &path, [o.code.as_str(), annee.as_str(), kind, n.to_string().as_str()])?;
+            record(
+                &mut w,
+                &path,
+                [o.code.as_str(), annee.as_str(), kind, n.to_string().as_str()],
+            )?;
         }
     }
     w.flush().map_err(|e| write_err(&path, e))
@@ -51,7 +63,11 @@ pub(crate) fn write_sanctions(truth: &Path, outputs: &[CssOutput]) -> Result<(),
 pub(crate) fn write_ministere(truth: &Path, outputs: &[CssOutput]) -> Result<(), GenerateError> {
     let path = truth.join("ministere.csv");
     let mut w = writer(&path)?;
-    record(&mut w, &path, ["code_css", "annee_scolaire", "code_cours", "nb_eleves", "nb_reussites"])?;
+    record(
+        &mut w,
+        &path,
+        ["code_css", "annee_scolaire", "code_cours", "nb_eleves", "nb_reussites"],
+    )?;
     for o in outputs {
         for ((annee, course), (n, ok)) in &o.jade.ministere {
             if *n == 0 {
@@ -60,7 +76,13 @@ pub(crate) fn write_ministere(truth: &Path, outputs: &[CssOutput]) -> Result<(),
             record(
                 &mut w,
                 &path,
-                [o.code.as_str(), annee.as_str(), course.as_str(), n.to_string().as_str(), ok.to_string().as_str()],
+                [
+                    o.code.as_str(),
+                    annee.as_str(),
+                    course.as_str(),
+                    n.to_string().as_str(),
+                    ok.to_string().as_str(),
+                ],
             )?;
         }
     }

@@ -163,7 +163,13 @@ fn bad_rows_of_every_kind_are_listed_at_their_line() {
         let Some(folder) = folder_of(file) else {
             continue;
         };
-        assert_line_is_bad(&night_dir(&o, css).join(folder).join(file), &convs[css], table, line, kind);
+        assert_line_is_bad(
+            &night_dir(&o, css).join(folder).join(file),
+            &convs[css],
+            table,
+            line,
+            kind,
+        );
         n += 1;
         if folder == "jade" {
             jade_kinds.entry(css.to_string()).or_default().insert(kind.to_string());

@@ -9,7 +9,9 @@ use std::path::Path;
 use chrono::NaiveDate;
 use common::*;
 use serde_json::Value;
-use socle_fixtures::{ConventionOverrides, Encoding, GenerateOptions, MozaikSelection, mozaik_fields, mozaik_table_names};
+use socle_fixtures::{
+    ConventionOverrides, Encoding, GenerateOptions, MozaikSelection, mozaik_fields, mozaik_table_names,
+};
 
 /// The Mozaïk contract (formats/mozaik.md): fields and JSON types; `?` = may be null.
 const CONTRACT: [(&str, &[(&str, &str)]); 8] = [
@@ -129,9 +131,7 @@ fn domain_ok(field: &str, v: &Value) -> bool {
         "categorie" => ["motivee", "non_motivee", "retard"].contains(&s),
         "ordre_enseignement" => ["prescolaire", "primaire", "secondaire"].contains(&s),
         "annee_scolaire" => {
-            s.len() == 9
-                && s.as_bytes()[4] == b'-'
-                && s[..4].bytes().chain(s[5..].bytes()).all(|b| b.is_ascii_digit())
+            s.len() == 9 && s.as_bytes()[4] == b'-' && s[..4].bytes().chain(s[5..].bytes()).all(|b| b.is_ascii_digit())
         }
         _ => true,
     }
@@ -197,7 +197,10 @@ fn mozaik_files_are_json_lines_of_the_contract_types() {
     assert!(!gpi_dir(&o, "881000").exists());
     assert!(!mozaik_dir(&o, "866000").exists());
     // The crate's own description is the contract's.
-    assert_eq!(mozaik_table_names(), CONTRACT.iter().map(|(t, _)| *t).collect::<Vec<_>>());
+    assert_eq!(
+        mozaik_table_names(),
+        CONTRACT.iter().map(|(t, _)| *t).collect::<Vec<_>>()
+    );
     for (t, fields) in CONTRACT {
         let got = mozaik_fields(t).unwrap();
         let want: Vec<(&str, &str)> = fields.iter().map(|(n, ty)| (*n, ty.trim_end_matches('?'))).collect();
@@ -237,7 +240,11 @@ fn mozaik_files_are_json_lines_of_the_contract_types() {
         etats,
         ["actif", "equivalence", "inactif", "termine"].map(String::from).into()
     );
-    for f in ["resultats.resultat", "resultats.unites_obtenues", "frequentations.date_fin"] {
+    for f in [
+        "resultats.resultat",
+        "resultats.unites_obtenues",
+        "frequentations.date_fin",
+    ] {
         assert!(nulls.contains_key(f), "some {f} are null");
     }
     assert_eq!(s.css.len(), 3);
@@ -339,7 +346,11 @@ fn gpi_facts(o: &GenerateOptions, css: &str, conv: &Conv) -> Facts {
             g("id_eco"),
             annee[&g("id_eco")],
             g("statut_don_an") == "A",
-            if g("ordre_ens") == "3" { "primaire" } else { "secondaire" },
+            if g("ordre_ens") == "3" {
+                "primaire"
+            } else {
+                "secondaire"
+            },
             g("classe"),
             g("grp_rep"),
             g("plan_interv_ehdaa") == "1",
@@ -413,7 +424,12 @@ fn gpi_facts(o: &GenerateOptions, css: &str, conv: &Conv) -> Facts {
     let leg = t("gpm_t_leg");
     for r in &leg.rows {
         let g = |c: &str| leg.get(r, c).to_string();
-        f.legends.push(format!("{}|{}|{}", g("id_eco"), g("leg"), canon_number(&g("seuil_reus"))));
+        f.legends.push(format!(
+            "{}|{}|{}",
+            g("id_eco"),
+            g("leg"),
+            canon_number(&g("seuil_reus"))
+        ));
     }
     let cotes = t("gpm_t_cotes");
     for r in &cotes.rows {
@@ -529,8 +545,10 @@ fn mozaik_facts(o: &GenerateOptions, css: &str) -> Facts {
     for obj in t("legendes") {
         let id = json_text(&obj["etablissement_id"]);
         let leg = json_text(&obj["legende"]);
-        f.legends
-            .push(format!("{id}|{leg}|{}", canon_number(&json_text(&obj["seuil_reussite"]))));
+        f.legends.push(format!(
+            "{id}|{leg}|{}",
+            canon_number(&json_text(&obj["seuil_reussite"]))
+        ));
         for c in obj["codes"].as_array().unwrap() {
             f.codes.push(format!(
                 "{id}|{leg}|{}|{}|{}",
@@ -620,7 +638,13 @@ fn the_same_css_as_gpi_and_as_mozaik_has_the_same_facts() {
             );
         }
     }
-    for t in ["taux_reussite.csv", "personal.csv", "movers.csv", "sanctions.csv", "ministere.csv"] {
+    for t in [
+        "taux_reussite.csv",
+        "personal.csv",
+        "movers.csv",
+        "sanctions.csv",
+        "ministere.csv",
+    ] {
         assert_eq!(
             std::fs::read(oa.truth.as_ref().unwrap().join(t)).unwrap(),
             std::fs::read(ob.truth.as_ref().unwrap().join(t)).unwrap(),
@@ -634,7 +658,11 @@ fn assert_json_line_is_bad(path: &Path, table: &str, line: usize, kind: &str) {
     let bytes = std::fs::read(path).unwrap();
     let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
     let raw = lines[line - 1];
-    let ctx = format!("{} line {line} ({kind}): {}", path.display(), String::from_utf8_lossy(raw));
+    let ctx = format!(
+        "{} line {line} ({kind}): {}",
+        path.display(),
+        String::from_utf8_lossy(raw)
+    );
     let fields = CONTRACT.iter().find(|(t, _)| *t == table).unwrap().1;
     let parsed = || -> serde_json::Map<String, Value> {
         match serde_json::from_slice::<Value>(raw) {
@@ -683,10 +711,12 @@ fn assert_json_line_is_bad(path: &Path, table: &str, line: usize, kind: &str) {
             let m = parsed();
             let key = |o: &serde_json::Map<String, Value>| keys.iter().map(|k| o[*k].clone()).collect::<Vec<_>>();
             let me = key(&m);
-            let earlier = lines[..line - 1].iter().any(|l| match serde_json::from_slice::<Value>(l) {
-                Ok(Value::Object(o)) => key(&o) == me && o != m,
-                _ => false,
-            });
+            let earlier = lines[..line - 1]
+                .iter()
+                .any(|l| match serde_json::from_slice::<Value>(l) {
+                    Ok(Value::Object(o)) => key(&o) == me && o != m,
+                    _ => false,
+                });
             assert!(earlier, "{ctx}");
         }
         other => panic!("unexpected kind {other} for a Mozaïk file"),
@@ -716,8 +746,13 @@ fn mozaik_bad_lines_of_every_kind_are_listed_at_their_line_and_are_extra() {
         let line: usize = b["line"].parse().unwrap();
         let table = file.trim_end_matches(".jsonl");
         assert_json_line_is_bad(&mozaik_dir(&od, &b["code_css"]).join(file), table, line, &b["kind"]);
-        kinds.entry(b["code_css"].clone()).or_default().insert(b["kind"].clone());
-        bad.entry((b["code_css"].clone(), file.clone())).or_default().insert(line);
+        kinds
+            .entry(b["code_css"].clone())
+            .or_default()
+            .insert(b["kind"].clone());
+        bad.entry((b["code_css"].clone(), file.clone()))
+            .or_default()
+            .insert(line);
     }
     for css in &sd.css {
         for k in [
