@@ -75,42 +75,39 @@ pub fn status(args: StatusArgs) -> Result<u8> {
             .map(|m| format!(", marts built by run {} at {}", m.run_id, m.published_at))
             .unwrap_or_else(|| ", marts never built".into())
     );
-    println!(
-        "{:<7} {:<7} {:<11} {:>6} {:>10} {:>11}  {:<26} last failure",
-        "CSS", "source", "last night", "files", "rows read", "quarantine", "run"
-    );
     for m in &manifests {
         let years: std::collections::BTreeSet<&String> = m.tables.values().flat_map(|t| t.years()).collect();
         let years: Vec<&str> = years.iter().map(|s| s.as_str()).collect();
+        println!();
         println!(
-            "{:<7} {:<7} {:<11} {:>6} {:>10} {:>11}  {:<26} (published {}, {} rows, years {}{})",
+            "{}  night {}  run {}  published {}  {} rows, {} quarantined  school years {}{}",
             m.code_css,
-            "(all)",
             m.night,
-            m.inputs.len(),
-            m.inputs.iter().map(|i| i.rows).sum::<u64>(),
-            m.quarantine.rows,
             m.run_id,
             m.published_at,
             m.tables.values().map(|t| t.rows).sum::<u64>(),
+            m.quarantine.rows,
             if years.is_empty() { "-".to_string() } else { years.join(", ") },
-            if m.demo_key { ", DEMO KEY" } else { "" }
+            if m.demo_key { "  (DEMO KEY)" } else { "" }
+        );
+        println!(
+            "  {:<7} {:<11} {:>5} {:>12} {:>10} {:>11}  last failure",
+            "source", "last night", "files", "bytes", "rows read", "quarantined"
         );
         for (system, s) in &m.sources {
             let failure = s
                 .last_failure
                 .as_ref()
                 .map(|f| format!("night {}: {}", f.night, f.error))
-                .unwrap_or_default();
+                .unwrap_or_else(|| "-".into());
             println!(
-                "{:<7} {:<7} {:<11} {:>6} {:>10} {:>11}  {:<26} {}",
-                "",
+                "  {:<7} {:<11} {:>5} {:>12} {:>10} {:>11}  {}",
                 system,
-                if s.night.is_empty() { "-" } else { s.night.as_str() },
+                if s.night.is_empty() { "never" } else { s.night.as_str() },
                 s.files,
+                s.bytes,
                 s.rows_read,
                 s.rows_quarantined,
-                if s.run_id.is_empty() { "-" } else { s.run_id.as_str() },
                 failure
             );
         }

@@ -199,7 +199,18 @@ fn every_injected_bad_row_is_quarantined_with_file_line_and_reason() {
             "undecodable_bytes" => "invalid_encoding",
             k => k,
         };
-        let file = format!("gpi/{}", b["file"]);
+        // The quarantine names the file under its source folder.
+        let name = b["file"].as_str();
+        let folder = if name.ends_with(".jsonl") {
+            "mozaik"
+        } else if name.starts_with("gpm_") {
+            "gpi"
+        } else if name.starts_with("fin_") {
+            "dofin"
+        } else {
+            "jade"
+        };
+        let file = format!("{folder}/{name}");
         let found = q.iter().find(|r| r["fichier"] == file && r["ligne"] == b["line"]);
         let found = found.unwrap_or_else(|| panic!("bad row {b:?} is not in the quarantine"));
         assert_eq!(found["raison"], expected_reason, "reason of {b:?}: {found:?}");
