@@ -199,7 +199,10 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
                             "      {:<7} {:>3} files  rows read {:>9}  quarantined {:>6}",
                             s.system, s.files, s.rows_read, s.rows_quarantined
                         ),
-                        Some(e) => println!("      {:<7} FAILED (its tables keep their previous state): {e}", s.system),
+                        Some(e) => println!(
+                            "      {:<7} FAILED (its tables keep their previous state): {e}",
+                            s.system
+                        ),
                     }
                 }
             }

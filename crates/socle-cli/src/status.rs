@@ -87,7 +87,11 @@ pub fn status(args: StatusArgs) -> Result<u8> {
             m.published_at,
             m.tables.values().map(|t| t.rows).sum::<u64>(),
             m.quarantine.rows,
-            if years.is_empty() { "-".to_string() } else { years.join(", ") },
+            if years.is_empty() {
+                "-".to_string()
+            } else {
+                years.join(", ")
+            },
             if m.demo_key { "  (DEMO KEY)" } else { "" }
         );
         println!(

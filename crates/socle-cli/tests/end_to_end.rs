@@ -490,11 +490,26 @@ fn a_failed_run_leaves_the_previous_warehouse_intact() {
         text(&o)
     );
     let after: serde_json::Value = serde_json::from_str(&manifest("881000")).unwrap();
-    let failure = after["sources"]["gpi"]["last_failure"]["error"].as_str().unwrap_or_default();
+    let failure = after["sources"]["gpi"]["last_failure"]["error"]
+        .as_str()
+        .unwrap_or_default();
     assert!(failure.contains("gpm_e_ele.csv"), "{after:#}");
     let tables_after = tables_of(&manifest("881000"));
-    for t in ["eleve", "inscription", "resultat", "absence", "etablissement", "cours", "legende", "calendrier"] {
-        assert_eq!(tables_after.get(t), tables_before.get(t), "{t} changed though its source failed");
+    for t in [
+        "eleve",
+        "inscription",
+        "resultat",
+        "absence",
+        "etablissement",
+        "cours",
+        "legende",
+        "calendrier",
+    ] {
+        assert_eq!(
+            tables_after.get(t),
+            tables_before.get(t),
+            "{t} changed though its source failed"
+        );
     }
     assert_eq!(snapshot(&wh), before);
 
@@ -540,7 +555,9 @@ fn loading_the_same_night_twice_is_idempotent() {
     let o = load(&g.exports, &wh, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(
-        String::from_utf8_lossy(&o.stdout).matches("unchanged since the last load").count(),
+        String::from_utf8_lossy(&o.stdout)
+            .matches("unchanged since the last load")
+            .count(),
         3,
         "{}",
         text(&o)

@@ -29,7 +29,11 @@ fn generated() -> &'static Generated {
         let exports = dir.join("exports");
         let truth = dir.join("truth");
         let warehouse = dir.join("warehouse");
-        generate(&exports, Some(&truth), &["--css", CSS, "--students", "1500", "--years", "3", "--mozaik", "881000"]);
+        generate(
+            &exports,
+            Some(&truth),
+            &["--css", CSS, "--students", "1500", "--years", "3", "--mozaik", "881000"],
+        );
         let o = load(&exports, &warehouse, &["--jobs", "2"]);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         Generated {
@@ -126,7 +130,10 @@ fn gpi_and_mozaik_exports_of_the_same_facts_load_identically() {
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     }
     let queries = [
-        ("eleve", "SELECT * EXCLUDE (systeme_source) FROM eleve WHERE systeme_source <> 'jade'"),
+        (
+            "eleve",
+            "SELECT * EXCLUDE (systeme_source) FROM eleve WHERE systeme_source <> 'jade'",
+        ),
         ("inscription", "SELECT * EXCLUDE (systeme_source, eco) FROM inscription"),
         ("resultat", "SELECT * EXCLUDE (systeme_source) FROM resultat"),
         ("absence", "SELECT * EXCLUDE (systeme_source) FROM absence"),
@@ -171,7 +178,11 @@ fn a_student_who_changes_css_is_one_student_in_the_shared_zone() {
         let key = pseudo.student_key(&m["code_permanent"]);
         let css: BTreeSet<&str> = m["css"].split(',').collect();
         let found = per_key.get(&key).copied().unwrap_or(0);
-        assert_eq!(found, css.len() as u64, "a mover's key is not in each of its CSS ({css:?})");
+        assert_eq!(
+            found,
+            css.len() as u64,
+            "a mover's key is not in each of its CSS ({css:?})"
+        );
         expected_extra += css.len() as u64 - 1;
     }
     // Counting per CSS and summing counts each mover once per CSS; the province counts once.
@@ -183,10 +194,18 @@ fn a_student_who_changes_css_is_one_student_in_the_shared_zone() {
     .iter()
     .map(|r| r["n"].parse::<u64>().unwrap())
     .sum();
-    let province: u64 = query_csv(&g.warehouse, None, "SELECT count(DISTINCT cle_eleve) AS n FROM inscription")[0]["n"]
+    let province: u64 = query_csv(
+        &g.warehouse,
+        None,
+        "SELECT count(DISTINCT cle_eleve) AS n FROM inscription",
+    )[0]["n"]
         .parse()
         .unwrap();
-    assert_eq!(per_css - province, expected_extra, "movers are not counted exactly once");
+    assert_eq!(
+        per_css - province,
+        expected_extra,
+        "movers are not counted exactly once"
+    );
 }
 
 /// The per-CSS zone of one CSS never holds another CSS's rows, in any table.
@@ -212,7 +231,10 @@ fn each_css_zone_holds_only_its_own_data() {
         collect(&zone, &mut files);
         assert!(!files.is_empty());
         for other in CSS.split(',').filter(|c| *c != css) {
-            assert!(files.iter().all(|f| !f.contains(other)), "{other} under the zone of {css}");
+            assert!(
+                files.iter().all(|f| !f.contains(other)),
+                "{other} under the zone of {css}"
+            );
         }
     }
 }
@@ -354,7 +376,9 @@ fn incremental_nights_and_isolated_failures() {
     let o = load(&exports, &wh, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(
-        String::from_utf8_lossy(&o.stdout).matches("unchanged since the last load").count(),
+        String::from_utf8_lossy(&o.stdout)
+            .matches("unchanged since the last load")
+            .count(),
         3,
         "{}",
         text(&o)
@@ -362,7 +386,20 @@ fn incremental_nights_and_isolated_failures() {
 
     // 2. A new night of 866000 holding the current school year only.
     let night2 = dir.join("night2");
-    generate(&night2, None, &["--css", "866000", "--students", "300", "--years", "1", "--night", "2025-11-21"]);
+    generate(
+        &night2,
+        None,
+        &[
+            "--css",
+            "866000",
+            "--students",
+            "300",
+            "--years",
+            "1",
+            "--night",
+            "2025-11-21",
+        ],
+    );
     copy_dir(&night2.join("866000/2025-11-21"), &exports.join("866000/2025-11-21"));
     let o = load(&exports, &wh, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -401,15 +438,28 @@ fn incremental_nights_and_isolated_failures() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(out.contains("881000  FAILED"), "{out}");
-    assert!(out.contains("dofin   FAILED") && out.contains("fin_budget.csv"), "{out}");
-    assert_eq!(std::fs::read_to_string(wh.join("_socle/manifests/881000.json")).unwrap(), m881);
-    assert_eq!(count_by_year("ecriture", "751000"), ecriture_751, "Dofin tables must keep their state");
+    assert!(
+        out.contains("dofin   FAILED") && out.contains("fin_budget.csv"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(wh.join("_socle/manifests/881000.json")).unwrap(),
+        m881
+    );
+    assert_eq!(
+        count_by_year("ecriture", "751000"),
+        ecriture_751,
+        "Dofin tables must keep their state"
+    );
 
     let o = socle(&["status", "--warehouse", wh.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
     let status = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(status.contains("2025-11-21"), "{status}");
-    assert!(status.contains("fin_budget.csv"), "the failure shows in the status: {status}");
+    assert!(
+        status.contains("fin_budget.csv"),
+        "the failure shows in the status: {status}"
+    );
     let o = socle(&["status", "--warehouse", wh.to_str().unwrap(), "--format", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let css = json["css"].as_array().unwrap();
@@ -420,14 +470,20 @@ fn incremental_nights_and_isolated_failures() {
     let c751 = css.iter().find(|c| c["code_css"] == "751000").unwrap();
     assert_eq!(c751["sources"]["dofin"]["night"], "2025-11-20");
     assert_eq!(c751["sources"]["jade"]["last_failure"], serde_json::Value::Null);
-    assert!(c751["sources"]["dofin"]["last_failure"]["error"]
-        .as_str()
-        .unwrap()
-        .contains("fin_budget.csv"));
+    assert!(
+        c751["sources"]["dofin"]["last_failure"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("fin_budget.csv")
+    );
 }
 
 fn latest_night(css_dir: &Path) -> PathBuf {
-    let mut nights: Vec<PathBuf> = std::fs::read_dir(css_dir).unwrap().flatten().map(|e| e.path()).collect();
+    let mut nights: Vec<PathBuf> = std::fs::read_dir(css_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     nights.sort();
     nights.pop().unwrap()
 }

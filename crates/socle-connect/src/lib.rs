@@ -206,7 +206,9 @@ impl std::fmt::Display for RejectKind {
 pub enum ConnectError {
     #[error("export file `{}` of table {table} is missing", path.display())]
     MissingFile { table: String, path: PathBuf },
-    #[error("export: required column `{column}` is missing from {file} (not in its header; for JSON Lines, in none of its lines)")]
+    #[error(
+        "export: required column `{column}` is missing from {file} (not in its header; for JSON Lines, in none of its lines)"
+    )]
     MissingColumn { file: String, column: String },
     #[error("export: cannot read `{}`: {source}", path.display())]
     Io {

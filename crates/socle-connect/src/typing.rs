@@ -349,7 +349,9 @@ fn message(
             format!("column {column}: {subject} is not {what}")
         }
         RejectKind::UnparsableDate if col.map(|c| c.column_type) == Some(FieldType::Timestamp) => {
-            format!("column {column}: {subject} is not a date and time (YYYY-MM-DD HH:MM[:SS], or DD/MM/YYYY HH:MM[:SS])")
+            format!(
+                "column {column}: {subject} is not a date and time (YYYY-MM-DD HH:MM[:SS], or DD/MM/YYYY HH:MM[:SS])"
+            )
         }
         RejectKind::UnparsableDate => {
             format!("column {column}: {subject} is not a date (YYYY-MM-DD, YYYYMMDD or DD/MM/YYYY)")

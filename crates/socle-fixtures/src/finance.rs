@@ -143,7 +143,15 @@ static TABLES: [FinTable; 5] = [
     },
     FinTable {
         name: "fin_budget",
-        columns: &["exer_fin", "version", "fonds", "activite", "objet", "unite_adm", "montant"],
+        columns: &[
+            "exer_fin",
+            "version",
+            "fonds",
+            "activite",
+            "objet",
+            "unite_adm",
+            "montant",
+        ],
         fresh_col: 5,
         fresh: fresh_unit,
         date_col: None,
@@ -315,22 +323,56 @@ const TEACH: &[(&str, f64)] = &[
     ("510", 0.015),
     ("520", 0.01),
 ];
-const TEACH_SPECIAL: &[(&str, f64)] = &[("110", 0.60), ("130", 0.25), ("150", 0.03), ("410", 0.01), ("510", 0.01)];
+const TEACH_SPECIAL: &[(&str, f64)] = &[
+    ("110", 0.60),
+    ("130", 0.25),
+    ("150", 0.03),
+    ("410", 0.01),
+    ("510", 0.01),
+];
 
 static ACTIVITIES: [Activity; 31] = [
-    act("11000", "Enseignement au préscolaire", Some(Site::Primary), 1, 0.07, TEACH),
+    act(
+        "11000",
+        "Enseignement au préscolaire",
+        Some(Site::Primary),
+        1,
+        0.07,
+        TEACH,
+    ),
     act("12000", "Enseignement au primaire", Some(Site::Primary), 1, 0.45, TEACH),
-    act("13000", "Enseignement au secondaire", Some(Site::Secondary), 1, 0.38, TEACH),
+    act(
+        "13000",
+        "Enseignement au secondaire",
+        Some(Site::Secondary),
+        1,
+        0.38,
+        TEACH,
+    ),
     act("14000", "Formation générale des adultes", None, 1, 0.0, &[]),
     act("15000", "Formation professionnelle", None, 1, 0.0, &[]),
-    act("16000", "Enseignement en adaptation scolaire", Some(Site::Schools), 1, 0.10, TEACH_SPECIAL),
+    act(
+        "16000",
+        "Enseignement en adaptation scolaire",
+        Some(Site::Schools),
+        1,
+        0.10,
+        TEACH_SPECIAL,
+    ),
     act(
         "21000",
         "Direction et gestion des écoles",
         Some(Site::Schools),
         1,
         0.30,
-        &[("140", 0.55), ("130", 0.25), ("310", 0.01), ("320", 0.01), ("510", 0.02), ("630", 0.01)],
+        &[
+            ("140", 0.55),
+            ("130", 0.25),
+            ("310", 0.01),
+            ("320", 0.01),
+            ("510", 0.02),
+            ("630", 0.01),
+        ],
     ),
     act(
         "22000",
@@ -354,7 +396,13 @@ static ACTIVITIES: [Activity; 31] = [
         Some(Site::Service(SE)),
         1,
         0.14,
-        &[("120", 0.50), ("110", 0.10), ("320", 0.08), ("410", 0.06), ("310", 0.03)],
+        &[
+            ("120", 0.50),
+            ("110", 0.10),
+            ("320", 0.08),
+            ("410", 0.06),
+            ("310", 0.03),
+        ],
     ),
     act(
         "26100",
@@ -388,14 +436,27 @@ static ACTIVITIES: [Activity; 31] = [
         0.38,
         &[("130", 0.72), ("510", 0.05), ("570", 0.04)],
     ),
-    act("33000", "Surveillance du midi", Some(Site::Primary), 1, 0.12, &[("130", 0.80)]),
+    act(
+        "33000",
+        "Surveillance du midi",
+        Some(Site::Primary),
+        1,
+        0.12,
+        &[("130", 0.80)],
+    ),
     act(
         "41000",
         "Conseil d'administration et direction générale",
         Some(Site::Service(DG)),
         1,
         0.20,
-        &[("140", 0.45), ("130", 0.10), ("410", 0.15), ("310", 0.03), ("630", 0.05)],
+        &[
+            ("140", 0.45),
+            ("130", 0.10),
+            ("410", 0.15),
+            ("310", 0.03),
+            ("630", 0.05),
+        ],
     ),
     act(
         "42000",
@@ -419,7 +480,13 @@ static ACTIVITIES: [Activity; 31] = [
         Some(Site::Service(SG)),
         1,
         0.14,
-        &[("140", 0.20), ("120", 0.20), ("130", 0.20), ("410", 0.12), ("630", 0.04)],
+        &[
+            ("140", 0.20),
+            ("120", 0.20),
+            ("130", 0.20),
+            ("410", 0.12),
+            ("630", 0.04),
+        ],
     ),
     act(
         "46100",
@@ -435,7 +502,13 @@ static ACTIVITIES: [Activity; 31] = [
         Some(Site::Service(TI)),
         1,
         0.10,
-        &[("120", 0.15), ("130", 0.10), ("460", 0.25), ("450", 0.20), ("550", 0.12)],
+        &[
+            ("120", 0.15),
+            ("130", 0.10),
+            ("460", 0.25),
+            ("450", 0.20),
+            ("550", 0.12),
+        ],
     ),
     act(
         "51000",
@@ -453,7 +526,14 @@ static ACTIVITIES: [Activity; 31] = [
         0.30,
         &[("130", 0.30), ("430", 0.40), ("540", 0.08)],
     ),
-    act("53000", "Consommation énergétique", Some(Site::Service(RM)), 1, 0.25, &[("530", 1.0)]),
+    act(
+        "53000",
+        "Consommation énergétique",
+        Some(Site::Service(RM)),
+        1,
+        0.25,
+        &[("530", 1.0)],
+    ),
     act(
         "54000",
         "Sécurité, assurances et location",
@@ -486,7 +566,14 @@ static ACTIVITIES: [Activity; 31] = [
         0.25,
         &[("130", 0.40), ("510", 0.15), ("690", 0.20)],
     ),
-    act("62000", "Service de la dette", Some(Site::Service(RF)), 1, 0.45, &[("610", 1.0)]),
+    act(
+        "62000",
+        "Service de la dette",
+        Some(Site::Service(RF)),
+        1,
+        0.45,
+        &[("610", 1.0)],
+    ),
     act(
         "63000",
         "Activités parascolaires et services alimentaires",
@@ -608,11 +695,23 @@ fn suppliers(objet: &str) -> &'static [&'static str] {
             "Services-conseils Atlas",
             "Honoraires professionnels, Groupe Zénith",
         ],
-        "420" => &["Autobus Boréal inc.", "Transport écolier Horizon", "Autocars du Littoral"],
-        "430" => &["Construction Prisme ltée", "Entretien mécanique Nordik", "Toitures Cristal inc."],
+        "420" => &[
+            "Autobus Boréal inc.",
+            "Transport écolier Horizon",
+            "Autocars du Littoral",
+        ],
+        "430" => &[
+            "Construction Prisme ltée",
+            "Entretien mécanique Nordik",
+            "Toitures Cristal inc.",
+        ],
         "440" => &["Location d'équipement Atlas", "Immeubles Méridien"],
         "450" => &["Réseau de télécommunications scolaire", "Téléphonie Horizon"],
-        "460" => &["Licences logicielles Alpha", "Infonuagique Boréal", "Solutions TI Zénith"],
+        "460" => &[
+            "Licences logicielles Alpha",
+            "Infonuagique Boréal",
+            "Solutions TI Zénith",
+        ],
         "510" => &[
             "Fournitures scolaires Prisme",
             "Matériel \"Éduc-Action\"",
@@ -717,8 +816,18 @@ impl CssModel {
             })
             .collect();
         let weights: Vec<f64> = schools.iter().map(|_| r.random_range(0.7..1.3)).collect();
-        let sum_p: f64 = schools.iter().zip(&weights).filter(|(s, _)| s.primary).map(|(_, w)| w).sum();
-        let sum_s: f64 = schools.iter().zip(&weights).filter(|(s, _)| s.secondary).map(|(_, w)| w).sum();
+        let sum_p: f64 = schools
+            .iter()
+            .zip(&weights)
+            .filter(|(s, _)| s.primary)
+            .map(|(_, w)| w)
+            .sum();
+        let sum_s: f64 = schools
+            .iter()
+            .zip(&weights)
+            .filter(|(s, _)| s.secondary)
+            .map(|(_, w)| w)
+            .sum();
         for (k, (s, w)) in schools.iter().zip(&weights).enumerate() {
             units.push(Unit {
                 code: format!("{:03}", 100 + k),
@@ -800,25 +909,26 @@ fn plan_year(ctx: &Ctx<'_>, ci: usize, m: &CssModel, exer: i32, last_year: i32) 
     let cost = (m.cost * 1.022f64.powi(exer - last_year)).clamp(12_400.0, 15_600.0);
     let operating = students * cost;
     let mut cells: Vec<Cell> = Vec::new();
-    let push = |cells: &mut Vec<Cell>, fonds: u8, act: usize, obj: usize, site: Site, amount: f64, r: &mut ChaCha8Rng| {
-        // Expense lines vary around their share; revenues (a few big lines) barely.
-        let noise = if is_revenue(obj) { 0.01 } else { 0.07 };
-        for (unit, share) in m.split(site) {
-            let revise = budget_cents(amount * share * r.random_range(1.0 - noise..1.0 + noise));
-            if revise != 0 {
-                let revise = if is_revenue(obj) { -revise } else { revise };
-                cells.push(Cell {
-                    fonds,
-                    act,
-                    obj,
-                    unit,
-                    initial: 0,
-                    revise,
-                    actual: 0,
-                });
+    let push =
+        |cells: &mut Vec<Cell>, fonds: u8, act: usize, obj: usize, site: Site, amount: f64, r: &mut ChaCha8Rng| {
+            // Expense lines vary around their share; revenues (a few big lines) barely.
+            let noise = if is_revenue(obj) { 0.01 } else { 0.07 };
+            for (unit, share) in m.split(site) {
+                let revise = budget_cents(amount * share * r.random_range(1.0 - noise..1.0 + noise));
+                if revise != 0 {
+                    let revise = if is_revenue(obj) { -revise } else { revise };
+                    cells.push(Cell {
+                        fonds,
+                        act,
+                        obj,
+                        unit,
+                        initial: 0,
+                        revise,
+                        actual: 0,
+                    });
+                }
             }
-        }
-    };
+        };
     let mut field_weight = [0.0f64; 7];
     for a in ACTIVITIES.iter().filter(|a| a.site.is_some() && a.fonds == 1) {
         field_weight[usize::from(a.code.as_bytes()[0] - b'0')] += a.weight;
@@ -837,7 +947,11 @@ fn plan_year(ctx: &Ctx<'_>, ci: usize, m: &CssModel, exer: i32, last_year: i32) 
         }
     }
     let spent = |cells: &[Cell], fonds: u8| -> f64 {
-        cells.iter().filter(|c| c.fonds == fonds).map(|c| c.revise as f64 / 100.0).sum()
+        cells
+            .iter()
+            .filter(|c| c.fonds == fonds)
+            .map(|c| c.revise as f64 / 100.0)
+            .sum()
     };
     let revenue1 = spent(&cells, 1) * r.random_range(0.99..1.015);
     let revenue2 = spent(&cells, 2) * r.random_range(0.85..1.0);
@@ -871,11 +985,13 @@ fn plan_year(ctx: &Ctx<'_>, ci: usize, m: &CssModel, exer: i32, last_year: i32) 
     for fonds in [1u8, 2] {
         for revenue in [false, true] {
             let sign = if r.random_bool(0.5) { 1.0 } else { -1.0 };
-            let f = 1.0 + sign * if revenue {
-                r.random_range(0.002..0.012)
-            } else {
-                r.random_range(0.012..0.035)
-            };
+            let f = 1.0
+                + sign
+                    * if revenue {
+                        r.random_range(0.002..0.012)
+                    } else {
+                        r.random_range(0.012..0.035)
+                    };
             let idx: Vec<usize> = (0..cells.len())
                 .filter(|&i| cells[i].fonds == fonds && is_revenue(cells[i].obj) == revenue)
                 .collect();
@@ -892,7 +1008,10 @@ fn plan_year(ctx: &Ctx<'_>, ci: usize, m: &CssModel, exer: i32, last_year: i32) 
                 target += c.revise;
             }
             let target = (target as f64 * f).round() as i64;
-            if let Some(&big) = idx.iter().max_by_key(|&&i| (cells[i].actual.abs(), std::cmp::Reverse(i))) {
+            if let Some(&big) = idx
+                .iter()
+                .max_by_key(|&&i| (cells[i].actual.abs(), std::cmp::Reverse(i)))
+            {
                 let adjusted = cells[big].actual + (target - total);
                 if adjusted.signum() == cells[big].actual.signum() {
                     cells[big].actual = adjusted;
@@ -970,7 +1089,15 @@ fn random_day(r: &mut ChaCha8Rng, exer: i32) -> NaiveDate {
 }
 
 /// The lines of a year, dated within the fiscal year, not after `cutoff`, in ledger order.
-fn year_lines(ctx: &Ctx<'_>, ci: usize, m: &CssModel, cells: &[Cell], exer: i32, students: f64, cutoff: NaiveDate) -> Vec<Line> {
+fn year_lines(
+    ctx: &Ctx<'_>,
+    ci: usize,
+    m: &CssModel,
+    cells: &[Cell],
+    exer: i32,
+    students: f64,
+    cutoff: NaiveDate,
+) -> Vec<Line> {
     let mut r = rng::stream(ctx.seed, &[SALT_FINANCE, ctx.labels[ci], S_LINES, exer as u64]);
     let end = ymd(exer + 1, 6, 30);
     let mut pay_days: Vec<NaiveDate> = Vec::new();
@@ -981,7 +1108,9 @@ fn year_lines(ctx: &Ctx<'_>, ci: usize, m: &CssModel, cells: &[Cell], exer: i32,
     d = d.checked_add_days(Days::new(m.pay_offset)).unwrap_or(d);
     while d <= end {
         pay_days.push(d);
-        d = d.checked_add_days(Days::new(14)).unwrap_or(end.succ_opt().unwrap_or(end));
+        d = d
+            .checked_add_days(Days::new(14))
+            .unwrap_or(end.succ_opt().unwrap_or(end));
     }
     let months: Vec<NaiveDate> = (0..12).map(|k| fiscal_month(exer, k)).collect();
     let budget_lines = (2.5 * students).ceil().max(1.0);
@@ -1151,7 +1280,9 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> GenerateError {
 }
 
 fn quoted(s: &str, delimiter: u8) -> String {
-    if s.bytes().any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r') {
+    if s.bytes()
+        .any(|b| b == delimiter || b == b'"' || b == b'\n' || b == b'\r')
+    {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
@@ -1177,7 +1308,13 @@ struct FinWriter<'c> {
 }
 
 impl<'c> FinWriter<'c> {
-    fn create(dir: &Path, table: usize, conv: &'c Conventions, layout: Layout, inj: Option<Injector>) -> Result<Self, GenerateError> {
+    fn create(
+        dir: &Path,
+        table: usize,
+        conv: &'c Conventions,
+        layout: Layout,
+        inj: Option<Injector>,
+    ) -> Result<Self, GenerateError> {
         let spec = &TABLES[table];
         let path = dir.join(format!("{}.csv", spec.name));
         let file = File::create(&path).map_err(|e| io_err(&path, e))?;
@@ -1326,7 +1463,11 @@ impl<'c> FinWriter<'c> {
             }
             BadKind::UnparsableNumber => {
                 let c = spec.num_cols[inj.rng.random_range(0..spec.num_cols.len())];
-                let digits = row[c].trim_start_matches('-').split([',', '.']).next().map_or(0, str::len);
+                let digits = row[c]
+                    .trim_start_matches('-')
+                    .split([',', '.'])
+                    .next()
+                    .map_or(0, str::len);
                 row[c] = if Some(c) == spec.money_col && digits >= 4 && inj.rng.random_bool(0.5) {
                     // A thousands separator: formats/README.md says never.
                     let at = row[c].len() - row[c].trim_start_matches('-').len() + digits - 3;
@@ -1605,7 +1746,12 @@ pub(crate) fn generate_css(ctx: &Ctx<'_>, ci: usize) -> Result<Vec<TableStats>, 
         let mut order: Vec<usize> = (0..cells.len()).collect();
         order.sort_by_key(|&i| {
             let c = &cells[i];
-            (c.fonds, ACTIVITIES[c.act].code, OBJETS[c.obj].0, &model.units[c.unit].code)
+            (
+                c.fonds,
+                ACTIVITIES[c.act].code,
+                OBJETS[c.obj].0,
+                &model.units[c.unit].code,
+            )
         });
         for (v, version) in [(1u8, "INITIAL"), (2, "REVISE")] {
             if v == 2 && !revised {
@@ -1778,7 +1924,10 @@ mod tests {
             let (cats, it, fields) = base_shares(beta);
             assert!((cats.iter().sum::<f64>() - 1.0).abs() < 1e-9);
             assert!((0.56..0.64).contains(&cats[1]), "salaries {}", cats[1]);
-            assert!(cats[2] > cats[3..9].iter().copied().fold(0.0, f64::max), "benefits next: {cats:?}");
+            assert!(
+                cats[2] > cats[3..9].iter().copied().fold(0.0, f64::max),
+                "benefits next: {cats:?}"
+            );
             assert!((0.02..0.06).contains(&it), "IT {it}");
             assert!(fields[1] > fields[2..].iter().copied().fold(0.0, f64::max));
         }

@@ -27,7 +27,15 @@ const CONTRACT: [(&str, &[&str]); 5] = [
     ),
     (
         "fin_budget",
-        &["exer_fin", "version", "fonds", "activite", "objet", "unite_adm", "montant"],
+        &[
+            "exer_fin",
+            "version",
+            "fonds",
+            "activite",
+            "objet",
+            "unite_adm",
+            "montant",
+        ],
     ),
     ("fin_nomen_unit_adm", &["exer_fin", "code", "descr", "eco_off"]),
     ("fin_nomen_activite", &["code", "descr"]),
@@ -44,7 +52,10 @@ fn opts(dir: &Path) -> GenerateOptions {
 }
 
 fn dofin_dir(o: &GenerateOptions, css: &str) -> PathBuf {
-    o.out.join(css).join(o.night.format("%Y-%m-%d").to_string()).join("dofin")
+    o.out
+        .join(css)
+        .join(o.night.format("%Y-%m-%d").to_string())
+        .join("dofin")
 }
 
 #[derive(Debug, Clone)]
@@ -142,7 +153,13 @@ fn read_clean(path: &Path, conv: &Conv, skip: &HashSet<usize>) -> Table {
             .map(String::from)
             .unwrap_or_else(|_| decode(l, &conv.encoding));
         let fields = split_line(&text, conv.delimiter);
-        assert_eq!(fields.len(), header.len(), "{} line {}: {text:?}", path.display(), i + 1);
+        assert_eq!(
+            fields.len(),
+            header.len(),
+            "{} line {}: {text:?}",
+            path.display(),
+            i + 1
+        );
         rows.push(fields);
     }
     Table { header, rows }
@@ -267,8 +284,8 @@ fn recount(o: &GenerateOptions, css: &[String]) -> BTreeMap<Key, Sums> {
             );
             let ve = montant.map(|_| t.col("version"));
             for row in &t.rows {
-                let amount = cents(&row[mo], conv.decimal_comma)
-                    .unwrap_or_else(|| panic!("{c} {table}: amount {:?}", row[mo]));
+                let amount =
+                    cents(&row[mo], conv.decimal_comma).unwrap_or_else(|| panic!("{c} {table}: amount {:?}", row[mo]));
                 let version = ve.map_or("REEL".to_string(), |v| row[v].clone());
                 let key = (
                     c.clone(),
@@ -403,7 +420,10 @@ fn files_have_exactly_the_contract_columns() {
             }
         }
     }
-    assert!(saw_extra || saw_shuffled || saw_upper, "conventions vary the finance files");
+    assert!(
+        saw_extra || saw_shuffled || saw_upper,
+        "conventions vary the finance files"
+    );
 }
 
 #[test]
@@ -423,16 +443,26 @@ fn values_follow_the_code_convention() {
         let dir = dofin_dir(&o, css);
         let act = read_clean(&dir.join("fin_nomen_activite.csv"), conv, &none);
         let activities: HashSet<String> = act.rows.iter().map(|r| r[act.col("code")].clone()).collect();
-        assert!(activities.iter().all(|c| c.len() == 5 && c.bytes().all(|b| b.is_ascii_digit())));
+        assert!(
+            activities
+                .iter()
+                .all(|c| c.len() == 5 && c.bytes().all(|b| b.is_ascii_digit()))
+        );
         for f in '1'..='6' {
-            assert!(activities.iter().any(|c| c.starts_with(f)), "{css}: no activity of field {f}");
+            assert!(
+                activities.iter().any(|c| c.starts_with(f)),
+                "{css}: no activity of field {f}"
+            );
         }
         assert!(activities.iter().any(|c| c.starts_with("26")));
         assert!(activities.iter().any(|c| c.starts_with("46")));
         let obj = read_clean(&dir.join("fin_nomen_objet.csv"), conv, &none);
         let objects: HashSet<String> = obj.rows.iter().map(|r| r[obj.col("code")].clone()).collect();
         for f in ['1', '2', '3', '4', '5', '6', '9'] {
-            assert!(objects.iter().any(|c| c.len() == 3 && c.starts_with(f)), "{css}: no object {f}xx");
+            assert!(
+                objects.iter().any(|c| c.len() == 3 && c.starts_with(f)),
+                "{css}: no object {f}xx"
+            );
         }
         assert!(obj.rows.iter().all(|r| !r[obj.col("descr")].is_empty()));
 
@@ -448,14 +478,28 @@ fn values_follow_the_code_convention() {
             if r[uo].is_empty() {
                 e.1 += 1;
             } else {
-                assert!(ests.contains(&r[uo]), "{css}: eco_off {} is not one of its establishments", r[uo]);
+                assert!(
+                    ests.contains(&r[uo]),
+                    "{css}: eco_off {} is not one of its establishments",
+                    r[uo]
+                );
                 e.0 += 1;
             }
             unit_codes.entry(y).or_default().insert(r[uc].clone());
         }
-        assert_eq!(per_year.keys().copied().collect::<Vec<_>>(), vec![last - 2, last - 1, last]);
-        assert!(per_year.values().all(|(schools, services)| *schools >= 2 && *services >= 3));
-        assert!(unit_codes.values().flatten().any(|c| c.starts_with('0')), "leading zeros kept");
+        assert_eq!(
+            per_year.keys().copied().collect::<Vec<_>>(),
+            vec![last - 2, last - 1, last]
+        );
+        assert!(
+            per_year
+                .values()
+                .all(|(schools, services)| *schools >= 2 && *services >= 3)
+        );
+        assert!(
+            unit_codes.values().flatten().any(|c| c.starts_with('0')),
+            "leading zeros kept"
+        );
         let gpi_eco = o
             .out
             .join(css)
@@ -504,7 +548,11 @@ fn values_follow_the_code_convention() {
         assert!(credits * 50 < led.rows.len(), "{css}: {credits} credit notes");
         // Bounded: a few lines per student and year.
         let students = s.students.max(1) as usize;
-        assert!(led.rows.len() < 6 * students * 3 + 600, "{css}: {} lines", led.rows.len());
+        assert!(
+            led.rows.len() < 6 * students * 3 + 600,
+            "{css}: {} lines",
+            led.rows.len()
+        );
 
         // The revised budget of the current year is adopted by the export night (November 20).
         let bud = read_clean(&dir.join("fin_budget.csv"), conv, &none);
@@ -533,7 +581,10 @@ fn values_follow_the_code_convention() {
         let led = read_clean(&dofin_dir(&o, css).join("fin_ecriture.csv"), &convs[css], &none);
         let descr: HashSet<&str> = led.rows.iter().map(|r| r[led.col("descr")].as_str()).collect();
         for n in &names {
-            assert!(!descr.iter().any(|d| d.contains(n.as_str())), "a student's name in descr");
+            assert!(
+                !descr.iter().any(|d| d.contains(n.as_str())),
+                "a student's name in descr"
+            );
         }
     }
 }
@@ -611,7 +662,12 @@ fn amounts_are_plausible() {
         let dir = dofin_dir(&o, css);
         // Salaries are the largest object, 55-65 % of the operating expenses; benefits next.
         let led = read_clean(&dir.join("fin_ecriture.csv"), conv, &none);
-        let (ce, cf, co, cm) = (led.col("exer_fin"), led.col("fonds"), led.col("objet"), led.col("montant"));
+        let (ce, cf, co, cm) = (
+            led.col("exer_fin"),
+            led.col("fonds"),
+            led.col("objet"),
+            led.col("montant"),
+        );
         for y in complete {
             let mut by_cat = [0i64; 10];
             for r in led.rows.iter().filter(|r| r[ce] == y.to_string() && r[cf] == "1") {
@@ -621,7 +677,10 @@ fn amounts_are_plausible() {
             let spent: i64 = by_cat[1..9].iter().sum();
             let salaries = by_cat[1] as f64 / spent as f64;
             assert!((0.55..=0.65).contains(&salaries), "{css} {y}: salaries {salaries:.3}");
-            assert!(by_cat[2] > by_cat[3..9].iter().copied().max().unwrap(), "{css} {y}: {by_cat:?}");
+            assert!(
+                by_cat[2] > by_cat[3..9].iter().copied().max().unwrap(),
+                "{css} {y}: {by_cat:?}"
+            );
             // Revenues (negative) roughly match the spending.
             let rev = -(by_cat[9] as f64) / spent as f64;
             assert!((0.93..=1.07).contains(&rev), "{css} {y}: revenues/spending {rev:.3}");
@@ -641,7 +700,10 @@ fn amounts_are_plausible() {
                     .map_or(0, |s| s.depenses)
             };
             let teaching = field("1");
-            assert!(["2", "3", "4", "5", "6"].iter().all(|f| field(f) < teaching), "{css} {y}");
+            assert!(
+                ["2", "3", "4", "5", "6"].iter().all(|f| field(f) < teaching),
+                "{css} {y}"
+            );
             assert!(teaching as f64 > 0.4 * real.depenses as f64);
         }
         // The current year stops at the export night (November 20): about 40 % of a year.
@@ -671,14 +733,20 @@ fn amounts_are_plausible() {
         for r in &dan.rows {
             let (y, dummy) = &years[&r[dan.col("id_eco")]];
             if !dummy {
-                students.entry(y.clone()).or_default().insert(r[dan.col("fiche")].clone());
+                students
+                    .entry(y.clone())
+                    .or_default()
+                    .insert(r[dan.col("fiche")].clone());
             }
         }
         for y in complete {
             let n = students[&y.to_string()].len() as f64;
             let real = &totals[&(css.clone(), y, "REEL".to_string(), "1".to_string())];
             let per = real.depenses as f64 / 100.0 / n;
-            assert!((11_000.0..=17_000.0).contains(&per), "{css} {y}: {per:.0} $ per student");
+            assert!(
+                (11_000.0..=17_000.0).contains(&per),
+                "{css} {y}: {per:.0} $ per student"
+            );
         }
     }
 }

@@ -89,7 +89,12 @@ pub struct Pipeline {
 impl Pipeline {
     /// Loads the planned CSS, `jobs` at a time, each in its own task; calls `done` as each
     /// finishes. Returns the outcomes in plan order.
-    pub async fn load_all(&self, plan: Vec<Planned>, jobs: usize, mut done: impl FnMut(&CssOutcome)) -> Vec<CssOutcome> {
+    pub async fn load_all(
+        &self,
+        plan: Vec<Planned>,
+        jobs: usize,
+        mut done: impl FnMut(&CssOutcome),
+    ) -> Vec<CssOutcome> {
         let jobs = jobs.max(1);
         let mut outcomes: Vec<Option<CssOutcome>> = vec![None; plan.len()];
         let mut tasks: JoinSet<(usize, CssOutcome)> = JoinSet::new();
@@ -161,7 +166,11 @@ impl Pipeline {
             .map(|(name, _, batches)| (name.clone(), batches.iter().map(|b| b.num_rows()).sum()))
             .collect();
         self.warehouse.publish_marts(&self.run_id, built)?;
-        tracing::info!(marts = summary.len(), elapsed_ms = started.elapsed().as_millis() as u64, "marts published");
+        tracing::info!(
+            marts = summary.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "marts published"
+        );
         Ok(summary)
     }
 }

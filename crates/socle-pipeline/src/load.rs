@@ -215,7 +215,10 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
     let inputs: Vec<InputFile> = {
         let mut seen = BTreeMap::new();
         for e in &extracts {
-            let folder = dict.source(&e.system).map(|s| s.folder.clone()).unwrap_or_else(|| e.system.clone());
+            let folder = dict
+                .source(&e.system)
+                .map(|s| s.folder.clone())
+                .unwrap_or_else(|| e.system.clone());
             for f in &e.files {
                 let name = f
                     .path

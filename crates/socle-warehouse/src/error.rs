@@ -23,7 +23,9 @@ pub enum WarehouseError {
         source: serde_json::Error,
     },
     /// A manifest of a format this version does not know.
-    #[error("{path}: manifest format {found} is not supported (expected {expected}); this warehouse was written by another version of Socle: load it again into a new warehouse folder")]
+    #[error(
+        "{path}: manifest format {found} is not supported (expected {expected}); this warehouse was written by another version of Socle: load it again into a new warehouse folder"
+    )]
     ManifestFormat { path: PathBuf, found: u32, expected: u32 },
     /// Writing a Parquet file failed.
     #[error("writing Parquet {path}: {source}")]

@@ -63,7 +63,8 @@ mod write;
 pub use error::WarehouseError;
 pub use layout::QUARANTINE;
 pub use manifest::{
-    InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, SourceFailure, SourceState, TableFiles, partition_year,
+    InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, SourceFailure, SourceState, TableFiles,
+    partition_year,
 };
 pub use schema::{PERSONAL_METADATA_KEY, entity_schema, entity_schemas, shared_schema};
 pub use session::Zone;

@@ -331,13 +331,19 @@ mod tests {
         };
         let old = files.retain_years(|y| y != "2024-2025");
         assert_eq!(old.rows, 2);
-        assert_eq!(old.css_files, vec!["css/866000/resultat/annee_scolaire=2023-2024/a.parquet".to_string()]);
+        assert_eq!(
+            old.css_files,
+            vec!["css/866000/resultat/annee_scolaire=2023-2024/a.parquet".to_string()]
+        );
         assert_eq!(old.shared_files.len(), 1);
         let mut merged = files.retain_years(|y| y == "2024-2025");
         merged.merge(old);
         assert_eq!(merged.rows, 5);
         assert_eq!(merged.all_files().count(), 4);
-        assert_eq!(partition_year("css/1/t/annee_scolaire=2024-2025/r.parquet"), Some("2024-2025"));
+        assert_eq!(
+            partition_year("css/1/t/annee_scolaire=2024-2025/r.parquet"),
+            Some("2024-2025")
+        );
         assert_eq!(partition_year("css/1/eleve/r.parquet"), None);
     }
 }

@@ -420,8 +420,15 @@ async fn rerun_replaces_only_that_css() -> TestResult {
             .all(|f| f.contains("run2") || f.contains("annee_scolaire=2023-2024")),
         "{a_files:?}"
     );
-    assert!(root.join("css/866000/resultat/annee_scolaire=2023-2024/run1.parquet").exists());
-    assert!(!root.join("css/866000/resultat/annee_scolaire=2024-2025/run1.parquet").exists());
+    assert!(
+        root.join("css/866000/resultat/annee_scolaire=2023-2024/run1.parquet")
+            .exists()
+    );
+    assert!(
+        !root
+            .join("css/866000/resultat/annee_scolaire=2024-2025/run1.parquet")
+            .exists()
+    );
     let a = wh.manifest(A)?.ok_or("no manifest")?;
     let resultat_files = &a.tables["resultat"];
     assert_eq!(resultat_files.rows, 4);
@@ -484,7 +491,10 @@ async fn unwritten_tables_and_other_sources_are_kept() -> TestResult {
     assert_eq!(m.tables["resultat"].rows, 1, "resultat kept from run1");
     assert!(m.tables["resultat"].css_files.iter().all(|f| f.contains("run1")));
     assert_eq!(m.sources["gpi"].night, "2025-11-21");
-    assert_eq!(m.sources["dofin"].night, "2025-11-20", "a source not attempted keeps its state");
+    assert_eq!(
+        m.sources["dofin"].night, "2025-11-20",
+        "a source not attempted keeps its state"
+    );
     for f in m.files() {
         assert!(root.join(f).exists(), "{f} listed but missing");
     }
@@ -530,7 +540,11 @@ async fn failed_commit_keeps_previous_state_and_open_collects_orphans() -> TestR
 
     // A run after that publishes normally: it replaces the year it holds (2024-2025).
     publish_css(&wh, A, "run3", &["2024-2025"])?;
-    assert!(data_files(&root).iter().all(|f| f.contains("run3")), "{:?}", data_files(&root));
+    assert!(
+        data_files(&root).iter().all(|f| f.contains("run3")),
+        "{:?}",
+        data_files(&root)
+    );
     Ok(())
 }
 
