@@ -14,8 +14,10 @@
 //!   reusing a real establishment code) where a few transferred students sit.
 //! - **Students** (uneven spread over the CSS) have a unique *code permanent*, Québec names,
 //!   a birth date consistent with their grade, and a trajectory over `years` school years:
-//!   one class per year, some repeat, ~2% leave during a year, ~3% move to another CSS
-//!   between years (same code permanent, new fiche), EHDAA codes and intervention plans.
+//!   one class per year, some repeat (2% a year in primary, 7% in secondary, so that the DES
+//!   comes 5, 6 or 7 years after sec 1), ~2% leave during a year, ~3% move to another CSS
+//!   between years (same code permanent, new fiche; at least one per CSS whenever there are
+//!   two CSS and two years), EHDAA codes and intervention plans.
 //! - **Courses**: canonical primary codes (`FRA400`, `MAT600`...) and ministry secondary
 //!   codes from the registry sample (volets skipped); per-CSS local codes from the data
 //!   dictionary overrides, or stray spaces around a few codes.
@@ -243,7 +245,8 @@ pub struct GenerateOptions {
     pub css_count: usize,
     /// Total students over all CSS.
     pub students: usize,
-    /// Number of school years (1..=10), the last one containing `night`.
+    /// Number of school years (1..=10), the last one containing `night`. With 8, JADE shows
+    /// DES obtained 5, 6 and 7 years after entering sec 1.
     pub years: u32,
     pub seed: u64,
     /// The export night.
