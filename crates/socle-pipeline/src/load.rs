@@ -186,8 +186,9 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
                 );
                 outcomes.push(SourceOutcome {
                     system: system.clone(),
-                    files: extract.files.len() as u64,
-                    bytes: extract.files.iter().map(|f| f.bytes).sum(),
+                    // A file read as several tables (Mozaïk's legends) counts once.
+                    files: distinct_files(&extract).len() as u64,
+                    bytes: distinct_files(&extract).values().sum(),
                     rows_read,
                     rows_quarantined: 0,
                     error: None,
@@ -363,6 +364,11 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
             write: write_time,
         },
     })
+}
+
+/// The files of an extract and their sizes, each file once.
+fn distinct_files(extract: &Extract) -> BTreeMap<&std::path::Path, u64> {
+    extract.files.iter().map(|f| (f.path.as_path(), f.bytes)).collect()
 }
 
 /// Quarantined rows per source system (the quarantine's `source` column).
