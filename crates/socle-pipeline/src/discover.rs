@@ -168,3 +168,108 @@ pub fn same_inputs(a: &[InputFile], b: &[InputFile]) -> bool {
     };
     key(a) == key(b)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dictionary() -> Dictionary {
+        let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+        Dictionary::load(&schemas).expect("the repository's dictionary loads")
+    }
+
+    fn touch(path: &Path) {
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, b"x").expect("write");
+    }
+
+    #[test]
+    fn the_latest_night_and_its_sources_are_found() -> Result<(), Box<dyn std::error::Error>> {
+        let dict = dictionary();
+        let root = tempfile::tempdir()?;
+        for night in ["2025-11-19", "2025-11-20"] {
+            std::fs::create_dir_all(root.path().join("866000").join(night).join("gpi"))?;
+        }
+        std::fs::create_dir_all(root.path().join("866000/2025-11-20/dofin"))?;
+        std::fs::create_dir_all(root.path().join("866000/not-a-night"))?;
+        std::fs::create_dir_all(root.path().join("881000/2025-11-20/autre"))?;
+        std::fs::create_dir_all(root.path().join("readme"))?;
+        let plan = discover(root.path(), &[], None, &dict)?;
+        assert_eq!(plan.len(), 2);
+        let (code, p) = &plan[0];
+        assert_eq!(code, "866000");
+        let p = p.as_ref().map_err(|e| e.clone())?;
+        assert_eq!(p.night, "2025-11-20");
+        let mut systems = p.systems.clone();
+        systems.sort();
+        assert_eq!(systems, vec!["dofin".to_string(), "gpi".to_string()]);
+        let (_, none) = &plan[1];
+        let err = none.as_ref().err().ok_or("881000 has no source folder")?;
+        assert!(err.contains("no source folder") && err.contains("mozaik/"), "{err}");
+
+        let plan = discover(
+            root.path(),
+            &["866000".into(), "999000".into()],
+            Some("2025-11-19"),
+            &dict,
+        )?;
+        let first = plan[0].1.as_ref().map_err(|e| e.clone())?;
+        assert_eq!(first.night, "2025-11-19");
+        assert_eq!(first.systems, vec!["gpi".to_string()]);
+        assert!(plan[1].1.as_ref().is_err_and(|e| e.contains("no export folder")));
+        let missing = discover(root.path(), &["866000".into()], Some("2024-01-01"), &dict)?;
+        assert!(missing[0].1.as_ref().is_err_and(|e| e.contains("no night 2024-01-01")));
+        Ok(())
+    }
+
+    #[test]
+    fn inputs_are_fingerprinted_by_content_and_compared_in_any_order() -> Result<(), Box<dyn std::error::Error>> {
+        let dict = dictionary();
+        let root = tempfile::tempdir()?;
+        let night = root.path().join("866000/2025-11-20");
+        let source = dict.source("dofin").ok_or("no dofin contract")?;
+        for t in &source.tables {
+            touch(&night.join("dofin").join(&t.file));
+        }
+        let plan = NightPlan {
+            code_css: "866000".into(),
+            night: "2025-11-20".into(),
+            dir: night.clone(),
+            systems: vec!["dofin".into()],
+        };
+        let a = fingerprint_inputs(&plan, &dict)?.ok_or("all files are there")?;
+        assert_eq!(a.len(), source.tables.len());
+        assert!(
+            a.iter()
+                .all(|f| f.path.starts_with("dofin/") && f.bytes == 1 && f.sha256.len() == 64)
+        );
+        let mut reversed = a.clone();
+        reversed.reverse();
+        assert!(same_inputs(&a, &reversed));
+        std::fs::write(night.join("dofin").join(&source.tables[0].file), b"y")?;
+        let b = fingerprint_inputs(&plan, &dict)?.ok_or("all files are there")?;
+        assert!(!same_inputs(&a, &b), "a changed file is a changed night");
+        std::fs::remove_file(night.join("dofin").join(&source.tables[1].file))?;
+        assert!(
+            fingerprint_inputs(&plan, &dict)?.is_none(),
+            "a missing file is never unchanged"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn entities_know_the_sources_that_feed_them() {
+        let fed = crate::entities_fed(&dictionary());
+        let set = |e: &str| fed.get(e).cloned().unwrap_or_default();
+        assert!(set("eleve").is_superset(&["gpi", "mozaik", "jade"].iter().map(|s| s.to_string()).collect()));
+        assert!(set("resultat").contains("mozaik") && set("resultat").contains("gpi"));
+        assert_eq!(
+            set("ecriture").into_iter().collect::<Vec<_>>(),
+            vec!["dofin".to_string()]
+        );
+        assert_eq!(
+            set("sanction").into_iter().collect::<Vec<_>>(),
+            vec!["jade".to_string()]
+        );
+    }
+}
