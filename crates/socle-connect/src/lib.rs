@@ -46,6 +46,8 @@
 //! personal data and goes only to the CSS's own quarantine.
 
 pub mod split;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod typing;
 
 use std::collections::BTreeMap;

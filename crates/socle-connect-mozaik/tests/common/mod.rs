@@ -1,20 +1,15 @@
 //! Helpers shared by the tests: the contract, a minimal full folder, reading and cell access.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::path::Path;
 
-use datafusion::arrow::array::Array;
-use datafusion::arrow::compute::concat_batches;
-use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::arrow::util::display::array_value_to_string;
+pub use socle_connect::testing::{batch, col, s, write};
 use socle_connect_mozaik::{ConnectError, Extract, ReadOptions, Reject, RejectKind, read_mozaik};
 use socle_dictionary::Source;
 
-/// The Mozaïk contract, deserialised from `schemas/sources/mozaik.yaml`.
+/// The Mozaïk contract, from `schemas/sources/mozaik.yaml`.
 pub fn source() -> Source {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/sources/mozaik.yaml");
-    let text = std::fs::read_to_string(&path).expect("read mozaik.yaml");
-    serde_saphyr::from_str::<Source>(&text).expect("parse mozaik.yaml")
+    socle_connect::testing::contract("mozaik")
 }
 
 /// One good line per file (LF), as a Mozaïk export writes them.
@@ -54,10 +49,6 @@ pub fn folder() -> tempfile::TempDir {
     dir
 }
 
-pub fn write(dir: &Path, file: &str, bytes: &[u8]) {
-    std::fs::write(dir.join(file), bytes).expect("write file");
-}
-
 /// Lines joined by `\n`, with a final `\n`.
 pub fn lines(lines: &[&str]) -> String {
     let mut out = lines.join("\n");
@@ -79,26 +70,6 @@ pub async fn try_read(dir: &Path) -> Result<Extract, ConnectError> {
 
 pub async fn read(dir: &Path) -> Extract {
     try_read(dir).await.expect("read folder")
-}
-
-/// All batches of a table, concatenated.
-pub fn batch(x: &Extract, table: &str) -> RecordBatch {
-    let t = &x.tables[table];
-    concat_batches(&t.schema, &t.batches).expect("concat")
-}
-
-/// Every value of a column as text (`None` for null), in row order.
-pub fn col(x: &Extract, table: &str, column: &str) -> Vec<Option<String>> {
-    let b = batch(x, table);
-    let idx = b.schema().index_of(column).expect("column");
-    let a = b.column(idx);
-    (0..a.len())
-        .map(|i| (!a.is_null(i)).then(|| array_value_to_string(a, i).expect("display")))
-        .collect()
-}
-
-pub fn s(v: &str) -> Option<String> {
-    Some(v.to_string())
 }
 
 /// The rejects of a table.
