@@ -1,6 +1,7 @@
 //! `socle`: the command line of the Socle warehouse. Thin: parses arguments, sets up logs, and
 //! calls the crates (connectors, transform, warehouse, marts, fixtures).
 
+mod bench;
 mod logging;
 mod query;
 mod run;
@@ -38,6 +39,8 @@ enum Command {
     Run(run::RunArgs),
     /// Run SQL over the warehouse (shared zone by default, a CSS's own zone with --css).
     Query(query::QueryArgs),
+    /// Measure the warehouse: `bench queries` times each mart's rebuild and reads.
+    Bench(bench::BenchArgs),
     /// Show, per CSS and source, the last night loaded, row and quarantine counts, failures.
     Status(status::StatusArgs),
     /// Validate the data dictionary and the pipelines; report every problem with its file.
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => run::run(args, cli.log_format).await,
             Command::Query(args) => query::query(args).await.map(|_| 0),
+            Command::Bench(args) => bench::bench(args).await.map(|_| 0),
             Command::Status(args) => status::status(args),
             Command::Check { schemas, pipelines } => check(schemas, pipelines).await,
             Command::Dictionary {

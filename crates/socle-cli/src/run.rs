@@ -46,6 +46,10 @@ pub struct RunArgs {
     /// Reload a CSS even when its export files are those already loaded.
     #[arg(long)]
     force: bool,
+    /// Also write the run's figures as JSON to FILE (wall time, rows/s, peak memory, time per
+    /// stage, table and entity): what `benches/bench.py` reads.
+    #[arg(long, value_name = "FILE")]
+    summary_json: Option<PathBuf>,
 }
 
 fn resolve_key(args: &RunArgs) -> Result<Pseudonymiser> {
@@ -152,6 +156,7 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
     // Marts are rebuilt when something was published, or when they were never built.
     let mut mart_summary = Vec::new();
     let mut marts_failed = None;
+    let marts_started = Instant::now();
     if published > 0 || warehouse.marts_manifest()?.is_none() {
         match pipeline.build_marts(&marts).await {
             Ok(summary) => mart_summary = summary,
@@ -162,8 +167,14 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
         }
     }
 
+    let marts_secs = marts_started.elapsed().as_secs_f64();
     // Summary for the data team.
     let secs = started.elapsed().as_secs_f64();
+    if let Some(path) = &args.summary_json {
+        let summary = summary_json(&run_id, jobs, secs, marts_secs, &outcomes, &mart_summary);
+        let text = serde_json::to_string_pretty(&summary)?;
+        std::fs::write(path, text).with_context(|| format!("writing the run summary {}", path.display()))?;
+    }
     let total: u64 = outcomes.iter().map(|o| o.rows_loaded + o.rows_quarantined).sum();
     let bytes: u64 = outcomes.iter().map(|o| o.bytes).sum();
     let unchanged = outcomes.iter().filter(|o| o.status == CssStatus::Unchanged).count();
@@ -240,13 +251,101 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
 
 /// Peak resident memory of this process (Linux: VmHWM of /proc/self/status).
 fn peak_memory() -> Option<String> {
+    peak_memory_bytes().map(|b| format!("{:.0} MiB", b as f64 / 1024.0 / 1024.0))
+}
+
+/// Peak resident memory of this process in bytes (Linux: VmHWM of /proc/self/status).
+fn peak_memory_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = status
+    let kb: u64 = status
         .lines()
         .find(|l| l.starts_with("VmHWM:"))?
         .split_whitespace()
         .nth(1)?
         .parse()
         .ok()?;
-    Some(format!("{:.0} MiB", kb / 1024.0))
+    Some(kb * 1024)
+}
+
+/// The run's figures as JSON (`--summary-json`): totals, stages, and per table, entity and CSS.
+/// Stage times of CSS are summed over CSS, which load in parallel: their sum can exceed the
+/// wall time.
+fn summary_json(
+    run_id: &str,
+    jobs: usize,
+    wall: f64,
+    marts_secs: f64,
+    outcomes: &[socle_pipeline::CssOutcome],
+    marts: &[(String, usize)],
+) -> serde_json::Value {
+    use serde_json::json;
+    use std::collections::BTreeMap;
+    let status = |s: &CssStatus| match s {
+        CssStatus::Published => "published",
+        CssStatus::PartiallyPublished => "partially_published",
+        CssStatus::Unchanged => "unchanged",
+        CssStatus::Failed(_) => "failed",
+    };
+    // (system, table) -> (files, bytes, rows, seconds)
+    let mut inputs: BTreeMap<(String, String), (u64, u64, u64, f64)> = BTreeMap::new();
+    // entity -> (rows, normalise, write)
+    let mut entities: BTreeMap<String, (u64, f64, f64)> = BTreeMap::new();
+    for o in outcomes {
+        for t in &o.tables {
+            let e = inputs.entry((t.system.clone(), t.table.clone())).or_default();
+            e.0 += 1;
+            e.1 += t.bytes;
+            e.2 += t.rows_read;
+            e.3 += t.read.as_secs_f64();
+        }
+        for s in &o.entities {
+            let e = entities.entry(s.entity.clone()).or_default();
+            e.0 += s.rows;
+            e.1 += s.normalise.as_secs_f64();
+            e.2 += s.write.as_secs_f64();
+        }
+    }
+    let sum = |f: &dyn Fn(&socle_pipeline::CssOutcome) -> f64| outcomes.iter().map(f).sum::<f64>();
+    let rows_loaded: u64 = outcomes.iter().map(|o| o.rows_loaded).sum();
+    let rows_quarantined: u64 = outcomes.iter().map(|o| o.rows_quarantined).sum();
+    let rows_read: u64 = outcomes.iter().flat_map(|o| &o.sources).map(|s| s.rows_read).sum();
+    let bytes: u64 = outcomes.iter().map(|o| o.bytes).sum();
+    json!({
+        "run_id": run_id,
+        "jobs": jobs,
+        "wall_s": wall,
+        "css_count": outcomes.len(),
+        "published": outcomes.iter().filter(|o| matches!(o.status, CssStatus::Published | CssStatus::PartiallyPublished)).count(),
+        "failed": outcomes.iter().filter(|o| matches!(o.status, CssStatus::Failed(_))).count(),
+        "rows_read": rows_read,
+        "rows_loaded": rows_loaded,
+        "rows_quarantined": rows_quarantined,
+        "input_bytes": bytes,
+        "rows_per_s": (rows_loaded + rows_quarantined) as f64 / wall.max(1e-9),
+        "mb_per_s": bytes as f64 / 1e6 / wall.max(1e-9),
+        "peak_rss_bytes": peak_memory_bytes(),
+        "stages_s": {
+            "read": sum(&|o| o.times.read.as_secs_f64()),
+            "normalise": sum(&|o| o.times.normalise.as_secs_f64()),
+            "write": sum(&|o| o.times.write.as_secs_f64()),
+            "marts": marts_secs,
+        },
+        "inputs": inputs.iter().map(|((system, table), (files, bytes, rows, secs))| json!({
+            "system": system, "table": table, "files": files, "bytes": bytes, "rows": rows, "read_s": secs,
+        })).collect::<Vec<_>>(),
+        "entities": entities.iter().map(|(entity, (rows, n, w))| json!({
+            "entity": entity, "rows": rows, "normalise_s": n, "write_s": w,
+        })).collect::<Vec<_>>(),
+        "marts": marts.iter().map(|(name, rows)| json!({"name": name, "rows": rows})).collect::<Vec<_>>(),
+        "css": outcomes.iter().map(|o| json!({
+            "code_css": o.code_css,
+            "status": status(&o.status),
+            "rows_loaded": o.rows_loaded,
+            "rows_quarantined": o.rows_quarantined,
+            "bytes": o.bytes,
+            "read_s": o.times.read.as_secs_f64(),
+            "normalise_s": o.times.normalise.as_secs_f64(),
+            "write_s": o.times.write.as_secs_f64(),
+        })).collect::<Vec<_>>(),
+    })
 }

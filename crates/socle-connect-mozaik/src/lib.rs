@@ -56,7 +56,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use datafusion::prelude::{SessionConfig, SessionContext};
 use socle_connect::split::Split;
 use socle_connect::typing::{type_table, typed_schema};
 pub use socle_connect::{ConnectError, Extract, FileInfo, ReadOptions, Reject, RejectKind, TypedTable};
@@ -87,7 +86,7 @@ pub async fn read_mozaik(folder: &Path, source: &Source, opts: &ReadOptions) -> 
         }
     }
     let batch_size = opts.batch_size.max(1);
-    let ctx = SessionContext::new_with_config(SessionConfig::new().with_batch_size(batch_size));
+    let ctx = socle_connect::typing::typing_session(batch_size);
 
     // Tables by file, files in the order of their first table.
     let mut files: Vec<(String, Vec<usize>)> = Vec::new();
@@ -128,6 +127,7 @@ pub async fn read_mozaik(folder: &Path, source: &Source, opts: &ReadOptions) -> 
                 encoding: ENCODING.to_string(),
                 delimiter: DELIMITER,
                 rows_read: sink.rows_read,
+                elapsed: Default::default(),
             };
             let split = Split {
                 info,
@@ -164,6 +164,8 @@ pub async fn read_mozaik(folder: &Path, source: &Source, opts: &ReadOptions) -> 
                 }
             }
             let rows_read = split.info.rows_read;
+            let mut split = split;
+            split.info.elapsed = started.elapsed();
             tracing::info!(
                 system = %source.system,
                 table = %table.name,

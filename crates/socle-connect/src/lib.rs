@@ -52,13 +52,14 @@ pub mod typing;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
 use socle_dictionary::{Encoding, Source};
 
 pub use typing::typed_schema;
@@ -119,6 +120,8 @@ pub struct FileInfo {
     pub delimiter: char,
     /// Data records read (header excluded).
     pub rows_read: u64,
+    /// Time spent reading and typing the file's table (for the run's figures).
+    pub elapsed: std::time::Duration,
 }
 
 /// A rejected record or a file-level problem.
@@ -228,6 +231,54 @@ pub enum ConnectError {
     Task { table: String, message: String },
 }
 
+/// One table of a delimited source, read and typed.
+struct SourceTableRead {
+    typed: typing::Typed,
+    split_rejects: Vec<Reject>,
+}
+
+/// Splits and types one table; the split's batches are released once typed.
+async fn read_table(
+    ctx: &SessionContext,
+    system: &str,
+    folder: &Path,
+    table: &socle_dictionary::SourceTable,
+    opts: &ReadOptions,
+) -> Result<(SourceTableRead, split::Split), ConnectError> {
+    let started = Instant::now();
+    let path = folder.join(&table.file);
+    let file_name = table.file.rsplit(['/', '\\']).next().unwrap_or(&table.file).to_string();
+    let mut split = {
+        let (path, owned, opts) = (path.clone(), table.clone(), *opts);
+        tokio::task::spawn_blocking(move || split::split_file(&path, &owned, &opts))
+            .await
+            .map_err(|e| ConnectError::Task {
+                table: table.name.clone(),
+                message: e.to_string(),
+            })??
+    };
+    let split_ms = started.elapsed().as_millis() as u64;
+    let typed = typing::type_table(ctx, table, &split, &file_name).await?;
+    split.batches = Vec::new();
+    split.info.elapsed = started.elapsed();
+    let split_rejects = std::mem::take(&mut split.rejects);
+    tracing::info!(
+        system = %system,
+        table = %table.name,
+        file = %file_name,
+        encoding = %split.info.encoding,
+        delimiter = ?split.info.delimiter,
+        bytes = split.info.bytes,
+        rows_read = split.info.rows_read,
+        rows_loaded = typed.rows_loaded,
+        rows_rejected = split_rejects.len() + typed.rejects.len(),
+        split_ms,
+        duration_ms = started.elapsed().as_millis() as u64,
+        "source table read"
+    );
+    Ok((SourceTableRead { typed, split_rejects }, split))
+}
+
 /// Reads a night's folder of delimited files (e.g. `fixtures/exports/866000/2025-11-20/gpi`)
 /// against the contract `source`. A missing file or required column fails the whole source; every other
 /// problem rejects the record (or, for an empty file, leaves the table empty) and is reported in
@@ -243,60 +294,57 @@ pub async fn read_delimited(folder: &Path, source: &Source, opts: &ReadOptions) 
             });
         }
     }
-    let config = SessionConfig::new().with_batch_size(opts.batch_size.max(1));
-    let ctx = SessionContext::new_with_config(config);
+    let ctx = typing::typing_session(opts.batch_size);
     let mut extract = Extract {
         system: source.system.clone(),
         tables: BTreeMap::new(),
         rejects: Vec::new(),
         files: Vec::new(),
     };
-    for table in &source.tables {
-        let started = Instant::now();
-        let path = folder.join(&table.file);
-        let file_name = table.file.rsplit(['/', '\\']).next().unwrap_or(&table.file).to_string();
-        let split = {
-            let (path, owned, opts) = (path.clone(), table.clone(), *opts);
-            tokio::task::spawn_blocking(move || split::split_file(&path, &owned, &opts))
-                .await
-                .map_err(|e| ConnectError::Task {
-                    table: table.name.clone(),
-                    message: e.to_string(),
-                })??
+    // Tables are read a few at a time (splitting is blocking work, typing runs on the engine's
+    // partitions): a night's largest files overlap instead of queueing. More at once would only
+    // add memory on a machine of a few cores.
+    let limit = Arc::new(tokio::sync::Semaphore::new(
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 4),
+    ));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, table) in source.tables.iter().enumerate() {
+        let (ctx, table, folder, opts, limit) =
+            (ctx.clone(), table.clone(), folder.to_path_buf(), *opts, limit.clone());
+        let system = source.system.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (index, read_table(&ctx, &system, &folder, &table, &opts).await)
+        });
+    }
+    let mut read: Vec<Option<(SourceTableRead, split::Split)>> = (0..source.tables.len()).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        let (index, result) = joined.map_err(|e| ConnectError::Task {
+            table: source.system.clone(),
+            message: e.to_string(),
+        })?;
+        read[index] = Some(result?);
+    }
+    for (table, done) in source.tables.iter().zip(read) {
+        let Some((typed, split)) = done else {
+            return Err(ConnectError::Task {
+                table: table.name.clone(),
+                message: "the table's reading did not finish".to_string(),
+            });
         };
-        let split_rejects = split.rejects.len();
-        let typed = typing::type_table(&ctx, table, &split, &file_name).await?;
-        let rows_read = split.info.rows_read;
-        tracing::info!(
-            system = %source.system,
-            table = %table.name,
-            file = %file_name,
-            encoding = %split.info.encoding,
-            delimiter = ?split.info.delimiter,
-            bytes = split.info.bytes,
-            rows_read,
-            rows_loaded = typed.rows_loaded,
-            rows_rejected = split_rejects + typed.rejects.len(),
-            duration_ms = started.elapsed().as_millis() as u64,
-            "source table read"
-        );
-        tracing::debug!(
-            table = %table.name,
-            record_rejects = split_rejects,
-            typing_rejects = typed.rejects.len(),
-            batches = typed.batches.len(),
-            "source table detail"
-        );
-        extract.rejects.extend(split.rejects);
-        extract.rejects.extend(typed.rejects);
+        extract.rejects.extend(typed.split_rejects);
+        extract.rejects.extend(typed.typed.rejects);
         extract.tables.insert(
             table.name.clone(),
             TypedTable {
                 name: table.name.clone(),
                 schema: typed_schema(table),
-                batches: typed.batches,
-                rows_read,
-                rows_loaded: typed.rows_loaded,
+                batches: typed.typed.batches,
+                rows_read: split.info.rows_read,
+                rows_loaded: typed.typed.rows_loaded,
             },
         );
         extract.files.push(split.info);

@@ -284,6 +284,7 @@ pub fn split_file(path: &Path, table: &SourceTable, opts: &ReadOptions) -> Resul
             encoding: if utf8 { "utf-8" } else { "windows-1252" }.to_string(),
             delimiter: ';',
             rows_read: 0,
+            elapsed: Default::default(),
         },
         raw_schema: schema.clone(),
         batches: Vec::new(),

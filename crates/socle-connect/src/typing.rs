@@ -10,7 +10,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionConfig, SessionContext};
 use socle_dictionary::{DuplicatePolicy, FieldType, SourceColumn, SourceTable};
 
 use crate::split::{ELEMENT_COLUMN, Split, raw_name};
@@ -157,15 +157,45 @@ fn unparsable(t: FieldType) -> Option<RejectKind> {
     }
 }
 
-/// The query typing and checking table `raw` of `table`; see the crate documentation.
+/// The two queries typing and checking table `raw` of `table`; see the crate documentation.
+///
+/// 1. [`TypingSql::check`] over `raw`: every value trimmed, typed and checked; the first failing
+///    check of each row.
+/// 2. [`TypingSql::finish`] over the first query's result registered as `checked`: repeated
+///    keys among the rows that pass, then the typed columns and the reject columns in line order.
+///
+/// The first result is materialised because the second reads it twice (the repeated keys are
+/// joined back to the rows): a single query would type every value twice.
+pub struct TypingSql {
+    pub check: String,
+    /// The repeated keys among the rows that pass (none if the table keeps duplicates); when
+    /// there are some, registered as `<checked>_dups` for [`TypingSql::finish_dups`].
+    pub dups: Option<String>,
+    /// The output when no key is repeated: in the partitions' order, which is line order.
+    pub finish: String,
+    /// The output when some key is repeated: the later rows rejected, sorted by line.
+    pub finish_dups: String,
+}
+
+/// A session for [`type_table`]: batches of `batch_size` rows, and no round-robin repartition,
+/// so a query's partitions keep the input's partitions and line order needs no sort.
+pub fn typing_session(batch_size: usize) -> SessionContext {
+    let config = SessionConfig::new()
+        .with_batch_size(batch_size.max(1))
+        .with_round_robin_repartition(false);
+    SessionContext::new_with_config(config)
+}
+
+/// [`TypingSql`] of `table` over `raw`, the second query reading `checked`.
 pub fn build_sql(
     table: &SourceTable,
     raw: &str,
+    checked: &str,
     file_name: &str,
     delimiter: char,
     present: &[usize],
-) -> Result<String, ConnectError> {
-    build_sql_ordered(table, raw, file_name, delimiter, present, false)
+) -> Result<TypingSql, ConnectError> {
+    build_sql_ordered(table, raw, checked, file_name, delimiter, present, false)
 }
 
 /// [`build_sql`]; with `by_element`, the raw table also has [`ELEMENT_COLUMN`], which orders the
@@ -173,11 +203,12 @@ pub fn build_sql(
 fn build_sql_ordered(
     table: &SourceTable,
     raw: &str,
+    checked: &str,
     file_name: &str,
     delimiter: char,
     present: &[usize],
     by_element: bool,
-) -> Result<String, ConnectError> {
+) -> Result<TypingSql, ConnectError> {
     let order = if by_element {
         format!("_line, {ELEMENT_COLUMN}")
     } else {
@@ -244,8 +275,10 @@ fn build_sql_ordered(
             .collect::<Vec<_>>()
             .join(" ")
     };
+    // Only what the second query needs: the raw text (for the quarantine), the typed values and
+    // the verdict.
     let d = format!(
-        "SELECT *, {reason} AS _reason, ({reason}) IS NULL AS _ok, \
+        "SELECT _line, {element}{raw_cols}, {typed_cols}, {reason} AS _reason, ({reason}) IS NULL AS _ok, \
            CASE {} END AS _rcol, CASE {} END AS _rval FROM c",
         when(&|i| lit(&table.columns[i].name)),
         when(&|i| {
@@ -255,6 +288,8 @@ fn build_sql_ordered(
                 format!("s{i}")
             }
         }),
+        raw_cols = all(&|i| raw_name(i)),
+        typed_cols = all(&|i| format!("t{i}")),
     );
 
     // Duplicate keys among otherwise valid rows.
@@ -271,18 +306,46 @@ fn build_sql_ordered(
         }
     }
     let check_dups = table.duplicates != DuplicatePolicy::Keep && !key_idx.is_empty();
-    let e = if check_dups {
-        let partition = std::iter::once("_ok".to_string())
-            .chain(key_idx.iter().map(|i| format!("t{i}")))
+    let checked_id = ident(checked);
+    // The later rows of a repeated key, among the rows that pass the checks: the keys seen more
+    // than once are found by a hash aggregation (small: only repeated keys), then joined back.
+    // Not a window `row_number() OVER (PARTITION BY key)`: that sorts every row with all its
+    // columns, 20 times slower on a file of millions of rows. `_seq` orders the records
+    // (`_line`, then the element within a JSON line); nulls in a key compare equal, as a window
+    // partition would.
+    let seq = if by_element {
+        format!("_line * 1000000 + {ELEMENT_COLUMN}")
+    } else {
+        "_line".to_string()
+    };
+    let dups_id = ident(&format!("{checked}_dups"));
+    let (dups, e_dups) = if check_dups {
+        let keys = key_idx.iter().map(|i| format!("t{i}")).collect::<Vec<_>>().join(", ");
+        let on = key_idx
+            .iter()
+            .map(|i| format!("(d.t{i} IS NOT DISTINCT FROM x.t{i})"))
             .collect::<Vec<_>>()
-            .join(", ");
-        format!(
-            "SELECT *, row_number() OVER (PARTITION BY {partition} ORDER BY {order}) AS _rn, \
-               min(_line) OVER (PARTITION BY {partition}) AS _first FROM d"
+            .join(" AND ");
+        (
+            Some(format!(
+                "SELECT {keys}, true AS _dup_ok, min({seq}) AS _first_seq, min(_line) AS _first \
+                   FROM {checked_id} WHERE _ok GROUP BY {keys} HAVING count(*) > 1"
+            )),
+            format!(
+                "SELECT d.*, CASE WHEN x._first_seq IS NOT NULL AND {seq_d} > x._first_seq THEN 2 ELSE 1 END AS _rn, \
+                   x._first AS _first FROM {checked_id} d LEFT JOIN {dups_id} x \
+                   ON (d._ok IS NOT DISTINCT FROM x._dup_ok) AND {on}",
+                seq_d = if by_element {
+                    format!("d._line * 1000000 + d.{ELEMENT_COLUMN}")
+                } else {
+                    "d._line".to_string()
+                }
+            ),
         )
     } else {
-        "SELECT *, CAST(1 AS BIGINT) AS _rn, CAST(NULL AS BIGINT) AS _first FROM d".to_string()
+        (None, String::new())
     };
+    let e_plain = format!("SELECT *, CAST(1 AS BIGINT) AS _rn, CAST(NULL AS BIGINT) AS _first FROM {checked_id}");
     let key_names = table.key.join(", ");
     let key_personal = key_idx.iter().any(|&i| table.columns[i].personal);
     let key_value = if key_personal {
@@ -312,15 +375,18 @@ fn build_sql_ordered(
            CASE WHEN {dup} THEN {key_value} ELSE _rval END AS _reject_value, \
            CASE WHEN {dup} THEN _first END AS _first_line, \
            CASE WHEN NOT _ok OR {dup} THEN {raw_text} END AS _raw \
-         FROM e ORDER BY {order}",
+         FROM e",
         typed = all(&|i| format!("t{i} AS {}", ident(&table.columns[i].name))),
         file = lit(file_name),
         dk = lit(RejectKind::DuplicateKey.as_str()),
         kn = lit(&key_names),
     );
-    Ok(format!(
-        "WITH a AS ({a}), b AS ({b}), c AS ({c}), d AS ({d}), e AS ({e}) {out}"
-    ))
+    Ok(TypingSql {
+        check: format!("WITH a AS ({a}), b AS ({b}), c AS ({c}) {d}"),
+        dups,
+        finish: format!("WITH e AS ({e_plain}) {out}"),
+        finish_dups: format!("WITH e AS ({e_dups}) {out} ORDER BY {order}"),
+    })
 }
 
 /// The message of a reject found by the query. Values of personal columns never get here
@@ -396,12 +462,53 @@ pub async fn type_table(
     file_name: &str,
 ) -> Result<Typed, ConnectError> {
     let raw = format!("__socle_raw_{}", table.name);
-    let mem = MemTable::try_new(split.raw_schema.clone(), vec![split.batches.clone()])?;
+    let checked = format!("__socle_checked_{}", table.name);
+    let dups_name = format!("{checked}_dups");
+    // The raw batches in one partition per core, so the engine types them in parallel.
+    let parts = ctx.copied_config().target_partitions().max(1);
+    let chunk = split.batches.len().div_ceil(parts).max(1);
+    let mut partitions: Vec<Vec<RecordBatch>> = split.batches.chunks(chunk).map(|c| c.to_vec()).collect();
+    if partitions.is_empty() {
+        partitions.push(Vec::new());
+    }
+    let mem = MemTable::try_new(split.raw_schema.clone(), partitions)?;
     ctx.register_table(raw.as_str(), Arc::new(mem))?;
     let by_element = split.raw_schema.column_with_name(ELEMENT_COLUMN).is_some();
-    let sql = build_sql_ordered(table, &raw, file_name, split.info.delimiter, &split.present, by_element)?;
-    let result = async { ctx.sql(&sql).await?.collect().await }.await;
+    let sql = build_sql_ordered(
+        table,
+        &raw,
+        &checked,
+        file_name,
+        split.info.delimiter,
+        &split.present,
+        by_element,
+    )?;
+    let result = async {
+        // The physical plan's schema is the batches' own (string views, nullability).
+        let plan = ctx.sql(&sql.check).await?.create_physical_plan().await?;
+        let schema = plan.schema();
+        let checked_parts = datafusion::physical_plan::collect_partitioned(plan, ctx.task_ctx()).await?;
+        ctx.register_table(checked.as_str(), Arc::new(MemTable::try_new(schema, checked_parts)?))?;
+        let mut repeated = Vec::new();
+        if let Some(dups) = &sql.dups {
+            repeated = ctx.sql(dups).await?.collect().await?;
+        }
+        if repeated.iter().all(|b| b.num_rows() == 0) {
+            // No repeated key (the usual night): no join, and the partitions' order is the
+            // lines' order.
+            let plan = ctx.sql(&sql.finish).await?.create_physical_plan().await?;
+            let parts = datafusion::physical_plan::collect_partitioned(plan, ctx.task_ctx()).await?;
+            Ok(parts.into_iter().flatten().collect())
+        } else {
+            let schema = repeated[0].schema();
+            ctx.register_table(dups_name.as_str(), Arc::new(MemTable::try_new(schema, vec![repeated])?))?;
+            ctx.sql(&sql.finish_dups).await?.collect().await
+        }
+    }
+    .await;
     ctx.deregister_table(raw.as_str())?;
+    ctx.deregister_table(checked.as_str())?;
+    ctx.deregister_table(dups_name.as_str())?;
     let batches = result?;
 
     let schema = typed_schema(table);

@@ -27,7 +27,7 @@ use socle_warehouse::{Warehouse, Zone};
 use tokio::task::JoinSet;
 
 pub use discover::{NightPlan, Planned, discover, fingerprint_inputs, same_inputs};
-pub use load::{CssOutcome, CssStatus, SourceOutcome, StageTimes, entities_fed, load_css};
+pub use load::{CssOutcome, CssStatus, EntityStat, SourceOutcome, StageTimes, TableStat, entities_fed, load_css};
 
 /// A failure of the pipeline for one CSS (or of the marts).
 #[derive(Debug, thiserror::Error)]

@@ -48,6 +48,27 @@ pub struct StageTimes {
     pub write: Duration,
 }
 
+/// What was read of one table of a source (for the run's figures).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableStat {
+    pub system: String,
+    pub table: String,
+    pub bytes: u64,
+    pub rows_read: u64,
+    /// Reading and typing.
+    pub read: Duration,
+}
+
+/// What became of one canonical entity (for the run's figures).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntityStat {
+    pub entity: String,
+    pub rows: u64,
+    pub normalise: Duration,
+    /// Zero when the entity was not republished.
+    pub write: Duration,
+}
+
 /// The outcome of one CSS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CssOutcome {
@@ -64,6 +85,8 @@ pub struct CssOutcome {
     /// Path of the quality report, relative to the warehouse root.
     pub quality_report: Option<String>,
     pub times: StageTimes,
+    pub tables: Vec<TableStat>,
+    pub entities: Vec<EntityStat>,
 }
 
 impl CssOutcome {
@@ -78,6 +101,8 @@ impl CssOutcome {
             bytes: 0,
             quality_report: None,
             times: StageTimes::default(),
+            tables: Vec::new(),
+            entities: Vec::new(),
         }
     }
 
@@ -157,6 +182,8 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
             bytes: 0,
             quality_report: None,
             times: StageTimes::default(),
+            tables: Vec::new(),
+            entities: Vec::new(),
         });
     }
 
@@ -238,6 +265,18 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
         seen.into_values().collect()
     };
     let read_time = t_read.elapsed();
+    let tables: Vec<TableStat> = extracts
+        .iter()
+        .flat_map(|e| {
+            e.files.iter().map(|f| TableStat {
+                system: e.system.clone(),
+                table: f.table.clone(),
+                bytes: f.bytes,
+                rows_read: f.rows_read,
+                read: f.elapsed,
+            })
+        })
+        .collect();
 
     // Normalise every source together: one canonical model.
     let t_norm = Instant::now();
@@ -269,7 +308,14 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
     let fed = entities_fed(dict);
     let t_write = Instant::now();
     let mut tx = p.warehouse.begin_css(css, &p.run_id)?;
+    let mut entities = Vec::new();
     for (name, batches) in &normalised.tables {
+        let mut stat = EntityStat {
+            entity: name.clone(),
+            rows: batches.iter().map(|b| b.num_rows() as u64).sum(),
+            normalise: normalised.elapsed.get(name).copied().unwrap_or_default(),
+            write: Duration::ZERO,
+        };
         let feeders = fed.get(name);
         let publish = match feeders {
             Some(f) => f.iter().any(|s| read.contains(s.as_str())) && !f.iter().any(|s| failed.contains(s.as_str())),
@@ -277,12 +323,16 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
         };
         if !publish {
             tracing::debug!(entity = %name, "not republished (no source of it read, or one failed)");
+            entities.push(stat);
             continue;
         }
         let entity = dict
             .entity(name)
             .ok_or_else(|| PipelineError::UnknownEntity(name.clone()))?;
+        let started = Instant::now();
         tx.write_table(entity, batches)?;
+        stat.write = started.elapsed();
+        entities.push(stat);
     }
     tx.write_quarantine(&normalised.quarantine)?;
     let quality = serde_json::to_value(&normalised.quality).map_err(PipelineError::Json)?;
@@ -363,6 +413,8 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
             normalise: normalise_time,
             write: write_time,
         },
+        tables,
+        entities,
     })
 }
 

@@ -174,6 +174,8 @@ pub struct Normalised {
     /// column and reason.
     pub quarantine: Vec<RecordBatch>,
     pub quality: QualityReport,
+    /// Time spent normalising each entity, over the systems that feed it.
+    pub elapsed: BTreeMap<String, std::time::Duration>,
 }
 
 /// Normalises one CSS's extracts, one per source system present (`Extract::system` says which
@@ -197,17 +199,28 @@ pub async fn normalise(cx: &NormaliseContext<'_>, extracts: Vec<Extract>) -> Res
     let mut quality = QualityReport::new(css);
     let mut quarantine = Vec::new();
     let mut tables_out: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
+    let mut elapsed = BTreeMap::new();
     for system in SYSTEMS {
         let Some(extract) = by_system.remove(*system) else {
             continue;
         };
-        normalise_system(cx, &profile, extract, &mut quality, &mut quarantine, &mut tables_out).await?;
+        normalise_system(
+            cx,
+            &profile,
+            extract,
+            &mut quality,
+            &mut quarantine,
+            &mut tables_out,
+            &mut elapsed,
+        )
+        .await?;
     }
     quarantine.retain(|b| b.num_rows() > 0);
     Ok(Normalised {
         tables: tables_out,
         quarantine,
         quality,
+        elapsed,
     })
 }
 
@@ -228,6 +241,7 @@ async fn normalise_system(
     quality: &mut QualityReport,
     quarantine: &mut Vec<RecordBatch>,
     tables_out: &mut BTreeMap<String, Vec<RecordBatch>>,
+    elapsed: &mut BTreeMap<String, std::time::Duration>,
 ) -> Result<(), TransformError> {
     let css = cx.code_css;
     let system = extract.system.clone();
@@ -311,6 +325,7 @@ async fn normalise_system(
                     register_clean(&ctx, &ok_name, &plan_schema, &staged)?;
                 }
                 tables_out.entry(entity_name.to_string()).or_default().extend(accepted);
+                *elapsed.entry(entity_name.to_string()).or_default() += started.elapsed();
             }
         }
     }

@@ -9,7 +9,7 @@
 //! css/<code_css>/quarantaine/<run_id>.parquet                             quarantined rows
 //! shared/<table>/annee_scolaire=<year>/code_css=<code>/<run_id>.parquet   shared zone, shared fields only
 //! shared/<table>/code_css=<code>/<run_id>.parquet                         tables partitioned by CSS only
-//! marts/<name>/<run_id>.parquet                                           shared marts (all CSS)
+//! marts/<name>/<run_id>.parquet                                           shared marts (all CSS, grouped by CSS)
 //! _socle/manifests/<code_css>.json                                        current manifest of each CSS
 //! _socle/manifests/_marts.json                                            current manifest of the marts
 //! _socle/staging/<run_id>/<code_css>/...                                  work area of a run
@@ -34,8 +34,12 @@
 //! run. Each CSS is published on its own: re-running one CSS replaces only its files. Marts are
 //! published the same way, all at once ([`Warehouse::publish_marts`]).
 //!
+//! A mart is one file whose rows are grouped by `code_css` (the mart's own order kept within a
+//! CSS), one row group per CSS, with statistics: a read filtered to one CSS skips the others.
+//!
 //! Readers never list folders: [`Warehouse::session`] registers each table from the current
-//! manifests, so a query never sees a half-published run.
+//! manifests, so a query never sees a half-published run. [`Warehouse::marts_session`]
+//! registers only the marts (one footer per mart), for dashboards.
 //!
 //! A commit refuses a pseudonymisation key fingerprint different from the one of the other CSS
 //! already in the warehouse: mixing keys would silently break cohorts across CSS.
@@ -54,6 +58,7 @@
 mod error;
 mod layout;
 mod manifest;
+mod marts;
 mod schema;
 mod session;
 mod transaction;

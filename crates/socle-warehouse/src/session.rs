@@ -3,18 +3,26 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::datasource::MemTable;
+use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::error::DataFusionError;
+use datafusion::object_store::{ObjectMeta, ObjectStoreExt};
 use datafusion::prelude::{SessionContext, col, lit};
 
 use crate::error::WarehouseError;
 use crate::layout::{self, CSS_COLUMN, QUARANTINE};
+use crate::manifest::MartsManifest;
 use crate::schema::shared_schema;
 use crate::warehouse::Warehouse;
+
+/// Bytes read from the end of a Parquet file in the hope of getting its whole footer at once
+/// (a larger footer costs a second read).
+const FOOTER_SIZE_HINT: usize = 64 * 1024;
 
 /// Which zone a session sees.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -126,56 +134,115 @@ impl Warehouse {
         }
 
         if let Some(marts) = &marts {
-            for (name, files) in &marts.marts {
-                if files.shared_files.is_empty() {
-                    continue;
-                }
-                let provider = self.listing_table(ctx, &files.shared_files).await?;
-                let provider = match zone {
-                    Zone::Shared => provider,
-                    Zone::Css(code) => {
-                        if provider.schema().index_of(CSS_COLUMN).is_err() {
-                            tracing::debug!(mart = %name, "mart without code_css: not in a CSS zone");
-                            continue;
-                        }
-                        ctx.read_table(provider)?
-                            .filter(col(CSS_COLUMN).eq(lit(code.as_str())))?
-                            .into_view()
-                    }
-                };
-                ctx.register_table(TableReference::bare(name.as_str()), provider)?;
-                registered += 1;
-            }
+            registered += self.register_marts_of(ctx, zone, marts).await?;
         }
         tracing::debug!(?zone, tables = registered, "session ready");
         Ok(())
     }
 
-    /// A Parquet table over an explicit list of files (relative to the root).
+    /// A DataFusion session with only the marts registered (no canonical table), from the
+    /// current marts manifest: what a dashboard reads. Cheap to open: one manifest and one
+    /// Parquet footer per mart, however many CSS the warehouse holds (a full
+    /// [`Warehouse::session`] reads the footer of every canonical file of every CSS).
+    ///
+    /// [`Zone::Css`] restricts each mart to that CSS as in [`Warehouse::session`]; marts
+    /// without a `code_css` column are not registered there. A warehouse whose marts were
+    /// never built gives an empty session.
+    pub async fn marts_session(&self, zone: Zone) -> Result<SessionContext, WarehouseError> {
+        let ctx = SessionContext::new();
+        self.register_marts(&ctx, &zone).await?;
+        Ok(ctx)
+    }
+
+    /// Registers the current marts of `zone` in an existing session; see
+    /// [`Warehouse::marts_session`]. Returns the number of marts registered.
+    pub async fn register_marts(&self, ctx: &SessionContext, zone: &Zone) -> Result<usize, WarehouseError> {
+        if let Zone::Css(code) = zone {
+            layout::check_code_css(code)?;
+        }
+        let registered = match self.marts_manifest()? {
+            Some(marts) => self.register_marts_of(ctx, zone, &marts).await?,
+            None => 0,
+        };
+        tracing::debug!(?zone, marts = registered, "marts session ready");
+        Ok(registered)
+    }
+
+    /// Registers the marts of `manifest` (see [`Warehouse::session`] for the CSS zone's views).
+    async fn register_marts_of(
+        &self,
+        ctx: &SessionContext,
+        zone: &Zone,
+        manifest: &MartsManifest,
+    ) -> Result<usize, WarehouseError> {
+        let mut registered = 0;
+        for (name, files) in &manifest.marts {
+            if files.shared_files.is_empty() {
+                continue;
+            }
+            let provider = self.listing_table(ctx, &files.shared_files).await?;
+            let provider = match zone {
+                Zone::Shared => provider,
+                Zone::Css(code) => {
+                    if provider.schema().index_of(CSS_COLUMN).is_err() {
+                        tracing::debug!(mart = %name, "mart without code_css: not in a CSS zone");
+                        continue;
+                    }
+                    ctx.read_table(provider)?
+                        .filter(col(CSS_COLUMN).eq(lit(code.as_str())))?
+                        .into_view()
+                }
+            };
+            ctx.register_table(TableReference::bare(name.as_str()), provider)?;
+            registered += 1;
+        }
+        Ok(registered)
+    }
+
+    /// A Parquet table over an explicit list of files (relative to the root). Its schema is the
+    /// merge of the files' schemas, their footers read concurrently.
     async fn listing_table(
         &self,
         ctx: &SessionContext,
         files: &[String],
     ) -> Result<Arc<dyn TableProvider>, WarehouseError> {
         let state = ctx.state();
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        // Warehouse files are small (a footer is a few KiB): DataFusion's default hint reads
+        // the last 512 KiB of each file, often the whole file, to find its footer.
+        let format = Arc::new(ParquetFormat::default().with_metadata_size_hint(Some(FOOTER_SIZE_HINT)));
+        let options = ListingOptions::new(format.clone()).with_file_extension(".parquet");
         let mut urls = Vec::with_capacity(files.len());
-        let mut file_schemas: Vec<Schema> = Vec::with_capacity(files.len());
         for rel in files {
             let path = layout::resolve(self.root(), rel);
             let path_str = path.to_str().ok_or_else(|| WarehouseError::InvalidName {
                 what: "file path (not UTF-8)",
                 value: path.display().to_string(),
             })?;
-            let url = ListingTableUrl::parse(path_str)?;
-            let schema = options.infer_schema(&state, &url).await?;
-            file_schemas.push(schema.as_ref().clone());
-            urls.push(url);
+            urls.push(ListingTableUrl::parse(path_str)?);
         }
-        let schema = Schema::try_merge(file_schemas).map_err(|e| WarehouseError::DataFusion(e.into()))?;
+        let Some(first) = urls.first() else {
+            return Err(WarehouseError::DataFusion(DataFusionError::Internal(
+                "a listing table needs at least one file".to_string(),
+            )));
+        };
+        let store = state.runtime_env().object_store(first.object_store())?;
+        // Each file's size and date (what the footer cache checks), concurrently.
+        let mut heads = tokio::task::JoinSet::new();
+        for (i, url) in urls.iter().enumerate() {
+            let store = Arc::clone(&store);
+            let location = url.prefix().clone();
+            heads.spawn(async move { (i, store.head(&location).await) });
+        }
+        let mut objects = vec![None; urls.len()];
+        while let Some(joined) = heads.join_next().await {
+            let (i, head) = joined.map_err(|e| WarehouseError::DataFusion(DataFusionError::External(Box::new(e))))?;
+            objects[i] = Some(head.map_err(|e| WarehouseError::DataFusion(e.into()))?);
+        }
+        let objects: Vec<ObjectMeta> = objects.into_iter().flatten().collect();
+        let schema = format.infer_schema(&state, &store, &objects).await?;
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
-            .with_schema(Arc::new(schema));
+            .with_schema(schema);
         Ok(Arc::new(ListingTable::try_new(config)?))
     }
 }

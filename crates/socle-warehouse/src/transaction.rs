@@ -1,5 +1,6 @@
 //! One CSS's publication: staged writes, then an atomic commit.
 
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -147,29 +148,40 @@ impl CssTransaction {
 
         let code = &self.code_css;
         let run = &self.run_id;
+        let staging = &self.staging.dir;
+        // Every partition's two files (CSS zone, shared zone) are encoded in parallel: Parquet
+        // encoding and compression are most of a night's write time.
+        let written: Vec<Result<(String, String, u64), WarehouseError>> = parts
+            .par_iter()
+            .map(|(partition, bs)| {
+                let (css_rel, shared_rel) = match partition {
+                    Some(p) => (
+                        format!("{CSS_DIR}/{code}/{table}/{p}/{run}.parquet"),
+                        format!("{SHARED_DIR}/{table}/{p}/code_css={code}/{run}.parquet"),
+                    ),
+                    None => (
+                        format!("{CSS_DIR}/{code}/{table}/{run}.parquet"),
+                        format!("{SHARED_DIR}/{table}/code_css={code}/{run}.parquet"),
+                    ),
+                };
+                let (rows, shared) = rayon::join(
+                    || write::write_parquet(&layout::resolve(staging, &css_rel), schema.clone(), bs),
+                    || {
+                        let shared: Vec<RecordBatch> = bs
+                            .iter()
+                            .map(|b| b.project(&shared_indices))
+                            .collect::<Result<_, _>>()
+                            .map_err(|e| WarehouseError::arrow(table, e))?;
+                        write::write_parquet(&layout::resolve(staging, &shared_rel), shared_schema.clone(), &shared)
+                    },
+                );
+                shared?;
+                Ok((css_rel, shared_rel, rows?))
+            })
+            .collect();
         let mut files = TableFiles::default();
-        for (partition, bs) in parts {
-            let (css_rel, shared_rel) = match &partition {
-                Some(p) => (
-                    format!("{CSS_DIR}/{code}/{table}/{p}/{run}.parquet"),
-                    format!("{SHARED_DIR}/{table}/{p}/code_css={code}/{run}.parquet"),
-                ),
-                None => (
-                    format!("{CSS_DIR}/{code}/{table}/{run}.parquet"),
-                    format!("{SHARED_DIR}/{table}/code_css={code}/{run}.parquet"),
-                ),
-            };
-            let rows = write::write_parquet(&layout::resolve(&self.staging.dir, &css_rel), schema.clone(), &bs)?;
-            let shared: Vec<RecordBatch> = bs
-                .iter()
-                .map(|b| b.project(&shared_indices))
-                .collect::<Result<_, _>>()
-                .map_err(|e| WarehouseError::arrow(table, e))?;
-            write::write_parquet(
-                &layout::resolve(&self.staging.dir, &shared_rel),
-                shared_schema.clone(),
-                &shared,
-            )?;
+        for w in written {
+            let (css_rel, shared_rel, rows) = w?;
             files.rows += rows;
             if let Some(year) = crate::manifest::partition_year(&css_rel) {
                 *files.partition_rows.entry(year.to_string()).or_default() += rows;

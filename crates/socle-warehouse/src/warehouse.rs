@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::error::WarehouseError;
 use crate::layout::{self, MARTS_DIR, MARTS_MANIFEST, TMP_MARKER};
 use crate::manifest::{self, Manifest, MartsManifest, TableFiles};
+use crate::marts;
 use crate::transaction::CssTransaction;
 use crate::write;
 
@@ -258,7 +259,9 @@ impl Warehouse {
     /// Publishes the shared marts, replacing all the previous ones at once, with the same
     /// protocol as a CSS: staged files, moved to `marts/<name>/<run_id>.parquet`, then
     /// `_socle/manifests/_marts.json` swapped, then the previous marts' files deleted. A mart with
-    /// no rows is written as an empty file with its schema, so it is always queryable.
+    /// no rows is written as an empty file with its schema, so it is always queryable. A mart
+    /// with a `code_css` column is written grouped by CSS, one row group per CSS, so a read of
+    /// one CSS skips the others' rows (see `marts.rs`).
     pub fn publish_marts(
         &self,
         run_id: &str,
@@ -307,7 +310,7 @@ impl Warehouse {
                 }
             };
             let rel = format!("{MARTS_DIR}/{name}/{run_id}.parquet");
-            let rows = write::write_parquet(&layout::resolve(&staging.dir, &rel), schema, batches)?;
+            let rows = marts::write_mart(name, &layout::resolve(&staging.dir, &rel), schema, batches)?;
             staged.push(rel.clone());
             manifest.marts.insert(
                 name.clone(),

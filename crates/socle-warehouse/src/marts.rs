@@ -1,0 +1,205 @@
+//! How a mart is written: one file, its rows grouped by CSS (in code order, the mart's own order
+//! kept within a CSS), each CSS in its own row groups, with page statistics. A read filtered to
+//! one CSS (`WHERE code_css = '...'`, what a dashboard and a CSS zone do) then skips every other
+//! row group on the footer's statistics alone: its cost follows that CSS's rows, not the
+//! province's.
+//!
+//! Marts without a `code_css` column are written as they come.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use datafusion::arrow::array::{Array, StringArray};
+use datafusion::arrow::compute::kernels::cmp::eq;
+use datafusion::arrow::compute::{cast, filter_record_batch, is_null};
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::metadata::SortingColumn;
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use crate::error::WarehouseError;
+use crate::layout::CSS_COLUMN;
+
+/// Writer settings of a mart: those of every warehouse file (zstd, page statistics), plus the
+/// sort order (`code_css` first, nulls last) recorded in the footer when the mart has one.
+fn writer_properties(css_index: Option<usize>) -> WriterProperties {
+    let sorting = css_index.and_then(|i| i32::try_from(i).ok()).map(|column_idx| {
+        vec![SortingColumn {
+            column_idx,
+            descending: false,
+            nulls_first: false,
+        }]
+    });
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_sorting_columns(sorting)
+        .set_created_by(format!("socle-warehouse {}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// The rows of `batches` grouped by `code_css` (column `css_index`): groups in code order, then
+/// the rows without a code; the order of the rows within a group is kept.
+fn group_by_css(
+    mart: &str,
+    css_index: usize,
+    batches: &[RecordBatch],
+) -> Result<Vec<Vec<RecordBatch>>, WarehouseError> {
+    let err = |e| WarehouseError::arrow(mart, e);
+    let mut groups: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
+    let mut no_code: Vec<RecordBatch> = Vec::new();
+    for batch in batches.iter().filter(|b| b.num_rows() > 0) {
+        let codes = cast(batch.column(css_index), &DataType::Utf8).map_err(err)?;
+        let codes = codes.as_any().downcast_ref::<StringArray>().ok_or_else(|| {
+            err(datafusion::arrow::error::ArrowError::CastError(format!(
+                "column `{CSS_COLUMN}` did not cast to Utf8"
+            )))
+        })?;
+        let distinct: std::collections::BTreeSet<&str> = codes.iter().flatten().collect();
+        if codes.null_count() == 0 && distinct.len() == 1 {
+            if let Some(code) = distinct.first() {
+                groups.entry((*code).to_string()).or_default().push(batch.clone());
+            }
+            continue;
+        }
+        for code in distinct {
+            let mask = eq(codes, &StringArray::new_scalar(code)).map_err(err)?;
+            groups
+                .entry(code.to_string())
+                .or_default()
+                .push(filter_record_batch(batch, &mask).map_err(err)?);
+        }
+        if codes.null_count() > 0 {
+            let mask = is_null(codes).map_err(err)?;
+            no_code.push(filter_record_batch(batch, &mask).map_err(err)?);
+        }
+    }
+    let mut out: Vec<Vec<RecordBatch>> = groups.into_values().collect();
+    if !no_code.is_empty() {
+        out.push(no_code);
+    }
+    Ok(out)
+}
+
+/// Writes mart `mart` (`batches`, all of `schema`) to a new Parquet file at `path`, grouped by
+/// CSS with a row group boundary between CSS (see the module), and syncs it to disk. Returns the
+/// number of rows written.
+pub(crate) fn write_mart(
+    mart: &str,
+    path: &Path,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<u64, WarehouseError> {
+    if let Some(parent) = path.parent() {
+        crate::layout::create_dir_all(parent)?;
+    }
+    let parquet_err = |source| WarehouseError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let css_index = schema.index_of(CSS_COLUMN).ok();
+    let groups = match css_index {
+        Some(i) => group_by_css(mart, i, batches)?,
+        None => vec![batches.to_vec()],
+    };
+    let file = fs::File::create(path).map_err(|e| WarehouseError::io("creating", path, e))?;
+    let mut writer = ArrowWriter::try_new(file, schema, Some(writer_properties(css_index))).map_err(parquet_err)?;
+    let mut rows = 0u64;
+    for group in &groups {
+        for batch in group {
+            writer.write(batch).map_err(parquet_err)?;
+            rows += batch.num_rows() as u64;
+        }
+        // Close the row group: the next CSS starts its own.
+        writer.flush().map_err(parquet_err)?;
+    }
+    let file = writer.into_inner().map_err(parquet_err)?;
+    file.sync_all().map_err(|e| WarehouseError::io("syncing", path, e))?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::Int64Array;
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    use std::sync::Arc;
+
+    fn batch(codes: Vec<Option<&str>>, start: i64) -> Result<RecordBatch, Box<dyn std::error::Error>> {
+        let n = codes.len() as i64;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("annee_scolaire", DataType::Utf8, false),
+            Field::new("code_css", DataType::Utf8, true),
+            Field::new("n", DataType::Int64, false),
+        ]));
+        Ok(RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec!["2024-2025"; codes.len()])),
+                Arc::new(StringArray::from(codes)),
+                Arc::new(Int64Array::from_iter_values(start..start + n)),
+            ],
+        )?)
+    }
+
+    fn ns(batches: &[RecordBatch]) -> Vec<i64> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                b.column(2)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .map(|a| a.values().to_vec())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rows_are_grouped_by_css_in_order_nulls_last() -> Result<(), Box<dyn std::error::Error>> {
+        let b1 = batch(vec![Some("881000"), Some("751000"), None, Some("881000")], 0)?;
+        let b2 = batch(vec![Some("751000"), Some("866000")], 4)?;
+        let groups = group_by_css("m", 1, &[b1, b2])?;
+        let got: Vec<Vec<i64>> = groups.iter().map(|g| ns(g)).collect();
+        assert_eq!(got, vec![vec![1, 4], vec![5], vec![0, 3], vec![2]]);
+        Ok(())
+    }
+
+    #[test]
+    fn one_row_group_per_css_with_statistics() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("m.parquet");
+        let b1 = batch(vec![Some("881000"), Some("751000"), Some("881000")], 0)?;
+        let b2 = batch(vec![Some("751000"), Some("866000")], 3)?;
+        let schema = b1.schema();
+        assert_eq!(write_mart("m", &path, schema, &[b1, b2])?, 5);
+        let reader = SerializedFileReader::new(fs::File::open(&path)?)?;
+        let meta = reader.metadata();
+        assert_eq!(meta.num_row_groups(), 3);
+        let bounds: Vec<(Vec<u8>, Vec<u8>, i64)> = meta
+            .row_groups()
+            .iter()
+            .map(|rg| {
+                let s = rg.column(1).statistics().expect("statistics");
+                (
+                    s.min_bytes_opt().unwrap_or_default().to_vec(),
+                    s.max_bytes_opt().unwrap_or_default().to_vec(),
+                    rg.num_rows(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            bounds,
+            vec![
+                (b"751000".to_vec(), b"751000".to_vec(), 2),
+                (b"866000".to_vec(), b"866000".to_vec(), 1),
+                (b"881000".to_vec(), b"881000".to_vec(), 2),
+            ]
+        );
+        Ok(())
+    }
+}
