@@ -3,7 +3,7 @@
 
     python3 benches/bench.py --scale small|css|province-250k|province-500k|province
         [--runs 5] [--query-runs 20] [--data /work/bench-data] [--socle target/release/socle]
-        [--out benches/results] [--skip-duckdb]
+        [--out benches/results] [--skip-duckdb] [--pipelines pipelines]
 
 For a scale, on the same machine and in the same run:
 1. the exports: fixtures/exports for `small`, else generated once by `socle generate` with a
@@ -12,15 +12,19 @@ For a scale, on the same machine and in the same run:
    benches/duckdb/nuit.sql over the same raw exports (GPI CSS only: the script reads no Mozaïk);
    each in a child process whose peak resident memory comes from os.wait4 (ru_maxrss);
 3. the marts over Socle's own warehouse (the last night's): DataFusion through
-   `socle bench queries --json`, DuckDB with the same SQL (pipelines/marts/*.sql) over the
-   Parquet files the manifests list, rebuild and reads, cold and warm;
+   `socle bench queries --json`, DuckDB with the same SQL (`socle bench sql`: every mart in
+   dependency order, parameters filled in, and the reference tables and seeds as Parquet) over
+   the Parquet files the manifests list, rebuild and reads, cold and warm. Marts of
+   `source: css` run in each CSS's own zone in Socle: n/a on the DuckDB side (with the reason);
 4. JSON results in OUT/<scale>-<timestamp>.json and a Markdown table beside them (.md), also
    printed.
 
 Python 3.11 standard library plus the `duckdb` module (pip install duckdb). No SQL is written
 here besides the glue of the DuckDB side (views over the manifests' files, materialising a
-query's result, counting rows): the marts' SQL is read from pipelines/marts/*.sql and the DuckDB
-night from benches/duckdb/nuit.sql.
+query's result, counting rows): the marts' SQL comes from `socle bench sql` (pipelines/marts),
+the DuckDB night from benches/duckdb/nuit.sql and its `taux_reussite` from
+benches/duckdb/taux_reussite.sql (the DuckDB side's SQL of the same definition: Socle's mart is
+a view of `reussite`, which reads tables the DuckDB night does not build).
 """
 
 from __future__ import annotations
@@ -42,6 +46,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 NUIT_SQL = REPO / "benches" / "duckdb" / "nuit.sql"
+# The DuckDB night's own SQL of the taux_reussite definition (header of that file).
+TAUX_REUSSITE_SQL = REPO / "benches" / "duckdb" / "taux_reussite.sql"
+# DuckDB figures of a mart Socle runs in each CSS's own zone.
+NA_CSS = "n/a (runs per CSS zone)"
+NA_CSS_REASON = (
+    "source: css: Socle runs this mart's SQL in each CSS's own zone, one CSS at a time (columns that never "
+    "reach the shared zone, such as birth dates or fiche, and the quarantine); the DuckDB side reads the "
+    "shared zone only"
+)
 NIGHT = "2025-11-20"
 
 # The generate command of each scale (SPEC: fixed seed, two school years, bad rate 0.1%).
@@ -284,7 +297,7 @@ def fill(sql: str, values: dict[str, str]) -> str:
     return re.sub(r"\{\{([a-z_]+(?::[a-z_0-9]+)?)\}\}", sub, sql)
 
 
-def duckdb_night(exports: Path, night: str | None, out: Path, threads: int, schemas: Path, pipelines: Path) -> dict:
+def duckdb_night(exports: Path, night: str | None, out: Path, threads: int, schemas: Path) -> dict:
     """Runs nuit.sql over the GPI CSS of `exports`; returns the time of each step and the rows."""
     import duckdb
 
@@ -312,7 +325,6 @@ def duckdb_night(exports: Path, night: str | None, out: Path, threads: int, sche
         for code, m in maps["css"].items():
             for k, v in sorted(m["courses"].items()):
                 w.writerow([code, k, v])
-    marts = {p.stem: p.read_text(encoding="utf-8").strip().rstrip(";") for p in sorted(pipelines.glob("marts/*.sql"))}
     values = {
         "threads": str(threads),
         "schemas": str(schemas.resolve()).replace("'", "''"),
@@ -320,8 +332,8 @@ def duckdb_night(exports: Path, night: str | None, out: Path, threads: int, sche
         "default_pass_mark": repr(maps["pass_mark"]),
         "pseudo_key": "socle-bench-duckdb-demo-key",
         "out": str(out).replace("'", "''"),
+        "taux_reussite": TAUX_REUSSITE_SQL.read_text(encoding="utf-8").strip().rstrip(";"),
     }
-    values.update({f"mart:{k}": v for k, v in marts.items()})
     setup_s = time.perf_counter() - started
 
     con = duckdb.connect()
@@ -385,10 +397,9 @@ def duckdb_child(argv: list[str]) -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--schemas", type=Path, default=REPO / "schemas")
-    p.add_argument("--pipelines", type=Path, default=REPO / "pipelines")
     p.add_argument("--json", type=Path, required=True)
     a = p.parse_args(argv)
-    result = duckdb_night(a.exports, a.night, a.out.resolve(), a.threads, a.schemas, a.pipelines)
+    result = duckdb_night(a.exports, a.night, a.out.resolve(), a.threads, a.schemas)
     a.json.write_text(json.dumps(result, indent=1))
     return 0
 
@@ -397,9 +408,11 @@ def duckdb_child(argv: list[str]) -> int:
 # Marts over Socle's warehouse, in DuckDB
 
 
-def warehouse_files(warehouse: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """Shared-zone files of each canonical table (union over the CSS manifests) and of each mart
-    (marts manifest), absolute paths: what Socle's session registers, never a folder listing."""
+def warehouse_files(warehouse: Path) -> tuple[dict[str, list[str]], dict[str, dict[str, list[str]]]]:
+    """Shared-zone files of each canonical table (union over the CSS manifests), and of each mart
+    (marts manifest) its shared-zone files (`shared`, small cells suppressed; none for a
+    nominative mart) and its CSS zones' files (`css`, exact rows), absolute paths: what Socle's
+    sessions register, never a folder listing."""
     mdir = warehouse / "_socle" / "manifests"
     tables: dict[str, list[str]] = {}
     for f in sorted(mdir.glob("*.json")):
@@ -408,12 +421,34 @@ def warehouse_files(warehouse: Path) -> tuple[dict[str, list[str]], dict[str, li
         m = json.loads(f.read_text())
         for name, t in (m.get("tables") or {}).items():
             tables.setdefault(name, []).extend(str(warehouse / p) for p in t.get("shared_files") or [])
-    marts: dict[str, list[str]] = {}
+    marts: dict[str, dict[str, list[str]]] = {}
     mf = mdir / "_marts.json"
     if mf.exists():
         for name, t in (json.loads(mf.read_text()).get("marts") or {}).items():
-            marts[name] = [str(warehouse / p) for p in t.get("shared_files") or []]
-    return {k: v for k, v in tables.items() if v}, {k: v for k, v in marts.items() if v}
+            marts[name] = {
+                "shared": [str(warehouse / p) for p in t.get("shared_files") or []],
+                "css": [str(warehouse / p) for p in t.get("css_files") or []],
+            }
+    return {k: v for k, v in tables.items() if v}, marts
+
+
+def css_zone_files(files: list[str], code: str) -> list[str]:
+    """The files of one CSS's zone among a mart's `css_files` (`css/<code>/marts/...`)."""
+    return [f for f in files if f"/css/{code}/" in f.replace(os.sep, "/")]
+
+
+def socle_sql(socle: Path, out: Path, pipelines: Path, warehouse: Path) -> list[dict]:
+    """`socle bench sql --out OUT`: the marts in dependency order (marts.json) and the reference
+    tables, seeds (and `nuits`, the warehouse's night of each CSS) and shared-zone schemas as
+    Parquet, under OUT."""
+    r = subprocess.run(
+        [str(socle), "bench", "sql", "--out", str(out), "--pipelines", str(pipelines),
+         "--schemas", str(REPO / "schemas"), "--warehouse", str(warehouse)],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    if r.returncode != 0 or not (out / "marts.json").exists():
+        raise BenchError(f"socle bench sql failed (exit {r.returncode}):\n{r.stderr[-3000:]}")
+    return json.loads((out / "marts.json").read_text())
 
 
 def duck_connect(threads: int):
@@ -441,19 +476,46 @@ def duck_materialise(con, sql: str) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE __bench_result AS {sql}")
 
 
-def duckdb_marts(warehouse: Path, pipelines: Path, runs: int, threads: int, css_for: dict[str, str]) -> dict:
-    """Rebuild and read latency of each mart in DuckDB, in the shape of `socle bench queries`."""
-    tables, mart_files = warehouse_files(warehouse)
-    mart_sql = {p.stem: p.read_text(encoding="utf-8").strip().rstrip(";") for p in sorted(pipelines.glob("marts/*.sql"))}
+def mart_sql(m: dict) -> str:
+    return m["sql"].strip().rstrip(";")
 
-    def full_session():
+
+def duckdb_marts(warehouse: Path, spec_dir: Path, marts: list[dict], runs: int, threads: int, css_for: dict[str, str]) -> dict:
+    """Rebuild and read latency of each mart in DuckDB, in the shape of `socle bench queries`.
+
+    `marts`: `socle bench sql`'s marts.json (dependency order), whose reference tables and seeds
+    are the Parquet files under `spec_dir/reference`. A `source: shared` mart is rebuilt over the
+    shared zone's canonical tables after the marts it reads (each created as a table, as Socle's
+    build registers each result); a `source: css` mart is n/a (it runs in each CSS's own zone)."""
+    tables, mart_files = warehouse_files(warehouse)
+    reference = {p.stem: str(p) for p in sorted((spec_dir / "reference").glob("*.parquet"))}
+    # Entities without any shared file: registered empty with their schema, as Socle's session does.
+    empty = {p.stem: str(p) for p in sorted((spec_dir / "shared_schemas").glob("*.parquet")) if p.stem not in tables}
+    by_name = {m["name"]: m for m in marts}
+
+    def base_session():
         con = duck_connect(threads)
         for name, files in tables.items():
             duck_view(con, name, files)
-        for name, files in mart_files.items():
-            if name not in tables:
-                duck_view(con, name, files)
+        for name, f in empty.items():
+            duck_view(con, name, [f])
+        for name, f in reference.items():
+            duck_view(con, name, [f])
         return con
+
+    def with_dependencies(name: str) -> list[dict]:
+        wanted, stack = set(), [name]
+        while stack:
+            n = stack.pop()
+            if n not in wanted:
+                wanted.add(n)
+                stack.extend((by_name.get(n) or {}).get("depends_on") or [])
+        return [m for m in marts if m["name"] in wanted]
+
+    def build(con, chain: list[dict]) -> None:
+        # Each mart held in memory under its name, for the marts after it that read it.
+        for m in chain:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {sql_ident(m['name'])} AS {mart_sql(m)}")
 
     out = {"warehouse": str(warehouse), "runs": runs, "marts": []}
     # What opening a new in-memory DuckDB database costs by itself: part of every cold figure
@@ -464,35 +526,46 @@ def duckdb_marts(warehouse: Path, pipelines: Path, runs: int, threads: int, css_
         duck_connect(threads).close()
         connects.append(time.perf_counter() - t0)
     out["connect_ms"] = ms_stats(connects)
-    rebuild_all = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        con = full_session()
-        for sql in mart_sql.values():
-            duck_materialise(con, sql)
-        rebuild_all.append(time.perf_counter() - t0)
-        con.close()
-    out["rebuild_all_ms"] = ms_stats(rebuild_all)
 
-    for name, sql in mart_sql.items():
-        entry = {"mart": name}
+    failed = []
+    for m in marts:
+        name = m["name"]
+        entry = {"mart": name, "source": m["source"], "publication": m["publication"]}
+        if m["source"] != "shared":
+            entry.update({"status": NA_CSS, "reason": NA_CSS_REASON})
+            out["marts"].append(entry)
+            continue
+        rebuilt = False
         try:
             samples = []
+            chain = with_dependencies(name)
             for _ in range(runs):
                 t0 = time.perf_counter()
-                con = full_session()
-                duck_materialise(con, sql)
+                con = base_session()
+                build(con, chain)
                 samples.append(time.perf_counter() - t0)
                 con.close()
             entry["rebuild"] = ms_stats(samples)
-            files = mart_files.get(name)
+            rebuilt = True
+            if name not in mart_files:
+                raise BenchError(f"mart {name} is not published in this warehouse (see the night's marts stage): reads skipped")
+            files = (mart_files.get(name) or {}).get("shared") or []
+            zone = "shared"
+            skipped = []
             if not files:
-                raise BenchError(f"mart {name} has no files in the marts manifest")
+                # No shared file (nominative): the CSS zone's file of the CSS DataFusion read.
+                css_files = (mart_files.get(name) or {}).get("css") or []
+                code = css_for.get(name)
+                files = css_zone_files(css_files, code) if code else []
+                if not files:
+                    raise BenchError(f"mart {name} has no shared file and no CSS zone file to read in the marts manifest")
+                zone = "css"
+                skipped.append({"scope": "province", "reason": "no shared-zone file (publication: css, nominative): read in one CSS's own zone only"})
             probe = duck_connect(threads)
             duck_view(probe, name, files)
             columns = [r[0] for r in probe.execute(f"DESCRIBE {sql_ident(name)}").fetchall()]
             entry["rows"] = probe.execute(f"SELECT count(*) FROM {sql_ident(name)}").fetchone()[0]
-            scopes = [("province", None, f"SELECT * FROM {sql_ident(name)}")]
+            scopes = [("province", None, f"SELECT * FROM {sql_ident(name)}")] if zone == "shared" else []
             if "code_css" in columns:
                 # The CSS DataFusion read (the same rows for both engines), else the largest.
                 code = css_for.get(name)
@@ -501,10 +574,12 @@ def duckdb_marts(warehouse: Path, pipelines: Path, runs: int, threads: int, css_
                 ).fetchone()[0]:
                     code = probe.execute(
                         f"SELECT code_css FROM {sql_ident(name)} GROUP BY code_css ORDER BY count(*) DESC, code_css LIMIT 1"
-                    ).fetchone()[0]
-                scopes.insert(
-                    0, ("css", code, f"SELECT * FROM {sql_ident(name)} WHERE code_css = {sql_str(str(code))}")
-                )
+                    ).fetchone()
+                    code = code[0] if code else css_for.get(name)
+                if code is not None:
+                    scopes.insert(
+                        0, ("css", code, f"SELECT * FROM {sql_ident(name)} WHERE code_css = {sql_str(str(code))}")
+                    )
             probe.close()
             reads = []
             for scope, code, query in scopes:
@@ -526,14 +601,39 @@ def duckdb_marts(warehouse: Path, pipelines: Path, runs: int, threads: int, css_
                     warm.append(time.perf_counter() - t0)
                 n = con.execute("SELECT count(*) FROM __bench_result").fetchone()[0]
                 con.close()
-                r = {"scope": scope, "rows": n, "cold": ms_stats(cold), "warm": ms_stats(warm)}
+                r = {"scope": scope, "zone": zone, "rows": n, "cold": ms_stats(cold), "warm": ms_stats(warm)}
                 if code is not None:
                     r["code_css"] = str(code)
                 reads.append(r)
             entry["read"] = reads
+            entry["read_skipped"] = skipped
+            entry["status"] = "ok"
         except Exception as e:  # a mart DuckDB cannot run (SQL dialect): said, not fatal
+            entry["status"] = "error"
             entry["error"] = f"{type(e).__name__}: {e}"
+            if not rebuilt:
+                failed.append(name)
         out["marts"].append(entry)
+
+    # Every `source: shared` mart, in dependency order, as the night builds them (DataFusion's
+    # counterpart: `rebuild_all_shared_ms`). Marts DuckDB could not rebuild, and those reading
+    # them, are left out and listed.
+    broken = set(failed)
+    for m in marts:
+        if any(d in broken for d in m.get("depends_on") or []):
+            broken.add(m["name"])
+    chain = [m for m in marts if m["source"] == "shared" and m["name"] not in broken]
+    out["rebuild_all_marts"] = [m["name"] for m in chain]
+    out["rebuild_all_excluded"] = sorted(m["name"] for m in marts if m["source"] == "shared" and m["name"] in broken)
+    if chain:
+        rebuild_all = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            con = base_session()
+            build(con, chain)
+            rebuild_all.append(time.perf_counter() - t0)
+            con.close()
+        out["rebuild_all_ms"] = ms_stats(rebuild_all)
     return out
 
 
@@ -563,7 +663,9 @@ def socle_resultat_by_css(warehouse: Path) -> dict[str, dict]:
 
 
 def compare_marts(socle_files: list[str], duck_file: Path, gpi: list[str]) -> dict:
-    """Cells of taux_reussite that differ between Socle's mart (GPI CSS only) and DuckDB's."""
+    """Cells of taux_reussite that differ between Socle's exact rows (its CSS zones' files, GPI
+    CSS only, without the `cellule_supprimee` flag) and DuckDB's. The shared zone's file is not
+    the reference: its small cells are suppressed."""
     import duckdb
 
     con = duckdb.connect()
@@ -571,15 +673,26 @@ def compare_marts(socle_files: list[str], duck_file: Path, gpi: list[str]) -> di
     duck_view(con, "b", [str(duck_file)])
     listing = "[" + ", ".join(sql_str(c) for c in gpi) + "]"
     con.execute(f"CREATE VIEW a_gpi AS SELECT * FROM a WHERE list_contains({listing}, code_css)")
-    cols = [r[0] for r in con.execute("DESCRIBE a").fetchall()]
-    keep = ", ".join(sql_ident(c) for c in cols if c != "taux_reussite")  # the rate follows its counts
+    cols_a = [r[0] for r in con.execute("DESCRIBE a").fetchall()]
+    cols_b = [r[0] for r in con.execute("DESCRIBE b").fetchall()]
+    # The rate follows from its counts (and floating division may differ in the last bit).
+    ignored = {"taux_reussite", "cellule_supprimee"}
+    common = [c for c in cols_a if c in cols_b and c not in ignored]
+    keep = ", ".join(sql_ident(c) for c in common)
     n = con.execute(
         f"SELECT (SELECT count(*) FROM (SELECT {keep} FROM a_gpi EXCEPT ALL SELECT {keep} FROM b)), "
         f"(SELECT count(*) FROM (SELECT {keep} FROM b EXCEPT ALL SELECT {keep} FROM a_gpi)), "
         "(SELECT count(*) FROM a_gpi), (SELECT count(*) FROM b)"
     ).fetchone()
     con.close()
-    return {"only_socle": n[0], "only_duckdb": n[1], "socle_cells": n[2], "duckdb_cells": n[3], "equal": n[0] == 0 and n[1] == 0}
+    return {
+        "socle_rows": "exact (CSS zones' files, css_files), cellule_supprimee left out",
+        "columns": common,
+        "columns_only_socle": [c for c in cols_a if c not in cols_b and c not in ignored],
+        "columns_only_duckdb": [c for c in cols_b if c not in cols_a and c not in ignored],
+        "only_socle": n[0], "only_duckdb": n[1], "socle_cells": n[2], "duckdb_cells": n[3],
+        "equal": n[0] == 0 and n[1] == 0,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -663,13 +776,17 @@ def check_socle(socle: Path) -> None:
     help_run = subprocess.run([str(socle), "run", "--help"], capture_output=True, text=True, cwd=REPO)
     if "--summary-json" not in help_run.stdout:
         raise BenchError(f"{socle} has no `run --summary-json`: build the current tree (cargo build --release -p socle-cli)")
+    help_bench = subprocess.run([str(socle), "bench", "--help"], capture_output=True, text=True, cwd=REPO)
+    if not re.search(r"^\s+sql\b", help_bench.stdout, re.M):
+        raise BenchError(f"{socle} has no `bench sql`: build the current tree (cargo build --release -p socle-cli)")
 
 
-def socle_night(socle: Path, exports: Path, warehouse: Path, work: Path, i: int) -> dict:
+def socle_night(socle: Path, exports: Path, warehouse: Path, work: Path, i: int, pipelines: Path) -> dict:
     if warehouse.exists():
         shutil.rmtree(warehouse)
     summary = work / f"socle-summary-{i}.json"
-    cmd = [str(socle), "run", "--exports", str(exports), "--warehouse", str(warehouse), "--demo-key", "--summary-json", str(summary)]
+    cmd = [str(socle), "run", "--exports", str(exports), "--warehouse", str(warehouse), "--demo-key", "--summary-json", str(summary),
+           "--pipelines", str(pipelines)]
     env = {k: v for k, v in os.environ.items() if k not in ("SOCLE_PSEUDO_KEY", "SOCLE_PSEUDO_KEY_FILE", "SOCLE_FAILPOINT")}
     m = run_measured(cmd, REPO, work / f"socle-{i}.out", work / f"socle-{i}.err", env=env)
     if m["code"] not in (0, 2) or not summary.exists():
@@ -726,12 +843,13 @@ def run_bench(a) -> dict:
     threads = os.cpu_count() or 1
     work = Path(tempfile.mkdtemp(prefix="socle-bench-", dir=base))
     gpi = sorted(gpi_css(exports))
+    pipelines = a.pipelines.resolve()
 
     socle_runs, duck_runs = [], []
     for i in range(a.runs):
         # Interleaved, so a drift of the machine (heat, another job) touches both engines alike.
         print(f"run {i + 1}/{a.runs}: socle run", file=sys.stderr)
-        socle_runs.append(socle_night(socle, exports, warehouse, work, i))
+        socle_runs.append(socle_night(socle, exports, warehouse, work, i, pipelines))
         if not a.skip_duckdb and gpi:
             print(f"run {i + 1}/{a.runs}: duckdb nuit.sql", file=sys.stderr)
             duck_runs.append(duckdb_run(exports, duck_out, work, i, threads))
@@ -740,7 +858,8 @@ def run_bench(a) -> dict:
     print("marts: socle bench queries", file=sys.stderr)
     df_json = work / "datafusion-queries.json"
     r = subprocess.run(
-        [str(socle), "bench", "queries", "--warehouse", str(warehouse), "--runs", str(a.query_runs), "--json", str(df_json)],
+        [str(socle), "bench", "queries", "--warehouse", str(warehouse), "--runs", str(a.query_runs), "--json", str(df_json),
+         "--pipelines", str(pipelines)],
         cwd=REPO, capture_output=True, text=True,
     )
     if r.returncode == 0 and df_json.exists():
@@ -749,13 +868,15 @@ def run_bench(a) -> dict:
         datafusion = {"error": f"socle bench queries failed (exit {r.returncode}): {r.stderr[-2000:]}"}
     duck_marts = None
     if not a.skip_duckdb:
-        print("marts: duckdb", file=sys.stderr)
+        print("marts: socle bench sql, duckdb", file=sys.stderr)
+        spec_dir = work / "sql"
+        marts = socle_sql(socle, spec_dir, pipelines, warehouse)
         css_for = {}
         for m in datafusion.get("marts", []):
             for rd in m.get("read", []):
                 if rd.get("scope") == "css" and rd.get("code_css"):
                     css_for[m["mart"]] = rd["code_css"]
-        duck_marts = duckdb_marts(warehouse, REPO / "pipelines", a.query_runs, threads, css_for)
+        duck_marts = duckdb_marts(warehouse, spec_dir, marts, a.query_runs, threads, css_for)
 
     # Cross-check of resultat and of the mart on the GPI CSS.
     check = None
@@ -770,9 +891,11 @@ def run_bench(a) -> dict:
             rows.append({"code_css": code, "socle": s.get("rows"), "duckdb": d, "diff": d - (s.get("rows") or 0),
                          "tolerance": tol, "equal": d == s.get("rows")})
         _, mart_files = warehouse_files(warehouse)
-        mart_check = None
-        if "taux_reussite" in mart_files:
-            mart_check = compare_marts(mart_files["taux_reussite"], duck_out / "marts" / "taux_reussite.parquet", gpi)
+        exact = (mart_files.get("taux_reussite") or {}).get("css") or []
+        if exact:
+            mart_check = compare_marts(exact, duck_out / "marts" / "taux_reussite.parquet", gpi)
+        else:
+            mart_check = {"equal": False, "error": "taux_reussite has no CSS zone files (css_files) in the marts manifest"}
         excluded = sorted(c for c in by_css if c not in gpi)
         check = {"resultat": rows, "all_equal": all(r["equal"] for r in rows), "taux_reussite": mart_check,
                  "excluded_css": excluded,
@@ -853,7 +976,8 @@ def assemble(a, socle, exports, socle_runs, duck_runs, datafusion, duck_marts, c
 
 
 def marts_ratios(df: dict, duck: dict) -> list[dict]:
-    """DataFusion / DuckDB per mart and measure, on the medians (and p95)."""
+    """DataFusion / DuckDB per mart and measure, on the medians (and p95). None where DuckDB has
+    no figure (a `source: css` mart, an error)."""
     rows = []
     dmarts = {m["mart"]: m for m in duck.get("marts", [])}
 
@@ -863,8 +987,8 @@ def marts_ratios(df: dict, duck: dict) -> list[dict]:
     for m in df.get("marts", []):
         d = dmarts.get(m["mart"], {})
         rows.append({"mart": m["mart"], "measure": "rebuild",
-                     "median": r(m.get("rebuild", {}).get("median_ms"), d.get("rebuild", {}).get("median_ms")),
-                     "p95": r(m.get("rebuild", {}).get("p95_ms"), d.get("rebuild", {}).get("p95_ms"))})
+                     "median": r((m.get("rebuild") or {}).get("median_ms"), (d.get("rebuild") or {}).get("median_ms")),
+                     "p95": r((m.get("rebuild") or {}).get("p95_ms"), (d.get("rebuild") or {}).get("p95_ms"))})
         dreads = {x["scope"]: x for x in d.get("read", [])}
         for rd in m.get("read", []):
             x = dreads.get(rd["scope"], {})
@@ -872,9 +996,14 @@ def marts_ratios(df: dict, duck: dict) -> list[dict]:
                 rows.append({"mart": m["mart"], "measure": f"read {rd['scope']} {temp}",
                              "median": r(rd.get(temp, {}).get("median_ms"), x.get(temp, {}).get("median_ms")),
                              "p95": r(rd.get(temp, {}).get("p95_ms"), x.get(temp, {}).get("p95_ms"))})
-    rows.append({"mart": "(all)", "measure": "rebuild all",
-                 "median": r(df.get("rebuild_all_ms", {}).get("median_ms"), duck.get("rebuild_all_ms", {}).get("median_ms")),
-                 "p95": r(df.get("rebuild_all_ms", {}).get("p95_ms"), duck.get("rebuild_all_ms", {}).get("p95_ms"))})
+    # DuckDB rebuilds the `source: shared` marts only: compared with DataFusion's same set, and
+    # only when DuckDB ran all of them.
+    dfa = df.get("rebuild_all_shared_ms") or {}
+    dka = duck.get("rebuild_all_ms") or {}
+    complete = not duck.get("rebuild_all_excluded")
+    rows.append({"mart": "(all, source: shared)", "measure": "rebuild all",
+                 "median": r(dfa.get("median_ms"), dka.get("median_ms")) if complete else None,
+                 "p95": r(dfa.get("p95_ms"), dka.get("p95_ms")) if complete else None})
     return rows
 
 
@@ -1004,10 +1133,15 @@ def markdown(res: dict) -> str:
         for row in c.get("resultat", []):
             L.append(f"| {row['code_css']} | {fmt(row['socle'])} | {fmt(row['duckdb'])} | {row['diff']} | {row['tolerance']} |")
         mc = c.get("taux_reussite")
-        if mc:
+        if mc and mc.get("error"):
+            L.append("")
+            L.append(f"`taux_reussite` on the GPI CSS: not compared: {mc['error']}.")
+        elif mc:
             L.append("")
             verdict = "identical" if mc["equal"] else f"{mc['only_socle']} only in Socle, {mc['only_duckdb']} only in DuckDB"
-            L.append(f"`taux_reussite` on the GPI CSS: {mc['socle_cells']} cells in Socle, {mc['duckdb_cells']} in DuckDB: {verdict}.")
+            L.append(f"`taux_reussite` on the GPI CSS (Socle's exact cells from the CSS zones, DuckDB's "
+                     f"`benches/duckdb/taux_reussite.sql`): {mc['socle_cells']} cells in Socle, {mc['duckdb_cells']} in "
+                     f"DuckDB: {verdict}.")
         if c.get("note"):
             L.append("")
             L.append(f"{c['note']}: {', '.join(c['excluded_css'])}.")
@@ -1025,21 +1159,40 @@ def markdown(res: dict) -> str:
     for mt in df.get("marts", []):
         d = dk.get(mt["mart"], {})
         rr = ratios.get((mt["mart"], "rebuild"), {})
-        L.append(f"| {mt['mart']} | rebuild | {fmt(mt.get('rows'))} | {fmt_ms(mt.get('rebuild'))} | {fmt_ms(d.get('rebuild'))} | {fmt(rr.get('median'))} |")
+        duck_rebuild = d["status"] if d.get("status") == NA_CSS else fmt_ms(d.get("rebuild"))
+        source = f" (source: {mt['source']})" if mt.get("source") == "css" else ""
+        L.append(f"| {mt['mart']}{source} | rebuild | {fmt(mt.get('rows'))} | {fmt_ms(mt.get('rebuild'))} | {duck_rebuild} | {fmt(rr.get('median'))} |")
         dreads = {x["scope"]: x for x in d.get("read", [])}
         for rd in mt.get("read", []):
             x = dreads.get(rd["scope"], {})
             label = f"read {rd['scope']}" + (f" {rd['code_css']}" if rd.get("code_css") else "")
+            if rd.get("zone") == "css":
+                label += " (its CSS zone)"
             for temp in ("cold", "warm"):
                 rr = ratios.get((mt["mart"], f"read {rd['scope']} {temp}"), {})
                 rows = fmt(rd.get("rows")) if x.get("rows") in (None, rd.get("rows")) else f"{fmt(rd.get('rows'))} / {fmt(x.get('rows'))}"
                 L.append(f"| {mt['mart']} | {label} {temp} | {rows} | {fmt_ms(rd.get(temp))} | {fmt_ms(x.get(temp))} | {fmt(rr.get('median'))} |")
+        for sk in mt.get("read_skipped") or []:
+            L.append(f"| {mt['mart']} | read {sk['scope']}: skipped | | {sk['reason']} | | |")
         if d.get("error"):
-            L.append(f"| {mt['mart']} | DuckDB error | | | {d['error'][:120]} | |")
-    if df.get("rebuild_all_ms") or (res.get("duckdb_marts") or {}).get("rebuild_all_ms"):
-        rr = ratios.get(("(all)", "rebuild all"), {})
-        L.append(f"| all marts | rebuild all | | {fmt_ms(df.get('rebuild_all_ms'))} | {fmt_ms((res.get('duckdb_marts') or {}).get('rebuild_all_ms'))} | {fmt(rr.get('median'))} |")
+            message = " ".join(d["error"].split()).replace("|", "\\|")[:160]  # one table row
+            L.append(f"| {mt['mart']} | DuckDB error | | | {message} | |")
+    dm = res.get("duckdb_marts") or {}
+    has_css_source = any(m.get("source") == "css" for m in df.get("marts", []))
+    if df.get("rebuild_all_ms"):
+        duck_all = "-" if has_css_source else fmt_ms(dm.get("rebuild_all_ms"))
+        rr = {} if has_css_source else ratios.get(("(all, source: shared)", "rebuild all"), {})
+        L.append(f"| all marts | rebuild all | | {fmt_ms(df.get('rebuild_all_ms'))} | {duck_all} | {fmt(rr.get('median'))} |")
+    if has_css_source and (df.get("rebuild_all_shared_ms") or dm.get("rebuild_all_ms")):
+        rr = ratios.get(("(all, source: shared)", "rebuild all"), {})
+        L.append(f"| all `source: shared` marts | rebuild all | | {fmt_ms(df.get('rebuild_all_shared_ms'))} | {fmt_ms(dm.get('rebuild_all_ms'))} | {fmt(rr.get('median'))} |")
+    if dm.get("rebuild_all_excluded"):
+        L.append(f"| (DuckDB rebuild all) | left out (DuckDB errors) | | | {', '.join(dm['rebuild_all_excluded'])} | |")
     L.append("")
+    na = [m["mart"] for m in dm.get("marts", []) if m.get("status") == NA_CSS]
+    if na:
+        L.append(f"DuckDB {NA_CSS}: {', '.join(na)}. {NA_CSS_REASON}.")
+        L.append("")
     connect = (res.get("duckdb_marts") or {}).get("connect_ms") or {}
     L.append("Cold: a new session (marts registered from the manifest) plus the query, timed together; warm: the "
              "same session, the query repeated (first run discarded). DuckDB materialises each result in memory "
@@ -1071,6 +1224,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--socle", type=Path, help="the socle binary (default: cargo build --release -p socle-cli, target/release/socle)")
     p.add_argument("--out", type=Path, default=REPO / "benches" / "results", help="where the JSON and Markdown results go")
     p.add_argument("--skip-duckdb", action="store_true", help="Socle only (no DuckDB night, no DuckDB marts)")
+    p.add_argument("--pipelines", type=Path, default=REPO / "pipelines", help="the marts and seeds (default: pipelines/)")
     a = p.parse_args(argv)
     if a.runs < 1 or a.query_runs < 1:
         p.error("--runs and --query-runs must be at least 1")

@@ -2,8 +2,9 @@
 -- (issue 5). It reads the same raw GPI exports Socle reads, `<exports>/<css>/<night>/gpi/*.csv`,
 -- with their encodings and delimiters, builds the canonical `resultat` table (wide étapes to
 -- long, legend resolution, hashed student key, school year and establishment) as Parquet, then
--- the `taux_reussite` mart from that Parquet with the mart's own SQL
--- (pipelines/marts/taux_reussite.sql).
+-- the `taux_reussite` mart from that Parquet with the DuckDB side's SQL of the same definition
+-- (benches/duckdb/taux_reussite.sql: Socle's own mart is now a view of `reussite`, which also
+-- reads tables this script does not build; the harness checks that both give the same cells).
 --
 -- How it runs. `benches/bench.py` (function `duckdb_night`) fills the placeholders and runs the
 -- steps below in one in-memory DuckDB connection with as many threads as the machine has cores,
@@ -22,8 +23,8 @@
 --   {{read:<table>}}       the union (UNION ALL BY NAME) of the `read` block at the end of this
 --                          file, once per GPI CSS of the night, with that CSS's file, header
 --                          columns, delimiter and encoding
---   {{mart:taux_reussite}} the text of pipelines/marts/taux_reussite.sql (never copied here, so
---                          both engines always run the same definition)
+--   {{taux_reussite}}      the text of benches/duckdb/taux_reussite.sql (the mart's definition
+--                          over `resultat` alone; see that file's header)
 -- The harness reads only the first line of each file, as Socle's reader does, to find the
 -- delimiter (the most frequent of ; , | tab in the header, that order on a tie) and the header's
 -- column names (trimmed, lower-cased: Socle matches them case-insensitively, in any order, extra
@@ -339,11 +340,12 @@ COPY (
 ) TO '{{out}}/resultat' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (annee_scolaire, code_css), WRITE_PARTITION_COLUMNS true);
 
 -- @step taux_reussite
--- The mart over the Parquet just written, as Socle's marts stage reads its shared zone.
+-- The mart over the Parquet just written, as Socle's marts stage reads its shared zone
+-- (benches/duckdb/taux_reussite.sql).
 CREATE OR REPLACE VIEW resultat AS
 SELECT * FROM read_parquet('{{out}}/resultat/*/*/*.parquet', hive_partitioning = false);
 COPY (
-{{mart:taux_reussite}}
+{{taux_reussite}}
 ) TO '{{out}}/marts/taux_reussite.parquet' (FORMAT parquet, COMPRESSION zstd);
 
 -- @block read

@@ -2,6 +2,7 @@
 //! calls the crates (connectors, transform, warehouse, marts, fixtures).
 
 mod bench;
+mod dashboards;
 mod logging;
 mod query;
 mod run;
@@ -39,8 +40,11 @@ enum Command {
     Run(run::RunArgs),
     /// Run SQL over the warehouse (shared zone by default, a CSS's own zone with --css).
     Query(query::QueryArgs),
-    /// Measure the warehouse: `bench queries` times each mart's rebuild and reads.
+    /// Measure the warehouse: `bench queries` times each mart's rebuild and reads; `bench sql` writes the marts' SQL and reference tables for another engine.
     Bench(bench::BenchArgs),
+    /// Export the marts for dashboards and spreadsheets: `list` them, `export` one to CSV, Excel
+    /// (xlsx) or Parquet from the shared zone or a CSS's own zone.
+    Dashboards(dashboards::DashboardsArgs),
     /// Show, per CSS and source, the last night loaded, row and quarantine counts, failures.
     Status(status::StatusArgs),
     /// Validate the data dictionary and the pipelines; report every problem with its file.
@@ -119,6 +123,7 @@ fn main() -> ExitCode {
             Command::Run(args) => run::run(args, cli.log_format).await,
             Command::Query(args) => query::query(args).await.map(|_| 0),
             Command::Bench(args) => bench::bench(args).await.map(|_| 0),
+            Command::Dashboards(args) => dashboards::dashboards(args).await.map(|_| 0),
             Command::Status(args) => status::status(args),
             Command::Check { schemas, pipelines } => check(schemas, pipelines).await,
             Command::Dictionary {
@@ -144,16 +149,31 @@ fn main() -> ExitCode {
 async fn check(schemas: PathBuf, pipelines: PathBuf) -> Result<u8> {
     let dict = Dictionary::load(&schemas)?;
     let mut problems: Vec<String> = dict.validate().iter().map(|p| p.to_string()).collect();
-    let (marts, mart_problems) = socle_marts::load(&pipelines)?;
+    let (project, mart_problems) = socle_marts::load(&pipelines)?;
     problems.extend(mart_problems.iter().map(|p| p.to_string()));
-    // Plan every mart against empty tables with the shared-zone schemas of the dictionary.
-    let ctx = datafusion::prelude::SessionContext::new();
+    // Plan every mart against empty tables of its zone: the shared-zone schemas of the
+    // dictionary, or a CSS zone's full schemas and its quarantine.
+    let shared = datafusion::prelude::SessionContext::new();
+    let css = datafusion::prelude::SessionContext::new();
     for e in &dict.entities {
-        let schema = e.shared_arrow_schema();
-        let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?;
-        ctx.register_table(e.name.as_str(), std::sync::Arc::new(table))?;
+        for (ctx, schema) in [(&shared, e.shared_arrow_schema()), (&css, e.arrow_schema())] {
+            let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?;
+            ctx.register_table(e.name.as_str(), std::sync::Arc::new(table))?;
+        }
     }
-    problems.extend(socle_marts::check(&marts, &ctx).await.iter().map(|p| p.to_string()));
+    let quarantine = datafusion::datasource::MemTable::try_new(socle_transform::quarantine_schema(), vec![vec![]])?;
+    css.register_table(socle_warehouse::QUARANTINE, std::sync::Arc::new(quarantine))?;
+    for ctx in [&shared, &css] {
+        socle_marts::register_reference(ctx, &project)?;
+        socle_marts::register_nights(ctx, &[])?;
+    }
+    problems.extend(
+        socle_marts::check(&project, &shared, &css)
+            .await
+            .iter()
+            .map(|p| p.to_string()),
+    );
+    let marts = &project.marts;
     if problems.is_empty() {
         println!(
             "OK: dictionary {} ({} entities, {} sources, {} CSS profiles), {} marts",

@@ -94,7 +94,7 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
             problems.len()
         );
     }
-    let (marts, mart_problems) = socle_marts::load(&args.pipelines)?;
+    let (project, mart_problems) = socle_marts::load(&args.pipelines)?;
     if let Some(p) = mart_problems.first() {
         bail!("pipeline problem: {p} (run `socle check`)");
     }
@@ -158,7 +158,7 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
     let mut marts_failed = None;
     let marts_started = Instant::now();
     if published > 0 || warehouse.marts_manifest()?.is_none() {
-        match pipeline.build_marts(&marts).await {
+        match pipeline.build_marts(&project).await {
             Ok(summary) => mart_summary = summary,
             Err(e) => {
                 tracing::error!(error = %e, "marts not built");

@@ -15,6 +15,24 @@ fn query(wh: &Path, sql: &str) -> Vec<Value> {
     v.as_array().cloned().unwrap_or_default()
 }
 
+/// Rows of `mart` in CSS `code`'s own zone (`socle query --css`): a nominative mart
+/// (`publication: css`) is only there.
+fn rows_in_css_zone(wh: &Path, mart: &str, code: &str) -> u64 {
+    let o = socle(&[
+        "query",
+        "--warehouse",
+        wh.to_str().unwrap(),
+        "--css",
+        code,
+        "--format",
+        "json",
+        &format!("SELECT count(*) AS n FROM {mart}"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    v[0]["n"].as_u64().unwrap()
+}
+
 /// Rows of each CSS in `mart`, by `socle query`.
 fn rows_by_css(wh: &Path, mart: &str) -> BTreeMap<String, u64> {
     query(
@@ -107,6 +125,34 @@ fn bench_queries_times_every_mart_and_reads_the_right_rows() {
         let name = m["mart"].as_str().unwrap();
         check_timing(&m["rebuild"], &format!("{name} rebuild"));
         let reads = m["read"].as_array().unwrap();
+        if m["publication"] == "css" {
+            // Nominative: no shared file; read in the CSS zone with the most rows (ties: the
+            // smallest code), the province read skipped with its reason.
+            assert_eq!(reads.len(), 1, "{name}: one CSS zone: {m}");
+            let r = &reads[0];
+            assert_eq!(
+                (r["scope"].as_str(), r["zone"].as_str()),
+                (Some("css"), Some("css")),
+                "{name}"
+            );
+            check_timing(&r["cold"], &format!("{name} cold"));
+            check_timing(&r["warm"], &format!("{name} warm"));
+            let by_css: BTreeMap<&str, u64> = ["751000", "866000", "881000"]
+                .into_iter()
+                .map(|c| (c, rows_in_css_zone(&wh, name, c)))
+                .collect();
+            let largest = by_css
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(c, _)| *c)
+                .unwrap();
+            assert_eq!(r["code_css"].as_str(), Some(largest), "{name}: {by_css:?}");
+            assert_eq!(r["rows"].as_u64(), Some(by_css[largest]), "{name}");
+            assert_eq!(m["rows"].as_u64(), Some(by_css.values().sum()), "{name}");
+            assert_eq!(m["read_skipped"][0]["scope"], "province", "{name}: {m}");
+            continue;
+        }
+        assert_eq!(m["read_skipped"], serde_json::json!([]), "{name}: {m}");
         let province = reads.last().unwrap();
         assert_eq!(province["scope"], "province", "{name}: {m}");
         assert!(province.get("code_css").is_none());
@@ -156,6 +202,20 @@ fn bench_queries_times_every_mart_and_reads_the_right_rows() {
     for m in v["marts"].as_array().unwrap() {
         let name = m["mart"].as_str().unwrap();
         let reads = m["read"].as_array().unwrap();
+        if m["publication"] == "css" {
+            let codes: Vec<&str> = reads.iter().filter_map(|r| r["code_css"].as_str()).collect();
+            assert_eq!(codes, ["881000", "751000", "866000"], "{name}");
+            for r in reads {
+                let code = r["code_css"].as_str().unwrap();
+                assert_eq!(r["zone"], "css", "{name} {code}");
+                assert_eq!(
+                    r["rows"].as_u64(),
+                    Some(rows_in_css_zone(&wh, name, code)),
+                    "{name} {code}"
+                );
+            }
+            continue;
+        }
         if !has_code_css(&wh, name) {
             assert_eq!(reads.len(), 1, "{name}: {m}");
             continue;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{root, text};
+use common::{root, socle, text};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -54,36 +54,141 @@ fn assert_latency(v: &serde_json::Value, what: &str) {
     assert!(v["median_ms"].as_f64() <= v["max_ms"].as_f64(), "{what}: median > max");
 }
 
-/// Rebuild and read figures of every mart of pipelines/marts in one engine's section.
-fn assert_marts(section: &serde_json::Value, engine: &str, marts: &[String]) {
-    let listed = section["marts"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{engine}: no marts in {section}"));
-    for name in marts {
-        let m = listed
-            .iter()
-            .find(|m| m["mart"] == name.as_str())
-            .unwrap_or_else(|| panic!("{engine}: no figures for mart {name}"));
-        assert!(m.get("error").is_none(), "{engine} {name}: {}", m["error"]);
-        assert_latency(&m["rebuild"], &format!("{engine} {name} rebuild"));
-        let reads = m["read"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{engine} {name}: no reads"));
-        assert!(
-            reads.iter().any(|r| r["scope"] == "province"),
-            "{engine} {name}: no province read"
-        );
-        for r in reads {
-            let scope = r["scope"].as_str().unwrap();
-            assert!(
-                r["rows"].as_u64().is_some_and(|n| n > 0),
-                "{engine} {name} {scope}: rows"
-            );
-            assert_latency(&r["cold"], &format!("{engine} {name} read {scope} cold"));
-            assert_latency(&r["warm"], &format!("{engine} {name} read {scope} warm"));
+/// A mart as `socle bench sql` describes it (marts.json).
+struct MartInfo {
+    name: String,
+    source: String,
+    publication: String,
+}
+
+/// The marts of pipelines/marts, with their source and publication, from `socle bench sql`
+/// (which also writes the reference tables and seeds another engine registers: checked here).
+fn marts_of_pipelines(out: &Path) -> Vec<MartInfo> {
+    let o = socle(&["bench", "sql", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "socle bench sql: {}", text(&o));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("marts.json")).unwrap()).unwrap();
+    let listed = doc.as_array().expect("marts.json is a list");
+    let mut seen: Vec<&str> = Vec::new();
+    let mut marts = Vec::new();
+    for m in listed {
+        let name = m["name"].as_str().unwrap();
+        // Dependency order: what a mart reads comes before it.
+        for d in m["depends_on"].as_array().expect("depends_on") {
+            assert!(seen.contains(&d.as_str().unwrap()), "{name} is listed before {d}");
         }
+        seen.push(name);
+        assert!(
+            !m["sql"].as_str().unwrap().contains("{{"),
+            "{name}: parameters filled in"
+        );
+        assert!(
+            m["columns"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c == "code_css")),
+            "{name}: columns"
+        );
+        let source = m["source"].as_str().unwrap().to_string();
+        let publication = m["publication"].as_str().unwrap().to_string();
+        assert!(["shared", "css"].contains(&source.as_str()), "{name}: source {source}");
+        assert!(
+            ["shared", "css"].contains(&publication.as_str()),
+            "{name}: publication {publication}"
+        );
+        marts.push(MartInfo {
+            name: name.to_string(),
+            source,
+            publication,
+        });
     }
-    assert_latency(&section["rebuild_all_ms"], &format!("{engine} rebuild all"));
+    // Every mart of pipelines/marts, each once.
+    let mut names: Vec<String> = std::fs::read_dir(root().join("pipelines/marts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut listed_names: Vec<String> = marts.iter().map(|m| m.name.clone()).collect();
+    listed_names.sort();
+    assert_eq!(listed_names, names, "marts.json lists every mart of pipelines/marts");
+    // The reference tables and every seed, as Parquet.
+    let seeds = std::fs::read_dir(root().join("pipelines/seeds"))
+        .map(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+                .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    for table in [
+        "annees_scolaires",
+        "ref_cours",
+        "ref_etablissements",
+        "ref_organismes",
+        "nuits",
+    ]
+    .into_iter()
+    .map(String::from)
+    .chain(seeds)
+    {
+        let f = out.join("reference").join(format!("{table}.parquet"));
+        assert!(std::fs::metadata(&f).is_ok_and(|m| m.len() > 0), "{}", f.display());
+    }
+    assert!(out.join("shared_schemas/resultat.parquet").exists());
+    marts
+}
+
+/// The figures of `name` in one engine's section.
+fn mart_figures<'a>(section: &'a serde_json::Value, engine: &str, name: &str) -> &'a serde_json::Value {
+    section["marts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{engine}: no marts in {section}"))
+        .iter()
+        .find(|m| m["mart"] == name)
+        .unwrap_or_else(|| panic!("{engine}: no figures for mart {name}"))
+}
+
+/// Rebuild and read figures of `mart` in one engine's section. A nominative mart (no shared
+/// file) is read in one CSS's own zone, its province read skipped with a reason.
+fn assert_mart(section: &serde_json::Value, engine: &str, mart: &MartInfo) {
+    let name = &mart.name;
+    let m = mart_figures(section, engine, name);
+    assert!(m.get("error").is_none(), "{engine} {name}: {}", m["error"]);
+    assert_latency(&m["rebuild"], &format!("{engine} {name} rebuild"));
+    let reads = m["read"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{engine} {name}: no reads"));
+    if mart.publication == "css" {
+        assert!(
+            reads.iter().all(|r| r["scope"] == "css" && r["zone"] == "css"),
+            "{engine} {name}: a nominative mart is read in a CSS zone only: {m}"
+        );
+        let skipped = m["read_skipped"].as_array().expect("read_skipped");
+        assert!(
+            skipped
+                .iter()
+                .any(|s| s["scope"] == "province" && s["reason"].as_str().is_some_and(|r| !r.is_empty())),
+            "{engine} {name}: the province read is skipped with a reason: {m}"
+        );
+    } else {
+        assert!(
+            reads.iter().any(|r| r["scope"] == "province" && r["zone"] == "shared"),
+            "{engine} {name}: no province read in the shared zone"
+        );
+    }
+    for r in reads {
+        let scope = r["scope"].as_str().unwrap();
+        let rows = r["rows"].as_u64();
+        // A nominative list may be empty on the fixtures; an aggregate never is.
+        if mart.publication == "css" {
+            assert!(rows.is_some(), "{engine} {name} {scope}: rows");
+        } else {
+            assert!(rows.is_some_and(|n| n > 0), "{engine} {name} {scope}: rows");
+        }
+        assert_latency(&r["cold"], &format!("{engine} {name} read {scope} cold"));
+        assert_latency(&r["warm"], &format!("{engine} {name} read {scope} warm"));
+    }
 }
 
 #[test]
@@ -170,31 +275,64 @@ fn the_benchmark_harness_runs_at_the_small_scale() {
         assert_eq!(c["duckdb"], c["socle"], "resultat rows, DuckDB vs Socle: {c}");
     }
     assert_eq!(v["check"]["excluded_css"], serde_json::json!(["881000"]));
-    assert_eq!(
-        v["check"]["taux_reussite"]["equal"], true,
-        "the mart's cells: {}",
-        v["check"]["taux_reussite"]
-    );
+    // taux_reussite: DuckDB's cells (benches/duckdb/taux_reussite.sql) against Socle's exact
+    // cells (the CSS zones' files, not the suppressed shared file), every count compared.
+    let mc = &v["check"]["taux_reussite"];
+    assert_eq!(mc["equal"], true, "the mart's cells: {mc}");
+    assert!(mc["socle_cells"].as_u64().is_some_and(|n| n > 0), "{mc}");
+    assert_eq!(mc["socle_cells"], mc["duckdb_cells"], "{mc}");
+    let compared: Vec<&str> = mc["columns"]
+        .as_array()
+        .expect("columns compared")
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for c in [
+        "code_css",
+        "code_etablissement",
+        "code_cours",
+        "etape",
+        "nb_evalues",
+        "nb_reussites",
+    ] {
+        assert!(compared.contains(&c), "{c} compared: {mc}");
+    }
+    assert!(!compared.contains(&"cellule_supprimee"), "{mc}");
     for step in ["night", "resultat", "taux_reussite"] {
         assert!(f64_at(&v, &format!("/ratios/{step}/median")) > 0.0, "ratio {step}");
     }
 
-    // Every mart of pipelines/marts has latency figures in both engines.
-    let mut marts: Vec<String> = std::fs::read_dir(root().join("pipelines/marts"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
-        .collect();
-    marts.sort();
+    // Every mart of pipelines/marts has latency figures in DataFusion; in DuckDB every mart of
+    // `source: shared` (no error), while a `source: css` mart (run in each CSS's own zone) is
+    // n/a with its reason.
+    let marts = marts_of_pipelines(&tmp.path().join("sql"));
     assert!(!marts.is_empty());
-    assert!(
-        v["datafusion_marts"].get("error").is_none(),
-        "socle bench queries: {}",
-        v["datafusion_marts"]["error"]
-    );
-    assert_marts(&v["datafusion_marts"], "DataFusion", &marts);
-    assert_marts(&v["duckdb_marts"], "DuckDB", &marts);
+    let df = &v["datafusion_marts"];
+    assert!(df.get("error").is_none(), "socle bench queries: {}", df["error"]);
+    let duck = &v["duckdb_marts"];
+    for m in &marts {
+        assert_mart(df, "DataFusion", m);
+        assert_eq!(mart_figures(df, "DataFusion", &m.name)["source"], m.source.as_str());
+        if m.source == "shared" {
+            assert_mart(duck, "DuckDB", m);
+            assert_eq!(mart_figures(duck, "DuckDB", &m.name)["status"], "ok");
+        } else {
+            let d = mart_figures(duck, "DuckDB", &m.name);
+            assert_eq!(d["status"], "n/a (runs per CSS zone)", "DuckDB {}: {d}", m.name);
+            assert!(
+                d["reason"].as_str().is_some_and(|r| !r.is_empty()),
+                "DuckDB {}: {d}",
+                m.name
+            );
+            assert!(d.get("error").is_none(), "DuckDB {}: {d}", m.name);
+        }
+    }
+    assert_latency(&df["rebuild_all_ms"], "DataFusion rebuild all");
+    if marts.iter().any(|m| m.source == "shared") {
+        assert_latency(&df["rebuild_all_shared_ms"], "DataFusion rebuild all (source: shared)");
+        assert_latency(&duck["rebuild_all_ms"], "DuckDB rebuild all (source: shared)");
+        assert_eq!(duck["rebuild_all_excluded"], serde_json::json!([]), "{duck}");
+    }
 
     // The targets table, with a status for each (n/a below the province scale).
     let targets = v["targets"].as_array().expect("targets");

@@ -21,8 +21,15 @@ fn check_accepts_the_committed_project_and_names_every_broken_file() {
     let mart = tmp.join("pipelines/marts/taux_reussite.sql");
     let t = std::fs::read_to_string(&mart)
         .unwrap()
-        .replace("AS nb_vides", "AS nb_blancs");
+        .replace("nb_vides\nFROM reussite", "nb_vides AS nb_blancs\nFROM reussite");
+    assert!(t.contains("nb_blancs"), "the test's edit must apply: {t}");
     std::fs::write(&mart, t).unwrap();
+    // A seed whose header no longer matches its YAML.
+    let seed = tmp.join("pipelines/seeds/types_sanction.csv");
+    let t = std::fs::read_to_string(&seed)
+        .unwrap()
+        .replacen("type_diplome", "type", 1);
+    std::fs::write(&seed, t).unwrap();
     let o = socle(&[
         "check",
         "--schemas",
@@ -38,6 +45,10 @@ fn check_accepts_the_committed_project_and_names_every_broken_file() {
     );
     assert!(
         out.contains("taux_reussite.yaml: columns: column nb_blancs is produced by the SQL but not documented"),
+        "{out}"
+    );
+    assert!(
+        out.contains("types_sanction.csv") && out.contains("differs from the columns"),
         "{out}"
     );
     std::fs::remove_dir_all(&tmp).unwrap();

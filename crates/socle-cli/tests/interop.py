@@ -13,7 +13,8 @@ import polars as pl
 
 wh, mart_sql_file = sys.argv[1], sys.argv[2]
 resultat_glob = f"{wh}/shared/resultat/**/*.parquet"
-mart_glob = f"{wh}/marts/taux_reussite/*.parquet"
+# The exact cells: the CSS zones' files (the shared zone's file hides small cells).
+mart_glob = f"{wh}/css/*/marts/taux_reussite/*.parquet"
 KEY = ["annee_scolaire", "code_css", "code_etablissement", "code_cours", "etape"]
 
 

@@ -19,6 +19,26 @@ impl SchoolYear {
     pub fn start_year(self) -> i32 {
         self.0
     }
+    /// First day of the year, July 1 of the start year, as (year, month, day).
+    pub fn first_day(self) -> (i32, u32, u32) {
+        (self.0, 7, 1)
+    }
+    /// Last day of the year, June 30 of the following calendar year, as (year, month, day).
+    pub fn last_day(self) -> (i32, u32, u32) {
+        (self.0 + 1, 6, 30)
+    }
+    /// The official count date of the year, September 30 of the start year, as (year, month,
+    /// day): enrolment (effectif), cohorts and ages are all taken on this day. Every mart gets it
+    /// from here, through the `annees_scolaires` reference table.
+    pub fn census_day(self) -> (i32, u32, u32) {
+        (self.0, 9, 30)
+    }
+    pub fn next(self) -> Self {
+        SchoolYear(self.0 + 1)
+    }
+    pub fn previous(self) -> Self {
+        SchoolYear(self.0 - 1)
+    }
     /// Parses `2024-2025` (the canonical label) or `2024` (GPI's start year).
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim();

@@ -1,14 +1,39 @@
 //! Marts: SQL files under `pipelines/marts/`, each with a YAML description (definition in words,
-//! grain, columns, exclusions), run by DataFusion over a warehouse session.
+//! grain, columns, exclusions, where it may be published), run by DataFusion over a warehouse
+//! session, beside reference tables (`annees_scolaires`, the ministry registry, the seeds of
+//! `pipelines/seeds/`).
 //!
-//! [`load`] reads and pairs the files, [`check`] verifies each mart against the tables it would
-//! run on (it plans, and its output columns are exactly its documented columns), [`build`] runs them.
+//! - [`load`] reads `pipelines/` and orders the marts so a mart comes after those it reads;
+//! - [`register_reference`] adds the reference tables to a session;
+//! - [`check`] plans every mart against the tables it would run on (its output columns must be
+//!   exactly its documented columns);
+//! - [`build`] runs marts (each result registered for the marts that read it);
+//! - [`publish_sets`] turns a built mart into what each zone gets: small cells suppressed for the
+//!   shared zone, exact rows (flagged) for the CSS zones, nothing shared for nominative marts.
+
+mod project;
+mod reference;
+mod spec;
+mod suppress;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+pub use project::{Mart, Project, SUPPRESSED_COLUMN, Seed, load, render, tables_read};
+pub use reference::{
+    NIGHTS, TABLES as REFERENCE_TABLES, nights_batch, read_seed, reference_tables, register_nights, register_reference,
+    school_years,
+};
+pub use spec::{
+    Config, MartColumn, MartSpec, Parameter, ParameterValue, Publication, SeedColumn, SeedSpec, SeedType, Source,
+    SuppressionRule, Text,
+};
+pub use suppress::{flag, flagged_schema, suppress};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
-use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -18,57 +43,19 @@ pub enum MartError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("reference table {table}: {message}")]
+    Reference { table: String, message: String },
     #[error("mart {name} ({path}) failed: {source}")]
     Engine {
         name: String,
         path: PathBuf,
         source: datafusion::error::DataFusionError,
     },
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Text {
-    pub fr: String,
-    pub en: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MartColumn {
-    pub name: String,
-    pub description: String,
-}
-
-/// Where a mart runs: over the shared zone (all CSS, pseudonymous) or a CSS's own zone.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum MartZone {
-    Shared,
-}
-
-/// The YAML description of a mart.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MartSpec {
-    pub name: String,
-    pub title: Text,
-    pub zone: MartZone,
-    pub grain: String,
-    pub definition: Text,
-    #[serde(default)]
-    pub excluded: Vec<String>,
-    #[serde(default)]
-    pub suppression: Option<String>,
-    pub columns: Vec<MartColumn>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Mart {
-    pub spec: MartSpec,
-    pub sql: String,
-    pub sql_path: PathBuf,
-    pub yaml_path: PathBuf,
+    #[error("mart {name}: small-cell suppression failed: {source}")]
+    Suppression {
+        name: String,
+        source: datafusion::arrow::error::ArrowError,
+    },
 }
 
 /// One problem of a pipeline definition, with its file.
@@ -81,133 +68,158 @@ pub struct Problem {
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}: {}", self.file.display(), self.path, self.message)
-    }
-}
-
-/// Loads `<pipelines>/marts/*.yaml` with their `.sql`. Missing pairs and YAML errors are
-/// problems, returned beside the marts that loaded.
-pub fn load(pipelines: &Path) -> Result<(Vec<Mart>, Vec<Problem>), MartError> {
-    let dir = pipelines.join("marts");
-    let mut marts = Vec::new();
-    let mut problems = Vec::new();
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|source| MartError::Io {
-            path: dir.clone(),
-            source,
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for path in &entries {
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("sql") if !path.with_extension("yaml").exists() => {
-                problems.push(Problem {
-                    file: path.clone(),
-                    path: String::new(),
-                    message: "SQL file without its YAML description (definition, grain, columns)".into(),
-                });
-            }
-            Some("yaml" | "yml") => {
-                let sql_path = path.with_extension("sql");
-                let text = std::fs::read_to_string(path).map_err(|source| MartError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-                let spec: MartSpec = match serde_saphyr::from_str(&text) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        problems.push(Problem {
-                            file: path.clone(),
-                            path: String::new(),
-                            message: e.to_string(),
-                        });
-                        continue;
-                    }
-                };
-                let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-                if spec.name != stem {
-                    problems.push(Problem {
-                        file: path.clone(),
-                        path: "name".into(),
-                        message: format!("name {:?} must match the file name {stem}", spec.name),
-                    });
-                }
-                if spec.definition.fr.trim().is_empty() || spec.definition.en.trim().is_empty() {
-                    problems.push(Problem {
-                        file: path.clone(),
-                        path: "definition".into(),
-                        message: "a definition in words (fr and en) is required".into(),
-                    });
-                }
-                let sql = match std::fs::read_to_string(&sql_path) {
-                    Ok(s) => s,
-                    Err(_) => {
-                        problems.push(Problem {
-                            file: path.clone(),
-                            path: String::new(),
-                            message: format!("missing SQL file {}", sql_path.display()),
-                        });
-                        continue;
-                    }
-                };
-                marts.push(Mart {
-                    spec,
-                    sql,
-                    sql_path,
-                    yaml_path: path.clone(),
-                });
-            }
-            _ => {}
+        if self.path.is_empty() {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(f, "{}: {}: {}", self.file.display(), self.path, self.message)
         }
     }
-    Ok((marts, problems))
 }
 
-/// Plans every mart on `ctx` (tables registered, possibly empty) and compares its output columns
-/// with its documented columns.
-pub async fn check(marts: &[Mart], ctx: &SessionContext) -> Vec<Problem> {
+/// Registers `batches` as table `name` in `ctx`, replacing a table of that name (a mart
+/// published by the previous night, in a warehouse session).
+fn register_result(
+    ctx: &SessionContext,
+    name: &str,
+    schema: SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> datafusion::error::Result<()> {
+    let table = MemTable::try_new(schema, vec![batches])?;
+    ctx.deregister_table(name)?;
+    ctx.register_table(name, Arc::new(table))?;
+    Ok(())
+}
+
+/// Plans every mart of `project` on the session of its source (`shared` or `css`, tables
+/// registered, possibly empty, with the reference tables) and compares its output columns with
+/// its documented columns. Each planned mart is registered empty for the marts that read it.
+pub async fn check(project: &Project, shared: &SessionContext, css: &SessionContext) -> Vec<Problem> {
     let mut problems = Vec::new();
-    for m in marts {
-        match ctx.sql(&m.sql).await {
-            Err(e) => problems.push(Problem {
+    for m in &project.marts {
+        let ctx = match m.spec.source {
+            Source::Shared => shared,
+            Source::Css => css,
+        };
+        let df = match ctx.sql(&m.sql).await {
+            Ok(df) => df,
+            Err(e) => {
+                problems.push(Problem {
+                    file: m.sql_path.clone(),
+                    path: String::new(),
+                    message: format!("does not plan: {e}"),
+                });
+                continue;
+            }
+        };
+        let schema = output_schema(df.schema().as_arrow());
+        let produced: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let documented: Vec<String> = m.spec.columns.iter().map(|c| c.name.clone()).collect();
+        for c in &produced {
+            if !documented.contains(c) {
+                problems.push(Problem {
+                    file: m.yaml_path.clone(),
+                    path: "columns".into(),
+                    message: format!("column {c} is produced by the SQL but not documented"),
+                });
+            }
+        }
+        for c in &documented {
+            if !produced.contains(c) {
+                problems.push(Problem {
+                    file: m.yaml_path.clone(),
+                    path: "columns".into(),
+                    message: format!("documented column {c} is not produced by the SQL"),
+                });
+            }
+        }
+        if produced != documented && produced.len() == documented.len() {
+            problems.push(Problem {
+                file: m.yaml_path.clone(),
+                path: "columns".into(),
+                message: format!(
+                    "columns are documented in another order than the SQL's: {}",
+                    produced.join(", ")
+                ),
+            });
+        }
+        for rule in &m.spec.suppression {
+            if let Ok(f) = schema.field_with_name(&rule.count)
+                && !f.data_type().is_integer()
+            {
+                problems.push(Problem {
+                    file: m.yaml_path.clone(),
+                    path: "suppression".into(),
+                    message: format!("{} must be a count (an integer), not {}", rule.count, f.data_type()),
+                });
+            }
+        }
+        if let Err(e) = register_result(ctx, &m.spec.name, schema, vec![]) {
+            problems.push(Problem {
                 file: m.sql_path.clone(),
                 path: String::new(),
-                message: format!("does not plan: {e}"),
-            }),
-            Ok(df) => {
-                let produced: Vec<String> = df.schema().fields().iter().map(|f| f.name().clone()).collect();
-                let documented: Vec<String> = m.spec.columns.iter().map(|c| c.name.clone()).collect();
-                for c in &produced {
-                    if !documented.contains(c) {
-                        problems.push(Problem {
-                            file: m.yaml_path.clone(),
-                            path: "columns".into(),
-                            message: format!("column {c} is produced by the SQL but not documented"),
-                        });
-                    }
-                }
-                for c in &documented {
-                    if !produced.contains(c) {
-                        problems.push(Problem {
-                            file: m.yaml_path.clone(),
-                            path: "columns".into(),
-                            message: format!("documented column {c} is not produced by the SQL"),
-                        });
-                    }
-                }
-            }
+                message: e.to_string(),
+            });
         }
     }
     problems
 }
 
-/// A built mart: name, schema and rows.
-pub type Built = (String, SchemaRef, Vec<RecordBatch>);
+/// The schema a mart is published with: the planned columns, every one nullable, text as plain
+/// `Utf8`. The batches DataFusion produces may differ from the logical plan's schema in
+/// nullability (a `COALESCE` run as a `CASE`) or string type (`Utf8View` from a `CAST`); pinning
+/// one schema keeps every CSS's run of a mart and every zone's file alike.
+fn output_schema(planned: &datafusion::arrow::datatypes::Schema) -> SchemaRef {
+    use datafusion::arrow::datatypes::{DataType, Field};
+    let fields: Vec<Field> = planned
+        .fields()
+        .iter()
+        .map(|f| {
+            let t = match f.data_type() {
+                DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+                t => t.clone(),
+            };
+            Field::new(f.name(), t, true)
+        })
+        .collect();
+    Arc::new(datafusion::arrow::datatypes::Schema::new(fields))
+}
 
-/// Runs every mart on `ctx`.
-pub async fn build(marts: &[Mart], ctx: &SessionContext) -> Result<Vec<Built>, MartError> {
-    let mut out = Vec::new();
+/// `batch` with `schema` (same columns in order), casting a column whose type differs.
+fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(c.clone())
+            } else {
+                datafusion::arrow::compute::cast(c, f.data_type())
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema.clone(), columns)
+}
+
+/// A built mart: its exact rows, as the SQL gave them.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub name: String,
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+impl Built {
+    pub fn rows(&self) -> usize {
+        self.batches.iter().map(|b| b.num_rows()).sum()
+    }
+}
+
+/// Runs `marts` on `ctx`, in the order given (dependency order, as [`Project::marts`] and
+/// [`Project::marts_of`] give them). Each result is registered in `ctx` under its name, so the
+/// marts after it read this night's rows.
+pub async fn build(marts: &[&Mart], ctx: &SessionContext) -> Result<Vec<Built>, MartError> {
+    let mut out = Vec::with_capacity(marts.len());
     for m in marts {
         let started = Instant::now();
         let err = |source| MartError::Engine {
@@ -216,163 +228,75 @@ pub async fn build(marts: &[Mart], ctx: &SessionContext) -> Result<Vec<Built>, M
             source,
         };
         let df = ctx.sql(&m.sql).await.map_err(err)?;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await.map_err(err)?;
-        let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-        tracing::info!(mart = %m.spec.name, rows, elapsed_ms = started.elapsed().as_millis() as u64, "mart built");
-        out.push((m.spec.name.clone(), schema, batches));
+        let schema = output_schema(df.schema().as_arrow());
+        let batches = df
+            .collect()
+            .await
+            .map_err(err)?
+            .iter()
+            .map(|b| conform(b, &schema))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err(e.into()))?;
+        register_result(ctx, &m.spec.name, schema.clone(), batches.clone()).map_err(err)?;
+        let built = Built {
+            name: m.spec.name.clone(),
+            schema,
+            batches,
+        };
+        tracing::debug!(mart = %m.spec.name, rows = built.rows(), elapsed_ms = started.elapsed().as_millis() as u64, "mart built");
+        out.push(built);
     }
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use datafusion::arrow::array::{BooleanArray, Int64Array, StringArray};
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
-    use datafusion::datasource::MemTable;
+/// What each zone gets of a mart.
+#[derive(Debug, Clone)]
+pub struct PublishSet {
+    pub name: String,
+    pub publication: Publication,
+    /// The schema of both sets.
+    pub schema: SchemaRef,
+    /// The shared zone's rows (small cells suppressed); `None` for a nominative mart.
+    pub shared: Option<Vec<RecordBatch>>,
+    /// The exact rows of every CSS, each CSS's zone getting its own (`code_css`).
+    pub css: Vec<RecordBatch>,
+}
 
-    fn pipelines() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipelines")
-    }
-
-    /// A tiny `resultat` with every case the definition names.
-    #[allow(clippy::type_complexity)]
-    fn resultat_ctx() -> SessionContext {
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("annee_scolaire", DataType::Utf8, true),
-            Field::new("code_css", DataType::Utf8, true),
-            Field::new("code_etablissement", DataType::Utf8, true),
-            Field::new("code_cours", DataType::Utf8, true),
-            Field::new("etape", DataType::Utf8, true),
-            Field::new("statut_resultat", DataType::Utf8, true),
-            Field::new("evalue", DataType::Boolean, true),
-            Field::new("reussi", DataType::Boolean, true),
-            Field::new("reprise", DataType::Boolean, true),
-            Field::new("etat", DataType::Int64, true),
-            Field::new("ecole_bidon", DataType::Boolean, true),
-        ]));
-        //               statut,        evalue, reussi,      reprise, etat, bidon
-        let rows: Vec<(&str, bool, Option<bool>, bool, i64, bool)> = vec![
-            ("reussi", true, Some(true), false, 1, false),
-            ("reussi", true, Some(true), false, 1, false),
-            ("echec", true, Some(false), false, 1, false),
-            ("absent", false, None, false, 1, false),
-            ("exempte", false, None, false, 1, false),
-            ("non_evalue", false, None, false, 1, false),
-            ("vide", false, None, false, 1, false),
-            ("reussi", true, Some(true), true, 1, false), // retake: excluded
-            ("echec", true, Some(false), false, 0, false), // inactive: excluded
-            ("echec", true, Some(false), false, 1, true), // dummy school: excluded
-        ];
-        let n = rows.len();
-        let s = |v: &str| Arc::new(StringArray::from(vec![v; n])) as _;
-        let batch = RecordBatch::try_new(
-            schema.clone(),
-            vec![
-                s("2024-2025"),
-                s("866000"),
-                s("866012"),
-                s("132406"),
-                s("1"),
-                Arc::new(StringArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())),
-                Arc::new(BooleanArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())),
-                Arc::new(BooleanArray::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())),
-                Arc::new(BooleanArray::from(rows.iter().map(|r| r.3).collect::<Vec<_>>())),
-                Arc::new(Int64Array::from(rows.iter().map(|r| r.4).collect::<Vec<_>>())),
-                Arc::new(BooleanArray::from(rows.iter().map(|r| r.5).collect::<Vec<_>>())),
-            ],
-        )
-        .unwrap();
-        let ctx = SessionContext::new();
-        ctx.register_table(
-            "resultat",
-            Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()),
-        )
-        .unwrap();
-        ctx
-    }
-
-    #[tokio::test]
-    async fn committed_pipelines_load_and_check() {
-        let (marts, problems) = load(&pipelines()).unwrap();
-        assert!(problems.is_empty(), "{problems:?}");
-        assert!(marts.iter().any(|m| m.spec.name == "taux_reussite"));
-        let problems = check(&marts, &resultat_ctx()).await;
-        assert!(problems.is_empty(), "{problems:?}");
-    }
-
-    #[tokio::test]
-    async fn taux_reussite_counts_as_its_definition_says() {
-        let (marts, _) = load(&pipelines()).unwrap();
-        let built = build(&marts, &resultat_ctx()).await.unwrap();
-        let (_, _, batches) = built.iter().find(|b| b.0 == "taux_reussite").unwrap();
-        let ctx = SessionContext::new();
-        let schema = batches[0].schema();
-        ctx.register_table("m", Arc::new(MemTable::try_new(schema, vec![batches.clone()]).unwrap()))
-            .unwrap();
-        let out = ctx
-            .sql("SELECT nb_evalues, nb_reussites, taux_reussite, nb_absents, nb_exemptes, nb_non_evalues, nb_vides FROM m")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        let text = datafusion::arrow::util::pretty::pretty_format_batches(&out)
-            .unwrap()
-            .to_string();
-        // 3 evaluated (2 passed, 1 failed): retake, inactive and dummy-school rows excluded.
-        assert!(text.contains("| 3          | 2            | 0.6666666666666666 | 1          | 1           | 1              | 1        |"), "{text}");
-    }
-
-    #[tokio::test]
-    async fn undocumented_columns_and_bad_sql_are_problems() {
-        let tmp = std::env::temp_dir().join(format!("socle-marts-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(tmp.join("marts")).unwrap();
-        std::fs::write(
-            tmp.join("marts/a.sql"),
-            "SELECT code_css, count(*) AS n FROM resultat GROUP BY code_css",
-        )
-        .unwrap();
-        std::fs::write(
-            tmp.join("marts/a.yaml"),
-            "name: a\ntitle: {fr: A, en: A}\nzone: shared\ngrain: g\ndefinition: {fr: d, en: d}\ncolumns:\n  - {name: code_css, description: c}\n  - {name: missing, description: m}\n",
-        )
-        .unwrap();
-        std::fs::write(tmp.join("marts/b.sql"), "SELECT nope FROM resultat").unwrap();
-        std::fs::write(
-            tmp.join("marts/b.yaml"),
-            "name: b\ntitle: {fr: B, en: B}\nzone: shared\ngrain: g\ndefinition: {fr: d, en: d}\ncolumns: []\n",
-        )
-        .unwrap();
-        std::fs::write(tmp.join("marts/c.sql"), "SELECT 1").unwrap();
-        let (marts, load_problems) = load(&tmp).unwrap();
-        assert_eq!(load_problems.len(), 1, "{load_problems:?}");
-        assert!(load_problems[0].to_string().contains("c.sql"));
-        let problems: Vec<String> = check(&marts, &resultat_ctx())
-            .await
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
-        assert!(
-            problems
+/// Splits a built mart into its zones' sets, with the project's small-cell threshold.
+pub fn publish_sets(mart: &Mart, threshold: i64, built: Built) -> Result<PublishSet, MartError> {
+    let err = |source| MartError::Suppression {
+        name: mart.spec.name.clone(),
+        source,
+    };
+    match mart.spec.publication {
+        Publication::Css => Ok(PublishSet {
+            name: built.name,
+            publication: Publication::Css,
+            schema: built.schema,
+            shared: None,
+            css: built.batches,
+        }),
+        Publication::Shared => {
+            let rules = &mart.spec.suppression;
+            let css = built
+                .batches
                 .iter()
-                .any(|p| p.contains("a.yaml") && p.contains("column n is produced")),
-            "{problems:?}"
-        );
-        assert!(
-            problems
+                .map(|b| flag(rules, threshold, b))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(err)?;
+            let shared = built
+                .batches
                 .iter()
-                .any(|p| p.contains("a.yaml") && p.contains("missing is not produced")),
-            "{problems:?}"
-        );
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.contains("b.sql") && p.contains("does not plan")),
-            "{problems:?}"
-        );
-        std::fs::remove_dir_all(&tmp).unwrap();
+                .map(|b| suppress(rules, threshold, b))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(err)?;
+            Ok(PublishSet {
+                name: built.name,
+                publication: Publication::Shared,
+                schema: flagged_schema(&built.schema),
+                shared: Some(shared),
+                css,
+            })
+        }
     }
 }

@@ -149,28 +149,113 @@ impl Pipeline {
             .collect()
     }
 
-    /// Rebuilds every mart over the shared zone and publishes them together. Returns each
-    /// mart's name and row count.
-    pub async fn build_marts(&self, marts: &[socle_marts::Mart]) -> Result<Vec<(String, usize)>, PipelineError> {
+    /// Rebuilds every mart and publishes them together. Marts of `source: shared` run once over
+    /// the shared zone; marts of `source: css` run in each CSS's own zone, one CSS at a time,
+    /// and their rows are put together. Then each mart is split by zone: the shared zone gets
+    /// the aggregates with small cells suppressed, each CSS's zone its exact rows (and the
+    /// nominative marts). Returns each mart's name and exact row count.
+    pub async fn build_marts(&self, project: &socle_marts::Project) -> Result<Vec<(String, usize)>, PipelineError> {
         let started = Instant::now();
-        let schemas = self
-            .dictionary
-            .entities
-            .iter()
-            .map(|e| (e.name.clone(), e.shared_arrow_schema()))
-            .collect();
-        let ctx = self.warehouse.session(Zone::Shared, &schemas).await?;
-        let built = socle_marts::build(marts, &ctx).await?;
-        let summary: Vec<(String, usize)> = built
-            .iter()
-            .map(|(name, _, batches)| (name.clone(), batches.iter().map(|b| b.num_rows()).sum()))
-            .collect();
-        self.warehouse.publish_marts(&self.run_id, built)?;
+        let codes: Vec<String> = self.warehouse.manifests()?.into_iter().map(|m| m.code_css).collect();
+        let all: Vec<&socle_marts::Mart> = project.marts.iter().collect();
+        let mut built: std::collections::BTreeMap<String, socle_marts::Built> =
+            compute_marts(&self.warehouse, &self.dictionary, project, &all)
+                .await?
+                .into_iter()
+                .map(|b| (b.name.clone(), b))
+                .collect();
+
+        let threshold = project.config.seuil_petites_cellules;
+        let mut outputs = Vec::with_capacity(project.marts.len());
+        let mut summary = Vec::with_capacity(project.marts.len());
+        for m in &project.marts {
+            let Some(b) = built.remove(&m.spec.name) else {
+                continue; // A css-source mart in a warehouse without CSS.
+            };
+            summary.push((b.name.clone(), b.rows()));
+            let set = socle_marts::publish_sets(m, threshold, b)?;
+            outputs.push(socle_warehouse::MartOutput {
+                name: set.name,
+                schema: set.schema,
+                shared: set.shared,
+                css: set.css,
+            });
+        }
+        self.warehouse.publish_marts(&self.run_id, outputs, &codes)?;
         tracing::info!(
             marts = summary.len(),
+            css = codes.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "marts published"
         );
         Ok(summary)
     }
+}
+
+/// Computes `marts` (with every mart they read among them, in dependency order, as
+/// [`socle_marts::Project::marts`] gives them) over the warehouse's current data, without
+/// publishing: `source: shared` marts once over the shared zone, `source: css` marts in each
+/// CSS's zone, their rows put together. What the night's marts stage computes (and what
+/// `socle bench queries` times).
+pub async fn compute_marts(
+    warehouse: &Warehouse,
+    dictionary: &Dictionary,
+    project: &socle_marts::Project,
+    marts: &[&socle_marts::Mart],
+) -> Result<Vec<socle_marts::Built>, PipelineError> {
+    use socle_marts::Source;
+    let manifests = warehouse.manifests()?;
+    // The night of each CSS: what the marts mean by "as of" (never the wall clock).
+    let nights: Vec<(String, chrono::NaiveDate)> = manifests
+        .iter()
+        .filter_map(|m| {
+            chrono::NaiveDate::parse_from_str(&m.night, "%Y-%m-%d")
+                .ok()
+                .map(|d| (m.code_css.clone(), d))
+        })
+        .collect();
+    let mut out: Vec<socle_marts::Built> = Vec::new();
+    let shared: Vec<&socle_marts::Mart> = marts
+        .iter()
+        .copied()
+        .filter(|m| m.spec.source == Source::Shared)
+        .collect();
+    if !shared.is_empty() {
+        let schemas = dictionary
+            .entities
+            .iter()
+            .map(|e| (e.name.clone(), e.shared_arrow_schema()))
+            .collect();
+        let ctx = warehouse.session(Zone::Shared, &schemas).await?;
+        socle_marts::register_reference(&ctx, project)?;
+        socle_marts::register_nights(&ctx, &nights)?;
+        out.extend(socle_marts::build(&shared, &ctx).await?);
+    }
+    let per_css: Vec<&socle_marts::Mart> = marts.iter().copied().filter(|m| m.spec.source == Source::Css).collect();
+    if !per_css.is_empty() {
+        let mut schemas: std::collections::BTreeMap<String, socle_warehouse::SchemaRef> = dictionary
+            .entities
+            .iter()
+            .map(|e| (e.name.clone(), e.arrow_schema()))
+            .collect();
+        schemas.insert(
+            socle_warehouse::QUARANTINE.to_string(),
+            socle_transform::quarantine_schema(),
+        );
+        let first = out.len();
+        for m in &manifests {
+            let ctx = warehouse.session(Zone::Css(m.code_css.clone()), &schemas).await?;
+            socle_marts::register_reference(&ctx, project)?;
+            let own: Vec<(String, chrono::NaiveDate)> =
+                nights.iter().filter(|(c, _)| *c == m.code_css).cloned().collect();
+            socle_marts::register_nights(&ctx, &own)?;
+            for b in socle_marts::build(&per_css, &ctx).await? {
+                match out[first..].iter_mut().find(|o| o.name == b.name) {
+                    Some(all) => all.batches.extend(b.batches),
+                    None => out.push(b),
+                }
+            }
+        }
+    }
+    Ok(out)
 }

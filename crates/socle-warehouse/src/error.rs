@@ -66,6 +66,12 @@ pub enum WarehouseError {
     /// Batches of one table with different schemas.
     #[error("table `{table}`: batches have different schemas")]
     SchemaMismatch { table: String },
+    /// Mart rows whose CSS has no zone in the warehouse.
+    #[error("mart `{mart}` has rows of CSS {code_css}, which has no zone in this warehouse")]
+    MartCss { mart: String, code_css: String },
+    /// Mart rows for the CSS zones without a `code_css`.
+    #[error("mart `{mart}`: rows for the CSS zones need a `code_css` (a column, never null)")]
+    MartWithoutCss { mart: String },
     /// A table written twice in one transaction.
     #[error("table `{table}` was already written in this transaction")]
     AlreadyWritten { table: String },

@@ -74,7 +74,7 @@ pub use manifest::{
 pub use schema::{PERSONAL_METADATA_KEY, entity_schema, entity_schemas, shared_schema};
 pub use session::Zone;
 pub use transaction::CssTransaction;
-pub use warehouse::{FAILPOINT_ENV, Warehouse, failpoint_from_env, new_run_id};
+pub use warehouse::{FAILPOINT_ENV, MartOutput, Warehouse, failpoint_from_env, new_run_id};
 
 /// Re-exported so callers build batches and schemas with the very Arrow the warehouse uses.
 pub use datafusion::arrow::datatypes::SchemaRef;

@@ -84,6 +84,37 @@ fn group_by_css(
     Ok(out)
 }
 
+/// The rows of `batches` by `code_css`, for the CSS zones. Rows without a code (or a mart without
+/// a `code_css` column) cannot go to any zone: an error.
+pub(crate) fn split_by_css(
+    mart: &str,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<BTreeMap<String, Vec<RecordBatch>>, WarehouseError> {
+    let no_zone = || WarehouseError::MartWithoutCss { mart: mart.to_string() };
+    let i = schema.index_of(CSS_COLUMN).map_err(|_| no_zone())?;
+    let err = |e| WarehouseError::arrow(mart, e);
+    let mut out: BTreeMap<String, Vec<RecordBatch>> = BTreeMap::new();
+    for batch in batches.iter().filter(|b| b.num_rows() > 0) {
+        let codes = cast(batch.column(i), &DataType::Utf8).map_err(err)?;
+        let codes = codes.as_any().downcast_ref::<StringArray>().ok_or_else(no_zone)?;
+        if codes.null_count() > 0 {
+            return Err(no_zone());
+        }
+        let distinct: std::collections::BTreeSet<&str> = codes.iter().flatten().collect();
+        for code in distinct {
+            let part = if codes.len() == 1 || codes.iter().all(|c| c == Some(code)) {
+                batch.clone()
+            } else {
+                let mask = eq(codes, &StringArray::new_scalar(code)).map_err(err)?;
+                filter_record_batch(batch, &mask).map_err(err)?
+            };
+            out.entry(code.to_string()).or_default().push(part);
+        }
+    }
+    Ok(out)
+}
+
 /// Writes mart `mart` (`batches`, all of `schema`) to a new Parquet file at `path`, grouped by
 /// CSS with a row group boundary between CSS (see the module), and syncs it to disk. Returns the
 /// number of rows written.

@@ -15,7 +15,7 @@ use datafusion::object_store::{ObjectMeta, ObjectStoreExt};
 use datafusion::prelude::{SessionContext, col, lit};
 
 use crate::error::WarehouseError;
-use crate::layout::{self, CSS_COLUMN, QUARANTINE};
+use crate::layout::{self, CSS_COLUMN, CSS_DIR, QUARANTINE};
 use crate::manifest::MartsManifest;
 use crate::schema::shared_schema;
 use crate::warehouse::Warehouse;
@@ -27,11 +27,11 @@ const FOOTER_SIZE_HINT: usize = 64 * 1024;
 /// Which zone a session sees.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Zone {
-    /// The shared zone: each shared table over every CSS, and every mart. No personal data
-    /// besides the pseudonymous key.
+    /// The shared zone: each shared table over every CSS, and the aggregate marts with their
+    /// small cells suppressed. No personal data besides the pseudonymous key.
     Shared,
     /// One CSS's own zone: its tables with every column, its quarantine (`quarantaine`), and
-    /// every mart restricted to its rows.
+    /// its own rows of every mart (exact counts, and the nominative marts).
     Css(String),
 }
 
@@ -41,9 +41,8 @@ impl Warehouse {
     /// run).
     ///
     /// - [`Zone::Shared`]: each table's shared files over all CSS, plus every mart.
-    /// - [`Zone::Css`]: that CSS's tables and `quarantaine`, plus every mart with a `code_css`
-    ///   column as a view restricted to that CSS (`SELECT * FROM mart WHERE code_css = '<code>'`);
-    ///   marts without a `code_css` column are not registered in a CSS zone.
+    /// - [`Zone::Css`]: that CSS's tables and `quarantaine`, plus every mart from the CSS's own
+    ///   mart files (exact counts, and the nominative marts that never reach the shared zone).
     ///
     /// Tables with no file yet are registered empty with their schema from `schemas` (entity
     /// name -> full schema, see [`crate::entity_schemas`]), otherwise skipped. In the shared
@@ -177,20 +176,34 @@ impl Warehouse {
     ) -> Result<usize, WarehouseError> {
         let mut registered = 0;
         for (name, files) in &manifest.marts {
-            if files.shared_files.is_empty() {
-                continue;
-            }
-            let provider = self.listing_table(ctx, &files.shared_files).await?;
             let provider = match zone {
-                Zone::Shared => provider,
+                // Nominative marts have no shared files: never in the shared zone.
+                Zone::Shared if files.shared_files.is_empty() => continue,
+                Zone::Shared => self.listing_table(ctx, &files.shared_files).await?,
                 Zone::Css(code) => {
-                    if provider.schema().index_of(CSS_COLUMN).is_err() {
-                        tracing::debug!(mart = %name, "mart without code_css: not in a CSS zone");
+                    let prefix = format!("{CSS_DIR}/{code}/");
+                    let own: Vec<String> = files
+                        .css_files
+                        .iter()
+                        .filter(|f| f.starts_with(&prefix))
+                        .cloned()
+                        .collect();
+                    if !own.is_empty() {
+                        self.listing_table(ctx, &own).await?
+                    } else if !files.css_files.is_empty() || files.shared_files.is_empty() {
+                        // Published for other CSS only (this CSS had no zone then).
                         continue;
+                    } else {
+                        // Marts published before per-CSS files existed: the shared file, restricted.
+                        let provider = self.listing_table(ctx, &files.shared_files).await?;
+                        if provider.schema().index_of(CSS_COLUMN).is_err() {
+                            tracing::debug!(mart = %name, "mart without code_css: not in a CSS zone");
+                            continue;
+                        }
+                        ctx.read_table(provider)?
+                            .filter(col(CSS_COLUMN).eq(lit(code.as_str())))?
+                            .into_view()
                     }
-                    ctx.read_table(provider)?
-                        .filter(col(CSS_COLUMN).eq(lit(code.as_str())))?
-                        .into_view()
                 }
             };
             ctx.register_table(TableReference::bare(name.as_str()), provider)?;

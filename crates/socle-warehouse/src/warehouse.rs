@@ -12,11 +12,12 @@ use datafusion::arrow::record_batch::RecordBatch;
 use sha2::{Digest, Sha256};
 
 use crate::error::WarehouseError;
-use crate::layout::{self, MARTS_DIR, MARTS_MANIFEST, TMP_MARKER};
+use crate::layout::{self, CSS_DIR, MARTS_DIR, MARTS_MANIFEST, TMP_MARKER};
 use crate::manifest::{self, Manifest, MartsManifest, TableFiles};
 use crate::marts;
 use crate::transaction::CssTransaction;
 use crate::write;
+use rayon::prelude::*;
 
 /// Environment variable holding a failpoint, **a test hook only**: `commit:<code_css>` makes the
 /// commit of that CSS fail after its files are moved to their final place but before the
@@ -256,19 +257,29 @@ impl Warehouse {
         Ok(())
     }
 
-    /// Publishes the shared marts, replacing all the previous ones at once, with the same
-    /// protocol as a CSS: staged files, moved to `marts/<name>/<run_id>.parquet`, then
-    /// `_socle/manifests/_marts.json` swapped, then the previous marts' files deleted. A mart with
-    /// no rows is written as an empty file with its schema, so it is always queryable. A mart
-    /// with a `code_css` column is written grouped by CSS, one row group per CSS, so a read of
-    /// one CSS skips the others' rows (see `marts.rs`).
+    /// Publishes the marts, replacing all the previous ones at once, with the same protocol as
+    /// a CSS: staged files, moved into place, then `_socle/manifests/_marts.json` swapped, then
+    /// the previous marts' files deleted.
+    ///
+    /// Each [`MartOutput`] gives up to two sets of rows:
+    /// - `shared`: written to `marts/<name>/<run_id>.parquet` (the shared zone), grouped by CSS,
+    ///   one row group per CSS, so a read of one CSS skips the others' rows (see `marts.rs`);
+    /// - `css`: split by `code_css`, each CSS's rows written to
+    ///   `css/<code>/marts/<name>/<run_id>.parquet` (its own zone), for every CSS of `css_codes`
+    ///   (an empty file with the schema when it has no rows, so every zone can query every mart).
+    ///
+    /// A mart with no rows is written as an empty file with its schema.
     pub fn publish_marts(
         &self,
         run_id: &str,
-        marts: Vec<(String, SchemaRef, Vec<RecordBatch>)>,
+        marts: Vec<MartOutput>,
+        css_codes: &[String],
     ) -> Result<MartsManifest, WarehouseError> {
         let started = Instant::now();
         layout::check_component("run id", run_id)?;
+        for code in css_codes {
+            layout::check_code_css(code)?;
+        }
         let _lock = LockGuard::shared(&self.root)?;
         let previous = self.marts_manifest()?;
         if previous.as_ref().is_some_and(|p| p.run_id == run_id) {
@@ -288,40 +299,58 @@ impl Warehouse {
             published_at: String::new(),
             marts: BTreeMap::new(),
         };
-        let mut staged = Vec::new();
-        for (name, schema, batches) in &marts {
-            layout::check_component("mart name", name)?;
-            if manifest.marts.contains_key(name) {
-                return Err(WarehouseError::AlreadyWritten { table: name.clone() });
+        // Every file to write: (relative path, mart, schema, rows).
+        let mut jobs: Vec<(String, &str, SchemaRef, Vec<RecordBatch>)> = Vec::new();
+        for m in &marts {
+            layout::check_component("mart name", &m.name)?;
+            if manifest.marts.contains_key(&m.name) {
+                return Err(WarehouseError::AlreadyWritten { table: m.name.clone() });
             }
-            let schema = match write::common_schema(name, batches)? {
-                None => schema.clone(),
-                Some(actual) => {
-                    let same = actual.fields().len() == schema.fields().len()
-                        && actual
-                            .fields()
-                            .iter()
-                            .zip(schema.fields().iter())
-                            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
-                    if !same {
-                        return Err(WarehouseError::SchemaMismatch { table: name.clone() });
-                    }
-                    actual
+            let mut files = TableFiles::default();
+            if let Some(shared) = &m.shared {
+                let schema = checked_schema(&m.name, &m.schema, shared)?;
+                let rel = format!("{MARTS_DIR}/{}/{run_id}.parquet", m.name);
+                files.shared_files.push(rel.clone());
+                jobs.push((rel, &m.name, schema, shared.clone()));
+            }
+            let schema = checked_schema(&m.name, &m.schema, &m.css)?;
+            if schema.index_of(layout::CSS_COLUMN).is_err() {
+                // A provincial mart (no `code_css`): nothing for the CSS zones.
+                if m.css.iter().any(|b| b.num_rows() > 0) {
+                    return Err(WarehouseError::MartWithoutCss { mart: m.name.clone() });
                 }
-            };
-            let rel = format!("{MARTS_DIR}/{name}/{run_id}.parquet");
-            let rows = marts::write_mart(name, &layout::resolve(&staging.dir, &rel), schema, batches)?;
-            staged.push(rel.clone());
-            manifest.marts.insert(
-                name.clone(),
-                TableFiles {
-                    rows,
-                    css_files: Vec::new(),
-                    shared_files: vec![rel],
-                    partition_rows: Default::default(),
-                },
-            );
+                manifest.marts.insert(m.name.clone(), files);
+                continue;
+            }
+            let mut by_css: BTreeMap<String, Vec<RecordBatch>> = marts::split_by_css(&m.name, &schema, &m.css)?;
+            for (code, _) in by_css.iter() {
+                if !css_codes.contains(code) {
+                    return Err(WarehouseError::MartCss {
+                        mart: m.name.clone(),
+                        code_css: code.clone(),
+                    });
+                }
+            }
+            for code in css_codes {
+                let rows = by_css.remove(code).unwrap_or_default();
+                files.rows += rows.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+                let rel = format!("{CSS_DIR}/{code}/{MARTS_DIR}/{}/{run_id}.parquet", m.name);
+                files.css_files.push(rel.clone());
+                jobs.push((rel, &m.name, schema.clone(), rows));
+            }
+            manifest.marts.insert(m.name.clone(), files);
         }
+        // Encoding and syncing the files in parallel: a night has about one file per mart and CSS.
+        let written: Vec<Result<u64, WarehouseError>> = jobs
+            .par_iter()
+            .map(|(rel, name, schema, batches)| {
+                marts::write_mart(name, &layout::resolve(&staging.dir, rel), schema.clone(), batches)
+            })
+            .collect();
+        for w in written {
+            w?;
+        }
+        let staged: Vec<String> = jobs.into_iter().map(|(rel, ..)| rel).collect();
 
         let failpoint = failpoint_fires(self.failpoint.as_deref(), "commit", MARTS_MANIFEST);
         manifest.published_at = now_rfc3339();
@@ -448,6 +477,38 @@ fn owned_path(root: &Path, rel: &str) -> Option<PathBuf> {
 /// overwritten: reports); (2) `write_manifest` (an atomic swap: the commit point); (3) delete
 /// the previous manifest's files that the new one does not list. A `failpoint` fires between (1)
 /// and (2).
+/// One mart to publish: its rows for the shared zone (if it may go there) and its exact rows for
+/// the CSS zones (each CSS gets the rows of its `code_css`).
+#[derive(Debug, Clone)]
+pub struct MartOutput {
+    pub name: String,
+    pub schema: SchemaRef,
+    pub shared: Option<Vec<RecordBatch>>,
+    pub css: Vec<RecordBatch>,
+}
+
+/// The schema of `batches` when they agree with `schema` (names and types), else an error.
+fn checked_schema(name: &str, schema: &SchemaRef, batches: &[RecordBatch]) -> Result<SchemaRef, WarehouseError> {
+    match write::common_schema(name, batches)? {
+        None => Ok(schema.clone()),
+        Some(actual) => {
+            let same = actual.fields().len() == schema.fields().len()
+                && actual
+                    .fields()
+                    .iter()
+                    .zip(schema.fields().iter())
+                    .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
+            if same {
+                Ok(actual)
+            } else {
+                Err(WarehouseError::SchemaMismatch {
+                    table: name.to_string(),
+                })
+            }
+        }
+    }
+}
+
 pub(crate) fn publish(
     root: &Path,
     staging: &Path,

@@ -11,7 +11,7 @@ use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 use datafusion::physical_plan::metrics::MetricValue;
 use datafusion::physical_plan::{ExecutionPlan, collect};
 use datafusion::prelude::SessionContext;
-use socle_warehouse::{Warehouse, Zone};
+use socle_warehouse::{MartOutput, Warehouse, Zone};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -94,13 +94,27 @@ async fn run(ctx: &SessionContext, sql: &str) -> Result<(Vec<(String, i64)>, usi
     Ok((ranks(&batches)?, pruned(&plan, "row_groups_pruned_statistics")))
 }
 
+/// A mart published in both zones: the same rows (suppression is the marts crate's business).
+fn both(name: &str, schema: SchemaRef, batches: Vec<RecordBatch>) -> MartOutput {
+    MartOutput {
+        name: name.to_string(),
+        schema,
+        shared: Some(batches.clone()),
+        css: batches,
+    }
+}
+
+fn css_codes() -> Vec<String> {
+    CSS.iter().map(|c| c.to_string()).collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_mart_read_for_one_css_returns_its_rows_and_skips_the_others() -> TestResult {
     let dir = tempfile::tempdir()?;
     let wh = Warehouse::open(dir.path())?;
     let (schema, batches) = mart()?;
     let all = ranks(&batches)?;
-    let manifest = wh.publish_marts("run1", vec![("reussite".to_string(), schema, batches)])?;
+    let manifest = wh.publish_marts("run1", vec![both("reussite", schema, batches)], &css_codes())?;
     assert_eq!(manifest.marts["reussite"].rows, 1200);
 
     // The file: grouped by CSS in code order, one row group per CSS with its code as bounds.
@@ -147,11 +161,15 @@ async fn a_mart_read_for_one_css_returns_its_rows_and_skips_the_others() -> Test
         let (rows, pruned) = run(&shared, &format!("SELECT * FROM reussite WHERE code_css = '{code}'")).await?;
         assert_eq!(rows, expected, "{code}");
         assert_eq!(pruned, 2, "{code}: the two other CSS's row groups are skipped");
-        // The CSS zone's view of the mart (marts-only session and full session alike).
+        // The CSS zone's mart: its own file, with its rows only (marts-only session and full
+        // session alike).
+        let own = SerializedFileReader::new(std::fs::File::open(
+            dir.path().join(format!("css/{code}/marts/reussite/run1.parquet")),
+        )?)?;
+        assert_eq!(own.metadata().file_metadata().num_rows() as usize, expected.len());
         let css = wh.marts_session(Zone::Css(code.to_string())).await?;
-        let (rows, pruned) = run(&css, "SELECT * FROM reussite").await?;
+        let (rows, _) = run(&css, "SELECT * FROM reussite").await?;
         assert_eq!(rows, expected, "{code}");
-        assert_eq!(pruned, 2, "{code}");
         let full = wh.session(Zone::Css(code.to_string()), &BTreeMap::new()).await?;
         assert_eq!(run(&full, "SELECT * FROM reussite").await?.0, expected, "{code}");
     }
@@ -177,9 +195,15 @@ async fn marts_session_holds_only_the_marts() -> TestResult {
     wh.publish_marts(
         "run1",
         vec![
-            ("reussite".to_string(), schema, batches),
-            ("province".to_string(), provincial, vec![p]),
+            both("reussite", schema, batches),
+            MartOutput {
+                name: "province".to_string(),
+                schema: provincial,
+                shared: Some(vec![p]),
+                css: vec![],
+            },
         ],
+        &css_codes(),
     )?;
     let shared = wh.marts_session(Zone::Shared).await?;
     assert!(shared.table_exist("reussite")? && shared.table_exist("province")?);
@@ -199,5 +223,37 @@ async fn marts_session_holds_only_the_marts() -> TestResult {
         .value(0);
     assert_eq!(n, 600);
     assert_eq!(batches[0].column(0).null_count(), 0);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_nominative_mart_stays_in_the_css_zones() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let (schema, batches) = mart()?;
+    let nominative = MartOutput {
+        name: "liste".to_string(),
+        schema: schema.clone(),
+        shared: None,
+        css: batches.clone(),
+    };
+    // Rows of a CSS without a zone are refused, and nothing is published.
+    let only_two: Vec<String> = css_codes().into_iter().take(2).collect();
+    assert!(matches!(
+        wh.publish_marts("run1", vec![nominative.clone()], &only_two),
+        Err(socle_warehouse::WarehouseError::MartCss { .. })
+    ));
+    assert!(wh.marts_manifest()?.is_none());
+
+    let manifest = wh.publish_marts("run2", vec![nominative], &css_codes())?;
+    assert!(manifest.marts["liste"].shared_files.is_empty());
+    assert_eq!(manifest.marts["liste"].css_files.len(), 3);
+    assert!(!dir.path().join("marts/liste").exists());
+    let shared = wh.marts_session(Zone::Shared).await?;
+    assert!(!shared.table_exist("liste")?);
+    let css = wh.marts_session(Zone::Css("751000".to_string())).await?;
+    let (rows, _) = run(&css, "SELECT * FROM liste").await?;
+    assert_eq!(rows.len(), 400);
+    assert!(rows.iter().all(|(c, _)| c == "751000"));
     Ok(())
 }

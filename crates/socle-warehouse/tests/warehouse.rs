@@ -12,7 +12,7 @@ use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 use datafusion::prelude::SessionContext;
 use socle_dictionary::{Entity, Field, FieldType, Partitioning, PersonalClass, Text};
-use socle_warehouse::{CssTransaction, ManifestInfo, Warehouse, WarehouseError, Zone, entity_schemas};
+use socle_warehouse::{CssTransaction, ManifestInfo, MartOutput, Warehouse, WarehouseError, Zone, entity_schemas};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -260,6 +260,15 @@ fn mart_batches() -> Result<(SchemaRef, Vec<RecordBatch>), Box<dyn std::error::E
     Ok((schema, vec![batch]))
 }
 
+fn mart(name: &str, schema: SchemaRef, shared: Vec<RecordBatch>, css: Vec<RecordBatch>) -> MartOutput {
+    MartOutput {
+        name: name.to_string(),
+        schema,
+        shared: Some(shared),
+        css,
+    }
+}
+
 fn provincial_mart() -> Result<(SchemaRef, Vec<RecordBatch>), Box<dyn std::error::Error>> {
     let schema = Arc::new(Schema::new(vec![ArrowField::new("taux", DataType::Int64, false)]));
     let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int64Array::from(vec![78]))])?;
@@ -278,14 +287,16 @@ async fn publish_then_query_both_zones() -> TestResult {
     let marts = wh.publish_marts(
         "run1",
         vec![
-            ("reussite".to_string(), schema, batches),
-            ("province".to_string(), pschema, pbatches),
-            (
-                "vide".to_string(),
+            mart("reussite", schema, batches.clone(), batches),
+            mart("province", pschema, pbatches, vec![]),
+            mart(
+                "vide",
                 Arc::new(Schema::new(vec![ArrowField::new("code_css", DataType::Utf8, false)])),
+                vec![],
                 vec![],
             ),
         ],
+        &[A.to_string(), B.to_string()],
     )?;
     assert_eq!(marts.marts["reussite"].rows, 3);
     assert_eq!(marts.marts["vide"].rows, 0);
@@ -295,10 +306,14 @@ async fn publish_then_query_both_zones() -> TestResult {
         data_files(&root),
         vec![
             "css/866000/eleve/run1.parquet",
+            "css/866000/marts/reussite/run1.parquet",
+            "css/866000/marts/vide/run1.parquet",
             "css/866000/quarantaine/run1.parquet",
             "css/866000/resultat/annee_scolaire=2023-2024/run1.parquet",
             "css/866000/resultat/annee_scolaire=2024-2025/run1.parquet",
             "css/881000/eleve/run1.parquet",
+            "css/881000/marts/reussite/run1.parquet",
+            "css/881000/marts/vide/run1.parquet",
             "css/881000/quarantaine/run1.parquet",
             "css/881000/resultat/annee_scolaire=2024-2025/run1.parquet",
             "shared/eleve/code_css=866000/run1.parquet",
@@ -565,7 +580,11 @@ fn warehouse_failpoints_reach_transactions_and_marts() -> TestResult {
     wh.set_failpoint(Some("commit:_marts"));
     let (schema, batches) = mart_batches()?;
     assert!(matches!(
-        wh.publish_marts("run1", vec![("reussite".into(), schema, batches)]),
+        wh.publish_marts(
+            "run1",
+            vec![mart("reussite", schema, batches.clone(), batches)],
+            &[A.to_string(), B.to_string()]
+        ),
         Err(WarehouseError::Failpoint(_))
     ));
     assert!(wh.marts_manifest()?.is_none());

@@ -1,0 +1,204 @@
+-- diplomation_cohorte: taux de diplomation et de qualification par cohorte de nouveaux inscrits
+-- en 1re secondaire, après 5, 6 et 7 ans. Definition in words: diplomation_cohorte.yaml.
+-- Runs over the shared zone: students are followed across CSS by cle_eleve.
+WITH
+-- Migration GPI -> Mozaïk: per CSS and year, the rows of the most recent system only.
+systeme AS (
+  SELECT code_css, annee_scolaire, max(systeme_source) AS systeme_source
+  FROM inscription
+  GROUP BY code_css, annee_scolaire
+),
+insc AS (
+  SELECT i.annee_scolaire, i.code_css, i.code_etablissement, i.cle_eleve, i.ecole_bidon, i.actif,
+         i.ordre_enseignement, i.classe, i.ehdaa, i.date_debut, i.date_depart
+  FROM inscription i
+  JOIN systeme s
+    ON s.code_css = i.code_css AND s.annee_scolaire = i.annee_scolaire AND s.systeme_source = i.systeme_source
+),
+-- The last school year of the warehouse (any CSS).
+derniere_annee AS (
+  SELECT max(a.annee_debut) AS annee_debut
+  FROM (SELECT DISTINCT annee_scolaire FROM inscription) i
+  JOIN annees_scolaires a ON a.annee_scolaire = i.annee_scolaire
+),
+annees_donnees AS (
+  SELECT DISTINCT annee_scolaire FROM inscription
+),
+-- Active secondary 1 enrolments on September 30 of their year (dummy schools excluded).
+entrees AS (
+  SELECT i.cle_eleve, i.code_css, i.code_etablissement, i.ehdaa, i.date_debut,
+         a.annee_scolaire, a.annee_debut
+  FROM insc i
+  JOIN annees_scolaires a ON a.annee_scolaire = i.annee_scolaire
+  WHERE (i.actif OR i.date_depart IS NOT NULL)
+    AND NOT i.ecole_bidon
+    AND i.ordre_enseignement = 4
+    AND i.classe = '1'
+    AND (i.date_debut IS NULL OR i.date_debut <= a.date_30_septembre)
+    AND (i.date_depart IS NULL OR i.date_depart >= a.date_30_septembre)
+),
+-- First year with any active secondary 1 enrolment, in any CSS, school or system (at any date
+-- of the year): a student whose first September 30 in sec 1 comes later is a repeater.
+premiere_sec1 AS (
+  SELECT i.cle_eleve, min(a.annee_debut) AS annee_debut
+  FROM inscription i
+  JOIN annees_scolaires a ON a.annee_scolaire = i.annee_scolaire
+  WHERE (i.actif OR i.date_depart IS NOT NULL) AND i.ordre_enseignement = 4 AND i.classe = '1'
+  GROUP BY i.cle_eleve
+),
+premiere_entree AS (
+  SELECT cle_eleve, min(annee_debut) AS annee_debut
+  FROM entrees
+  GROUP BY cle_eleve
+),
+-- The cohort: one row per new entrant, attached to the CSS and school of their September 30
+-- enrolment (earliest start first if there are several, then by CSS and school code).
+cohorte_rangs AS (
+  SELECT e.cle_eleve, e.code_css, e.code_etablissement, e.ehdaa, e.annee_scolaire, e.annee_debut,
+         row_number() OVER (
+           PARTITION BY e.cle_eleve
+           ORDER BY e.date_debut ASC NULLS FIRST, e.code_css, e.code_etablissement
+         ) AS rang
+  FROM entrees e
+  JOIN premiere_entree p ON p.cle_eleve = e.cle_eleve AND p.annee_debut = e.annee_debut
+  JOIN premiere_sec1 s ON s.cle_eleve = e.cle_eleve AND s.annee_debut = e.annee_debut
+),
+cohorte AS (
+  SELECT cle_eleve, code_css, code_etablissement, ehdaa, annee_scolaire, annee_debut
+  FROM cohorte_rangs
+  WHERE rang = 1
+),
+-- Sex: one eleve row per student, chosen in this order: a known sex, a row of the entry CSS,
+-- a youth-sector row (gpi, mozaik) before JADE, the most recent system, then the value.
+sexe_rangs AS (
+  SELECT c.cle_eleve, e.sexe,
+         row_number() OVER (
+           PARTITION BY c.cle_eleve
+           ORDER BY CASE WHEN e.sexe IS NULL THEN 1 ELSE 0 END,
+                    CASE WHEN e.code_css = c.code_css THEN 0 ELSE 1 END,
+                    CASE WHEN e.systeme_source = 'jade' THEN 1 ELSE 0 END,
+                    e.systeme_source DESC,
+                    e.sexe
+         ) AS rang
+  FROM cohorte c
+  JOIN eleve e ON e.cle_eleve = c.cle_eleve
+),
+-- Counted sanctions (obtained, a type of types_sanction that counts), each attributed to a
+-- school year: the year of its date, except that a sanction dated July 1 to September 30 belongs
+-- to the year that just ended (the June session's diplomas are issued in the summer).
+sanctions AS (
+  SELECT s.cle_eleve, t.des_ou_dep,
+         CASE WHEN s.date_obtention <= a.date_30_septembre THEN a.annee_debut - 1 ELSE a.annee_debut END
+           AS annee_sanction
+  FROM sanction s
+  JOIN types_sanction t ON t.type_diplome = s.type_diplome
+  JOIN annees_scolaires a ON a.annee_scolaire = s.annee_scolaire
+  WHERE s.obtenu AND t.compte_diplomation
+),
+sanction_eleve AS (
+  SELECT cle_eleve,
+         min(annee_sanction) AS premiere,
+         min(CASE WHEN des_ou_dep THEN annee_sanction END) AS premiere_des_dep
+  FROM sanctions
+  GROUP BY cle_eleve
+),
+-- A horizon of k years is reached when its last school year (entry year + k - 1) is in the
+-- warehouse and the sanctions attributed to it are all issued: its following September 30
+-- (the entry year + k) has passed. Flags are 0/1 here, booleans only in the output: DataFusion 55
+-- disagrees with itself on the nullability of a boolean CASE/COALESCE carried through GROUP BY.
+eleves AS (
+  SELECT c.annee_scolaire, c.code_css, c.code_etablissement, c.annee_debut,
+         CASE WHEN sx.sexe IS NULL THEN 'inconnu' ELSE sx.sexe END AS sexe,
+         CASE WHEN c.ehdaa THEN 'ehdaa' ELSE 'non_ehdaa' END AS ehdaa,
+         CASE WHEN prec.annee_scolaire IS NULL THEN false ELSE true END AS annee_precedente_observee,
+         CASE WHEN c.annee_debut + 4 <= d.annee_debut AND h5.date_30_septembre < n.nuit THEN 1 ELSE 0 END
+           AS atteint_5,
+         CASE WHEN c.annee_debut + 5 <= d.annee_debut AND h6.date_30_septembre < n.nuit THEN 1 ELSE 0 END
+           AS atteint_6,
+         CASE WHEN c.annee_debut + 6 <= d.annee_debut AND h7.date_30_septembre < n.nuit THEN 1 ELSE 0 END
+           AS atteint_7,
+         se.premiere,
+         se.premiere_des_dep
+  FROM cohorte c
+  CROSS JOIN derniere_annee d
+  -- The latest night of the warehouse: "as of" for every horizon (never the wall clock).
+  CROSS JOIN (SELECT max(nuit) AS nuit FROM nuits) n
+  JOIN annees_scolaires ac ON ac.annee_scolaire = c.annee_scolaire
+  LEFT JOIN annees_donnees prec ON prec.annee_scolaire = ac.annee_precedente
+  LEFT JOIN annees_scolaires h5 ON h5.annee_debut = c.annee_debut + 5
+  LEFT JOIN annees_scolaires h6 ON h6.annee_debut = c.annee_debut + 6
+  LEFT JOIN annees_scolaires h7 ON h7.annee_debut = c.annee_debut + 7
+  LEFT JOIN sexe_rangs sx ON sx.cle_eleve = c.cle_eleve AND sx.rang = 1
+  LEFT JOIN sanction_eleve se ON se.cle_eleve = c.cle_eleve
+),
+-- Ventilations: every student once in `ensemble`, once by sex, once by EHDAA status ...
+ventile AS (
+  SELECT annee_scolaire, code_css, code_etablissement, annee_debut, annee_precedente_observee,
+         atteint_5, atteint_6, atteint_7, premiere, premiere_des_dep,
+         'ensemble' AS ventilation, 'tous' AS sous_groupe
+  FROM eleves
+  UNION ALL
+  SELECT annee_scolaire, code_css, code_etablissement, annee_debut, annee_precedente_observee,
+         atteint_5, atteint_6, atteint_7, premiere, premiere_des_dep,
+         'sexe' AS ventilation, sexe AS sous_groupe
+  FROM eleves
+  UNION ALL
+  SELECT annee_scolaire, code_css, code_etablissement, annee_debut, annee_precedente_observee,
+         atteint_5, atteint_6, atteint_7, premiere, premiere_des_dep,
+         'ehdaa' AS ventilation, ehdaa AS sous_groupe
+  FROM eleves
+),
+-- ... and at two levels: the entry school, and the whole entry CSS (code_etablissement null).
+niveaux AS (
+  SELECT v.annee_scolaire, v.code_css,
+         CASE WHEN n.niveau = 'etablissement' THEN v.code_etablissement END AS code_etablissement,
+         v.annee_debut, v.annee_precedente_observee, v.atteint_5, v.atteint_6, v.atteint_7, v.premiere,
+         v.premiere_des_dep, v.ventilation, v.sous_groupe
+  FROM ventile v
+  CROSS JOIN (SELECT 'etablissement' AS niveau UNION ALL SELECT 'css' AS niveau) n
+),
+comptes AS (
+  SELECT annee_scolaire, code_css, code_etablissement, ventilation, sous_groupe,
+         annee_precedente_observee, atteint_5, atteint_6, atteint_7,
+         CAST(count(*) AS BIGINT) AS nb_eleves_cohorte,
+         sum(CASE WHEN premiere <= annee_debut + 4 THEN 1 ELSE 0 END) AS nb_5,
+         sum(CASE WHEN premiere_des_dep <= annee_debut + 4 THEN 1 ELSE 0 END) AS nb_des_dep_5,
+         sum(CASE WHEN premiere <= annee_debut + 5 THEN 1 ELSE 0 END) AS nb_6,
+         sum(CASE WHEN premiere_des_dep <= annee_debut + 5 THEN 1 ELSE 0 END) AS nb_des_dep_6,
+         sum(CASE WHEN premiere <= annee_debut + 6 THEN 1 ELSE 0 END) AS nb_7,
+         sum(CASE WHEN premiere_des_dep <= annee_debut + 6 THEN 1 ELSE 0 END) AS nb_des_dep_7
+  FROM niveaux
+  GROUP BY annee_scolaire, code_css, code_etablissement, ventilation, sous_groupe,
+           annee_precedente_observee, atteint_5, atteint_6, atteint_7
+)
+SELECT
+  annee_scolaire,
+  code_css,
+  code_etablissement,
+  ventilation,
+  sous_groupe,
+  annee_precedente_observee,
+  nb_eleves_cohorte,
+  CASE WHEN atteint_5 = 1 THEN CAST(nb_5 AS BIGINT) END AS nb_diplomes_qualifies_5ans,
+  CASE WHEN atteint_5 = 1 THEN CAST(nb_5 AS DOUBLE) / CAST(nb_eleves_cohorte AS DOUBLE) END
+    AS taux_diplomation_qualification_5ans,
+  CASE WHEN atteint_5 = 1 THEN CAST(nb_des_dep_5 AS BIGINT) END AS nb_des_dep_5ans,
+  CASE WHEN atteint_5 = 1 THEN CAST(nb_des_dep_5 AS DOUBLE) / CAST(nb_eleves_cohorte AS DOUBLE) END
+    AS taux_des_dep_5ans,
+  atteint_5 = 1 AS horizon_atteint_5ans,
+  CASE WHEN atteint_6 = 1 THEN CAST(nb_6 AS BIGINT) END AS nb_diplomes_qualifies_6ans,
+  CASE WHEN atteint_6 = 1 THEN CAST(nb_6 AS DOUBLE) / CAST(nb_eleves_cohorte AS DOUBLE) END
+    AS taux_diplomation_qualification_6ans,
+  CASE WHEN atteint_6 = 1 THEN CAST(nb_des_dep_6 AS BIGINT) END AS nb_des_dep_6ans,
+  CASE WHEN atteint_6 = 1 THEN CAST(nb_des_dep_6 AS DOUBLE) / CAST(nb_eleves_cohorte AS DOUBLE) END
+    AS taux_des_dep_6ans,
+  atteint_6 = 1 AS horizon_atteint_6ans,
+  CASE WHEN atteint_7 = 1 THEN CAST(nb_7 AS BIGINT) END AS nb_diplomes_qualifies_7ans,
+  CASE WHEN atteint_7 = 1 THEN CAST(nb_7 AS DOUBLE) / CAST(nb_eleves_cohorte AS DOUBLE) END
+    AS taux_diplomation_qualification_7ans,
+  CASE WHEN atteint_7 = 1 THEN CAST(nb_des_dep_7 AS BIGINT) END AS nb_des_dep_7ans,
+  CASE WHEN atteint_7 = 1 THEN CAST(nb_des_dep_7 AS DOUBLE) / CAST(nb_eleves_cohorte AS DOUBLE) END
+    AS taux_des_dep_7ans,
+  atteint_7 = 1 AS horizon_atteint_7ans
+FROM comptes
+ORDER BY annee_scolaire, code_css, code_etablissement NULLS FIRST, ventilation, sous_groupe

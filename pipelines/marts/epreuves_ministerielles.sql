@@ -1,0 +1,130 @@
+-- epreuves_ministerielles: ministry exams of the June session, per school year, CSS,
+-- establishment, sector and course (or exam part, volet): students present, success rate, average
+-- marks (exam, school raw and moderated, final), moderation and the school-exam gap, with the
+-- year's weighting (seed ponderation_epreuves). Definition in words: epreuves_ministerielles.yaml.
+WITH
+-- Dummy schools: an establishment code that is only ever a dummy school that year in that CSS.
+ecoles_bidon AS (
+  SELECT annee_scolaire, code_css, code_etablissement
+  FROM etablissement
+  GROUP BY annee_scolaire, code_css, code_etablissement
+  HAVING min(CASE WHEN ecole_bidon THEN 1 ELSE 0 END) = 1
+),
+-- June session (main session) of courses and volets with a ministry exam.
+juin AS (
+  SELECT
+    m.annee_scolaire,
+    m.code_css,
+    m.code_etablissement,
+    m.secteur,
+    m.code_cours,
+    c.volet_de,
+    m.cle_eleve,
+    m.resultat_epreuve_brut,
+    m.note_ecole_brute,
+    m.note_ecole_moderee,
+    m.note_epreuve,
+    m.note_finale,
+    m.reussi,
+    m.date_copie
+  FROM resultat_ministere m
+  JOIN ref_cours c ON c.code_cours = m.code_cours
+  WHERE m.mois_session = 6
+    AND c.epreuve_ministerielle
+),
+-- One copy per CSS, student and course: the latest retrieved (date_copie).
+copie_css AS (
+  SELECT *
+  FROM (
+    SELECT
+      j.*,
+      row_number() OVER (
+        PARTITION BY j.annee_scolaire, j.code_css, j.cle_eleve, j.code_cours
+        ORDER BY j.date_copie DESC, j.code_etablissement
+      ) AS rang
+    FROM juin j
+  ) t
+  WHERE rang = 1
+),
+-- One result per student and course in the province: a student's official result sent to two
+-- CSS (a mover) counts once, in the CSS whose copy names one of its establishments, else the
+-- latest copy, else the smallest CSS code.
+copie AS (
+  SELECT *
+  FROM (
+    SELECT
+      c.annee_scolaire,
+      c.code_css,
+      c.code_etablissement,
+      c.secteur,
+      c.code_cours,
+      c.volet_de,
+      c.resultat_epreuve_brut,
+      c.note_ecole_brute,
+      c.note_ecole_moderee,
+      c.note_epreuve,
+      c.note_finale,
+      c.reussi,
+      row_number() OVER (
+        PARTITION BY c.annee_scolaire, c.cle_eleve, c.code_cours
+        ORDER BY CASE WHEN c.code_etablissement IS NULL THEN 1 ELSE 0 END, c.date_copie DESC, c.code_css
+      ) AS rang_province
+    FROM copie_css c
+  ) t
+  WHERE rang_province = 1
+),
+retenus AS (
+  SELECT
+    c.*,
+    c.note_epreuve IS NOT NULL AS present
+  FROM copie c
+  LEFT JOIN ecoles_bidon b
+    ON b.annee_scolaire = c.annee_scolaire
+    AND b.code_css = c.code_css
+    AND b.code_etablissement = c.code_etablissement
+  WHERE b.code_etablissement IS NULL
+),
+comptes AS (
+  SELECT
+    annee_scolaire,
+    code_css,
+    code_etablissement,
+    secteur,
+    code_cours,
+    volet_de,
+    sum(CASE WHEN present THEN 1 ELSE 0 END) AS nb_presents,
+    sum(CASE WHEN NOT present AND upper(trim(resultat_epreuve_brut)) = 'ABS' THEN 1 ELSE 0 END) AS nb_absents,
+    sum(CASE WHEN present AND reussi THEN 1 ELSE 0 END) AS nb_reussites,
+    sum(CASE WHEN present AND NOT reussi THEN 1 ELSE 0 END) AS nb_echecs,
+    avg(CASE WHEN present THEN CAST(note_epreuve AS DOUBLE) END) AS moyenne_epreuve,
+    avg(CASE WHEN present THEN CAST(note_ecole_brute AS DOUBLE) END) AS moyenne_ecole_brute,
+    avg(CASE WHEN present THEN CAST(note_ecole_moderee AS DOUBLE) END) AS moyenne_ecole_moderee,
+    avg(CASE WHEN present THEN CAST(note_finale AS DOUBLE) END) AS moyenne_finale,
+    avg(CASE WHEN present THEN CAST(note_ecole_moderee AS DOUBLE) - CAST(note_ecole_brute AS DOUBLE) END) AS moderation,
+    avg(CASE WHEN present THEN CAST(note_ecole_moderee AS DOUBLE) - CAST(note_epreuve AS DOUBLE) END) AS ecart_ecole_epreuve
+  FROM retenus
+  GROUP BY annee_scolaire, code_css, code_etablissement, secteur, code_cours, volet_de
+)
+SELECT
+  c.annee_scolaire,
+  c.code_css,
+  c.code_etablissement,
+  c.secteur,
+  c.code_cours,
+  c.volet_de,
+  p.ponderation_ecole,
+  p.ponderation_epreuve,
+  c.nb_presents,
+  c.nb_absents,
+  c.nb_reussites,
+  c.nb_echecs,
+  CASE WHEN c.nb_presents = 0 THEN NULL ELSE CAST(c.nb_reussites AS DOUBLE) / CAST(c.nb_presents AS DOUBLE) END AS taux_reussite,
+  c.moyenne_epreuve,
+  c.moyenne_ecole_brute,
+  c.moyenne_ecole_moderee,
+  c.moyenne_finale,
+  c.moderation,
+  c.ecart_ecole_epreuve
+FROM comptes c
+LEFT JOIN ponderation_epreuves p ON p.annee_scolaire = c.annee_scolaire
+ORDER BY c.annee_scolaire, c.code_css, c.code_etablissement, c.secteur, c.code_cours
