@@ -68,20 +68,20 @@ cohorte AS (
   FROM cohorte_rangs
   WHERE rang = 1
 ),
--- Sex: one eleve row per student, chosen in this order: a known sex, a row of the entry CSS,
--- a youth-sector row (gpi, mozaik) before JADE, the most recent system, then the value.
+-- Sex: one value per student from `eleve` (all CSS): a known sex first, then a youth-sector
+-- row (gpi, mozaik) before JADE, the most recent system, then the value. (Computed over `eleve`
+-- alone: joining the cohort inside this window made DataFusion 55 blow up in memory at the
+-- province scale.)
 sexe_rangs AS (
-  SELECT c.cle_eleve, e.sexe,
+  SELECT e.cle_eleve, e.sexe,
          row_number() OVER (
-           PARTITION BY c.cle_eleve
+           PARTITION BY e.cle_eleve
            ORDER BY CASE WHEN e.sexe IS NULL THEN 1 ELSE 0 END,
-                    CASE WHEN e.code_css = c.code_css THEN 0 ELSE 1 END,
                     CASE WHEN e.systeme_source = 'jade' THEN 1 ELSE 0 END,
                     e.systeme_source DESC,
                     e.sexe
          ) AS rang
-  FROM cohorte c
-  JOIN eleve e ON e.cle_eleve = c.cle_eleve
+  FROM eleve e
 ),
 -- Counted sanctions (obtained, a type of types_sanction that counts), each attributed to a
 -- school year: the year of its date, except that a sanction dated July 1 to September 30 belongs
@@ -102,6 +102,22 @@ sanction_eleve AS (
   FROM sanctions
   GROUP BY cle_eleve
 ),
+-- Per entry year (a small table): the September 30 that closes each horizon, and whether the
+-- year before is in the warehouse. Joined to the cohort once: chaining joins of the cohort to
+-- annees_scolaires (one per horizon) made DataFusion 55 re-collect the cohort at each join and
+-- grow to tens of GiB at the province scale.
+horizons AS (
+  SELECT a.annee_scolaire,
+         prec.annee_scolaire AS annee_precedente_donnees,
+         h5.date_30_septembre AS date_30_septembre_5,
+         h6.date_30_septembre AS date_30_septembre_6,
+         h7.date_30_septembre AS date_30_septembre_7
+  FROM annees_scolaires a
+  LEFT JOIN annees_donnees prec ON prec.annee_scolaire = a.annee_precedente
+  LEFT JOIN annees_scolaires h5 ON h5.annee_debut = a.annee_debut + 5
+  LEFT JOIN annees_scolaires h6 ON h6.annee_debut = a.annee_debut + 6
+  LEFT JOIN annees_scolaires h7 ON h7.annee_debut = a.annee_debut + 7
+),
 -- A horizon of k years is reached when its last school year (entry year + k - 1) is in the
 -- warehouse and the sanctions attributed to it are all issued: its following September 30
 -- (the entry year + k) has passed. Flags are 0/1 here, booleans only in the output: DataFusion 55
@@ -110,12 +126,12 @@ eleves AS (
   SELECT c.annee_scolaire, c.code_css, c.code_etablissement, c.annee_debut,
          CASE WHEN sx.sexe IS NULL THEN 'inconnu' ELSE sx.sexe END AS sexe,
          CASE WHEN c.ehdaa THEN 'ehdaa' ELSE 'non_ehdaa' END AS ehdaa,
-         CASE WHEN prec.annee_scolaire IS NULL THEN false ELSE true END AS annee_precedente_observee,
-         CASE WHEN c.annee_debut + 4 <= d.annee_debut AND h5.date_30_septembre < n.nuit THEN 1 ELSE 0 END
+         CASE WHEN h.annee_precedente_donnees IS NULL THEN false ELSE true END AS annee_precedente_observee,
+         CASE WHEN c.annee_debut + 4 <= d.annee_debut AND h.date_30_septembre_5 < n.nuit THEN 1 ELSE 0 END
            AS atteint_5,
-         CASE WHEN c.annee_debut + 5 <= d.annee_debut AND h6.date_30_septembre < n.nuit THEN 1 ELSE 0 END
+         CASE WHEN c.annee_debut + 5 <= d.annee_debut AND h.date_30_septembre_6 < n.nuit THEN 1 ELSE 0 END
            AS atteint_6,
-         CASE WHEN c.annee_debut + 6 <= d.annee_debut AND h7.date_30_septembre < n.nuit THEN 1 ELSE 0 END
+         CASE WHEN c.annee_debut + 6 <= d.annee_debut AND h.date_30_septembre_7 < n.nuit THEN 1 ELSE 0 END
            AS atteint_7,
          se.premiere,
          se.premiere_des_dep
@@ -123,11 +139,7 @@ eleves AS (
   CROSS JOIN derniere_annee d
   -- The latest night of the warehouse: "as of" for every horizon (never the wall clock).
   CROSS JOIN (SELECT max(nuit) AS nuit FROM nuits) n
-  JOIN annees_scolaires ac ON ac.annee_scolaire = c.annee_scolaire
-  LEFT JOIN annees_donnees prec ON prec.annee_scolaire = ac.annee_precedente
-  LEFT JOIN annees_scolaires h5 ON h5.annee_debut = c.annee_debut + 5
-  LEFT JOIN annees_scolaires h6 ON h6.annee_debut = c.annee_debut + 6
-  LEFT JOIN annees_scolaires h7 ON h7.annee_debut = c.annee_debut + 7
+  JOIN horizons h ON h.annee_scolaire = c.annee_scolaire
   LEFT JOIN sexe_rangs sx ON sx.cle_eleve = c.cle_eleve AND sx.rang = 1
   LEFT JOIN sanction_eleve se ON se.cle_eleve = c.cle_eleve
 ),

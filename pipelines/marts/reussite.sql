@@ -72,42 +72,26 @@ base AS (
     r.code_cours,
     r.etape,
     r.groupe,
-    x.sexe,
+    r.sexe,
     p.ehdaa,
     p.plan_intervention,
     r.statut_resultat,
     r.evalue,
     r.reussi,
     r.note
-  FROM resultats r
-  LEFT JOIN sexes x ON x.code_css = r.code_css AND x.cle_eleve = r.cle_eleve
-  LEFT JOIN profils p
+  -- The small sides first (RIGHT JOIN): a hash join builds its table on its left input, and
+  -- the results are the large side (30 million rows at the province scale).
+  FROM profils p
+  RIGHT JOIN (
+    SELECT r.*, x.sexe
+    FROM sexes x
+    RIGHT JOIN resultats r ON x.code_css = r.code_css AND x.cle_eleve = r.cle_eleve
+  ) r
     ON p.annee_scolaire = r.annee_scolaire AND p.code_css = r.code_css AND p.cle_eleve = r.cle_eleve
 ),
-ventilations AS (
-  SELECT ventilation
-  FROM (VALUES ('ensemble'), ('groupe'), ('sexe'), ('ehdaa'), ('plan_intervention')) AS v (ventilation)
-),
--- Each result once per breakdown; the breakdown's column kept, the others null.
-ventile AS (
-  SELECT
-    b.annee_scolaire,
-    b.code_css,
-    b.code_etablissement,
-    b.code_cours,
-    b.etape,
-    v.ventilation,
-    CASE WHEN v.ventilation = 'groupe' THEN b.groupe END AS groupe,
-    CASE WHEN v.ventilation = 'sexe' THEN b.sexe END AS sexe,
-    CASE WHEN v.ventilation = 'ehdaa' THEN b.ehdaa END AS ehdaa,
-    CASE WHEN v.ventilation = 'plan_intervention' THEN b.plan_intervention END AS plan_intervention,
-    b.statut_resultat,
-    b.evalue,
-    b.reussi,
-    CASE WHEN b.evalue THEN CAST(b.note AS DOUBLE) END AS note_evaluee
-  FROM base b
-  CROSS JOIN ventilations v
-),
+-- Each breakdown is a grouping set over the same results, read once: the overall cell
+-- ('ensemble'), and the cell by group, sex, EHDAA and plan (the other breakdown columns null).
+-- (A cross join of the results with the list of breakdowns materialised the results in memory.)
 comptes AS (
   SELECT
     annee_scolaire,
@@ -115,7 +99,13 @@ comptes AS (
     code_etablissement,
     code_cours,
     etape,
-    ventilation,
+    CASE
+      WHEN grouping(groupe) = 0 THEN 'groupe'
+      WHEN grouping(sexe) = 0 THEN 'sexe'
+      WHEN grouping(ehdaa) = 0 THEN 'ehdaa'
+      WHEN grouping(plan_intervention) = 0 THEN 'plan_intervention'
+      ELSE 'ensemble'
+    END AS ventilation,
     groupe,
     sexe,
     ehdaa,
@@ -131,8 +121,21 @@ comptes AS (
     sum(CASE WHEN statut_resultat = 'non_evalue' THEN 1 ELSE 0 END) AS nb_non_evalues,
     sum(CASE WHEN statut_resultat = 'non_applicable' THEN 1 ELSE 0 END) AS nb_non_applicables,
     sum(CASE WHEN statut_resultat = 'vide' THEN 1 ELSE 0 END) AS nb_vides
-  FROM ventile
-  GROUP BY annee_scolaire, code_css, code_etablissement, code_cours, etape, ventilation, groupe, sexe, ehdaa, plan_intervention
+  FROM (
+    SELECT
+      b.annee_scolaire, b.code_css, b.code_etablissement, b.code_cours, b.etape,
+      b.groupe, b.sexe, b.ehdaa, b.plan_intervention,
+      b.statut_resultat, b.evalue, b.reussi,
+      CASE WHEN b.evalue THEN CAST(b.note AS DOUBLE) END AS note_evaluee
+    FROM base b
+  ) r
+  GROUP BY GROUPING SETS (
+    (annee_scolaire, code_css, code_etablissement, code_cours, etape),
+    (annee_scolaire, code_css, code_etablissement, code_cours, etape, groupe),
+    (annee_scolaire, code_css, code_etablissement, code_cours, etape, sexe),
+    (annee_scolaire, code_css, code_etablissement, code_cours, etape, ehdaa),
+    (annee_scolaire, code_css, code_etablissement, code_cours, etape, plan_intervention)
+  )
 )
 SELECT
   annee_scolaire,

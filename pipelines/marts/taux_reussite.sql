@@ -9,6 +9,7 @@ SELECT
   etape,
   nb_evalues,
   nb_reussites,
+  nb_echecs,
   taux_reussite,
   nb_absents,
   nb_exemptes,

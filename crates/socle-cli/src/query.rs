@@ -25,6 +25,10 @@ pub struct QueryArgs {
     output: Option<PathBuf>,
     #[arg(long, default_value = "schemas")]
     schemas: PathBuf,
+    /// The pipelines whose reference tables (annees_scolaires, ref_cours, seeds...) are
+    /// registered beside the warehouse's tables, as in the marts; skipped if absent.
+    #[arg(long, default_value = "pipelines")]
+    pipelines: PathBuf,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
@@ -71,7 +75,26 @@ pub async fn query(a: QueryArgs) -> Result<()> {
         }
         None => (Zone::Shared, dict.as_ref().map(shared_schemas).unwrap_or_default()),
     };
-    let ctx = wh.session(zone, &schemas).await?;
+    let ctx = wh.session(zone.clone(), &schemas).await?;
+    // The marts' reference tables, so a mart's SQL can be run (or explained) as is.
+    if a.pipelines.join("marts").exists() {
+        let (project, _) = socle_marts::load(&a.pipelines)?;
+        socle_marts::register_reference(&ctx, &project)?;
+        let nights: Vec<(String, chrono::NaiveDate)> = wh
+            .manifests()?
+            .into_iter()
+            .filter(|m| match &zone {
+                Zone::Css(code) => &m.code_css == code,
+                Zone::Shared => true,
+            })
+            .filter_map(|m| {
+                chrono::NaiveDate::parse_from_str(&m.night, "%Y-%m-%d")
+                    .ok()
+                    .map(|d| (m.code_css, d))
+            })
+            .collect();
+        socle_marts::register_nights(&ctx, &nights)?;
+    }
     let df = ctx.sql(&a.sql).await.context("SQL error")?;
     let schema: SchemaRef = std::sync::Arc::new(df.schema().as_arrow().clone());
     let batches = df.collect().await.context("query failed")?;

@@ -301,7 +301,8 @@ async fn reussite_by_group() -> TestResult {
     assert_reussite(&g2, [4, 3, 1, 1, 2], Some(217.0 / 3.0), [1, 1, 0, 1, 0]);
 
     // A cell under 5: group 02 has 4 evaluated results. The CSS zone keeps it (above), flagged;
-    // the shared zone hides the count and everything computed on it, keeps the counts apart.
+    // the shared zone hides the count and everything computed on it, and each count kept apart
+    // under 5 (1 absent here; a 0 is under 5 too).
     assert_eq!(g2.bool("cellule_supprimee"), Some(true));
     let shared = f.shared_zone("reussite").await?;
     let s2 = shared.find(&key(&[("ventilation", "groupe"), ("groupe", "02")]));
@@ -320,7 +321,7 @@ async fn reussite_by_group() -> TestResult {
             "moyenne",
         ],
     );
-    assert_eq!(s2.int("nb_absents"), Some(1));
+    assert!(s2.is_null("nb_absents"));
     assert_eq!(s2.bool("cellule_supprimee"), Some(true));
     Ok(())
 }
@@ -428,8 +429,9 @@ async fn reussite_complementary_counts_hide_each_other() -> TestResult {
     Ok(())
 }
 
-/// The columns `taux_reussite` has always had.
-const TAUX_REUSSITE_COLUMNS: [&str; 13] = [
+/// The columns `taux_reussite` has always had, and `nb_echecs`, which carries the small-cell rule
+/// of the failures.
+const TAUX_REUSSITE_COLUMNS: [&str; 14] = [
     "annee_scolaire",
     "code_css",
     "code_etablissement",
@@ -437,6 +439,7 @@ const TAUX_REUSSITE_COLUMNS: [&str; 13] = [
     "etape",
     "nb_evalues",
     "nb_reussites",
+    "nb_echecs",
     "taux_reussite",
     "nb_absents",
     "nb_exemptes",
@@ -486,13 +489,30 @@ async fn taux_reussite_is_the_overall_rows_of_reussite() -> TestResult {
     ] {
         assert_eq!(r.int(c), Some(1), "{c}");
     }
-    // Its own small-cell rules (nb_evalues, nb_reussites) at 5: 10 and 8 are shown.
-    assert_eq!(r.bool("cellule_supprimee"), Some(false));
+    assert_eq!(r.int("nb_echecs"), Some(2));
+    // Its own small-cell rules at 5: 10 evaluated is shown, but 2 failures are under 5, so the
+    // failures, the passes (10 - 2 would give them back) and the rate are hidden, and so is each
+    // count kept apart (1 each).
+    assert_eq!(r.bool("cellule_supprimee"), Some(true));
     let shared = f.shared_zone("taux_reussite").await?;
     let s = shared.find(&CELL);
-    assert_eq!(s.int("nb_reussites"), Some(8));
+    assert_eq!(s.int("nb_evalues"), Some(10));
+    assert_nulls(
+        &s,
+        &[
+            "nb_reussites",
+            "nb_echecs",
+            "taux_reussite",
+            "nb_absents",
+            "nb_exemptes",
+            "nb_non_evalues",
+            "nb_non_applicables",
+            "nb_vides",
+        ],
+    );
+    assert_eq!(s.bool("cellule_supprimee"), Some(true));
     let mover = shared.find(&[("code_css", "881000")]);
-    assert_nulls(&mover, &["nb_evalues", "nb_reussites", "taux_reussite"]);
+    assert_nulls(&mover, &["nb_evalues", "nb_reussites", "nb_echecs", "taux_reussite"]);
     assert_eq!(mover.bool("cellule_supprimee"), Some(true));
     Ok(())
 }

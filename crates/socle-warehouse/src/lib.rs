@@ -72,7 +72,7 @@ pub use manifest::{
     partition_year,
 };
 pub use schema::{PERSONAL_METADATA_KEY, entity_schema, entity_schemas, shared_schema};
-pub use session::Zone;
+pub use session::{Zone, new_context};
 pub use transaction::CssTransaction;
 pub use warehouse::{FAILPOINT_ENV, MartOutput, Warehouse, failpoint_from_env, new_run_id};
 

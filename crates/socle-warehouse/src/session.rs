@@ -24,6 +24,20 @@ use crate::warehouse::Warehouse;
 /// (a larger footer costs a second read).
 const FOOTER_SIZE_HINT: usize = 64 * 1024;
 
+/// A session for the warehouse's files, configured for the marts' queries at the province scale
+/// (see the comments on each option).
+pub fn new_context() -> SessionContext {
+    let mut config = datafusion::prelude::SessionConfig::new();
+    // Text read as plain `Utf8`: string views keep whole decoded pages alive behind slices.
+    config.options_mut().execution.parquet.schema_force_view_types = false;
+    // Hash joins partition both sides by key rather than collecting one side whole: a chain of
+    // LEFT JOINs (a mart joining its population to several small lookups) otherwise collects the
+    // large left side again at every join.
+    config.options_mut().optimizer.hash_join_single_partition_threshold = 0;
+    config.options_mut().optimizer.hash_join_single_partition_threshold_rows = 0;
+    SessionContext::new_with_config(config)
+}
+
 /// Which zone a session sees.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Zone {
@@ -56,7 +70,7 @@ impl Warehouse {
         zone: Zone,
         schemas: &BTreeMap<String, SchemaRef>,
     ) -> Result<SessionContext, WarehouseError> {
-        let ctx = SessionContext::new();
+        let ctx = new_context();
         self.register_zone(&ctx, &zone, schemas).await?;
         Ok(ctx)
     }
@@ -148,7 +162,7 @@ impl Warehouse {
     /// without a `code_css` column are not registered there. A warehouse whose marts were
     /// never built gives an empty session.
     pub async fn marts_session(&self, zone: Zone) -> Result<SessionContext, WarehouseError> {
-        let ctx = SessionContext::new();
+        let ctx = new_context();
         self.register_marts(&ctx, &zone).await?;
         Ok(ctx)
     }
