@@ -1454,8 +1454,14 @@ pub(crate) fn write_bad_rows_part(parts: &Path, out: &CssOutput) -> Result<(), G
         .has_headers(false)
         .from_writer(BufWriter::new(f));
     for st in &out.stats {
-        for (line, kind) in &st.bad_log {
-            w.write_record([out.code.as_str(), st.file.as_str(), line.to_string().as_str(), kind])
+        for b in &st.bad_log {
+            w.write_record([
+                out.code.as_str(),
+                st.file.as_str(),
+                b.line.to_string().as_str(),
+                b.kind,
+                b.column.unwrap_or_default(),
+            ])
                 .map_err(|e| GenerateError::Write {
                     path: path.clone(),
                     message: e.to_string(),

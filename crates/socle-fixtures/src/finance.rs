@@ -54,7 +54,7 @@ use crate::conventions::{Conventions, DateFormat, Layout, Slot};
 use crate::css::Ctx;
 use crate::rng;
 use crate::tables::BadKind;
-use crate::writer::TableStats;
+use crate::writer::{BadRowLog, TableStats};
 use crate::{Encoding, GenerateError};
 
 /// Salt of every finance stream ("FIN"), far from the youth generator's small salts.
@@ -1304,7 +1304,7 @@ struct FinWriter<'c> {
     last: Vec<String>,
     has_last: bool,
     inj: Option<Injector>,
-    bad_log: Vec<(u64, &'static str)>,
+    bad_log: Vec<BadRowLog>,
 }
 
 impl<'c> FinWriter<'c> {
@@ -1414,10 +1414,14 @@ impl<'c> FinWriter<'c> {
         Ok(())
     }
 
-    fn log_bad(&mut self, kind: BadKind) {
+    fn log_bad(&mut self, kind: BadKind, column: Option<usize>) {
         self.lines += 1;
         self.bad += 1;
-        self.bad_log.push((self.lines, kind.as_str()));
+        self.bad_log.push(BadRowLog {
+            line: self.lines,
+            kind: kind.as_str(),
+            column: column.and_then(|c| self.spec.columns.get(c).copied()),
+        });
     }
 
     /// The last clean row, with a fresh key unless `keep_key`.
@@ -1454,15 +1458,18 @@ impl<'c> FinWriter<'c> {
         };
         let mut delta: i8 = 0;
         let mut raw: Option<(usize, Vec<u8>)> = None;
+        let mut spoiled: Option<usize> = None;
         match kind {
             BadKind::WrongColumnCount => delta = if inj.rng.random_bool(0.5) { 1 } else { -1 },
             BadKind::UnparsableDate => {
                 if let Some(c) = spec.date_col {
                     row[c] = Self::bad_date(&mut inj.rng, date_format).to_string();
+                    spoiled = Some(c);
                 }
             }
             BadKind::UnparsableNumber => {
                 let c = spec.num_cols[inj.rng.random_range(0..spec.num_cols.len())];
+                spoiled = Some(c);
                 let digits = row[c]
                     .trim_start_matches('-')
                     .split([',', '.'])
@@ -1479,6 +1486,7 @@ impl<'c> FinWriter<'c> {
             BadKind::OutOfDomain => {
                 if let Some((c, values)) = spec.domain {
                     row[c] = values[inj.rng.random_range(0..values.len())].to_string();
+                    spoiled = Some(c);
                 }
             }
             BadKind::DuplicateKey => {
@@ -1502,6 +1510,7 @@ impl<'c> FinWriter<'c> {
                 }
                 bytes.splice(at..at, [0xFF, 0xFE]);
                 raw = Some((c, bytes));
+                spoiled = Some(c);
             }
             BadKind::UnterminatedQuote | BadKind::TruncatedLastLine | BadKind::UnknownResultCode => return Ok(()),
         }
@@ -1525,7 +1534,7 @@ impl<'c> FinWriter<'c> {
             _ => {}
         }
         self.csv.write_record(&fields).map_err(|e| io_err(&self.path, e))?;
-        self.log_bad(kind);
+        self.log_bad(kind, spoiled);
         Ok(())
     }
 
@@ -1580,7 +1589,7 @@ impl<'c> FinWriter<'c> {
         };
         self.csv.flush().map_err(|e| io_err(&self.path, e))?;
         self.sink.0.borrow_mut().extend_from_slice(line.as_bytes());
-        self.log_bad(kind);
+        self.log_bad(kind, None);
         Ok(())
     }
 

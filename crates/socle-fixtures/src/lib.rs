@@ -54,7 +54,9 @@
 //! étape, over clean rows, without retakes, inactive rows and dummy schools), `personal.csv`
 //! (every student's personal data, adults of JADE included, for privacy tests),
 //! `bad_rows.csv` (`file` is the file name in its system's folder: `gpm_*.csv`, `*.jsonl`,
-//! `e_*.csv`...), `counts.csv`, `movers.csv` (students who appear in several CSS: code
+//! `e_*.csv`...; `column` the contract column the reader names in its reject, empty for the
+//! record-level kinds and duplicate keys), `counts.csv` (per CSS and source table: clean rows
+//! and bad rows written), `movers.csv` (students who appear in several CSS: code
 //! permanent and the CSS codes in the order of the years), `sanctions.csv` (obtained diplomas
 //! by CSS, school year of the date and type), `ministere.csv` (per CSS, school year and
 //! course: students whose latest copy of their June-session ministry result has a numeric
@@ -596,7 +598,7 @@ fn write_truth(
         "bad_rows",
         css,
         &truth.join("bad_rows.csv"),
-        "code_css,file,line,kind\n",
+        "code_css,file,line,kind,column\n",
     )?;
     concat_parts(parts, "finance", css, &truth.join("finance.csv"), finance::TRUTH_HEADER)?;
     let _ = std::fs::remove_dir(parts);

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::GenerateError;
 use crate::rng;
-use crate::writer::{BAD_KEY_BASE, TableStats};
+use crate::writer::{BAD_KEY_BASE, BadRowLog, TableStats};
 
 /// JSON type of a column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -442,7 +442,8 @@ pub(crate) struct MozaikWriter {
     last: MRow,
     has_last: bool,
     injector: Option<MInjector>,
-    bad_log: Vec<(u64, MozaikBadKind)>,
+    /// (line, kind, index of the spoiled column) of every bad line written.
+    bad_log: Vec<(u64, MozaikBadKind, Option<usize>)>,
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> GenerateError {
@@ -546,6 +547,7 @@ impl MozaikWriter {
         };
         let mut raw: Option<(usize, Vec<u8>)> = None;
         let mut out = Vec::with_capacity(256);
+        let mut spoiled: Option<usize> = None;
         match kind {
             MozaikBadKind::MalformedJson => {
                 serialize(spec, &row, None, &mut out);
@@ -571,6 +573,7 @@ impl MozaikWriter {
             }
             MozaikBadKind::WrongType => {
                 let c = spec.typed_cols[inj.rng.random_range(0..spec.typed_cols.len())];
+                spoiled = Some(c);
                 let v = if row.null[c] { "null" } else { row.vals[c].as_str() };
                 let wrapped = if inj.rng.random_bool(0.5) {
                     format!("[{v}]")
@@ -583,10 +586,12 @@ impl MozaikWriter {
                 let c = spec.date_cols[inj.rng.random_range(0..spec.date_cols.len())];
                 let bad = ["2024-13-45", "2024-02-30", "2023-00-12", "hier", "20241345x"];
                 row.str(c, bad[inj.rng.random_range(0..bad.len())]);
+                spoiled = Some(c);
             }
             MozaikBadKind::OutOfDomain => {
                 if let Some((c, values)) = spec.domain {
                     row.str(c, values[inj.rng.random_range(0..values.len())]);
+                    spoiled = Some(c);
                 }
             }
             MozaikBadKind::DuplicateKey => {
@@ -600,7 +605,10 @@ impl MozaikWriter {
                     row.null[c] = false;
                 }
             }
-            MozaikBadKind::MissingValue => row.null(spec.required_col),
+            MozaikBadKind::MissingValue => {
+                row.null(spec.required_col);
+                spoiled = Some(spec.required_col);
+            }
             MozaikBadKind::InvalidUtf8 => {
                 let c = spec.text_col;
                 let s = &row.vals[c];
@@ -613,6 +621,7 @@ impl MozaikWriter {
                 inner.splice(at..at, [0xFF, 0xFE]);
                 push_json_str(&mut bytes, &inner);
                 raw = Some((c, bytes));
+                spoiled = Some(c);
             }
             MozaikBadKind::TruncatedLastLine => return Ok(()),
         }
@@ -622,7 +631,7 @@ impl MozaikWriter {
         self.buf = out;
         self.put_line()?;
         self.bad += 1;
-        self.bad_log.push((self.lines, kind));
+        self.bad_log.push((self.lines, kind, spoiled));
         Ok(())
     }
 
@@ -646,7 +655,7 @@ impl MozaikWriter {
         self.file.write_all(&out).map_err(|e| io_err(&self.path, e))?;
         self.lines += 1;
         self.bad += 1;
-        self.bad_log.push((self.lines, MozaikBadKind::TruncatedLastLine));
+        self.bad_log.push((self.lines, MozaikBadKind::TruncatedLastLine, None));
         Ok(())
     }
 
@@ -667,7 +676,15 @@ impl MozaikWriter {
             file: format!("{}.jsonl", self.spec.name),
             clean: self.clean,
             bad: self.bad,
-            bad_log: self.bad_log.into_iter().map(|(l, k)| (l, k.as_str())).collect(),
+            bad_log: self
+                .bad_log
+                .into_iter()
+                .map(|(line, kind, column)| BadRowLog {
+                    line,
+                    kind: kind.as_str(),
+                    column: column.and_then(|c| self.spec.columns.get(c)).map(|(name, _)| *name),
+                })
+                .collect(),
         })
     }
 }

@@ -29,8 +29,22 @@ pub(crate) struct TableStats {
     pub file: String,
     pub clean: u64,
     pub bad: u64,
-    /// (1-based physical line, kind name as in `bad_rows.csv`) of every injected bad row.
-    pub bad_log: Vec<(u64, &'static str)>,
+    /// Every injected bad row, as logged in `bad_rows.csv`.
+    pub bad_log: Vec<BadRowLog>,
+}
+
+/// One injected bad row of `bad_rows.csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BadRowLog {
+    /// 1-based physical line.
+    pub line: u64,
+    /// The kind's name (`BadKind::as_str`, or the reject kind the connector reports).
+    pub kind: &'static str,
+    /// The contract column the reader names in its reject, when the row was spoiled in one
+    /// column (a date, a number, a domain, undecodable bytes, a missing value...); `None` for
+    /// record-level kinds (field count, quote, malformed JSON) and duplicate keys (the reject
+    /// names the contract's key, which the generator does not know).
+    pub column: Option<&'static str>,
 }
 
 /// Bad-row injection state of one table.
@@ -115,7 +129,8 @@ pub(crate) struct TableWriter<'c> {
     last: Vec<String>,
     has_last: bool,
     injector: Option<Injector>,
-    bad_log: Vec<(u64, BadKind)>,
+    /// (line, kind, index of the spoiled column) of every bad row written.
+    bad_log: Vec<(u64, BadKind, Option<usize>)>,
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> GenerateError {
@@ -250,8 +265,8 @@ impl<'c> TableWriter<'c> {
         Ok(())
     }
 
-    fn log_bad(&mut self, kind: BadKind) {
-        self.bad_log.push((self.lines + 1, kind));
+    fn log_bad(&mut self, kind: BadKind, column: Option<usize>) {
+        self.bad_log.push((self.lines + 1, kind, column));
         self.lines += 1;
         self.bad += 1;
     }
@@ -293,14 +308,17 @@ impl<'c> TableWriter<'c> {
         };
         let mut delta: i8 = 0;
         let mut raw_col: Option<(usize, Vec<u8>)> = None;
+        let mut spoiled: Option<usize> = None;
         match kind {
             BadKind::WrongColumnCount => delta = if inj.rng.random_bool(0.5) { 1 } else { -1 },
             BadKind::UnparsableDate => {
                 let c = spec.date_cols[inj.rng.random_range(0..spec.date_cols.len())];
                 row[c] = Self::bad_date(&mut inj.rng, self.conv.date_format);
+                spoiled = Some(c);
             }
             BadKind::UnparsableNumber => {
                 let c = spec.int_cols[inj.rng.random_range(0..spec.int_cols.len())];
+                spoiled = Some(c);
                 let suffix = ["a", "x", "b"][inj.rng.random_range(0..3)];
                 row[c] = if row[c].trim().is_empty() {
                     format!("12{suffix}")
@@ -311,6 +329,7 @@ impl<'c> TableWriter<'c> {
             BadKind::OutOfDomain => {
                 if let Some((c, values)) = spec.domain {
                     row[c] = values[inj.rng.random_range(0..values.len())].to_string();
+                    spoiled = Some(c);
                 }
             }
             BadKind::DuplicateKey => {
@@ -330,6 +349,8 @@ impl<'c> TableWriter<'c> {
                     for cell in &mut row[7..11] {
                         *cell = ["ZZ", "XQ", "??", "A++"][inj.rng.random_range(0..4)].to_string();
                     }
+                    // Each cell is quarantined on its own: the first one is logged.
+                    spoiled = Some(7);
                 }
             }
             BadKind::UndecodableBytes => {
@@ -341,6 +362,7 @@ impl<'c> TableWriter<'c> {
                 }
                 bytes.splice(at..at, [0xFF, 0xFE]);
                 raw_col = Some((c, bytes));
+                spoiled = Some(c);
             }
             BadKind::UnterminatedQuote | BadKind::TruncatedLastLine => return Ok(()),
         }
@@ -364,7 +386,7 @@ impl<'c> TableWriter<'c> {
             _ => {}
         }
         self.csv.write_record(&fields).map_err(|e| io_err(&self.path, e))?;
-        self.log_bad(kind);
+        self.log_bad(kind, spoiled);
         Ok(())
     }
 
@@ -435,7 +457,7 @@ impl<'c> TableWriter<'c> {
             }
         };
         self.write_raw(line.as_bytes())?;
-        self.log_bad(kind);
+        self.log_bad(kind, None);
         Ok(())
     }
 
@@ -473,12 +495,21 @@ impl<'c> TableWriter<'c> {
         }
         self.drain()?;
         self.file.flush().map_err(|e| io_err(&self.path, e))?;
+        let spec_columns = self.spec.columns;
         Ok(TableStats {
             table: self.spec.name,
             file: format!("{}.csv", self.spec.name),
             clean: self.clean,
             bad: self.bad,
-            bad_log: self.bad_log.into_iter().map(|(l, k)| (l, k.as_str())).collect(),
+            bad_log: self
+                .bad_log
+                .into_iter()
+                .map(|(line, kind, column)| BadRowLog {
+                    line,
+                    kind: kind.as_str(),
+                    column: column.and_then(|c| spec_columns.get(c).copied()),
+                })
+                .collect(),
         })
     }
 }
