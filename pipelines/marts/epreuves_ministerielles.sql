@@ -10,11 +10,15 @@ ecoles_bidon AS (
   GROUP BY annee_scolaire, code_css, code_etablissement
   HAVING min(CASE WHEN ecole_bidon THEN 1 ELSE 0 END) = 1
 ),
--- June session (main session) of courses and volets with a ministry exam.
+-- June session (main session) of courses and volets with a ministry exam. A result is counted in
+-- the CSS of the establishment it names (the registry's), which is not always the CSS that
+-- received it (code_css_recu): a student who moved, a course taken in another CSS's centre.
 juin AS (
   SELECT
     m.annee_scolaire,
-    m.code_css,
+    coalesce(e.code_css, m.code_css) AS code_css,
+    m.code_css AS code_css_recu,
+    coalesce(e.code_css = m.code_css, false) AS etablissement_du_css_recu,
     m.code_etablissement,
     m.secteur,
     m.code_cours,
@@ -29,17 +33,18 @@ juin AS (
     m.date_copie
   FROM resultat_ministere m
   JOIN ref_cours c ON c.code_cours = m.code_cours
+  LEFT JOIN ref_etablissements e ON e.code_etablissement = m.code_etablissement
   WHERE m.mois_session = 6
     AND c.epreuve_ministerielle
 ),
--- One copy per CSS, student and course: the latest retrieved (date_copie).
+-- One copy per receiving CSS, student and course: the latest retrieved (date_copie).
 copie_css AS (
   SELECT *
   FROM (
     SELECT
       j.*,
       row_number() OVER (
-        PARTITION BY j.annee_scolaire, j.code_css, j.cle_eleve, j.code_cours
+        PARTITION BY j.annee_scolaire, j.code_css_recu, j.cle_eleve, j.code_cours
         ORDER BY j.date_copie DESC, j.code_etablissement
       ) AS rang
     FROM juin j
@@ -47,8 +52,9 @@ copie_css AS (
   WHERE rang = 1
 ),
 -- One result per student and course in the province: a student's official result sent to two
--- CSS (a mover) counts once, in the CSS whose copy names one of its establishments, else the
--- latest copy, else the smallest CSS code.
+-- CSS (a mover) counts once: the copy of the CSS that received it about one of its own
+-- establishments, else the latest copy, else the smallest receiving CSS code. A result only one
+-- CSS received, about another CSS's establishment, counts once too, in that establishment.
 copie AS (
   SELECT *
   FROM (
@@ -67,7 +73,7 @@ copie AS (
       c.reussi,
       row_number() OVER (
         PARTITION BY c.annee_scolaire, c.cle_eleve, c.code_cours
-        ORDER BY CASE WHEN c.code_etablissement IS NULL THEN 1 ELSE 0 END, c.date_copie DESC, c.code_css
+        ORDER BY CASE WHEN c.etablissement_du_css_recu THEN 0 ELSE 1 END, c.date_copie DESC, c.code_css_recu
       ) AS rang_province
     FROM copie_css c
   ) t

@@ -12,7 +12,13 @@
 -- - session: `annee` is the school year's start year (as GPI's); a session month from July to
 --   December falls in that calendar year, January to June in the next, so the June session of
 --   2024-2025 is 2025-06.
--- - code_etablissement (ecocenoff) must be an establishment of this CSS in the registry.
+-- - code_etablissement (ecocenoff) must be an establishment of the ministry registry, of this
+--   CSS or of another: a ministry result is a fact about the student wherever it was earned
+--   (a student who moved, a course taken in another CSS's centre), and a CSS may be the only one
+--   to receive it. One naming another CSS's establishment is loaded as it is, flagged
+--   (etablissement_autre_css, counted in the quality report's anomalies); the marts count each
+--   (student, course, session) once across CSS. A code that is not in the registry is quarantined
+--   (unknown_establishment).
 WITH latest AS (
   SELECT *
   FROM (
@@ -38,13 +44,14 @@ cells AS (
     m3.code AS k3,
     m4.code AS k4,
     r.code_etablissement AS etablissement_registre,
+    r.code_css AS css_etablissement,
     NOT coalesce(regexp_like(upper(l.codeperm), '^[A-Z]{4}[0-9]{8}$'), false) AS cle_locale
   FROM latest l
   LEFT JOIN map_codes_resultat_ministere m1 ON m1.code = upper(l.resecobrute)
   LEFT JOIN map_codes_resultat_ministere m2 ON m2.code = upper(l.resecomod)
   LEFT JOIN map_codes_resultat_ministere m3 ON m3.code = upper(l.resoffbrute)
   LEFT JOIN map_codes_resultat_ministere m4 ON m4.code = upper(l.resofffinal)
-  LEFT JOIN ref_etablissements r ON r.code_etablissement = l.ecocenoff AND r.code_css = '{css}'
+  LEFT JOIN ref_etablissements r ON r.code_etablissement = l.ecocenoff
 )
 SELECT
   concat(CAST(c.annee AS VARCHAR), '-', CAST(c.annee + 1 AS VARCHAR)) AS annee_scolaire,
@@ -56,6 +63,7 @@ SELECT
     CASE WHEN c.fiche IS NOT NULL THEN concat('jade:', CAST(c.fiche AS VARCHAR)) ELSE concat('jade-codeperm:', upper(c.codeperm)) END
   ) AS cle_eleve,
   c.cle_locale,
+  coalesce(c.css_etablissement <> '{css}', false) AS etablissement_autre_css,
   c.matcharl AS code_cours,
   c.moissanct AS mois_session,
   concat(
@@ -100,7 +108,7 @@ SELECT
     WHEN c.n4 > 100 THEN 'resofffinal'
   END AS _column,
   CASE
-    WHEN c.ecocenoff IS NOT NULL AND c.etablissement_registre IS NULL THEN concat('establishment ', c.ecocenoff, ' is not an establishment of CSS {css} in the ministry registry')
+    WHEN c.ecocenoff IS NOT NULL AND c.etablissement_registre IS NULL THEN concat('establishment ', c.ecocenoff, ' is not in the ministry registry')
     WHEN c.resecobrute IS NOT NULL AND c.n1 IS NULL AND c.k1 IS NULL THEN concat('unknown result code ''', c.resecobrute, ''' (not a number, not a ministry result code)')
     WHEN c.n1 > 100 THEN concat('result ', c.resecobrute, ' is above 100')
     WHEN c.resecomod IS NOT NULL AND c.n2 IS NULL AND c.k2 IS NULL THEN concat('unknown result code ''', c.resecomod, ''' (not a number, not a ministry result code)')
