@@ -692,6 +692,56 @@ async fn epreuves_ministerielles_volets_sectors_movers_and_years() -> TestResult
     Ok(())
 }
 
+/// Results received by a CSS about another CSS's establishment (loaded: a ministry result is a
+/// fact about the student wherever it was earned), June 2025, Math CST 4 (063414), youth sector:
+///
+/// | élève | reçu par | établissement nommé | épreuve | date de copie | compté |
+/// |---|---|---|---|---|---|
+/// | x1 | 881000 seulement | 866057 (CSS 866000) | 70 | 07-05 | une fois, dans 866000 / 866057 |
+/// | x2 | 866000 | 866057 | 60 | 07-05 | oui: la copie du CSS de l'établissement |
+/// | x2 | 881000 | 866057 | 80 | 07-20 | non (même résultat, l'autre copie l'emporte) |
+/// | x3 | 881000 | 881002 (CSS 881000) | 90 | 07-05 | une fois, dans 881000 / 881002 |
+#[tokio::test]
+async fn epreuves_ministerielles_count_a_result_of_another_css_once_in_its_establishment() -> TestResult {
+    let (f, _dir) = fixture()?;
+    let f = f
+        .table(
+            "resultat_ministere",
+            "
+            annee_scolaire,code_css,code_etablissement,cle_eleve,code_cours,mois_session,resultat_epreuve_brut,note_ecole_brute,note_ecole_moderee,note_epreuve,note_finale,code_resultat,reussi,secteur,date_copie
+            2024-2025,881000,866057,x1,063414,6,70,70,70,70,70,,true,JE,2025-07-05T10:00:00
+            2024-2025,866000,866057,x2,063414,6,60,60,60,60,60,,true,JE,2025-07-05T10:00:00
+            2024-2025,881000,866057,x2,063414,6,80,80,80,80,80,,true,JE,2025-07-20T10:00:00
+            2024-2025,881000,881002,x3,063414,6,90,90,90,90,90,,true,JE,2025-07-05T10:00:00
+            ",
+        )
+        .table(
+            "etablissement",
+            "
+            annee_scolaire,code_css,systeme_source,code_etablissement,id_eco,ecole_bidon
+            2024-2025,866000,mozaik,866057,1,false
+            ",
+        );
+    let exact = f.css_zone("epreuves_ministerielles").await?;
+    // Two rows: 866000 / 866057 and 881000 / 881002; none for 881000 / 866057.
+    assert_eq!(exact.len(), 2, "{exact}");
+    assert!(
+        exact
+            .filter(&[("code_css", "881000"), ("code_etablissement", "866057")])
+            .is_empty()
+    );
+    // x1 and x2 (its 866000 copy, exam 60): 2 present, exam average (70 + 60) / 2.
+    let r = exact.find(&[("code_css", "866000"), ("code_etablissement", "866057")]);
+    assert_eq!(r.int("nb_presents"), Some(2));
+    assert_eq!(r.int("nb_reussites"), Some(2));
+    assert_float(&r, "moyenne_epreuve", 65.0);
+    // x3 at 881000's own school.
+    let o = exact.find(&[("code_css", "881000"), ("code_etablissement", "881002")]);
+    assert_eq!(o.int("nb_presents"), Some(1));
+    assert_float(&o, "moyenne_epreuve", 90.0);
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // effectif_30_septembre
 // ---------------------------------------------------------------------------------------------
