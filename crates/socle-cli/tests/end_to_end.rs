@@ -313,7 +313,7 @@ fn every_injected_bad_row_is_quarantined_with_file_line_and_reason() {
         for c in rows {
             let table = c["table"].as_str();
             let written = c["clean_rows"].parse::<u64>().unwrap() + c["bad_rows"].parse::<u64>().unwrap();
-            let s = &sources
+            let s = sources
                 .get(table)
                 .unwrap_or_else(|| panic!("{css}: {table} is not in the quality report"));
             let read = s["lignes_lues"].as_u64().unwrap();
@@ -374,7 +374,8 @@ fn column_texts(col: &datafusion::arrow::array::ArrayRef, out: &mut BTreeSet<Str
     use datafusion::arrow::array::{Array, AsArray};
     use datafusion::arrow::datatypes::DataType;
     use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-    let formatter = ArrayFormatter::try_new(col.as_ref(), &FormatOptions::default()).unwrap();
+    let options = FormatOptions::default();
+    let formatter = ArrayFormatter::try_new(col.as_ref(), &options).unwrap();
     for i in 0..col.len() {
         if col.is_valid(i) {
             out.insert(formatter.value(i).to_string());
@@ -399,7 +400,6 @@ fn column_texts(col: &datafusion::arrow::array::ArrayRef, out: &mut BTreeSet<Str
 /// permanent, full name or birth date the generator wrote may appear in any of them.
 #[test]
 fn the_shared_zone_and_the_logs_hold_no_personal_data() {
-    use privacy::Found;
     let g = generated();
     let personal = personal_data(&g.truth);
     assert!(personal.people > 2000, "only {} people", personal.people);
@@ -490,10 +490,12 @@ fn the_shared_zone_and_the_logs_hold_no_personal_data() {
     let mut types_decoded: BTreeSet<String> = BTreeSet::new();
     let mut statistics = 0usize;
     for f in &files {
+        use datafusion::arrow::array::Array;
         use datafusion::parquet::arrow::arrow_reader::statistics::StatisticsConverter;
         use datafusion::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+        use datafusion::parquet::file::metadata::PageIndexPolicy;
         let file = std::fs::File::open(f).unwrap();
-        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new().with_page_index(true)).unwrap();
+        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional)).unwrap();
         let md = meta.metadata();
         let schema = meta.schema();
         let where_ = format!("statistics of {}", f.display());

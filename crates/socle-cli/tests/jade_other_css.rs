@@ -135,9 +135,10 @@ fn give_to_881000(exports: &Path, students: &BTreeSet<String>, keep_in_866000: b
             let r = from.record(line);
             if students.contains(&r["codeperm"]) {
                 to.lines.push(to.line_of(&r));
-                results.insert([&r["codeperm"], &r["matcharl"], &r["annee"], &r["moissanct"]].map(|s| s.clone()));
                 if name == "e_ri_mentions.csv" {
                     given.1 += 1;
+                } else {
+                    results.insert([&r["codeperm"], &r["matcharl"], &r["annee"], &r["moissanct"]].map(|s| s.clone()));
                 }
                 if keep_in_866000 {
                     kept.push(line.clone());
@@ -156,15 +157,18 @@ fn give_to_881000(exports: &Path, students: &BTreeSet<String>, keep_in_866000: b
     given
 }
 
-fn quality_anomaly(warehouse: &Path, css: &str, name: &str) -> u64 {
+/// The quality report of a CSS (a warehouse of one run).
+fn quality(warehouse: &Path, css: &str) -> serde_json::Value {
     let runs: Vec<PathBuf> = std::fs::read_dir(warehouse.join("_socle/runs"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(runs.len(), 1, "{runs:?}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(runs[0].join(format!("{css}-quality.json"))).unwrap()).unwrap();
-    report["anomalies"]["jade"][name].as_u64().unwrap_or(0)
+    serde_json::from_str(&std::fs::read_to_string(runs[0].join(format!("{css}-quality.json"))).unwrap()).unwrap()
+}
+
+fn quality_anomaly(warehouse: &Path, css: &str, name: &str) -> u64 {
+    quality(warehouse, css)["anomalies"]["jade"][name].as_u64().unwrap_or(0)
 }
 
 #[test]
@@ -239,12 +243,12 @@ fn a_jade_fact_about_another_css_is_counted_once_whoever_received_it() {
             "received by 881000 only"
         };
         // Loaded in 881000, with the establishment they name, flagged; nothing quarantined.
-        let q = query_csv(
-            &wh,
-            Some("881000"),
-            "SELECT count(*) AS n FROM quarantaine WHERE raison = 'unknown_establishment'",
-        );
-        assert_eq!(q[0]["n"], "0", "{what}");
+        let report = quality(&wh, "881000");
+        for entity in ["resultat_ministere", "sanction"] {
+            let e = &report["entites"][entity];
+            assert!(e["lignes_chargees"].as_u64().unwrap() > 0, "{entity}: {what}");
+            assert_eq!(e["lignes_chargees"], e["lignes_entree"], "{entity} quarantined: {what}");
+        }
         let loaded = query_csv(
             &wh,
             Some("881000"),
