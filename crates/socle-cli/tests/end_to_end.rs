@@ -207,7 +207,8 @@ fn every_injected_bad_row_is_quarantined_with_file_line_and_reason() {
         assert!(kinds.contains(k), "the generator injected no {k}");
     }
     assert!(
-        bad.iter().any(|b| b["code_css"] == MOZAIK_CSS && b["file"].ends_with(".jsonl")),
+        bad.iter()
+            .any(|b| b["code_css"] == MOZAIK_CSS && b["file"].ends_with(".jsonl")),
         "no bad Mozaïk line"
     );
     // The contract of each file (a Mozaïk file may feed two tables): for duplicate keys, the
@@ -243,7 +244,9 @@ fn every_injected_bad_row_is_quarantined_with_file_line_and_reason() {
         assert!(!quarantine.is_empty(), "{css}: empty quarantine");
         let mut at: BTreeMap<(String, String), Vec<&BTreeMap<String, String>>> = BTreeMap::new();
         for q in &quarantine {
-            at.entry((q["fichier"].clone(), q["ligne"].clone())).or_default().push(q);
+            at.entry((q["fichier"].clone(), q["ligne"].clone()))
+                .or_default()
+                .push(q);
         }
         let injected: Vec<&BTreeMap<String, String>> = bad.iter().filter(|b| b["code_css"] == css).collect();
         assert!(!injected.is_empty(), "{css}: no bad row injected");
@@ -302,10 +305,9 @@ fn every_injected_bad_row_is_quarantined_with_file_line_and_reason() {
     assert_eq!(runs.len(), 1, "{runs:?}");
     let mut tables_checked = 0;
     for css in CSS.split(',') {
-        let report: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(runs[0].join(format!("{css}-quality.json"))).unwrap(),
-        )
-        .unwrap();
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(runs[0].join(format!("{css}-quality.json"))).unwrap())
+                .unwrap();
         let sources = report["sources"].as_object().unwrap();
         assert!(!sources.is_empty());
         let rows: Vec<&BTreeMap<String, String>> = counts.iter().filter(|c| c["code_css"] == css).collect();
@@ -333,17 +335,18 @@ fn every_injected_bad_row_is_quarantined_with_file_line_and_reason() {
                 .filter(|b| b["code_css"] == css && b["file"].rsplit_once('.').map(|(stem, _)| stem) == Some(table))
                 .count() as u64;
             assert_eq!(bad_in_file, c["bad_rows"].parse::<u64>().unwrap(), "{css} {table}");
-            assert!(quarantined <= bad_in_file, "{css} {table}: {quarantined} rejected, {bad_in_file} bad");
+            assert!(
+                quarantined <= bad_in_file,
+                "{css} {table}: {quarantined} rejected, {bad_in_file} bad"
+            );
             tables_checked += 1;
         }
     }
     // 3 CSS x (12 GPI or 8 Mozaïk files, 5 JADE, 5 Dofin).
     assert_eq!(tables_checked, 2 * 22 + 18, "source tables checked");
     // The quality report counts the normalisation's quarantine too.
-    let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(runs[0].join("866000-quality.json")).unwrap(),
-    )
-    .unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(runs[0].join("866000-quality.json")).unwrap()).unwrap();
     assert!(
         report["entites"]["resultat"]["quarantaine"]["unknown_result_code"]
             .as_u64()
@@ -455,7 +458,8 @@ fn the_shared_zone_and_the_logs_hold_no_personal_data() {
                         for (i, col) in b.columns().iter().enumerate() {
                             let field = b.schema().field(i).name().to_lowercase();
                             assert!(
-                                !["code_permanent", "nom", "prenom", "date_naissance", "fiche"].contains(&field.as_str()),
+                                !["code_permanent", "nom", "prenom", "date_naissance", "fiche"]
+                                    .contains(&field.as_str()),
                                 "{field} in shared {table}"
                             );
                             column_texts(col, texts.entry(field).or_default());
@@ -475,10 +479,21 @@ fn the_shared_zone_and_the_logs_hold_no_personal_data() {
         }
     });
     assert!(values_scanned > 10_000, "only {values_scanned} distinct values scanned");
-    for t in ["eleve", "resultat", "resultat_ministere", "sanction", "taux_reussite", "diplomation_cohorte"] {
+    for t in [
+        "eleve",
+        "resultat",
+        "resultat_ministere",
+        "sanction",
+        "taux_reussite",
+        "diplomation_cohorte",
+    ] {
         assert!(scanned.contains(t), "shared {t} not scanned: {scanned:?}");
     }
-    assert!(scanned.len() >= 15, "only {} shared tables and marts scanned: {scanned:?}", scanned.len());
+    assert!(
+        scanned.len() >= 15,
+        "only {} shared tables and marts scanned: {scanned:?}",
+        scanned.len()
+    );
 
     // 2. Column statistics of every Parquet file of the shared zone and the marts: row groups and
     // pages, decoded to their Arrow type (dates, timestamps, integers, decimals, booleans,
@@ -495,7 +510,11 @@ fn the_shared_zone_and_the_logs_hold_no_personal_data() {
         use datafusion::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
         use datafusion::parquet::file::metadata::PageIndexPolicy;
         let file = std::fs::File::open(f).unwrap();
-        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional)).unwrap();
+        let meta = ArrowReaderMetadata::load(
+            &file,
+            ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional),
+        )
+        .unwrap();
         let md = meta.metadata();
         let schema = meta.schema();
         let where_ = format!("statistics of {}", f.display());

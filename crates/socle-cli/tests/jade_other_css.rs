@@ -25,7 +25,13 @@ fn query_csv(warehouse: &Path, css: Option<&str>, sql: &str) -> Vec<BTreeMap<Str
     let mut r = csv::Reader::from_reader(o.stdout.as_slice());
     let headers = r.headers().unwrap().clone();
     r.records()
-        .map(|rec| headers.iter().zip(rec.unwrap().iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect())
+        .map(|rec| {
+            headers
+                .iter()
+                .zip(rec.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
         .collect()
 }
 
@@ -71,7 +77,10 @@ impl JadeFile {
             .into_iter()
             .max_by_key(|d| head.bytes().filter(|b| b == d).count())
             .unwrap();
-        let header = Self::fields(&head, delimiter).into_iter().map(|h| h.trim().to_lowercase()).collect();
+        let header = Self::fields(&head, delimiter)
+            .into_iter()
+            .map(|h| h.trim().to_lowercase())
+            .collect();
         JadeFile {
             path,
             delimiter,
@@ -86,20 +95,35 @@ impl JadeFile {
             .has_headers(false)
             .delimiter(delimiter)
             .from_reader(line.as_bytes());
-        r.records().next().unwrap().unwrap().iter().map(str::to_string).collect()
+        r.records()
+            .next()
+            .unwrap()
+            .unwrap()
+            .iter()
+            .map(str::to_string)
+            .collect()
     }
 
     /// A line as column -> value.
     fn record(&self, line: &str) -> BTreeMap<String, String> {
-        self.header.iter().cloned().zip(Self::fields(line, self.delimiter)).collect()
+        self.header
+            .iter()
+            .cloned()
+            .zip(Self::fields(line, self.delimiter))
+            .collect()
     }
 
     /// A record of another CSS's file written in this file's conventions (columns it lacks empty).
     fn line_of(&self, record: &BTreeMap<String, String>) -> String {
-        let mut w = csv::WriterBuilder::new().delimiter(self.delimiter).from_writer(Vec::new());
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(self.delimiter)
+            .from_writer(Vec::new());
         w.write_record(self.header.iter().map(|h| record.get(h).cloned().unwrap_or_default()))
             .unwrap();
-        String::from_utf8(w.into_inner().unwrap()).unwrap().trim_end().to_string()
+        String::from_utf8(w.into_inner().unwrap())
+            .unwrap()
+            .trim_end()
+            .to_string()
     }
 
     fn save(&self) {
@@ -118,7 +142,12 @@ impl JadeFile {
 }
 
 fn night(exports: &Path, css: &str) -> PathBuf {
-    std::fs::read_dir(exports.join(css)).unwrap().next().unwrap().unwrap().path()
+    std::fs::read_dir(exports.join(css))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
 }
 
 /// Moves (or copies) the `e_ri_resultats` and `e_ri_mentions` lines of `students` from 866000's
@@ -233,7 +262,10 @@ fn a_jade_fact_about_another_css_is_counted_once_whoever_received_it() {
         let exports = tmp.path().join(format!("exports-{keep_in_866000}"));
         copy_dir(&base, &exports);
         let (results_given, diplomas_given) = give_to_881000(&exports, &students, keep_in_866000);
-        assert!(results_given >= 6 && diplomas_given >= 6, "{results_given} {diplomas_given}");
+        assert!(
+            results_given >= 6 && diplomas_given >= 6,
+            "{results_given} {diplomas_given}"
+        );
         let wh = tmp.path().join(format!("wh-{keep_in_866000}"));
         let o = load(&exports, &wh, &[]);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));

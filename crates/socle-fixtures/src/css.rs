@@ -1462,10 +1462,10 @@ pub(crate) fn write_bad_rows_part(parts: &Path, out: &CssOutput) -> Result<(), G
                 b.kind,
                 b.column.unwrap_or_default(),
             ])
-                .map_err(|e| GenerateError::Write {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
+            .map_err(|e| GenerateError::Write {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
         }
     }
     w.flush().map_err(|e| GenerateError::Write {

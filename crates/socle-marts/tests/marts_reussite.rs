@@ -728,7 +728,8 @@ async fn epreuves_ministerielles_count_a_result_of_another_css_once_in_its_estab
     assert!(
         exact
             .filter(&[("code_css", "881000"), ("code_etablissement", "866057")])
-            .is_empty()
+            .is_empty(),
+        "{exact}"
     );
     // x1 and x2 (its 866000 copy, exam 60): 2 present, exam average (70 + 60) / 2.
     let r = exact.find(&[("code_css", "866000"), ("code_etablissement", "866057")]);

@@ -174,7 +174,10 @@ impl PersonalData {
             assert_eq!(self.find(&format!("élève: {n}, {p}")), Some(Found::FullName));
             assert_eq!(self.find(&format!("{p} {n}")), Some(Found::FullName));
             // Inside a hex key, an 8-digit date is not a token.
-            assert_eq!(self.find(&format!("2a3f9c0e{}ab12cd34ef56ab", date.format("%Y%m%d"))), None);
+            assert_eq!(
+                self.find(&format!("2a3f9c0e{}ab12cd34ef56ab", date.format("%Y%m%d"))),
+                None
+            );
             checked += 1;
             if checked == 20 {
                 break;
