@@ -93,6 +93,12 @@ fn keep_one_in(keep_one_in: usize, offset: usize) -> impl Fn(&[u8]) -> Vec<u8> {
     }
 }
 
+/// Every line but the last: one row less, a new night that is no drop.
+fn one_row_less(bytes: &[u8]) -> Vec<u8> {
+    let lines: Vec<&[u8]> = bytes.split_inclusive(|b| *b == b'\n').collect();
+    lines[..lines.len() - 1].concat()
+}
+
 /// The header only: a valid empty table.
 fn header_only(bytes: &[u8]) -> Vec<u8> {
     bytes.split_inclusive(|b| *b == b'\n').next().unwrap().to_vec()
@@ -347,7 +353,7 @@ fn a_fall_over_the_threshold_is_held_and_thresholds_come_from_the_dictionary() {
 #[test]
 fn an_older_night_is_refused_unless_allowed() {
     let s = Scratch::new();
-    s.night("2025-11-21", |b| b.to_vec());
+    s.night("2025-11-21", one_row_less);
     let o = s.run(&[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let loaded = s.manifest();
@@ -394,7 +400,7 @@ fn status_check_tells_a_scheduler_what_is_wrong() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
     // A failed source.
-    let night = s.night("2025-11-21", |b| b.to_vec());
+    let night = s.night("2025-11-21", one_row_less);
     std::fs::remove_file(night.join("dofin/fin_budget.csv")).unwrap();
     assert_eq!(s.run(&[]).status.code(), Some(2));
     let o = socle(&["status", "--warehouse", s.w(), "--check", "--format", "json"]);

@@ -109,7 +109,7 @@ pub fn describe_drop(entity: &str, year: Option<&str>, before: u64, now: u64, ba
     let share = if before == 0 {
         0.0
     } else {
-        (before.saturating_sub(now)) as f64 * 100.0 / before as f64
+        before.saturating_sub(now) as f64 * 100.0 / before as f64
     };
     format!(
         "{entity} {}: {before} rows loaded, {now} in the new night (-{share:.0}%, more than the {:.0}% allowed{})",
