@@ -140,7 +140,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", logging::error_line(&e));
             ExitCode::from(1)
         }
     }

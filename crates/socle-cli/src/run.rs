@@ -1,8 +1,8 @@
 //! `socle run`: one night, every CSS on its own and in parallel (a CSS that fails keeps its
 //! previous state, the others publish; a CSS whose files are unchanged is skipped), then the
 //! marts. The work is `socle-pipeline`'s; this module parses, reports and sets the exit code
-//! (DESIGN.md): 0 all published or unchanged, 2 some CSS or source failed, 1 nothing published
-//! or bad usage.
+//! (DESIGN.md): 0 all published or unchanged, 2 some CSS or source failed or was held by the
+//! drop guard, 1 nothing published or bad usage (or another run holds the warehouse's run lock).
 
 use crate::LogFormat;
 use anyhow::{Context, Result, bail};
@@ -50,6 +50,13 @@ pub struct RunArgs {
     /// stage, table and entity): what `benches/bench.py` reads.
     #[arg(long, value_name = "FILE")]
     summary_json: Option<PathBuf>,
+    /// Accept a drop the guard holds: publish ENTITY of CSS although its rows fell (repeatable,
+    /// e.g. --accept-drop 866000:absence). Recorded in the CSS's manifest.
+    #[arg(long, value_name = "CSS:ENTITY")]
+    accept_drop: Vec<String>,
+    /// Load a night older than the one already loaded for a CSS (refused otherwise).
+    #[arg(long)]
+    allow_older_night: bool,
 }
 
 fn resolve_key(args: &RunArgs) -> Result<Pseudonymiser> {
@@ -100,7 +107,14 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
     }
     let registry = Registry::embedded()?;
     let pseudo = resolve_key(&args)?;
+    let mut accept_drops = std::collections::BTreeSet::new();
+    for value in &args.accept_drop {
+        accept_drops.insert(socle_pipeline::parse_accept_drop(value, &dict).map_err(anyhow::Error::msg)?);
+    }
     let warehouse = Warehouse::open(&args.warehouse)?;
+    // One run at a time: a second one fails here at once, naming the holder.
+    let command: Vec<String> = std::env::args().collect();
+    let _run_lock = warehouse.lock_run(&command.join(" "))?;
     let run_id = socle_warehouse::new_run_id();
     let plan = socle_pipeline::discover(&args.exports, &args.css, args.night.as_deref(), &dict)?;
     if plan.is_empty() {
@@ -130,6 +144,8 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
         run_id: run_id.clone(),
         options: socle_pipeline::LoadOptions {
             force: args.force,
+            allow_older_night: args.allow_older_night,
+            accept_drops: accept_drops.clone(),
             ..Default::default()
         },
     };
@@ -206,6 +222,10 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
                 );
                 for s in &o.sources {
                     match &s.error {
+                        None if s.held => println!(
+                            "      {:<7} HELD by the drop guard (its tables keep their previous state)",
+                            s.system
+                        ),
                         None => println!(
                             "      {:<7} {:>3} files  rows read {:>9}  quarantined {:>6}",
                             s.system, s.files, s.rows_read, s.rows_quarantined
@@ -216,12 +236,21 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
                         ),
                     }
                 }
+                crate::status::print_drops(&o.code_css, &o.held_drops, &o.accepted_drops, "      ");
             }
             CssStatus::Unchanged => println!(
                 "  {}  night {}  unchanged since the last load (same files): skipped; --force reloads",
                 o.code_css, o.night
             ),
             CssStatus::Failed(e) => println!("  {}  FAILED (previous state kept): {e}", o.code_css),
+        }
+    }
+    for (css, entity) in &accept_drops {
+        let used = outcomes
+            .iter()
+            .any(|o| &o.code_css == css && o.accepted_drops.iter().any(|d| &d.entity == entity));
+        if !used {
+            tracing::warn!(code_css = %css, entity = %entity, "--accept-drop {css}:{entity}: no drop of it was held in this run, nothing accepted");
         }
     }
     for (name, rows) in &mart_summary {
@@ -346,6 +375,8 @@ fn summary_json(
             "read_s": o.times.read.as_secs_f64(),
             "normalise_s": o.times.normalise.as_secs_f64(),
             "write_s": o.times.write.as_secs_f64(),
+            "held_drops": o.held_drops,
+            "accepted_drops": o.accepted_drops,
         })).collect::<Vec<_>>(),
     })
 }

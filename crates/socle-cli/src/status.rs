@@ -1,10 +1,16 @@
 //! `socle status`: what the warehouse holds, per CSS and source: the last night loaded, rows and
-//! quarantine, and the last failure of a source if its last attempt failed. Read from the
-//! manifests only (no data file is opened), so it is instant and safe during a run.
+//! quarantine, the last failure of a source if its last attempt failed, and the drops the guard
+//! holds (with the command that accepts each). Read from the manifests only (no data file is
+//! opened, the run lock is not taken), so it is instant and safe during a run.
+//!
+//! `--check` is for schedulers: one line per CSS, `OK` or why not, and exit code 2 when a CSS
+//! failed (the last attempt of one of its sources failed), is held by the drop guard, or (with
+//! `--max-age DAYS`) has not loaded a night for more than DAYS days; 0 when all is well. There is
+//! no age check without `--max-age`.
 
 use anyhow::Result;
 use clap::ValueEnum;
-use socle_warehouse::Warehouse;
+use socle_warehouse::{DropRecord, Manifest, Warehouse};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -19,6 +25,93 @@ pub struct StatusArgs {
     warehouse: PathBuf,
     #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
     format: StatusFormat,
+    /// For schedulers: print one line per CSS (OK, or why not) and exit 2 when a CSS failed, is
+    /// held by the drop guard, or is older than --max-age.
+    #[arg(long)]
+    check: bool,
+    /// With --check: a CSS whose last loaded night is more than DAYS days before today is a
+    /// problem (default: no age check).
+    #[arg(long, value_name = "DAYS", requires = "check")]
+    max_age: Option<u32>,
+}
+
+/// Prints the held and accepted drops of a CSS, one per line, each held one with the command
+/// that accepts it (the run's summary and `status` share it).
+pub(crate) fn print_drops(code_css: &str, held: &[DropRecord], accepted: &[DropRecord], indent: &str) {
+    for d in held {
+        println!(
+            "{indent}HELD {}; sources {} keep their previous state; if the drop is real: {}",
+            describe(d),
+            d.sources.join(", "),
+            socle_pipeline::accept_drop_command(code_css, &d.entity)
+        );
+    }
+    for d in accepted {
+        println!("{indent}accepted drop (--accept-drop): {}", describe(d));
+    }
+}
+
+fn describe(d: &DropRecord) -> String {
+    format!(
+        "{} (night {})",
+        socle_pipeline::describe_drop(&d.entity, d.annee_scolaire.as_deref(), d.rows_before, d.rows_now, d.baisse_max),
+        d.night
+    )
+}
+
+/// What is wrong with a CSS for a scheduler (empty: all is well).
+fn problems(m: &Manifest, today: chrono::NaiveDate, max_age: Option<u32>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (system, s) in &m.sources {
+        if let Some(f) = &s.last_failure {
+            out.push(format!("FAILED {system} night {}: {}", f.night, f.error));
+        }
+    }
+    for d in &m.held_drops {
+        out.push(format!(
+            "HELD {}; accept: {}",
+            describe(d),
+            socle_pipeline::accept_drop_command(&m.code_css, &d.entity)
+        ));
+    }
+    if let Some(days) = max_age {
+        match chrono::NaiveDate::parse_from_str(&m.night, "%Y-%m-%d") {
+            Ok(night) if (today - night).num_days() > i64::from(days) => out.push(format!(
+                "TOO OLD: last night loaded {} is {} days old (more than --max-age {days})",
+                m.night,
+                (today - night).num_days()
+            )),
+            Ok(_) => {}
+            Err(_) => out.push(format!("TOO OLD: the night loaded {:?} is not a date", m.night)),
+        }
+    }
+    out
+}
+
+/// `status --check`: one line per CSS; 2 when any has a problem (or none is loaded).
+fn check(manifests: &[Manifest], max_age: Option<u32>, format: StatusFormat) -> Result<u8> {
+    let today = chrono::Local::now().date_naive();
+    let found: Vec<(&Manifest, Vec<String>)> = manifests.iter().map(|m| (m, problems(m, today, max_age))).collect();
+    let bad = manifests.is_empty() || found.iter().any(|(_, p)| !p.is_empty());
+    if format == StatusFormat::Json {
+        let css: Vec<serde_json::Value> = found
+            .iter()
+            .map(|(m, p)| serde_json::json!({"code_css": m.code_css, "night": m.night, "ok": p.is_empty(), "problems": p}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"ok": !bad, "css": css}))?);
+    } else {
+        if manifests.is_empty() {
+            println!("no CSS loaded yet");
+        }
+        for (m, p) in &found {
+            if p.is_empty() {
+                println!("{}  OK  night {}", m.code_css, m.night);
+            } else {
+                println!("{}  {}", m.code_css, p.join("; "));
+            }
+        }
+    }
+    Ok(if bad { 2 } else { 0 })
 }
 
 pub fn status(args: StatusArgs) -> Result<u8> {
@@ -32,6 +125,9 @@ pub fn status(args: StatusArgs) -> Result<u8> {
     let wh = Warehouse::open(&args.warehouse)?;
     let manifests = wh.manifests()?;
     let marts = wh.marts_manifest()?;
+    if args.check {
+        return check(&manifests, args.max_age, args.format);
+    }
     if args.format == StatusFormat::Json {
         let css: Vec<serde_json::Value> = manifests
             .iter()
@@ -47,6 +143,12 @@ pub fn status(args: StatusArgs) -> Result<u8> {
                     "quarantine_rows": m.quarantine.rows,
                     "tables": m.tables.iter().map(|(n, t)| (n.clone(), serde_json::json!({"rows": t.rows, "years": t.partition_rows}))).collect::<serde_json::Map<_, _>>(),
                     "sources": m.sources,
+                    "held_drops": m.held_drops.iter().map(|d| {
+                        let mut v = serde_json::json!(d);
+                        v["accept"] = serde_json::json!(socle_pipeline::accept_drop_command(&m.code_css, &d.entity));
+                        v
+                    }).collect::<Vec<_>>(),
+                    "accepted_drops": m.accepted_drops,
                 })
             })
             .collect();
@@ -113,6 +215,15 @@ pub fn status(args: StatusArgs) -> Result<u8> {
                 s.rows_read,
                 s.rows_quarantined,
                 failure
+            );
+        }
+        print_drops(&m.code_css, &m.held_drops, &[], "  ");
+        if let Some(last) = m.accepted_drops.last() {
+            println!(
+                "  last accepted drop: {} (night {}, accepted {})",
+                describe(last),
+                last.night,
+                last.accepted_at.as_deref().unwrap_or("-")
             );
         }
     }

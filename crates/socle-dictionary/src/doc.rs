@@ -22,6 +22,16 @@ impl Dictionary {
              shared zone; `pseudonymous` and `sensitive` may, `none` is not personal. The shared zone column says \
              whether a field is written there.\n"
         );
+        let _ = writeln!(
+            o,
+            "Drop guard: when a night would leave an entity of a CSS with fewer rows in a school year (in the whole \
+             table, for an entity without school year) than the night already loaded, by a share greater than its \
+             `baisse_max` (or with none), the sources feeding it are held: their tables keep their previous state until \
+             `socle run --accept-drop CSS:ENTITY` accepts the drop. The years compared are those the night holds: the \
+             school years with at least one row in a table the night publishes for that CSS (the years it replaces). \
+             `baisse_max` is set per entity (`entities/<entity>.yaml`) and per CSS (`baisse_max:` in `css/<code>.yaml`, \
+             which wins).\n"
+        );
         let _ = writeln!(o, "## Entités canoniques / Canonical entities\n");
         for e in &self.entities {
             let _ = writeln!(o, "### `{}`\n", e.name);
@@ -30,7 +40,15 @@ impl Dictionary {
                 Partitioning::AnneeScolaire => "`annee_scolaire` (and `code_css` in the shared zone)",
                 Partitioning::Css => "`code_css` only",
             };
-            let _ = writeln!(o, "- Grain: {}\n- Partitioned by: {part}\n", e.grain);
+            let guard = match e.baisse_max {
+                Some(x) => format!("{x}"),
+                None => format!("{DEFAULT_BAISSE_MAX} (default)"),
+            };
+            let _ = writeln!(
+                o,
+                "- Grain: {}\n- Partitioned by: {part}\n- Drop guard (`baisse_max`): {guard}\n",
+                e.grain
+            );
             let _ = writeln!(
                 o,
                 "| champ / field | type | null | personal | shared zone | domain | description (fr) | description (en) |"
@@ -142,6 +160,9 @@ impl Dictionary {
             if !p.cours.is_empty() {
                 let list: Vec<String> = p.cours.iter().map(|(k, v)| format!("`{k}` -> `{v}`")).collect();
                 let _ = writeln!(o, "- Courses: {}", list.join(", "));
+            }
+            for (entity, x) in &p.baisse_max {
+                let _ = writeln!(o, "- Drop guard: `{entity}` held beyond a fall of {x}");
             }
             if let Some(f) = &p.finance {
                 for (k, v) in &f.champs {

@@ -163,6 +163,12 @@ pub struct Entity {
     /// What one row is.
     pub grain: String,
     pub partitioning: Partitioning,
+    /// The drop guard's threshold for this entity: the largest share of a school year's rows
+    /// (of the whole table, if it has no school year) a night may lose against the night already
+    /// loaded before its sources are held. Default [`DEFAULT_BAISSE_MAX`]; a CSS profile may
+    /// override it (`baisse_max:` in `css/<code>.yaml`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baisse_max: Option<f64>,
     pub fields: Vec<Field>,
     #[serde(skip)]
     pub file: PathBuf,
@@ -453,9 +459,17 @@ pub struct CssProfile {
     /// The CSS's own finance codes, on top of `finance.yaml` (longest prefix wins).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finance: Option<FinanceMap>,
+    /// The drop guard's threshold per entity for this CSS (`absence: 0.8`), winning over the
+    /// entity's own `baisse_max`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub baisse_max: BTreeMap<String, f64>,
     #[serde(skip)]
     pub file: PathBuf,
 }
+
+/// The drop guard's default threshold: a night that loses more than half of an entity's rows
+/// of a school year against the night already loaded is held (see [`Dictionary::baisse_max`]).
+pub const DEFAULT_BAISSE_MAX: f64 = 0.5;
 
 /// The whole dictionary.
 #[derive(Debug, Clone)]
@@ -495,6 +509,17 @@ impl Dictionary {
     pub fn source(&self, system: &str) -> Option<&Source> {
         self.sources.iter().find(|s| s.system == system)
     }
+    /// The drop guard's threshold of `entity` for `code_css`: the CSS profile's `baisse_max`,
+    /// else the entity's, else [`DEFAULT_BAISSE_MAX`]. A share in `]0, 1]`: the night is held
+    /// when `(rows before - rows now) / rows before` exceeds it, or when the rows fall to zero.
+    pub fn baisse_max(&self, code_css: &str, entity: &str) -> f64 {
+        self.css
+            .get(code_css)
+            .and_then(|p| p.baisse_max.get(entity).copied())
+            .or_else(|| self.entity(entity).and_then(|e| e.baisse_max))
+            .unwrap_or(DEFAULT_BAISSE_MAX)
+    }
+
     /// The effective conventions of a CSS (defaults if it has no profile).
     pub fn profile(&self, code_css: &str) -> EffectiveProfile {
         let own = self.css.get(code_css);

@@ -65,6 +65,13 @@ fn check_domain(r: &mut Report, file: &std::path::Path, path: &str, d: &Domain) 
     }
 }
 
+/// Whether `x` is a usable drop-guard threshold: a share in `]0, 1]`.
+fn valid_baisse_max(x: f64) -> bool {
+    x > 0.0 && x <= 1.0
+}
+
+const BAISSE_MAX_RANGE: &str = "baisse_max is the largest share of rows a night may lose: a number greater than 0 and at most 1";
+
 fn is_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
@@ -228,6 +235,11 @@ impl Dictionary {
                     "every entity needs code_css (the warehouse partitions by CSS)",
                 );
             }
+            if let Some(x) = e.baisse_max
+                && !valid_baisse_max(x)
+            {
+                r.add(f, "baisse_max", format!("{x}: {BAISSE_MAX_RANGE}"));
+            }
             if e.partitioning == Partitioning::AnneeScolaire && e.field("annee_scolaire").is_none() {
                 r.add(f, "partitioning", "partitioned by annee_scolaire but has no such field");
             }
@@ -372,6 +384,14 @@ impl Dictionary {
             for (local, canonical) in &p.cours {
                 if !is_canonical_course(canonical) {
                     r.add(f, format!("cours.{local}"), format!("{canonical:?} is not a canonical course code (6-digit ministry code or primary code like FRA400)"));
+                }
+            }
+            for (entity, x) in &p.baisse_max {
+                if !names.contains(entity.as_str()) {
+                    r.add(f, format!("baisse_max.{entity}"), format!("unknown entity {entity:?}"));
+                }
+                if !valid_baisse_max(*x) {
+                    r.add(f, format!("baisse_max.{entity}"), format!("{x}: {BAISSE_MAX_RANGE}"));
                 }
             }
             if let Some(fin) = &p.finance {
@@ -535,6 +555,62 @@ mod tests {
         std::fs::remove_file(tmp.join("finance.yaml")).unwrap();
         let err = Dictionary::load(&tmp).unwrap_err().to_string();
         assert!(err.contains("finance.yaml"), "{err}");
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn the_drop_guard_threshold_comes_from_the_css_then_the_entity_then_the_default() {
+        let tmp = tempdir("baisse-max");
+        let entity = tmp.join("entities/absence.yaml");
+        let text = std::fs::read_to_string(&entity)
+            .unwrap()
+            .replace("partitioning: annee_scolaire\n", "partitioning: annee_scolaire\nbaisse_max: 0.7\n");
+        std::fs::write(&entity, text).unwrap();
+        std::fs::write(
+            tmp.join("css/751000.yaml"),
+            "code_css: \"751000\"\nbaisse_max:\n  absence: 0.9\n  resultat: 1\n",
+        )
+        .unwrap();
+        let d = Dictionary::load(&tmp).unwrap();
+        assert!(d.validate().is_empty(), "{:#?}", d.validate());
+        assert_eq!(d.baisse_max("751000", "absence"), 0.9, "the CSS profile wins");
+        assert_eq!(d.baisse_max("751000", "resultat"), 1.0);
+        assert_eq!(d.baisse_max("866000", "absence"), 0.7, "the entity's own threshold");
+        assert_eq!(d.baisse_max("866000", "resultat"), DEFAULT_BAISSE_MAX);
+        assert_eq!(DEFAULT_BAISSE_MAX, 0.5);
+        let doc = d.to_markdown();
+        assert!(doc.contains("- Drop guard (`baisse_max`): 0.7\n"), "the entity's threshold is documented");
+        assert!(doc.contains("- Drop guard: `absence` held beyond a fall of 0.9\n"));
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn drop_guard_thresholds_outside_zero_to_one_are_problems() {
+        let tmp = tempdir("baisse-max-bad");
+        let entity = tmp.join("entities/absence.yaml");
+        let text = std::fs::read_to_string(&entity)
+            .unwrap()
+            .replace("partitioning: annee_scolaire\n", "partitioning: annee_scolaire\nbaisse_max: 0\n");
+        std::fs::write(&entity, text).unwrap();
+        std::fs::write(
+            tmp.join("css/751000.yaml"),
+            "code_css: \"751000\"\nbaisse_max:\n  resultat: 1.5\n  absences: 0.5\n",
+        )
+        .unwrap();
+        let d = Dictionary::load(&tmp).unwrap();
+        let problems: Vec<String> = d
+            .validate()
+            .iter()
+            .map(|p| format!("{}: {}: {}", p.file.file_name().unwrap().to_string_lossy(), p.path, p.message))
+            .collect();
+        assert_eq!(
+            problems,
+            vec![
+                format!("absence.yaml: baisse_max: 0: {BAISSE_MAX_RANGE}"),
+                "751000.yaml: baisse_max.absences: unknown entity \"absences\"".to_string(),
+                format!("751000.yaml: baisse_max.resultat: 1.5: {BAISSE_MAX_RANGE}"),
+            ]
+        );
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 

@@ -7,14 +7,20 @@
 //! 3. **read** every source with its connector crate; a source that fails (missing file or
 //!    column) does not stop the others;
 //! 4. **normalise** all sources together into the one canonical model (`socle-transform`);
-//! 5. **publish** atomically (`socle-warehouse`): a night replaces the school years it holds,
-//!    tables fed by a failed source keep their previous state.
+//! 5. **guard** ([`find_falls`]): an entity whose rows for a school year fall by more than its
+//!    `baisse_max` against the night already loaded (or to zero) holds the sources feeding it
+//!    (their tables keep their previous state, the manifest records the hold, the run exits 2),
+//!    unless accepted (`LoadOptions::accept_drops`, `socle run --accept-drop CSS:ENTITY`); a
+//!    night older than the one loaded is refused unless `allow_older_night`;
+//! 6. **publish** atomically (`socle-warehouse`): a night replaces the school years it holds,
+//!    tables fed by a failed or held source keep their previous state.
 //!
 //! CSS load in parallel ([`Pipeline::load_all`], `jobs` at a time), each in its own task: a CSS
 //! that fails, even by a panic, is reported and the others go on. Then [`Pipeline::build_marts`]
 //! rebuilds the marts over the shared zone.
 
 mod discover;
+mod guard;
 mod load;
 
 use std::path::PathBuf;
@@ -27,6 +33,7 @@ use socle_warehouse::{Warehouse, Zone};
 use tokio::task::JoinSet;
 
 pub use discover::{NightPlan, Planned, discover, fingerprint_inputs, same_inputs};
+pub use guard::{Fall, RowsByYear, accept_drop_command, describe_drop, find_falls, parse_accept_drop, rows_by_year};
 pub use load::{CssOutcome, CssStatus, EntityStat, SourceOutcome, StageTimes, TableStat, entities_fed, load_css};
 
 /// A failure of the pipeline for one CSS (or of the marts).
@@ -41,6 +48,14 @@ pub enum PipelineError {
     },
     #[error("{0} is not an organisation of the ministry registry")]
     UnknownCss(String),
+    #[error(
+        "night {night} is older than night {loaded} already loaded for CSS {code_css}: refused, the previous state is kept (an older night would replace newer data); --allow-older-night loads it"
+    )]
+    OlderNight {
+        code_css: String,
+        night: String,
+        loaded: String,
+    },
     #[error("every source failed: {0}")]
     AllSourcesFailed(String),
     #[error("the dictionary has no entity {0}")]
@@ -58,12 +73,16 @@ pub enum PipelineError {
 }
 
 /// Options of a run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// Reload a CSS even when its files are unchanged.
     pub force: bool,
     /// Rows per record batch in the connectors.
     pub batch_size: usize,
+    /// Load a night older than the one already loaded (refused otherwise).
+    pub allow_older_night: bool,
+    /// Drops the operator accepts: (CSS, entity), published despite the drop guard.
+    pub accept_drops: std::collections::BTreeSet<(String, String)>,
 }
 
 impl Default for LoadOptions {
@@ -71,6 +90,8 @@ impl Default for LoadOptions {
         LoadOptions {
             force: false,
             batch_size: 65536,
+            allow_older_night: false,
+            accept_drops: Default::default(),
         }
     }
 }

@@ -8,10 +8,11 @@ use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::record_batch::RecordBatch;
 use socle_connect::{ConnectError, Extract, ReadOptions};
 use socle_dictionary::{Dictionary, Source};
-use socle_warehouse::{InputFile, ManifestInfo, SourceFailure, SourceState};
+use socle_warehouse::{DropRecord, InputFile, ManifestInfo, SourceFailure, SourceState};
 use tracing::Instrument;
 
 use crate::discover::{NightPlan, fingerprint_inputs, same_inputs};
+use crate::guard;
 use crate::{Pipeline, PipelineError};
 
 /// What became of one source of a CSS.
@@ -25,6 +26,9 @@ pub struct SourceOutcome {
     pub rows_quarantined: u64,
     /// Why the whole source failed (missing file or column...), if it did.
     pub error: Option<String>,
+    /// Whether the drop guard held this source: read, but its tables keep their previous state
+    /// (see [`CssOutcome::held_drops`]).
+    pub held: bool,
 }
 
 /// What became of a CSS.
@@ -32,7 +36,8 @@ pub struct SourceOutcome {
 pub enum CssStatus {
     /// Published; every source it sent was read.
     Published,
-    /// Published, but some source failed: the tables it feeds keep their previous state.
+    /// Published, but some source failed or was held by the drop guard: the tables it feeds
+    /// keep their previous state.
     PartiallyPublished,
     /// The night's files are those already loaded (same SHA-256): nothing to do.
     Unchanged,
@@ -70,7 +75,7 @@ pub struct EntityStat {
 }
 
 /// The outcome of one CSS.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CssOutcome {
     pub code_css: String,
     /// The night loaded, `-` when none was found.
@@ -87,6 +92,10 @@ pub struct CssOutcome {
     pub times: StageTimes,
     pub tables: Vec<TableStat>,
     pub entities: Vec<EntityStat>,
+    /// The drops the guard held: their sources keep their previous state.
+    pub held_drops: Vec<DropRecord>,
+    /// The drops accepted (`--accept-drop`) and published.
+    pub accepted_drops: Vec<DropRecord>,
 }
 
 impl CssOutcome {
@@ -103,6 +112,8 @@ impl CssOutcome {
             times: StageTimes::default(),
             tables: Vec::new(),
             entities: Vec::new(),
+            held_drops: Vec::new(),
+            accepted_drops: Vec::new(),
         }
     }
 
@@ -161,11 +172,24 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
         return Err(PipelineError::UnknownCss(css.to_string()));
     }
     let dict = &*p.dictionary;
+    let previous = p.warehouse.manifest(css)?;
+
+    // A night older than the one loaded would replace newer data.
+    if let Some(loaded) = &previous
+        && plan.night < loaded.night
+        && !p.options.allow_older_night
+    {
+        return Err(PipelineError::OlderNight {
+            code_css: css.to_string(),
+            night: plan.night.clone(),
+            loaded: loaded.night.clone(),
+        });
+    }
 
     // Incremental nights: the same files (SHA-256) as the published state, under the same
     // dictionary and key, are skipped.
     if !p.options.force
-        && let Some(previous) = p.warehouse.manifest(css)?
+        && let Some(previous) = &previous
         && previous.dictionary_version == dict.version
         && previous.key_fingerprint == p.pseudonymiser.fingerprint()
         && let Some(inputs) = fingerprint_inputs(plan, dict)?
@@ -184,6 +208,8 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
             times: StageTimes::default(),
             tables: Vec::new(),
             entities: Vec::new(),
+            held_drops: Vec::new(),
+            accepted_drops: Vec::new(),
         });
     }
 
@@ -219,6 +245,7 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
                     rows_read,
                     rows_quarantined: 0,
                     error: None,
+                    held: false,
                 });
                 extracts.push(extract);
             }
@@ -232,6 +259,7 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
                     rows_read: 0,
                     rows_quarantined: 0,
                     error: Some(message),
+                    held: false,
                 });
             }
         }
@@ -295,20 +323,81 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
 
     // An entity is republished only if a source feeding it was read and none failed: a
     // failed source's tables keep the previous night rather than lose its rows.
-    let failed: BTreeSet<&str> = outcomes
+    let failed: BTreeSet<String> = outcomes
         .iter()
         .filter(|o| o.error.is_some())
-        .map(|o| o.system.as_str())
+        .map(|o| o.system.clone())
         .collect();
-    let read: BTreeSet<&str> = outcomes
+    let read: BTreeSet<String> = outcomes
         .iter()
         .filter(|o| o.error.is_none())
-        .map(|o| o.system.as_str())
+        .map(|o| o.system.clone())
         .collect();
     let fed = entities_fed(dict);
+    let fed_by = |name: &str, blocked: &BTreeSet<String>| match fed.get(name) {
+        Some(f) => f.iter().any(|s| read.contains(s)) && !f.iter().any(|s| blocked.contains(s)),
+        None => true,
+    };
+
+    // The drop guard, before anything is written: an entity falling against the night already
+    // loaded holds the sources feeding it, unless the operator accepted that drop.
+    let mut held_drops: Vec<DropRecord> = Vec::new();
+    let mut accepted_drops: Vec<DropRecord> = Vec::new();
+    if let Some(loaded) = &previous {
+        let mut night_rows = BTreeMap::new();
+        for (name, batches) in &normalised.tables {
+            if fed_by(name, &failed) {
+                let partitioned = dict
+                    .entity(name)
+                    .is_some_and(|e| e.partitioning == socle_dictionary::Partitioning::AnneeScolaire);
+                night_rows.insert(name.clone(), guard::rows_by_year(batches, partitioned)?);
+            }
+        }
+        for fall in guard::find_falls(dict, css, loaded, &night_rows) {
+            let sources: Vec<String> = fed
+                .get(&fall.entity)
+                .map(|f| f.iter().filter(|s| read.contains(*s)).cloned().collect())
+                .unwrap_or_default();
+            let accept = guard::accept_drop_command(css, &fall.entity);
+            let record = DropRecord {
+                entity: fall.entity.clone(),
+                annee_scolaire: fall.annee_scolaire.clone(),
+                rows_before: fall.rows_before,
+                rows_now: fall.rows_now,
+                baisse_max: fall.baisse_max,
+                sources,
+                night: plan.night.clone(),
+                run_id: p.run_id.clone(),
+                accepted_at: None,
+            };
+            if p.options.accept_drops.contains(&(css.to_string(), fall.entity.clone())) {
+                accepted_drops.push(record);
+            } else {
+                tracing::error!(
+                    entity = %fall.entity,
+                    annee_scolaire = fall.annee_scolaire.as_deref().unwrap_or("-"),
+                    rows_before = fall.rows_before,
+                    rows_now = fall.rows_now,
+                    baisse_max = fall.baisse_max,
+                    sources = %record.sources.join(","),
+                    "drop guard: {}; its sources are held and keep their previous state; if the drop is real: {accept}",
+                    fall.describe()
+                );
+                held_drops.push(record);
+            }
+        }
+    }
+    let held_entities: BTreeSet<&str> = held_drops.iter().map(|d| d.entity.as_str()).collect();
+    let held: BTreeSet<String> = held_drops.iter().flat_map(|d| d.sources.iter().cloned()).collect();
+    let blocked: BTreeSet<String> = failed.union(&held).cloned().collect();
+    for o in &mut outcomes {
+        o.held = held.contains(&o.system);
+    }
+
     let t_write = Instant::now();
     let mut tx = p.warehouse.begin_css(css, &p.run_id)?;
     let mut entities = Vec::new();
+    let mut published: BTreeSet<&str> = BTreeSet::new();
     for (name, batches) in &normalised.tables {
         let mut stat = EntityStat {
             entity: name.clone(),
@@ -316,13 +405,9 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
             normalise: normalised.elapsed.get(name).copied().unwrap_or_default(),
             write: Duration::ZERO,
         };
-        let feeders = fed.get(name);
-        let publish = match feeders {
-            Some(f) => f.iter().any(|s| read.contains(s.as_str())) && !f.iter().any(|s| failed.contains(s.as_str())),
-            None => true,
-        };
+        let publish = fed_by(name, &blocked) && !held_entities.contains(name.as_str());
         if !publish {
-            tracing::debug!(entity = %name, "not republished (no source of it read, or one failed)");
+            tracing::debug!(entity = %name, "not republished (no source of it read, or one failed or is held)");
             entities.push(stat);
             continue;
         }
@@ -333,6 +418,19 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
         tx.write_table(entity, batches)?;
         stat.write = started.elapsed();
         entities.push(stat);
+        published.insert(name.as_str());
+    }
+    // An acceptance counts only where the entity is published (another hold may keep it back).
+    accepted_drops.retain(|d| published.contains(d.entity.as_str()));
+    for d in &accepted_drops {
+        tracing::warn!(
+            entity = %d.entity,
+            annee_scolaire = d.annee_scolaire.as_deref().unwrap_or("-"),
+            rows_before = d.rows_before,
+            rows_now = d.rows_now,
+            "drop accepted with --accept-drop: {}; published",
+            guard::describe_drop(&d.entity, d.annee_scolaire.as_deref(), d.rows_before, d.rows_now, d.baisse_max)
+        );
     }
     tx.write_quarantine(&normalised.quarantine)?;
     let quality = serde_json::to_value(&normalised.quality).map_err(PipelineError::Json)?;
@@ -340,8 +438,11 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
     let rows_loaded = normalised.quality.total_loaded();
     let rows_quarantined = normalised.quality.total_quarantined();
     let mut sources = BTreeMap::new();
-    let previous = p.warehouse.manifest(css)?;
     for o in &outcomes {
+        if o.held {
+            // A held source keeps the state of the night it last loaded.
+            continue;
+        }
         let state = match &o.error {
             None => SourceState {
                 night: plan.night.clone(),
@@ -372,9 +473,21 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
         dictionary_version: dict.version.clone(),
         key_fingerprint: p.pseudonymiser.fingerprint(),
         demo_key: p.pseudonymiser.is_demo(),
-        inputs,
+        // A held source's files are not recorded: the same night again is not "unchanged",
+        // it is checked (and held) again until accepted.
+        inputs: inputs
+            .into_iter()
+            .filter(|f| {
+                !held.iter().any(|system| {
+                    dict.source(system)
+                        .is_some_and(|s| f.path.starts_with(&format!("{}/", s.folder)))
+                })
+            })
+            .collect(),
         quality,
         sources,
+        held_drops: held_drops.clone(),
+        accepted_drops: accepted_drops.clone(),
     })?;
     let write_time = t_write.elapsed();
     for (table, q) in &normalised.quality.sources {
@@ -398,7 +511,7 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
     Ok(CssOutcome {
         code_css: css.to_string(),
         night: plan.night.clone(),
-        status: if failed.is_empty() {
+        status: if failed.is_empty() && held.is_empty() {
             CssStatus::Published
         } else {
             CssStatus::PartiallyPublished
@@ -415,6 +528,8 @@ async fn load_css_inner(p: &Pipeline, plan: &NightPlan) -> Result<CssOutcome, Pi
         },
         tables,
         entities,
+        held_drops,
+        accepted_drops,
     })
 }
 

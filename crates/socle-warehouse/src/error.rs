@@ -98,6 +98,12 @@ pub enum WarehouseError {
     /// Two tables of one session with the same name.
     #[error("name `{name}` is both a table and a mart")]
     NameClash { name: String },
+    /// Another process holds the warehouse's exclusive run lock ([`crate::Warehouse::lock_run`]).
+    #[error(
+        "another run holds this warehouse ({holder}; lock {path}): one run at a time per warehouse; \
+         wait for it to end (a run that dies releases the lock)"
+    )]
+    RunInProgress { path: PathBuf, holder: String },
     /// A test failpoint fired (see [`crate::FAILPOINT_ENV`]).
     #[error("failpoint `{0}` fired")]
     Failpoint(String),

@@ -38,6 +38,9 @@ pub(crate) fn runs_dir(root: &Path) -> PathBuf {
 pub(crate) fn lock_path(root: &Path) -> PathBuf {
     root.join(SOCLE_DIR).join("lock")
 }
+pub(crate) fn run_lock_path(root: &Path) -> PathBuf {
+    root.join(SOCLE_DIR).join("run.lock")
+}
 pub(crate) fn manifest_path(root: &Path, code_css: &str) -> PathBuf {
     manifests_dir(root).join(format!("{code_css}.json"))
 }

@@ -14,6 +14,7 @@
 //! _socle/manifests/_marts.json                                            current manifest of the marts
 //! _socle/staging/<run_id>/<code_css>/...                                  work area of a run
 //! _socle/runs/<run_id>/<code_css>-quality.json                            data-quality reports
+//! _socle/run.lock                                                         the exclusive run lock and its holder
 //! ```
 //!
 //! Partition columns (`annee_scolaire`, `code_css`) are also kept inside the files, so DuckDB,
@@ -44,9 +45,16 @@
 //! A commit refuses a pseudonymisation key fingerprint different from the one of the other CSS
 //! already in the warehouse: mixing keys would silently break cohorts across CSS.
 //!
-//! Concurrency: transactions hold a shared lock on `_socle/lock`; garbage collection runs only
-//! when it can take that lock exclusively, so it never removes the staged files of a run in
-//! progress in another process.
+//! Concurrency: a writing run takes the warehouse's exclusive run lock
+//! ([`Warehouse::lock_run`], `_socle/run.lock`, holding the holder's host, process id, start time
+//! and command): a second run fails at once naming the holder; the OS releases it when the
+//! process ends, even killed. Readers never take it. Transactions hold a shared lock on
+//! `_socle/lock`; garbage collection runs only when it can take that lock exclusively, so it
+//! never removes the staged files of a run in progress in another process.
+//!
+//! Drop guard records: a manifest keeps the drops the last run held (`held_drops`: entity,
+//! school year, rows before and now, threshold, sources held) and the history of drops accepted
+//! with `socle run --accept-drop` (`accepted_drops`), see [`DropRecord`].
 //!
 //! # Test hook
 //!
@@ -59,6 +67,7 @@ mod error;
 mod layout;
 mod manifest;
 mod marts;
+mod run_lock;
 mod schema;
 mod session;
 mod transaction;
@@ -68,10 +77,11 @@ mod write;
 pub use error::WarehouseError;
 pub use layout::QUARANTINE;
 pub use manifest::{
-    InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, SourceFailure, SourceState, TableFiles,
+    DropRecord, InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, SourceFailure, SourceState, TableFiles,
     partition_year,
 };
 pub use schema::{PERSONAL_METADATA_KEY, entity_schema, entity_schemas, shared_schema};
+pub use run_lock::{RunLock, RunLockHolder};
 pub use session::{Zone, new_context};
 pub use transaction::CssTransaction;
 pub use warehouse::{FAILPOINT_ENV, MartOutput, Warehouse, failpoint_from_env, new_run_id};

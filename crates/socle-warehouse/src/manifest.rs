@@ -115,6 +115,32 @@ pub struct SourceFailure {
     pub error: String,
 }
 
+/// A fall of one entity's rows caught by the drop guard: held (its sources keep their previous
+/// state) or accepted (published on the operator's word, `socle run --accept-drop CSS:ENTITY`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct DropRecord {
+    /// The canonical entity.
+    pub entity: String,
+    /// The school year compared; `None` for an entity without school year (compared whole).
+    #[serde(default)]
+    pub annee_scolaire: Option<String>,
+    /// Rows of the night already loaded.
+    pub rows_before: u64,
+    /// Rows of the night that fell.
+    pub rows_now: u64,
+    /// The threshold that applied (largest share of rows a night may lose).
+    pub baisse_max: f64,
+    /// The source systems feeding the entity in that night: held, or published by the acceptance.
+    pub sources: Vec<String>,
+    /// The night that fell.
+    pub night: String,
+    /// The run that saw it.
+    pub run_id: String,
+    /// When the drop was accepted (RFC 3339, UTC); `None` while it is held. Set at commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_at: Option<String>,
+}
+
 /// What the caller knows about a run and records in the manifest at commit.
 #[derive(Clone, Debug, Default)]
 pub struct ManifestInfo {
@@ -132,6 +158,10 @@ pub struct ManifestInfo {
     /// The sources this run attempted, by system. Sources not attempted keep their previous
     /// state.
     pub sources: BTreeMap<String, SourceState>,
+    /// The drops this run held (they replace the previous run's).
+    pub held_drops: Vec<DropRecord>,
+    /// The drops this run accepted and published (added to the history).
+    pub accepted_drops: Vec<DropRecord>,
 }
 
 /// The current state of one CSS: `_socle/manifests/<code_css>.json`.
@@ -156,6 +186,13 @@ pub struct Manifest {
     /// The state of each source system ever loaded for this CSS.
     #[serde(default)]
     pub sources: BTreeMap<String, SourceState>,
+    /// The drops held by the last run: the sources feeding those entities kept their previous
+    /// state. Empty when the last run held nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_drops: Vec<DropRecord>,
+    /// Every drop accepted with `--accept-drop`, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted_drops: Vec<DropRecord>,
 }
 
 impl Manifest {
@@ -291,11 +328,29 @@ mod tests {
                     last_failure: None,
                 },
             )]),
+            held_drops: vec![DropRecord {
+                entity: "absence".into(),
+                annee_scolaire: Some("2025-2026".into()),
+                rows_before: 100,
+                rows_now: 0,
+                baisse_max: 0.5,
+                sources: vec!["gpi".into()],
+                night: "2025-11-20".into(),
+                run_id: "20251120T031500Z-0123abcd".into(),
+                accepted_at: None,
+            }],
+            accepted_drops: vec![],
         };
         let json = serde_json::to_string_pretty(&m)?;
+        assert!(!json.contains("accepted_drops") && !json.contains("accepted_at"), "{json}");
         let back: Manifest = serde_json::from_str(&json)?;
         assert_eq!(back, m);
         assert_eq!(back.files().count(), 2);
+        // A manifest written before the drop guard reads with no drops.
+        let mut old: serde_json::Value = serde_json::from_str(&json)?;
+        old.as_object_mut().ok_or("an object")?.remove("held_drops");
+        let old: Manifest = serde_json::from_value(old)?;
+        assert!(old.held_drops.is_empty() && old.accepted_drops.is_empty());
 
         let marts = MartsManifest {
             run_id: "r".into(),

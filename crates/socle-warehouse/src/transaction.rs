@@ -260,8 +260,9 @@ impl CssTransaction {
     /// - tables not partitioned by year, and the quarantine, are replaced.
     ///
     /// Source states in `info.sources` replace the previous ones of the same system; the others
-    /// are kept. Refuses a `key_fingerprint` different from the one of the other CSS of the
-    /// warehouse.
+    /// are kept. `info.held_drops` replace the previous held drops; `info.accepted_drops` are
+    /// added to the history of accepted drops, stamped with the publication time. Refuses a
+    /// `key_fingerprint` different from the one of the other CSS of the warehouse.
     pub fn commit(self, info: ManifestInfo) -> Result<Manifest, WarehouseError> {
         let warehouse = &self.warehouse;
         warehouse.check_key_fingerprint(&self.code_css, &info.key_fingerprint)?;
@@ -293,12 +294,18 @@ impl CssTransaction {
         for (system, state) in info.sources {
             sources.insert(system, state);
         }
+        let published_at = warehouse::now_rfc3339();
+        let mut accepted_drops = previous.as_ref().map(|p| p.accepted_drops.clone()).unwrap_or_default();
+        accepted_drops.extend(info.accepted_drops.into_iter().map(|mut d| {
+            d.accepted_at.get_or_insert_with(|| published_at.clone());
+            d
+        }));
         let manifest = Manifest {
             format: MANIFEST_FORMAT,
             code_css: self.code_css.clone(),
             run_id: self.run_id.clone(),
             night: info.night,
-            published_at: warehouse::now_rfc3339(),
+            published_at,
             dictionary_version: info.dictionary_version,
             key_fingerprint: info.key_fingerprint,
             demo_key: info.demo_key,
@@ -307,6 +314,8 @@ impl CssTransaction {
             quarantine: self.quarantine.clone().unwrap_or_default(),
             quality: info.quality,
             sources,
+            held_drops: info.held_drops,
+            accepted_drops,
         };
         // Only this transaction's files move; files kept from the previous state stay put and
         // are not deleted.

@@ -158,6 +158,7 @@ fn info(fingerprint: &str) -> ManifestInfo {
         inputs: vec![],
         quality: serde_json::json!({"rows_quarantined": 1}),
         sources: BTreeMap::new(),
+        ..Default::default()
     }
 }
 
