@@ -187,7 +187,6 @@ fn every_injected_bad_row_is_quarantined_with_file_line_and_reason() {
         "out_of_domain",
         "duplicate_key",
         "unknown_result_code",
-        "truncated_last_line",
     ] {
         assert!(kinds.contains(k), "the generator injected no {k}");
     }
