@@ -6,6 +6,10 @@
 //!   the variations of formats/README.md), driven by the source contract.
 //! - [`typing`]: the typing and validation of raw string columns by the contract, as one
 //!   generated DataFusion query; the JSON Lines connector (Mozaïk) reuses it.
+//! - `testing` (feature `testing`, for the connectors' tests): contracts, inline folders,
+//!   assertions, and `testing::fuzz`, the fuzz campaigns (proptest, stable Rust) that feed every
+//!   reader mutated and cut committed fixtures, and the dictionary and pipelines loaders mutated
+//!   copies of `schemas/` and `pipelines/` (`benches/fuzz.sh` runs a long campaign).
 //!
 //! [`read_delimited`] reads a night's source folder against its contract
 //! (`schemas/sources/<system>.yaml`, a [`socle_dictionary::Source`]) and returns an [`Extract`]: one
