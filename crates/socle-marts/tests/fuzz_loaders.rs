@@ -9,7 +9,6 @@
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use proptest::sample::Index;
 use proptest::test_runner::{TestCaseError, TestRunner};
 use socle_connect::testing::fuzz;
 use socle_dictionary::Dictionary;
@@ -46,18 +45,19 @@ fn copy_of(name: &str, suffixes: &[&str]) -> (tempfile::TempDir, PathBuf, Vec<Pa
 fn campaign(target: &str, name: &str, suffixes: &[&str], check: impl Fn(&Path) -> Result<(), TestCaseError>) {
     let (_dir, root, files) = copy_of(name, suffixes);
     let originals: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).expect("read")).collect();
-    let mut inputs = 0u64;
+    let inputs = std::cell::Cell::new(0u64);
     let mut runner = TestRunner::new(fuzz::config(file!()));
-    let result = runner.run(&(any::<Index>(), fuzz::mutations()), |(pick, muts)| {
+    let result = runner.run(&(fuzz::at(), fuzz::mutations()), |(pick, muts)| {
         let i = pick.index(files.len());
         std::fs::write(&files[i], fuzz::mutate(&originals[i], &muts)).expect("write");
-        inputs += 1;
+        inputs.set(inputs.get() + 1);
         let outcome = check(&root);
         std::fs::write(&files[i], &originals[i]).expect("restore");
         outcome
     });
     eprintln!(
-        "fuzz {target}: {inputs} inputs tried, {} failures",
+        "fuzz {target}: {} inputs tried, {} failures",
+        inputs.get(),
         u64::from(result.is_err())
     );
     if let Err(e) = result {

@@ -9,7 +9,7 @@
 //!   point, a change of encoding (UTF-8 <-> Windows-1252), of byte order mark or of line ending.
 //! - [`config`]: 64 cases per property by default, `PROPTEST_CASES` to change it
 //!   (`ProptestConfig::with_cases` would ignore the variable: proptest reads it only into
-//!   `ProptestConfig::default()`), failures saved under `proptest-regressions/` beside the test.
+//!   `ProptestConfig::default()`), failures saved in the test crate's `proptest-regressions/`.
 //! - [`fuzz_reader`]: the campaign of one connector's reader over its committed fixtures, with
 //!   the properties every reader must have; [`fuzz_cut_files`]: clean fixtures cut at a random
 //!   point must fail the source exactly when the contract says the file is cut.
@@ -26,7 +26,6 @@ use std::path::{Path, PathBuf};
 
 pub use proptest;
 use proptest::prelude::*;
-use proptest::sample::Index;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
 use sha2::{Digest, Sha256};
 use socle_dictionary::{Encoding, Source};
@@ -41,12 +40,24 @@ pub fn cases() -> u32 {
         .unwrap_or(64)
 }
 
-/// The configuration of a fuzz property of the test file `source_file` (give `file!()`).
+/// The configuration of a fuzz property of the test file `source_file` (give `file!()`, a path
+/// from the workspace root such as `crates/socle-connect-gpi/tests/fuzz.rs`): failures are saved
+/// in `crates/socle-connect-gpi/proptest-regressions/fuzz.txt`, and replayed first on every run.
 pub fn config(source_file: &'static str) -> Config {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let source = Path::new(source_file);
+    let regressions = source
+        .parent()
+        .and_then(Path::parent)
+        .map(|krate| workspace.join(krate).join("proptest-regressions"))
+        .unwrap_or_else(|| workspace.join("proptest-regressions"))
+        .join(source.with_extension("txt").file_name().unwrap_or_default());
+    // proptest wants a `'static` path: one per property, for the test process's life.
+    let regressions: &'static str = Box::leak(regressions.to_string_lossy().into_owned().into_boxed_str());
     Config {
         cases: cases(),
         source_file: Some(source_file),
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
         // Shrinking reads a folder per step: keep it bounded.
         max_shrink_iters: 512,
         ..Config::default()
@@ -83,34 +94,55 @@ const INTERESTING: &[&[u8]] = &[
     b" ",
 ];
 
-/// One change to a file's bytes. Positions are [`Index`]es, resolved against the bytes (or
-/// lines) at hand when the mutation is applied.
+/// A position in a collection of any size, as a fraction of its size (in 2^-64): resolved
+/// against the bytes (or lines) at hand when a mutation is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At(pub u64);
+
+impl At {
+    /// The position in a collection of `size` elements (0 when it is empty).
+    pub fn index(self, size: usize) -> usize {
+        ((size as u128 * u128::from(self.0)) >> 64) as usize
+    }
+
+    /// The middle of element `i` of `n`: `At::of(i, n).index(n) == i`.
+    pub fn of(i: usize, n: usize) -> At {
+        At((((2 * i as u128 + 1) << 63) / n.max(1) as u128) as u64)
+    }
+}
+
+/// Any [`At`].
+pub fn at() -> impl Strategy<Value = At> {
+    any::<u64>().prop_map(At)
+}
+
+/// One change to a file's bytes.
 #[derive(Debug, Clone)]
 pub enum Mutation {
     /// XOR one byte with a non-zero mask.
     FlipByte {
-        at: Index,
+        at: At,
         mask: u8,
     },
     /// Insert bytes (interesting ones, or random ones).
     Insert {
-        at: Index,
+        at: At,
         bytes: Vec<u8>,
     },
     /// Delete up to `len` bytes.
     DeleteBytes {
-        at: Index,
+        at: At,
         len: usize,
     },
     DeleteLine {
-        line: Index,
+        line: At,
     },
     DuplicateLine {
-        line: Index,
+        line: At,
     },
     SwapLines {
-        a: Index,
-        b: Index,
+        a: At,
+        b: At,
     },
     /// Replace every `from` by `to` (delimiters, quotes).
     Replace {
@@ -119,7 +151,7 @@ pub enum Mutation {
     },
     /// Keep only the bytes before `at`: a transfer that stopped.
     Truncate {
-        at: Index,
+        at: At,
     },
     /// Windows-1252 bytes of UTF-8 text (a lossy transcoding), or UTF-8 of Windows-1252 bytes.
     Transcode,
@@ -133,17 +165,16 @@ pub enum Mutation {
 pub fn mutation() -> impl Strategy<Value = Mutation> {
     let interesting = proptest::sample::select(INTERESTING).prop_map(<[u8]>::to_vec);
     let random = proptest::collection::vec(any::<u8>(), 1..8);
-    let separators = proptest::sample::select(&[b';', b',', b'|', b'\t', b'"', b'\n', b' '][..]);
+    let separators = || proptest::sample::select(vec![b';', b',', b'|', b'\t', b'"', b'\n', b' ']);
     prop_oneof![
-        (any::<Index>(), 1..=255u8).prop_map(|(at, mask)| Mutation::FlipByte { at, mask }),
-        (any::<Index>(), prop_oneof![3 => interesting, 1 => random])
-            .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
-        (any::<Index>(), 1..64usize).prop_map(|(at, len)| Mutation::DeleteBytes { at, len }),
-        any::<Index>().prop_map(|line| Mutation::DeleteLine { line }),
-        any::<Index>().prop_map(|line| Mutation::DuplicateLine { line }),
-        (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::SwapLines { a, b }),
-        (separators.clone(), separators).prop_map(|(from, to)| Mutation::Replace { from, to }),
-        any::<Index>().prop_map(|at| Mutation::Truncate { at }),
+        (at(), 1..=255u8).prop_map(|(at, mask)| Mutation::FlipByte { at, mask }),
+        (at(), prop_oneof![3 => interesting, 1 => random]).prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
+        (at(), 1..64usize).prop_map(|(at, len)| Mutation::DeleteBytes { at, len }),
+        at().prop_map(|line| Mutation::DeleteLine { line }),
+        at().prop_map(|line| Mutation::DuplicateLine { line }),
+        (at(), at()).prop_map(|(a, b)| Mutation::SwapLines { a, b }),
+        (separators(), separators()).prop_map(|(from, to)| Mutation::Replace { from, to }),
+        at().prop_map(|at| Mutation::Truncate { at }),
         Just(Mutation::Transcode),
         Just(Mutation::ToggleBom),
         Just(Mutation::ToggleCrlf),
@@ -374,6 +405,7 @@ fn fixtures(system: &str, contract: &Source) -> Vec<Fixture> {
     let mut out = Vec::new();
     for folder in fixture_folders(system) {
         let mut names: Vec<&str> = contract.tables.iter().map(|t| t.file.as_str()).collect();
+        names.sort_unstable();
         names.dedup();
         for name in names {
             let bytes = std::fs::read(folder.join(name)).unwrap_or_else(|e| panic!("{}: {e}", folder.display()));
@@ -496,11 +528,11 @@ where
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let tally = RefCell::new(Tally::default());
-    let encodings = proptest::sample::select(&[Encoding::Auto, Encoding::Utf8, Encoding::Windows1252][..]);
-    let batch_sizes = proptest::sample::select(&[1usize, 2, 7, 65536][..]);
+    let encodings = proptest::sample::select(vec![Encoding::Auto, Encoding::Utf8, Encoding::Windows1252]);
+    let batch_sizes = proptest::sample::select(vec![1usize, 2, 7, 65536]);
     let mut runner = TestRunner::new(config(source_file));
     let result = runner.run(
-        &(any::<Index>(), mutations(), encodings, batch_sizes),
+        &(at(), mutations(), encodings, batch_sizes),
         |(pick, muts, encoding, batch_size)| {
             let fixture = &files[pick.index(files.len())];
             let source = narrowed(&contract, &fixture.name);
@@ -548,7 +580,7 @@ pub fn fuzz_cut_files<F, Fut>(
     let dir = tempfile::tempdir().expect("tempdir");
     let tally = RefCell::new(Tally::default());
     let mut runner = TestRunner::new(config(source_file));
-    let result = runner.run(&(any::<Index>(), any::<Index>()), |(pick, at)| {
+    let result = runner.run(&(at(), at()), |(pick, at)| {
         let fixture = &files[pick.index(files.len())];
         let from = if has_header {
             fixture
@@ -594,7 +626,7 @@ mod tests {
     #[test]
     fn mutations_do_what_they_say() {
         let base = b"a;b\n1;2\n3;4\n".to_vec();
-        let at = |i: usize, n: usize| Index::from((i as f64 + 0.5) / n as f64);
+        let at = At::of;
         assert_eq!(mutate(&base, &[Mutation::DeleteLine { line: at(1, 3) }]), b"a;b\n3;4\n");
         assert_eq!(
             mutate(&base, &[Mutation::DuplicateLine { line: at(2, 3) }]),
