@@ -31,9 +31,9 @@ use socle_dictionary::Source;
 pub const SYSTEM: &str = "dofin";
 
 /// Reads a night's `dofin/` folder (e.g. `fixtures/exports/866000/2025-11-20/dofin`) against the
-/// Dofin contract. A missing file or required column fails the whole source; every other problem
-/// rejects the record (or, for an empty file, leaves the table empty) and is reported in
-/// [`Extract::rejects`].
+/// Dofin contract. A missing, empty (0 bytes or no header) or cut file, or a missing
+/// required column, fails the whole source; every other problem rejects the record and is
+/// reported in [`Extract::rejects`].
 pub async fn read_dofin(folder: &Path, source: &Source, opts: &ReadOptions) -> Result<Extract, ConnectError> {
     socle_connect::read_delimited(folder, source, opts).await
 }

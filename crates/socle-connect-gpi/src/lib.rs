@@ -15,9 +15,9 @@ use socle_dictionary::Source;
 pub const SYSTEM: &str = "gpi";
 
 /// Reads a night's `gpi/` folder (e.g. `fixtures/exports/866000/2025-11-20/gpi`) against the
-/// GPI contract. A missing file or required column fails the whole source; every other problem
-/// rejects the record (or, for an empty file, leaves the table empty) and is reported in
-/// [`Extract::rejects`].
+/// GPI contract. A missing, empty (0 bytes or no header) or cut file, or a missing
+/// required column, fails the whole source; every other problem rejects the record and is
+/// reported in [`Extract::rejects`].
 pub async fn read_gpi(folder: &Path, source: &Source, opts: &ReadOptions) -> Result<Extract, ConnectError> {
     socle_connect::read_delimited(folder, source, opts).await
 }

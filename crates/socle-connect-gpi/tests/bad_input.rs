@@ -1,5 +1,6 @@
 //! Bad input the connector must survive: each is reported with file, line, column and reason,
-//! and the rest of the night still loads; a missing file or column fails the whole source.
+//! and the rest of the night still loads; a missing, empty or cut file, or a missing column,
+//! fails the whole source.
 
 mod common;
 
@@ -268,34 +269,49 @@ async fn duplicates_kept_in_students_and_enrolments() {
 
 #[tokio::test]
 async fn empty_files() {
+    // A 0-byte file is a failed export: the source fails, naming the file, like a missing file.
     let dir = folder();
     write(dir.path(), "gpm_t_leg.csv", b"");
+    write(dir.path(), "gpm_t_mat.csv", b"id_eco;mat;descr;unites\n1;A;x;1\n");
+    let message = assert_empty_file(try_read(dir.path(), Encoding::Auto).await, "gpm_t_leg", "gpm_t_leg.csv");
+    assert!(message.contains("0 bytes"), "{message}");
+    // So is a file with no header (a byte order mark and blank lines only).
+    let dir = folder();
     write(dir.path(), "gpm_t_cotes.csv", b"\xEF\xBB\xBF\r\n\r\n");
+    let message = assert_empty_file(
+        try_read(dir.path(), Encoding::Auto).await,
+        "gpm_t_cotes",
+        "gpm_t_cotes.csv",
+    );
+    assert!(message.contains("no header"), "{message}");
+    // A header with no rows is a valid empty table.
+    let dir = folder();
+    write(dir.path(), "gpm_t_leg.csv", b"id_eco;leg;seuil_reus\r\n");
     write(dir.path(), "gpm_t_mat.csv", b"id_eco;mat;descr;unites\n1;A;x;1\n");
     let x = read(dir.path()).await;
-    assert_one(&x, "gpm_t_leg.csv", 0, None, RejectKind::EmptyFile);
-    assert_one(&x, "gpm_t_cotes.csv", 1, None, RejectKind::EmptyFile);
-    assert_eq!(x.tables["gpm_t_leg"].rows_loaded, 0);
-    assert_eq!(x.tables["gpm_t_leg"].schema.fields().len(), 5);
-    assert_eq!(x.tables["gpm_t_cotes"].rows_loaded, 0);
-    // The rest of the night loads.
+    assert!(x.rejects.is_empty(), "{:#?}", x.rejects);
+    let t = &x.tables["gpm_t_leg"];
+    assert_eq!((t.rows_read, t.rows_loaded), (0, 0));
+    assert_eq!(t.schema.fields().len(), 5);
     assert_eq!(x.tables["gpm_t_mat"].rows_loaded, 1);
-    let leg = x.files.iter().find(|f| f.table == "gpm_t_leg").expect("info");
-    assert_eq!(leg.bytes, 0);
 }
 
 #[tokio::test]
 async fn truncated_last_line() {
+    // A last record cut short (no line end, fewer fields) is a cut file: the source fails.
     let dir = folder();
     write(
         dir.path(),
         "gpm_e_abs.csv",
         b"fiche;id_eco;date_abs;periode;motif_abs\r\n1;1;2024-10-01;1;M\r\n2;1;2024-10-01;2;M\r\n3;1;2024-1",
     );
-    let x = read(dir.path()).await;
-    assert_one(&x, "gpm_e_abs.csv", 4, None, RejectKind::TruncatedLastLine);
-    assert_eq!(rejects(&x, "gpm_e_abs.csv")[0].raw, "3;1;2024-1");
-    assert_eq!(x.tables["gpm_e_abs"].rows_loaded, 2);
+    let message = assert_cut_file(
+        try_read(dir.path(), Encoding::Auto).await,
+        "gpm_e_abs",
+        "gpm_e_abs.csv",
+        4,
+    );
+    assert!(message.contains("3 fields of 5"), "{message}");
     // A short last line that does end with a line break is a plain wrong column count.
     write(
         dir.path(),
@@ -304,6 +320,74 @@ async fn truncated_last_line() {
     );
     let x = read(dir.path()).await;
     assert_one(&x, "gpm_e_abs.csv", 3, None, RejectKind::WrongColumnCount);
+    assert_eq!(x.tables["gpm_e_abs"].rows_loaded, 1);
+    // A complete last line without a line end loads.
+    write(
+        dir.path(),
+        "gpm_e_abs.csv",
+        b"fiche;id_eco;date_abs;periode;motif_abs\n1;1;2024-10-01;1;M\n2;1;2024-10-01;2;M",
+    );
+    let x = read(dir.path()).await;
+    assert!(x.rejects.is_empty(), "{:#?}", x.rejects);
+    assert_eq!(col(&x, "gpm_e_abs", "fiche"), vec![s("1"), s("2")]);
+}
+
+#[tokio::test]
+async fn cut_inside_a_quoted_field() {
+    // A transfer cut inside a quoted field: the file ends in the open quote with no line end.
+    // All the fields may even be there: it is a cut file all the same.
+    let dir = folder();
+    write(
+        dir.path(),
+        "gpm_t_mat.csv",
+        b"id_eco;mat;descr;unites\n1;A;x;1\n1;B;\"Math\xC3\xA9matique, ",
+    );
+    let message = assert_cut_file(
+        try_read(dir.path(), Encoding::Auto).await,
+        "gpm_t_mat",
+        "gpm_t_mat.csv",
+        3,
+    );
+    assert!(message.contains("quoted field"), "{message}");
+    write(
+        dir.path(),
+        "gpm_t_mat.csv",
+        b"id_eco;mat;descr;unites\n1;A;\"x\n1;B;y;2\n1;C;z;3",
+    );
+    assert_cut_file(
+        try_read(dir.path(), Encoding::Auto).await,
+        "gpm_t_mat",
+        "gpm_t_mat.csv",
+        2,
+    );
+    // The same open quote in a file that ends with a line break is one quarantined row.
+    write(
+        dir.path(),
+        "gpm_t_mat.csv",
+        b"id_eco;mat;descr;unites\n1;A;x;1\n1;B;\"y;2\n1;C;z;3\n",
+    );
+    let x = read(dir.path()).await;
+    assert_one(&x, "gpm_t_mat.csv", 3, None, RejectKind::UnterminatedQuote);
+    assert_eq!(col(&x, "gpm_t_mat", "mat"), vec![s("A")]);
+}
+
+#[tokio::test]
+async fn cut_inside_a_character() {
+    // A UTF-8 file cut inside the last character of its last field: not read as Windows-1252
+    // (which would garble every accent), but a cut file.
+    let dir = folder();
+    write(
+        dir.path(),
+        "gpm_t_mat.csv",
+        b"id_eco;mat;descr;unites\n1;A;\xC3\xA9t\xC3\xA9;1\n1;B;2;Fran\xC3",
+    );
+    let message = assert_cut_file(
+        try_read(dir.path(), Encoding::Auto).await,
+        "gpm_t_mat",
+        "gpm_t_mat.csv",
+        3,
+    );
+    assert!(message.contains("inside a character"), "{message}");
 }
 
 #[tokio::test]

@@ -15,8 +15,13 @@
 //!    with serde_json, without building a tree (`scan`): bytes that are not UTF-8 reject it as
 //!    `invalid_encoding` (JSON Lines are UTF-8 by definition, so the CSS's declared encoding of
 //!    its CSV exports does not apply); anything but exactly one JSON object rejects it as
-//!    `malformed_json`; the last line, when it has no final line break and does not parse (or
-//!    ends inside a UTF-8 character), as `truncated_last_line`. The scan also records which
+//!    `malformed_json`. A **bad night's file** fails the whole source (formats/README.md, "A bad
+//!    night never replaces good data"): a 0-byte file ([`ConnectError::EmptyFile`]), and a cut
+//!    file ([`ConnectError::CutFile`]): a last line with no final line break that is not a
+//!    complete JSON object or ends inside a UTF-8 character. A complete last object without a
+//!    line break loads. JSON Lines has no header, so a file of blank lines only (at least one
+//!    line break) is a valid empty table: that is how an export with no rows tells itself from a
+//!    failed one. The scan also records which
 //!    contract keys appear: JSON has no header, so a column is present when some line has its
 //!    key, and a required column whose key is in no line of a file with objects fails the whole
 //!    source ([`ConnectError::MissingColumn`]); a key missing from one line is an empty value.
@@ -70,10 +75,9 @@ const ENCODING: &str = "utf-8";
 const DELIMITER: char = '\n';
 
 /// Reads a night's `mozaik/` folder (e.g. `<exports>/866000/2025-11-20/mozaik`) against the
-/// Mozaïk contract. A missing file, or a required key found in no line of a file, fails the
-/// whole source; every other problem rejects the line (or, for an empty file, leaves the table
-/// empty) and is reported in [`Extract::rejects`]. `opts.encoding` is not used: JSON Lines are
-/// UTF-8.
+/// Mozaïk contract. A missing, 0-byte or cut file, or a required key found in no line of a file,
+/// fails the whole source; every other problem rejects the line and is reported in
+/// [`Extract::rejects`]. `opts.encoding` is not used: JSON Lines are UTF-8.
 pub async fn read_mozaik(folder: &Path, source: &Source, opts: &ReadOptions) -> Result<Extract, ConnectError> {
     // Every file must be there before anything is read.
     for table in &source.tables {

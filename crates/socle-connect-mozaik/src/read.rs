@@ -54,6 +54,15 @@ impl<R: Read> Read for HashingReader<R> {
 /// A line's problem: kind, JSON key at fault (if known), message.
 type LineProblem = (RejectKind, Option<String>, String);
 
+/// Why a line is not loaded.
+enum LineError {
+    /// The line is rejected (quarantined), the rest of the file loads.
+    Reject(LineProblem),
+    /// The file's last line, with no line break, is not a complete JSON object (or ends inside a
+    /// UTF-8 character): the file is cut, the source fails. The text says how.
+    Cut(&'static str),
+}
+
 /// Reads `path` for `tables` (all reading that file).
 pub fn read_file(path: &Path, tables: &[SourceTable], batch_size: usize) -> Result<FilePass, ConnectError> {
     let io_err = |source: io::Error| ConnectError::Io {
@@ -64,6 +73,13 @@ pub fn read_file(path: &Path, tables: &[SourceTable], batch_size: usize) -> Resu
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    if std::fs::metadata(path).map_err(io_err)?.len() == 0 {
+        return Err(ConnectError::EmptyFile {
+            table: tables.first().map(|t| t.name.clone()).unwrap_or_default(),
+            path: path.to_path_buf(),
+            detail: "0 bytes, not even one line".to_string(),
+        });
+    }
     let spec = KeySpec::of(tables);
     let mut file_seen = Seen::new(&spec);
     let mut line_seen = Seen::new(&spec);
@@ -85,7 +101,6 @@ pub fn read_file(path: &Path, tables: &[SourceTable], batch_size: usize) -> Resu
     let mut buf = Vec::new();
     let mut number = 0u64;
     let mut offset = 0u64;
-    let mut records = 0u64;
     loop {
         buf.clear();
         let n = reader.read_until(b'\n', &mut buf).map_err(io_err)?;
@@ -100,7 +115,6 @@ pub fn read_file(path: &Path, tables: &[SourceTable], batch_size: usize) -> Resu
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        records += 1;
         match check_line(line, terminated, &spec, &mut line_seen) {
             Ok(()) => {
                 file_seen.merge(&line_seen);
@@ -108,7 +122,15 @@ pub fn read_file(path: &Path, tables: &[SourceTable], batch_size: usize) -> Resu
                     sink.push(line, number)?;
                 }
             }
-            Err((kind, key, message)) => {
+            Err(LineError::Cut(detail)) => {
+                return Err(ConnectError::CutFile {
+                    table: tables.first().map(|t| t.name.clone()).unwrap_or_default(),
+                    path: path.to_path_buf(),
+                    line: number,
+                    detail: detail.to_string(),
+                });
+            }
+            Err(LineError::Reject((kind, key, message))) => {
                 let raw = String::from_utf8_lossy(line).into_owned();
                 for sink in &mut sinks {
                     // The key names the column only for the tables that have it.
@@ -125,20 +147,9 @@ pub fn read_file(path: &Path, tables: &[SourceTable], batch_size: usize) -> Resu
     for sink in &mut sinks {
         sink.flush()?;
     }
+    // A file of blank lines only is an empty table (JSON Lines has no header: a line break is
+    // how an export with no rows tells itself from a failed export's 0 bytes).
     let HashingReader { hasher, bytes, .. } = reader.into_inner();
-
-    if records == 0 {
-        let message = if bytes == 0 {
-            "the file is empty (0 bytes): no lines"
-        } else {
-            "the file holds no JSON line (only blank lines)"
-        };
-        for sink in &mut sinks {
-            sink.reject(0, None, RejectKind::EmptyFile, message.to_string(), String::new());
-            // An empty file has no record.
-            sink.rows_read = 0;
-        }
-    }
 
     let mut present = Vec::with_capacity(tables.len());
     for table in tables {
@@ -199,46 +210,45 @@ fn line_content(buf: &[u8], number: u64) -> &[u8] {
 
 /// Checks one non-blank line: valid UTF-8, exactly one JSON object. `terminated`: the line ended
 /// with a line break (only the file's last line may not).
-fn check_line(line: &[u8], terminated: bool, spec: &KeySpec, seen: &mut Seen) -> Result<(), LineProblem> {
+fn check_line(line: &[u8], terminated: bool, spec: &KeySpec, seen: &mut Seen) -> Result<(), LineError> {
     if let Err(e) = std::str::from_utf8(line) {
-        // A multi-byte character cut by the end of the file is a truncation, not an encoding.
-        if !terminated && e.error_len().is_none() {
-            return Err(truncated());
+        // A multi-byte character cut by the end of the file is a cut file, not an encoding; so
+        // is a last line that would not be a whole object even with its bad bytes replaced.
+        if !terminated {
+            if e.error_len().is_none() {
+                return Err(LineError::Cut("ends inside a UTF-8 character with no line break"));
+            }
+            let whole = serde_json::from_str::<Value>(&String::from_utf8_lossy(line)).is_ok_and(|v| v.is_object());
+            if !whole {
+                return Err(LineError::Cut("is not a complete JSON object and has no line break"));
+            }
         }
         let at = e.valid_up_to() + 1;
-        return Err((
+        return Err(LineError::Reject((
             RejectKind::InvalidEncoding,
             invalid_bytes_key(line),
             format!("bytes that are not valid UTF-8 (JSON Lines are UTF-8), from byte {at} of the line"),
-        ));
+        )));
     }
     match scan_line(line, spec, seen) {
         Ok(()) => Ok(()),
-        Err(NotAnObject::Shape) => Err((
+        Err(NotAnObject::Shape) => Err(LineError::Reject((
             RejectKind::MalformedJson,
             None,
             format!("the line is a JSON {}, not an object", json_kind(line)),
-        )),
-        Err(_) if !terminated => Err(truncated()),
-        Err(NotAnObject::Eof) => Err((
+        ))),
+        Err(_) if !terminated => Err(LineError::Cut("is not a complete JSON object and has no line break")),
+        Err(NotAnObject::Eof) => Err(LineError::Reject((
             RejectKind::MalformedJson,
             None,
             "the line is not valid JSON: it ends inside a value".to_string(),
-        )),
-        Err(NotAnObject::Syntax { at }) => Err((
+        ))),
+        Err(NotAnObject::Syntax { at }) => Err(LineError::Reject((
             RejectKind::MalformedJson,
             None,
             format!("the line is not valid JSON (error at character {at})"),
-        )),
+        ))),
     }
-}
-
-fn truncated() -> LineProblem {
-    (
-        RejectKind::TruncatedLastLine,
-        None,
-        "the last line is truncated: it is not a complete JSON object and has no final line break".to_string(),
-    )
 }
 
 /// The key whose string value holds the invalid bytes, when the line still parses once they are

@@ -6,6 +6,10 @@
 //!   the variations of formats/README.md), driven by the source contract.
 //! - [`typing`]: the typing and validation of raw string columns by the contract, as one
 //!   generated DataFusion query; the JSON Lines connector (Mozaïk) reuses it.
+//! - `testing` (feature `testing`, for the connectors' tests): contracts, inline folders,
+//!   assertions, and `testing::fuzz`, the fuzz campaigns (proptest, stable Rust) that feed every
+//!   reader mutated and cut committed fixtures, and the dictionary and pipelines loaders mutated
+//!   copies of `schemas/` and `pipelines/` (`benches/fuzz.sh` runs a long campaign).
 //!
 //! [`read_delimited`] reads a night's source folder against its contract
 //! (`schemas/sources/<system>.yaml`, a [`socle_dictionary::Source`]) and returns an [`Extract`]: one
@@ -24,10 +28,17 @@
 //!    header line. The `csv` crate splits the records (RFC 4180 quoting, CRLF or LF, flexible
 //!    field counts, `ByteRecord` positions for line numbers). The header is matched to the
 //!    contract case-insensitively after trimming, in any order, extra columns ignored; a missing
-//!    required column fails the whole source. Record-level problems are rejected here: a wrong
-//!    field count, a quote that is never closed (a field running over line breaks with a wrong
-//!    count, or the file ending inside a quote: an odd number of `"` in the stream), a truncated
-//!    last line (fewer fields and no final line break), bytes that are not UTF-8 in a UTF-8 file.
+//!    required column fails the whole source. So does a **bad night's file** (formats/README.md,
+//!    "A bad night never replaces good data"): a 0-byte file or one with no header
+//!    ([`ConnectError::EmptyFile`]; a header with no rows is a valid empty table), and a **cut
+//!    file** ([`ConnectError::CutFile`]): a last record with no line end and fewer fields than
+//!    the header, or a file ending inside a quoted field with no line end (a transfer stopped in
+//!    a quoted field looks exactly like that). A last record without a line end that has all its
+//!    fields is complete and loads; a cut that lands exactly on a line end cannot be seen here
+//!    (the drop guard of the pipeline is there for that). Record-level problems are rejected
+//!    here: a wrong field count, a quote that is never closed (a field running over line breaks
+//!    with a wrong count, or a file that ends with a line break while inside a quote: an odd
+//!    number of `"` in the stream), bytes that are not UTF-8 in a UTF-8 file.
 //!    Good records go into Arrow string builders, one per contract column plus `_line`, flushed
 //!    every [`ReadOptions::batch_size`] rows.
 //! 2. **Typing and validation, in DataFusion** (`typing`). The raw batches are registered as a
@@ -155,15 +166,13 @@ pub enum RejectKind {
     MissingValue,
     OutOfDomain,
     DuplicateKey,
-    EmptyFile,
-    TruncatedLastLine,
     /// JSON Lines: a line that is not a JSON object, or a field of the wrong JSON shape.
     MalformedJson,
 }
 
 impl RejectKind {
     /// Every kind.
-    pub const ALL: [RejectKind; 11] = [
+    pub const ALL: [RejectKind; 9] = [
         RejectKind::WrongColumnCount,
         RejectKind::UnterminatedQuote,
         RejectKind::InvalidEncoding,
@@ -172,8 +181,6 @@ impl RejectKind {
         RejectKind::MissingValue,
         RejectKind::OutOfDomain,
         RejectKind::DuplicateKey,
-        RejectKind::EmptyFile,
-        RejectKind::TruncatedLastLine,
         RejectKind::MalformedJson,
     ];
 
@@ -188,8 +195,6 @@ impl RejectKind {
             RejectKind::MissingValue => "missing_value",
             RejectKind::OutOfDomain => "out_of_domain",
             RejectKind::DuplicateKey => "duplicate_key",
-            RejectKind::EmptyFile => "empty_file",
-            RejectKind::TruncatedLastLine => "truncated_last_line",
             RejectKind::MalformedJson => "malformed_json",
         }
     }
@@ -211,6 +216,30 @@ impl std::fmt::Display for RejectKind {
 pub enum ConnectError {
     #[error("export file `{}` of table {table} is missing", path.display())]
     MissingFile { table: String, path: PathBuf },
+    /// A 0-byte file, or one with no header: what a failed export job leaves. The source fails
+    /// as for a missing file; a header with no rows is a valid empty table instead.
+    #[error(
+        "export file `{}` of table {table} is empty ({detail}): a failed export, the source is not loaded",
+        path.display()
+    )]
+    EmptyFile {
+        table: String,
+        path: PathBuf,
+        detail: String,
+    },
+    /// A last record cut short: no line end and fewer fields than the header, or the file ending
+    /// inside a quoted field, or (JSON Lines) an unterminated last line that is not a complete
+    /// object. What a transfer that stopped leaves: the source fails rather than load a part.
+    #[error(
+        "export file `{}` of table {table} is cut: its last record (line {line}) {detail}; the source is not loaded",
+        path.display()
+    )]
+    CutFile {
+        table: String,
+        path: PathBuf,
+        line: u64,
+        detail: String,
+    },
     #[error(
         "export: required column `{column}` is missing from {file} (not in its header; for JSON Lines, in none of its lines)"
     )]
@@ -280,9 +309,9 @@ async fn read_table(
 }
 
 /// Reads a night's folder of delimited files (e.g. `fixtures/exports/866000/2025-11-20/gpi`)
-/// against the contract `source`. A missing file or required column fails the whole source; every other
-/// problem rejects the record (or, for an empty file, leaves the table empty) and is reported in
-/// [`Extract::rejects`].
+/// against the contract `source`. A missing, empty (0 bytes or no header) or cut file, or a missing
+/// required column, fails the whole source; every other problem rejects the record and is
+/// reported in [`Extract::rejects`]. A file with a header and no rows is an empty table.
 pub async fn read_delimited(folder: &Path, source: &Source, opts: &ReadOptions) -> Result<Extract, ConnectError> {
     // Every file must be there before anything is read.
     for table in &source.tables {

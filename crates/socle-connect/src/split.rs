@@ -1,7 +1,7 @@
 //! Splitting one export file into raw string records: encoding, delimiter sniffing, header
 //! matching and the record-level checks. No CSV parsing by hand: the `csv` crate splits the
 //! records; this module only counts quote characters and remembers the stream's last byte to tell
-//! an unterminated quote or a truncated last line from a plain wrong field count.
+//! an unterminated quote or a cut file (its last record cut short) from a plain wrong field count.
 
 use std::cell::Cell;
 use std::fs::File;
@@ -35,7 +35,7 @@ pub struct Split {
     pub batches: Vec<RecordBatch>,
     /// Indices of the contract columns present in the header, in the header's order.
     pub present: Vec<usize>,
-    /// Record-level rejects (and the empty-file reject), in line order.
+    /// Record-level rejects, in line order.
     pub rejects: Vec<Reject>,
 }
 
@@ -156,7 +156,10 @@ fn scan_utf8(path: &Path, stats: &mut FileStats) -> io::Result<bool> {
             }
         }
     }
-    Ok(valid && pending == 0)
+    // A sequence cut by the end of the file is a file cut inside a character (found by the
+    // records' checks), not a sign of Windows-1252: reading the whole file as Windows-1252 would
+    // garble every accent of it.
+    Ok(valid)
 }
 
 /// Counts the candidate delimiters outside quotes in the header line; the most frequent wins.
@@ -262,6 +265,13 @@ pub fn split_file(path: &Path, table: &SourceTable, opts: &ReadOptions) -> Resul
         .unwrap_or_else(|| table.file.clone());
     let batch_size = opts.batch_size.max(1);
     let schema = raw_schema(table);
+    if std::fs::metadata(path).map_err(io_err)?.len() == 0 {
+        return Err(ConnectError::EmptyFile {
+            table: table.name.clone(),
+            path: path.to_path_buf(),
+            detail: "0 bytes, not even a header".to_string(),
+        });
+    }
 
     let mut stats = FileStats::default();
     // Decide the encoding; `Auto` scans (and hashes) the file once first.
@@ -342,6 +352,17 @@ pub fn split_file(path: &Path, table: &SourceTable, opts: &ReadOptions) -> Resul
                 source: io::Error::other(e),
             },
             RecordsError::Connect(e) => e,
+            RecordsError::NoHeader => ConnectError::EmptyFile {
+                table: table.name.clone(),
+                path: path.to_path_buf(),
+                detail: "no header, only blank lines".to_string(),
+            },
+            RecordsError::Cut { line, detail } => ConnectError::CutFile {
+                table: table.name.clone(),
+                path: path.to_path_buf(),
+                line,
+                detail,
+            },
         })?;
         // Read whatever the CSV reader left, so the hash covers the whole file.
         let mut rest = reader.into_inner();
@@ -349,18 +370,6 @@ pub fn split_file(path: &Path, table: &SourceTable, opts: &ReadOptions) -> Resul
     }
     split.info.bytes = stats.bytes;
     split.info.sha256 = hex::encode(stats.hasher.finalize());
-    if split.info.bytes == 0 {
-        split.rejects.clear();
-        split.rejects.push(Reject {
-            table: table.name.clone(),
-            file: file_name,
-            line: 0,
-            column: None,
-            kind: RejectKind::EmptyFile,
-            message: "the file is empty (0 bytes): no header, no rows".to_string(),
-            raw: String::new(),
-        });
-    }
     Ok(split)
 }
 
@@ -381,9 +390,17 @@ fn read_data<R: Read>(reader: &mut csv::Reader<R>, record: &mut csv::ByteRecord)
     }
 }
 
+/// Why [`read_records`] stopped; the last two fail the source (the caller knows the path).
 enum RecordsError {
     Csv(csv::Error),
     Connect(ConnectError),
+    /// No header: nothing but blank lines (or a byte order mark).
+    NoHeader,
+    /// The last record, starting at `line`, is cut short.
+    Cut {
+        line: u64,
+        detail: String,
+    },
 }
 
 impl From<csv::Error> for RecordsError {
@@ -437,16 +454,7 @@ fn read_records<R: Read>(
         })
         .collect();
     if !have_header || header.iter().all(|h| h.is_empty()) {
-        split.rejects.push(Reject {
-            table: table.name.clone(),
-            file: file_name.to_string(),
-            line: 1,
-            column: None,
-            kind: RejectKind::EmptyFile,
-            message: "the file has no header row (and no rows)".to_string(),
-            raw: String::new(),
-        });
-        return Ok(());
+        return Err(RecordsError::NoHeader);
     }
     // Contract column -> index in the record.
     let mut index: Vec<Option<usize>> = Vec::with_capacity(table.columns.len());
@@ -496,7 +504,31 @@ fn read_records<R: Read>(
         let line = cur_end.saturating_sub(inner_breaks + u64::from(terminated)).max(1);
         let found = fields.len();
 
-        let problem = if open_quote_at_end && (has_break || !ends_with_newline) {
+        // A last record with no line end is cut short when a field is missing, a quoted field is
+        // still open, or (UTF-8) its last character is incomplete: a transfer that stopped. It
+        // fails the source instead of being quarantined as one row.
+        if is_last && !ends_with_newline {
+            let cut_char = utf8
+                && fields
+                    .last()
+                    .is_some_and(|f| std::str::from_utf8(f).is_err_and(|e| e.error_len().is_none()));
+            let detail = if open_quote_at_end {
+                Some(format!(
+                    "ends inside a quoted field with no line end ({found} fields read, {expected} expected)"
+                ))
+            } else if found < expected {
+                Some(format!("has {found} fields of {expected} and no line end"))
+            } else if cut_char {
+                Some("ends inside a character with no line end".to_string())
+            } else {
+                None
+            };
+            if let Some(detail) = detail {
+                return Err(RecordsError::Cut { line, detail });
+            }
+        }
+
+        let problem = if open_quote_at_end && has_break {
             Some((
                 RejectKind::UnterminatedQuote,
                 format!(
@@ -511,14 +543,6 @@ fn read_records<R: Read>(
                     format!(
                         "a quoted field runs over line breaks (a quote is not closed where it \
                          should be): {found} fields read, {expected} expected"
-                    ),
-                ))
-            } else if is_last && found < expected && !ends_with_newline {
-                Some((
-                    RejectKind::TruncatedLastLine,
-                    format!(
-                        "the last line is truncated: {found} fields of {expected} and no final \
-                         line break"
                     ),
                 ))
             } else {
@@ -596,8 +620,13 @@ mod tests {
             let mut stats = FileStats::default();
             assert!(scan_utf8(&path, &mut stats)?, "pad {pad}");
             assert_eq!(stats.bytes, bytes.len() as u64);
-            // A sequence cut by the end of the file is not UTF-8.
+            // A sequence cut by the end of the file is a cut file, still UTF-8 (the records'
+            // checks fail it)...
             bytes.extend_from_slice(&[0xE2, 0x82]);
+            std::fs::write(&path, &bytes)?;
+            assert!(scan_utf8(&path, &mut FileStats::default())?, "pad {pad}");
+            // ... but the same bytes followed by more are not UTF-8.
+            bytes.extend_from_slice(b"\n");
             std::fs::write(&path, &bytes)?;
             assert!(!scan_utf8(&path, &mut FileStats::default())?, "pad {pad}");
         }

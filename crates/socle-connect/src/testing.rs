@@ -1,6 +1,10 @@
 //! Helpers for the connectors' tests (feature `testing`): the repository's contracts, inline
-//! export folders, and assertions on an [`Extract`]'s rows and rejects. Tests only: these panic.
+//! export folders, assertions on an [`Extract`]'s rows and rejects and on the source failures of
+//! a bad night's file, and the fuzz campaigns' mutation strategies ([`fuzz`]). Tests only: these
+//! panic.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
+
+pub mod fuzz;
 
 use std::path::Path;
 
@@ -10,7 +14,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::array_value_to_string;
 use socle_dictionary::{Dictionary, Source};
 
-use crate::{Extract, Reject, RejectKind};
+use crate::{ConnectError, Extract, Reject, RejectKind};
 
 /// The contract of `system` from the repository's `schemas/`.
 pub fn contract(system: &str) -> Source {
@@ -102,4 +106,47 @@ pub fn assert_no_personal(x: &Extract, values: &[&str]) {
             );
         }
     }
+}
+
+/// Asserts that `result` is the source failure [`ConnectError::EmptyFile`] of `table`'s file
+/// `file`, and that its message names the file; returns the message.
+pub fn assert_empty_file<T: std::fmt::Debug>(result: Result<T, ConnectError>, table: &str, file: &str) -> String {
+    let err = result.expect_err("an empty file fails the source");
+    let ConnectError::EmptyFile { table: t, path, .. } = &err else {
+        panic!("not an empty-file failure: {err:?}");
+    };
+    assert_eq!(t, table);
+    assert_eq!(path.file_name().and_then(|n| n.to_str()), Some(file));
+    let message = err.to_string();
+    assert!(message.contains(file) && message.contains("empty"), "{message}");
+    message
+}
+
+/// Asserts that `result` is the source failure [`ConnectError::CutFile`] of `table`'s file
+/// `file`, its last record starting at `line`, and that its message names the file and the line;
+/// returns the message.
+pub fn assert_cut_file<T: std::fmt::Debug>(
+    result: Result<T, ConnectError>,
+    table: &str,
+    file: &str,
+    line: u64,
+) -> String {
+    let err = result.expect_err("a cut file fails the source");
+    let ConnectError::CutFile {
+        table: t,
+        path,
+        line: l,
+        ..
+    } = &err
+    else {
+        panic!("not a cut-file failure: {err:?}");
+    };
+    assert_eq!((t.as_str(), *l), (table, line));
+    assert_eq!(path.file_name().and_then(|n| n.to_str()), Some(file));
+    let message = err.to_string();
+    assert!(
+        message.contains(file) && message.contains(&format!("line {line}")) && message.contains("cut"),
+        "{message}"
+    );
+    message
 }

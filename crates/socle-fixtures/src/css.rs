@@ -460,7 +460,6 @@ fn forced_plan(ci: usize, allow_undecodable: bool) -> Vec<Vec<BadKind>> {
         plan[(r + 8) % N_TABLES].push(BadKind::UndecodableBytes);
     }
     plan[END_T[r % END_T.len()]].push(BadKind::UnterminatedQuote);
-    plan[END_T[(r + 4) % END_T.len()]].push(BadKind::TruncatedLastLine);
     plan
 }
 

@@ -206,10 +206,7 @@ static TABLES: [FinTable; 5] = [
 impl FinTable {
     fn applies(&self, kind: BadKind, allow_undecodable: bool) -> bool {
         match kind {
-            BadKind::WrongColumnCount
-            | BadKind::UnterminatedQuote
-            | BadKind::TruncatedLastLine
-            | BadKind::DuplicateKey => true,
+            BadKind::WrongColumnCount | BadKind::UnterminatedQuote | BadKind::DuplicateKey => true,
             BadKind::UndecodableBytes => allow_undecodable,
             BadKind::UnparsableDate => self.date_col.is_some(),
             BadKind::UnparsableNumber => !self.num_cols.is_empty(),
@@ -220,7 +217,8 @@ impl FinTable {
 }
 
 /// Kinds every CSS gets at least once when `bad_rate > 0`: the ledger gets every inline kind,
-/// the budget and the units a few; the end-of-file kinds alternate between ledger and budget.
+/// the budget and the units a few; the open quote at the end of a file goes to the budget or the
+/// ledger by turns.
 fn forced_plan(ci: usize, allow_undecodable: bool) -> [Vec<BadKind>; 5] {
     let mut ecriture = vec![
         BadKind::WrongColumnCount,
@@ -232,19 +230,13 @@ fn forced_plan(ci: usize, allow_undecodable: bool) -> [Vec<BadKind>; 5] {
     if allow_undecodable {
         ecriture.push(BadKind::UndecodableBytes);
     }
-    let (end_e, end_b) = if ci.is_multiple_of(2) {
-        (BadKind::TruncatedLastLine, BadKind::UnterminatedQuote)
+    let mut budget = vec![BadKind::DuplicateKey, BadKind::OutOfDomain];
+    if ci.is_multiple_of(2) {
+        budget.push(BadKind::UnterminatedQuote);
     } else {
-        (BadKind::UnterminatedQuote, BadKind::TruncatedLastLine)
-    };
-    ecriture.push(end_e);
-    [
-        ecriture,
-        vec![BadKind::DuplicateKey, BadKind::OutOfDomain, end_b],
-        vec![BadKind::OutOfDomain],
-        Vec::new(),
-        Vec::new(),
-    ]
+        ecriture.push(BadKind::UnterminatedQuote);
+    }
+    [ecriture, budget, vec![BadKind::OutOfDomain], Vec::new(), Vec::new()]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1512,7 +1504,7 @@ impl<'c> FinWriter<'c> {
                 raw = Some((c, bytes));
                 spoiled = Some(c);
             }
-            BadKind::UnterminatedQuote | BadKind::TruncatedLastLine | BadKind::UnknownResultCode => return Ok(()),
+            BadKind::UnterminatedQuote | BadKind::UnknownResultCode => return Ok(()),
         }
         let layout = &self.layout;
         let mut fields: Vec<&[u8]> = layout
@@ -1538,7 +1530,8 @@ impl<'c> FinWriter<'c> {
         Ok(())
     }
 
-    /// The last record of the file: an open quote, or a line cut inside a field (no newline).
+    /// The last record of the file: a quote never closed, the line ended (a record cut short
+    /// without a line end is a cut file, not injected).
     fn end_bad_row(&mut self, kind: BadKind) -> Result<(), GenerateError> {
         if !self.has_last {
             return Ok(());
@@ -1562,31 +1555,10 @@ impl<'c> FinWriter<'c> {
             })
             .collect();
         let delim = char::from(d).to_string();
-        let line = if kind == BadKind::UnterminatedQuote {
-            let plain = row[self.spec.text_col].replace('"', "");
-            fields[text_pos] = format!("\"{plain} (suite");
-            let mut s = fields.join(&delim);
-            s.push_str(if self.conv.crlf { "\r\n" } else { "\n" });
-            s
-        } else {
-            let Some(inj) = self.inj.as_mut() else {
-                return Ok(());
-            };
-            // Cut inside (or right after) a field that is not the last one.
-            let k = inj.rng.random_range(0..fields.len().saturating_sub(1).max(1));
-            let start: usize = fields[..k].iter().map(|f| f.len() + 1).sum();
-            let f = &fields[k];
-            let mut cut = start + f.len();
-            if f.len() > 1 && !f.starts_with('"') {
-                let mut c = inj.rng.random_range(1..f.len());
-                while c < f.len() && !f.is_char_boundary(c) {
-                    c += 1;
-                }
-                cut = start + c;
-            }
-            let s = fields.join(&delim);
-            s[..cut.min(s.len())].to_string()
-        };
+        let plain = row[self.spec.text_col].replace('"', "");
+        fields[text_pos] = format!("\"{plain} (suite");
+        let mut line = fields.join(&delim);
+        line.push_str(if self.conv.crlf { "\r\n" } else { "\n" });
         self.csv.flush().map_err(|e| io_err(&self.path, e))?;
         self.sink.0.borrow_mut().extend_from_slice(line.as_bytes());
         self.log_bad(kind, None);

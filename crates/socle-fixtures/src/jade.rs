@@ -456,7 +456,6 @@ fn forced_plan(ci: usize, allow_undecodable: bool) -> Vec<Vec<BadKind>> {
         plan[(r + 4) % n].push(BadKind::UndecodableBytes);
     }
     plan[pos(END_T[r % 3])].push(BadKind::UnterminatedQuote);
-    plan[pos(END_T[(r + 1) % 3])].push(BadKind::TruncatedLastLine);
     plan
 }
 

@@ -36,7 +36,7 @@
 //!   per étape and `sommaire`), `unites_obtenues` is null where GPI's `unites_ele` is empty (no
 //!   final result yet), numbers use `.`, course codes are trimmed. Bad lines (malformed JSON, a
 //!   number or boolean given as an array or object, unparsable date, out of domain, duplicate
-//!   key, missing value, invalid UTF-8, truncated last line) are logged under the name of the
+//!   key, missing value, invalid UTF-8) are logged under the name of the
 //!   `socle_connect::RejectKind` the connector reports (`malformed_json` for the first two).
 //! - **JADE** follows the youth facts: DES after 5, 6 or 7 years from sec 1, leavers, FGA and FP
 //!   spells in the CSS's real adult and vocational centres, DEP, adults never in the youth

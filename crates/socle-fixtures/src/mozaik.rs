@@ -227,11 +227,10 @@ pub enum MozaikBadKind {
     MissingValue,
     /// Bytes that are not UTF-8 inside a string.
     InvalidUtf8,
-    TruncatedLastLine,
 }
 
 impl MozaikBadKind {
-    pub const ALL: [MozaikBadKind; 8] = [
+    pub const ALL: [MozaikBadKind; 7] = [
         MozaikBadKind::MalformedJson,
         MozaikBadKind::WrongType,
         MozaikBadKind::UnparsableDate,
@@ -239,7 +238,6 @@ impl MozaikBadKind {
         MozaikBadKind::DuplicateKey,
         MozaikBadKind::MissingValue,
         MozaikBadKind::InvalidUtf8,
-        MozaikBadKind::TruncatedLastLine,
     ];
 
     /// The name written in `bad_rows.csv`: the `socle_connect::RejectKind` the connector
@@ -252,16 +250,12 @@ impl MozaikBadKind {
             MozaikBadKind::DuplicateKey => "duplicate_key",
             MozaikBadKind::MissingValue => "missing_value",
             MozaikBadKind::InvalidUtf8 => "invalid_encoding",
-            MozaikBadKind::TruncatedLastLine => "truncated_last_line",
         }
     }
 
     fn applies_to(self, spec: &MSpec) -> bool {
         match self {
-            MozaikBadKind::MalformedJson
-            | MozaikBadKind::MissingValue
-            | MozaikBadKind::InvalidUtf8
-            | MozaikBadKind::TruncatedLastLine => true,
+            MozaikBadKind::MalformedJson | MozaikBadKind::MissingValue | MozaikBadKind::InvalidUtf8 => true,
             MozaikBadKind::WrongType => !spec.typed_cols.is_empty(),
             MozaikBadKind::UnparsableDate => !spec.date_cols.is_empty(),
             MozaikBadKind::OutOfDomain => spec.domain.is_some(),
@@ -383,7 +377,6 @@ pub(crate) struct MInjector {
     gap: u64,
     kinds: Vec<MozaikBadKind>,
     forced: Vec<(u64, MozaikBadKind)>,
-    end: Option<MozaikBadKind>,
     fresh: u64,
     dup_values: [String; 2],
 }
@@ -400,16 +393,13 @@ impl MInjector {
         let kinds: Vec<MozaikBadKind> = MozaikBadKind::ALL
             .iter()
             .copied()
-            .filter(|k| *k != MozaikBadKind::TruncatedLastLine && k.applies_to(spec))
+            .filter(|k| k.applies_to(spec))
             .collect();
+        // (A last line cut short is not injected: it is a cut file, which fails its whole
+        // source, not a bad line of a night.)
         let mut inline = Vec::new();
-        let mut end = None;
         for k in forced {
-            if *k == MozaikBadKind::TruncatedLastLine {
-                end = Some(*k);
-            } else {
-                inline.push((rng.random_range(1..=25u64), *k));
-            }
+            inline.push((rng.random_range(1..=25u64), *k));
         }
         inline.sort();
         let gap = rng::geometric(&mut rng, rate);
@@ -419,7 +409,6 @@ impl MInjector {
             gap,
             kinds,
             forced: inline,
-            end,
             fresh: 0,
             dup_values,
         }
@@ -623,7 +612,6 @@ impl MozaikWriter {
                 raw = Some((c, bytes));
                 spoiled = Some(c);
             }
-            MozaikBadKind::TruncatedLastLine => return Ok(()),
         }
         if out.is_empty() {
             serialize(spec, &row, raw.as_ref().map(|(c, b)| (*c, b.as_slice())), &mut out);
@@ -635,40 +623,13 @@ impl MozaikWriter {
         Ok(())
     }
 
-    /// A last line cut inside the object, without a line end.
-    fn truncated_line(&mut self) -> Result<(), GenerateError> {
-        if !self.has_last {
-            return Ok(());
-        }
-        let row = self.template(false);
-        let mut out = Vec::with_capacity(256);
-        serialize(self.spec, &row, None, &mut out);
-        let Some(inj) = self.injector.as_mut() else {
-            return Ok(());
-        };
-        // Any strict prefix of an object is invalid JSON; cut on a character boundary.
-        let mut cut = inj.rng.random_range(2..out.len().saturating_sub(1).max(3));
-        while cut < out.len() && (out[cut] & 0xC0) == 0x80 {
-            cut += 1;
-        }
-        out.truncate(cut.min(out.len().saturating_sub(1)));
-        self.file.write_all(&out).map_err(|e| io_err(&self.path, e))?;
-        self.lines += 1;
-        self.bad += 1;
-        self.bad_log.push((self.lines, MozaikBadKind::TruncatedLastLine, None));
-        Ok(())
-    }
-
     pub(crate) fn finish(mut self) -> Result<TableStats, GenerateError> {
-        let (forced, end) = match self.injector.as_mut() {
-            Some(inj) => (std::mem::take(&mut inj.forced), inj.end.take()),
-            None => (Vec::new(), None),
+        let forced = match self.injector.as_mut() {
+            Some(inj) => std::mem::take(&mut inj.forced),
+            None => Vec::new(),
         };
         for (_, k) in forced {
             self.bad_line(k)?;
-        }
-        if end.is_some() {
-            self.truncated_line()?;
         }
         self.file.flush().map_err(|e| io_err(&self.path, e))?;
         Ok(TableStats {
@@ -703,7 +664,6 @@ pub(crate) fn forced_plan(ci: usize) -> Vec<Vec<MozaikBadKind>> {
     plan[DUP_T[r % DUP_T.len()]].push(MozaikBadKind::DuplicateKey);
     plan[(r + 5) % N_MOZAIK].push(MozaikBadKind::MissingValue);
     plan[(r + 6) % N_MOZAIK].push(MozaikBadKind::InvalidUtf8);
-    plan[(r + 4) % N_MOZAIK].push(MozaikBadKind::TruncatedLastLine);
     plan
 }
 

@@ -306,11 +306,10 @@ pub enum BadKind {
     OutOfDomain,
     DuplicateKey,
     UnknownResultCode,
-    TruncatedLastLine,
 }
 
 impl BadKind {
-    pub const ALL: [BadKind; 9] = [
+    pub const ALL: [BadKind; 8] = [
         BadKind::WrongColumnCount,
         BadKind::UnterminatedQuote,
         BadKind::UndecodableBytes,
@@ -319,7 +318,6 @@ impl BadKind {
         BadKind::OutOfDomain,
         BadKind::DuplicateKey,
         BadKind::UnknownResultCode,
-        BadKind::TruncatedLastLine,
     ];
 
     /// The name written in `bad_rows.csv`.
@@ -333,20 +331,20 @@ impl BadKind {
             BadKind::OutOfDomain => "out_of_domain",
             BadKind::DuplicateKey => "duplicate_key",
             BadKind::UnknownResultCode => "unknown_result_code",
-            BadKind::TruncatedLastLine => "truncated_last_line",
         }
     }
 
-    /// Kinds that can only be the last record of a file.
+    /// Kinds that can only be the last record of a file. (A last record cut short is not
+    /// injected: it is a cut file, which fails its whole source, not a bad row of a night.)
     pub(crate) fn is_end_of_file(self) -> bool {
-        matches!(self, BadKind::UnterminatedQuote | BadKind::TruncatedLastLine)
+        matches!(self, BadKind::UnterminatedQuote)
     }
 
     /// Whether the kind can be injected into a table.
     pub(crate) fn applies_to(self, table: usize, allow_undecodable: bool) -> bool {
         let spec = &TABLES[table];
         match self {
-            BadKind::WrongColumnCount | BadKind::UnterminatedQuote | BadKind::TruncatedLastLine => true,
+            BadKind::WrongColumnCount | BadKind::UnterminatedQuote => true,
             BadKind::UnparsableNumber => !spec.int_cols.is_empty(),
             BadKind::UndecodableBytes => allow_undecodable,
             BadKind::UnparsableDate => !spec.date_cols.is_empty(),

@@ -364,7 +364,7 @@ impl<'c> TableWriter<'c> {
                 raw_col = Some((c, bytes));
                 spoiled = Some(c);
             }
-            BadKind::UnterminatedQuote | BadKind::TruncatedLastLine => return Ok(()),
+            BadKind::UnterminatedQuote => return Ok(()),
         }
         let layout = &self.conv.layouts[self.table];
         let mut fields: Vec<&[u8]> = layout
@@ -420,6 +420,8 @@ impl<'c> TableWriter<'c> {
         Ok(())
     }
 
+    /// The last record of the file: a quote never closed, the line ended (a record cut short
+    /// without a line end is a cut file, not injected).
     fn end_bad_row(&mut self, kind: BadKind) -> Result<(), GenerateError> {
         if !self.has_last {
             return Ok(());
@@ -427,35 +429,10 @@ impl<'c> TableWriter<'c> {
         let (mut fields, text_pos) = self.raw_fields();
         let delim = char::from(self.conv.delimiter);
         let terminator = if self.conv.crlf { "\r\n" } else { "\n" };
-        let line = match kind {
-            BadKind::UnterminatedQuote => {
-                let plain = self.last[self.spec.text_col].replace('"', "");
-                fields[text_pos] = format!("\"{plain} (suite");
-                let mut s = fields.join(&delim.to_string());
-                s.push_str(terminator);
-                s
-            }
-            _ => {
-                // Cut inside (or right after) one field that is not the last one.
-                let Some(inj) = self.injector.as_mut() else {
-                    return Ok(());
-                };
-                let k = inj.rng.random_range(0..fields.len().saturating_sub(1).max(1));
-                let start: usize = fields[..k].iter().map(|f| f.len() + 1).sum();
-                let f = &fields[k];
-                let mut cut = start + f.len();
-                if f.len() > 1 && !f.starts_with('"') {
-                    let mut c = start + inj.rng.random_range(1..f.len());
-                    let joined_len = start + f.len();
-                    while c < joined_len && !f.is_char_boundary(c - start) {
-                        c += 1;
-                    }
-                    cut = c;
-                }
-                let s = fields.join(&delim.to_string());
-                s[..cut.min(s.len())].to_string()
-            }
-        };
+        let plain = self.last[self.spec.text_col].replace('"', "");
+        fields[text_pos] = format!("\"{plain} (suite");
+        let mut line = fields.join(&delim.to_string());
+        line.push_str(terminator);
         self.write_raw(line.as_bytes())?;
         self.log_bad(kind, None);
         Ok(())

@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-pub use socle_connect::testing::{assert_no_personal, assert_one, batch, col, rejects, rj, s, summary, write};
+pub use socle_connect::testing::{
+    assert_cut_file, assert_empty_file, assert_no_personal, assert_one, batch, col, rejects, rj, s, summary, write,
+};
 use socle_connect_dofin::{ConnectError, Extract, ReadOptions, read_dofin};
 use socle_dictionary::{Encoding, Source};
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-pub use socle_connect::testing::{batch, col, s, write};
+pub use socle_connect::testing::{assert_cut_file, assert_empty_file, batch, col, s, write};
 use socle_connect_mozaik::{ConnectError, Extract, ReadOptions, Reject, RejectKind, read_mozaik};
 use socle_dictionary::Source;
 

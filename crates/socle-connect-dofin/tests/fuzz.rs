@@ -1,0 +1,26 @@
+//! The fuzz campaign of the Dofin reader (`socle_connect::testing::fuzz`): mutated committed
+//! fixtures never panic the reader, every rejected record is located, records read = records
+//! typed + records rejected per table, and a fixture cut short fails the source exactly when
+//! its last record is cut. 64 cases per property; `PROPTEST_CASES` for more
+//! (`benches/fuzz.sh`).
+
+use socle_connect::testing::fuzz;
+use socle_connect_dofin::read_dofin;
+
+#[test]
+fn the_reader_survives_mutated_fixtures() {
+    fuzz::fuzz_reader("dofin", file!(), |dir, source, opts| async move {
+        read_dofin(&dir, &source, &opts).await
+    });
+}
+
+#[test]
+fn fixtures_cut_short_fail_the_source() {
+    fuzz::fuzz_cut_files(
+        "dofin",
+        file!(),
+        true,
+        fuzz::csv_cut_rule,
+        |dir, source, opts| async move { read_dofin(&dir, &source, &opts).await },
+    );
+}
