@@ -1,6 +1,6 @@
 //! `socle status`: what the warehouse holds, per CSS and source: the last night loaded, rows and
-//! quarantine, and the last failure of a source if its last attempt failed. Read from the
-//! manifests only (no data file is opened), so it is instant and safe during a run.
+//! quarantine, and the last failure of a source if its last attempt failed; and whether the
+//! marts are current (built from every CSS's current run). Read from the manifests only (no data file is opened), so it is instant and safe during a run.
 
 use anyhow::Result;
 use clap::ValueEnum;
@@ -32,6 +32,7 @@ pub fn status(args: StatusArgs) -> Result<u8> {
     let wh = Warehouse::open(&args.warehouse)?;
     let manifests = wh.manifests()?;
     let marts = wh.marts_manifest()?;
+    let marts_state = socle_warehouse::MartsState::of(marts.as_ref(), &manifests);
     if args.format == StatusFormat::Json {
         let css: Vec<serde_json::Value> = manifests
             .iter()
@@ -57,6 +58,8 @@ pub fn status(args: StatusArgs) -> Result<u8> {
                 "run_id": m.run_id,
                 "published_at": m.published_at,
                 "rows": m.marts.iter().map(|(n, t)| (n.clone(), serde_json::json!(t.rows))).collect::<serde_json::Map<_, _>>(),
+                "css_runs": m.css_runs,
+                "current": marts_state.is_current(),
             })),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -75,6 +78,7 @@ pub fn status(args: StatusArgs) -> Result<u8> {
             .map(|m| format!(", marts built by run {} at {}", m.run_id, m.published_at))
             .unwrap_or_else(|| ", marts never built".into())
     );
+    println!("Marts: {marts_state}");
     for m in &manifests {
         let years: std::collections::BTreeSet<&String> = m.tables.values().flat_map(|t| t.years()).collect();
         let years: Vec<&str> = years.iter().map(|s| s.as_str()).collect();
