@@ -1,6 +1,7 @@
 //! `socle status`: what the warehouse holds, per CSS and source: the last night loaded, rows and
 //! quarantine, and the last failure of a source if its last attempt failed; and whether the
-//! marts are current (built from every CSS's current run). Read from the manifests only (no data file is opened), so it is instant and safe during a run.
+//! marts are current (built from every CSS's current run). Read from the manifests only (no data
+//! file is opened), so it is instant and safe during a run.
 
 use anyhow::Result;
 use clap::ValueEnum;

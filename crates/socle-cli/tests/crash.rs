@@ -3,7 +3,8 @@
 //! every run changes every CSS and the marts), each run killed either at a random moment (SIGKILL
 //! after a random delay within a run's measured duration) or at an exact step of a commit (an
 //! aborting failpoint, `SOCLE_FAILPOINT_MODE=abort`: `staged`, `renamed` or `swapped` of a CSS or
-//! of the marts, or `gc` in the middle of the next open's cleanup). After each kill it checks:
+//! of the marts, or `gc` in the middle of the next open's cleanup; the first kills go through each
+//! of these once, so every campaign covers them all). After each kill it checks:
 //!
 //! - **no torn state**: every CSS is exactly its previous or its new state, as its manifest says
 //!   (a manifest still of the previous run: the previous night's rows; of a new run: the new
@@ -201,7 +202,7 @@ fn crash_campaign_leaves_every_css_whole() {
         assert!(problems.is_empty(), "{problems:#?}");
         assert_eq!(
             state.keys().map(String::as_str).collect::<Vec<_>>(),
-            [&CSS[..], &[MARTS]].concat()
+            [&CSS[..], &[MARTS][..]].concat()
         );
         assert!(state.values().all(|parts| ws::rows(parts) > 0), "{state:?}");
         refs[night] = state;
@@ -380,7 +381,7 @@ fn a_failed_marts_publication_is_repaired_by_the_rerun() {
             .to_string()
     };
     assert_eq!(
-        status(&wh),
+        status(wh.as_path()),
         "Marts: stale (built before the current run of 751000, 866000, 881000): the next `socle run` rebuilds them"
     );
 
@@ -399,7 +400,7 @@ fn a_failed_marts_publication_is_repaired_by_the_rerun() {
     for code in CSS {
         assert_eq!(css_runs[code], runs_failed[code], "{code} was loaded again");
     }
-    assert_eq!(status(&wh), "Marts: current (built from the current run of every CSS)");
+    assert_eq!(status(wh.as_path()), "Marts: current (built from the current run of every CSS)");
 
     // Nothing else to do: the next rerun leaves the marts as they are.
     let o = load(&exports, &wh, &[]);

@@ -678,7 +678,7 @@ fn killed_runs_leave_each_css_as_before_or_as_the_new_night(g: &Generated, wh: &
         let new_run = std::fs::read_dir(&staging)
             .unwrap()
             .filter_map(Result::ok)
-            .any(|e| !old_staging.contains(&e.file_name()) && writing(&e.path()));
+            .any(|e| !old_staging.contains(&e.file_name()) && writing(e.path().as_path()));
         if new_run || std::time::Instant::now() > deadline || child.try_wait().unwrap().is_some() {
             break;
         }

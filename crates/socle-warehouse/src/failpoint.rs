@@ -14,7 +14,8 @@
 //! | `gc` | [`crate::Warehouse::open`]'s garbage collection, after deleting half the orphans |
 //!
 //! `SOCLE_FAILPOINT_MODE=abort` makes a failpoint call [`std::process::abort`] instead of
-//! returning an error.
+//! returning an error. (As an error, `swapped` reports a failure for a commit that happened: it
+//! is meant to be aborted at.)
 
 use crate::error::WarehouseError;
 

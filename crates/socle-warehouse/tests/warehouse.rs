@@ -615,7 +615,7 @@ fn failpoints_stop_a_commit_at_each_step() -> TestResult {
         ("renamed", "run3", "run1", 7 + 5),
         ("swapped", "run4", "run4", 5 + 5 + 2),
     ] {
-        wh.set_failpoint(Some(&format!("{step}:{A}")));
+        wh.set_failpoint(Some(format!("{step}:{A}").as_str()));
         let mut tx = wh.begin_css(A, run)?;
         write_css(&mut tx, A, &["2024-2025"])?;
         match tx.commit(info("fp1")) {
@@ -637,7 +637,7 @@ fn failpoints_stop_a_commit_at_each_step() -> TestResult {
 
     // The marts, at the same steps.
     for (step, run, manifest_run) in [("staged", "m2", "m1"), ("renamed", "m3", "m1"), ("swapped", "m4", "m4")] {
-        wh.set_failpoint(Some(&format!("{step}:_marts")));
+        wh.set_failpoint(Some(format!("{step}:_marts").as_str()));
         match wh.publish_marts(run, marts(&batches), &[A.to_string()]) {
             Err(WarehouseError::Failpoint(name)) => assert_eq!(name, format!("{step}:_marts")),
             other => panic!("{step}: {other:?}"),
