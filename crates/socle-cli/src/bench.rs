@@ -774,6 +774,7 @@ mod tests {
             run_id: "r1".into(),
             published_at: String::new(),
             marts: [("liste".to_string(), files)].into(),
+            css_runs: Default::default(),
         };
         assert_eq!(css_of_files(&manifest, "liste"), ["751000", "881000"]);
         assert!(css_of_files(&manifest, "autre").is_empty());

@@ -169,11 +169,14 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
         .iter()
         .filter(|o| o.status == CssStatus::PartiallyPublished)
         .count();
-    // Marts are rebuilt when something was published, or when they were never built.
+    // Marts are rebuilt unless built from every CSS's current run (something was published,
+    // they were never built, or an earlier marts publication failed or was killed).
     let mut mart_summary = Vec::new();
     let mut marts_failed = None;
     let marts_started = Instant::now();
-    if published > 0 || warehouse.marts_manifest()?.is_none() {
+    let marts_state = warehouse.marts_state()?;
+    if !marts_state.is_current() {
+        tracing::info!(marts = %marts_state, "rebuilding the marts");
         match pipeline.build_marts(&project).await {
             Ok(summary) => mart_summary = summary,
             Err(e) => {

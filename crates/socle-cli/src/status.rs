@@ -1,7 +1,8 @@
 //! `socle status`: what the warehouse holds, per CSS and source: the last night loaded, rows and
 //! quarantine, the last failure of a source if its last attempt failed, and the drops the guard
-//! holds (with the command that accepts each). Read from the manifests only (no data file is
-//! opened, the run lock is not taken), so it is instant and safe during a run.
+//! holds (with the command that accepts each); and whether the marts are current (built from
+//! every CSS's current run). Read from the manifests only (no data file is opened, the run lock
+//! is not taken), so it is instant and safe during a run.
 //!
 //! `--check` is for schedulers: one line per CSS, `OK` or why not, and exit code 2 when a CSS
 //! failed (the last attempt of one of its sources failed), is held by the drop guard, or (with
@@ -128,6 +129,7 @@ pub fn status(args: StatusArgs) -> Result<u8> {
     if args.check {
         return check(&manifests, args.max_age, args.format);
     }
+    let marts_state = socle_warehouse::MartsState::of(marts.as_ref(), &manifests);
     if args.format == StatusFormat::Json {
         let css: Vec<serde_json::Value> = manifests
             .iter()
@@ -159,6 +161,8 @@ pub fn status(args: StatusArgs) -> Result<u8> {
                 "run_id": m.run_id,
                 "published_at": m.published_at,
                 "rows": m.marts.iter().map(|(n, t)| (n.clone(), serde_json::json!(t.rows))).collect::<serde_json::Map<_, _>>(),
+                "css_runs": m.css_runs,
+                "current": marts_state.is_current(),
             })),
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -177,6 +181,7 @@ pub fn status(args: StatusArgs) -> Result<u8> {
             .map(|m| format!(", marts built by run {} at {}", m.run_id, m.published_at))
             .unwrap_or_else(|| ", marts never built".into())
     );
+    println!("Marts: {marts_state}");
     for m in &manifests {
         let years: std::collections::BTreeSet<&String> = m.tables.values().flat_map(|t| t.years()).collect();
         let years: Vec<&str> = years.iter().map(|s| s.as_str()).collect();

@@ -4,6 +4,7 @@
 
 mod common;
 mod privacy;
+use common::warehouse_state as ws;
 use common::{copy_dir, load, load_command, root, socle, text};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -664,6 +665,10 @@ fn a_failed_run_leaves_the_previous_warehouse_intact() {
     let _ = std::fs::remove_dir_all(&wh);
     copy_dir(&g.warehouse, &wh);
     let before = snapshot(&wh);
+    // Every table of both zones and every mart, row by row, per CSS.
+    let (state_before, problems) = ws::state(&wh, true);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(state_before.len(), 4, "3 CSS and the marts");
     let manifest = |css: &str| std::fs::read_to_string(wh.join(format!("_socle/manifests/{css}.json"))).unwrap();
     let m866 = manifest("866000");
     let m881 = manifest("881000");
@@ -687,6 +692,7 @@ fn a_failed_run_leaves_the_previous_warehouse_intact() {
         before,
         "the warehouse as read changed after a failed run"
     );
+    assert!(ws::state(&wh, true).0 == state_before, "a table or mart changed after a failed run");
 
     // 2. A source missing a file: that source fails with a clear message; the tables it feeds
     // keep their state (the CSS's other sources still load).
@@ -731,17 +737,194 @@ fn a_failed_run_leaves_the_previous_warehouse_intact() {
         );
     }
     assert_eq!(snapshot(&wh), before);
+    // Every table and mart as before, but the quarantine of 881000, which is the night's (its gpi
+    // rows were not read), and the marts of the quarantine (`anomalies*`).
+    let drop_quarantine = |mut state: ws::State| {
+        state
+            .get_mut("881000")
+            .unwrap()
+            .retain(|part, _| !part.starts_with("css/881000/quarantaine"));
+        state
+            .get_mut(ws::MARTS)
+            .unwrap()
+            .retain(|part, _| !part.contains("/anomalies"));
+        state
+    };
+    assert!(
+        drop_quarantine(ws::state(&wh, true).0) == drop_quarantine(state_before.clone()),
+        "a table or mart changed after a failed source"
+    );
 
-    // 3. Killed in the middle: whatever the moment, the warehouse reads as before.
-    let mut child = load_command(&g.exports, &wh, &["--force"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+    // 3. Killed in the middle of a run loading another night, which a completed run would see.
+    killed_runs_leave_each_css_as_before_or_as_the_new_night(g, &wh);
+}
+
+/// Generates and loads (into a warehouse of its own) a second night of the same CSS, different
+/// from `generated()`'s: its state, as the reference of a completed run.
+fn night_b(g: &Generated) -> (PathBuf, ws::State) {
+    let exports = g.dir.join("exports-night-b");
+    let _ = std::fs::remove_dir_all(&exports);
+    let o = socle(&[
+        "generate",
+        "--out",
+        exports.to_str().unwrap(),
+        "--css",
+        CSS,
+        "--students",
+        "900",
+        "--years",
+        "2",
+        "--seed",
+        "12",
+        "--night",
+        "2025-11-21",
+        "--bad-rate",
+        "0.01",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let reference = g.dir.join("night-b-warehouse");
+    let _ = std::fs::remove_dir_all(&reference);
+    let o = load(&exports, &reference, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (state, problems) = ws::state(&reference, true);
+    assert!(problems.is_empty(), "{problems:#?}");
+    (exports, state)
+}
+
+/// Checks that every CSS of `wh`, and the marts, are each exactly their state in `before`
+/// (when their manifest is still the run of `runs_before`) or in `after` (a new run); returns
+/// which, by owner.
+fn each_as_before_or_after(
+    wh: &Path,
+    runs_before: &BTreeMap<String, String>,
+    before: &ws::State,
+    after: &ws::State,
+) -> BTreeMap<String, &'static str> {
+    let (state, problems) = ws::state(wh, true);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(
+        state.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>(),
+        "not the same CSS and marts"
+    );
+    let runs = run_ids(wh);
+    let mut which = BTreeMap::new();
+    for (owner, parts) in &state {
+        assert!(!parts.is_empty(), "{owner} holds nothing");
+        if runs.get(owner) == runs_before.get(owner) {
+            assert!(parts == &before[owner], "{owner}: its manifest is unchanged but not its data");
+            which.insert(owner.clone(), "before");
+        } else {
+            assert!(parts == &after[owner], "{owner}: a new manifest that is not the new night");
+            which.insert(owner.clone(), "after");
+        }
+    }
+    which
+}
+
+/// The run ids of the manifests of a warehouse (the marts as `ws::MARTS`).
+fn run_ids(wh: &Path) -> BTreeMap<String, String> {
+    let (css, marts) = ws::manifests(wh);
+    let mut runs: BTreeMap<String, String> = css.into_iter().map(|(c, m)| (c, m.run_id)).collect();
+    if let Some(m) = marts {
+        runs.insert(ws::MARTS.to_string(), m.run_id);
+    }
+    runs
+}
+
+/// Part 3 of `a_failed_run_leaves_the_previous_warehouse_intact`: a run of another night killed
+/// (a) at an exact step, aborted after moving 866000's files and before swapping its manifest,
+/// (b) at a time-based moment, once it has begun writing and while it is checked running. After
+/// each, every CSS and the marts are exactly as before or exactly as the new night (every table of
+/// both zones and every mart, row by row); the next run removes the orphans and completes the
+/// night.
+fn killed_runs_leave_each_css_as_before_or_as_the_new_night(g: &Generated, wh: &Path) {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let (exports_b, after) = night_b(g);
+    let runs_before = run_ids(wh);
+    let (before, problems) = ws::state(wh, true);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(before.len(), 4, "3 CSS and the marts: {:?}", before.keys());
+    for (owner, parts) in &before {
+        assert!(parts != &after[owner], "{owner}: the new night would not show");
+    }
+
+    // (a) Aborted at `renamed:866000`, one CSS at a time.
+    let status = load_command(&exports_b, wh, &["--jobs", "1"])
+        .env("SOCLE_FAILPOINT", "renamed:866000")
+        .env("SOCLE_FAILPOINT_MODE", "abort")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.signal(), Some(6), "not aborted at the failpoint: {status:?}");
+    let which = each_as_before_or_after(wh, &runs_before, &before, &after);
+    assert_eq!(which["866000"], "before");
+    assert_eq!(which[ws::MARTS], "before");
+    assert!(
+        !ws::orphans(wh).is_empty(),
+        "866000's moved files should be orphans until the next run"
+    );
+
+    // (b) Killed once writing: the next run (this one) first removes (a)'s orphans.
+    let staging = wh.join("_socle/staging");
+    let old_staging: BTreeSet<std::ffi::OsString> = std::fs::read_dir(&staging)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let mut child = load_command(&exports_b, wh, &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    let _ = child.kill();
-    let _ = child.wait();
-    assert_eq!(snapshot(&wh), before, "a killed run changed what the warehouse reads");
+    let writing = |dir: &Path| {
+        let mut files = Vec::new();
+        collect_files(dir, &mut files);
+        !files.is_empty()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let new_run = std::fs::read_dir(&staging)
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| !old_staging.contains(&e.file_name()) && writing(e.path().as_path()));
+        if new_run || std::time::Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended before it could be killed"
+    );
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(9), "{status:?}");
+    each_as_before_or_after(wh, &runs_before, &before, &after);
+
+    // The next run completes the night: exactly the reference, and no orphan left.
+    let o = load(&exports_b, wh, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let listed = ws::listed_files(wh);
+    assert!(!listed.is_empty());
+    assert_eq!(ws::data_files(wh), listed, "files present are not the files the manifests list");
+    assert_eq!(std::fs::read_dir(&staging).unwrap().count(), 0, "staging left");
+    let which = each_as_before_or_after(wh, &runs_before, &before, &after);
+    assert!(which.values().all(|w| *w == "after"), "{which:?}");
+}
+
+/// Every file under `dir`, recursively.
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
 }
 
 /// The tables of a manifest (JSON text) with their files.

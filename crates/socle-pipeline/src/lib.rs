@@ -17,7 +17,8 @@
 //!
 //! CSS load in parallel ([`Pipeline::load_all`], `jobs` at a time), each in its own task: a CSS
 //! that fails, even by a panic, is reported and the others go on. Then [`Pipeline::build_marts`]
-//! rebuilds the marts over the shared zone.
+//! rebuilds the marts over the shared zone, recording the CSS runs they were built from; a run
+//! rebuilds them whenever those are not the current ones (`Warehouse::marts_state`).
 
 mod discover;
 mod guard;
@@ -177,7 +178,13 @@ impl Pipeline {
     /// nominative marts). Returns each mart's name and exact row count.
     pub async fn build_marts(&self, project: &socle_marts::Project) -> Result<Vec<(String, usize)>, PipelineError> {
         let started = Instant::now();
-        let codes: Vec<String> = self.warehouse.manifests()?.into_iter().map(|m| m.code_css).collect();
+        // The CSS runs the marts are built from, recorded with them (`Warehouse::marts_state`).
+        let built_from: std::collections::BTreeMap<String, String> = self
+            .warehouse
+            .manifests()?
+            .into_iter()
+            .map(|m| (m.code_css, m.run_id))
+            .collect();
         let all: Vec<&socle_marts::Mart> = project.marts.iter().collect();
         let mut built: std::collections::BTreeMap<String, socle_marts::Built> =
             compute_marts(&self.warehouse, &self.dictionary, project, &all)
@@ -202,10 +209,10 @@ impl Pipeline {
                 css: set.css,
             });
         }
-        self.warehouse.publish_marts(&self.run_id, outputs, &codes)?;
+        self.warehouse.publish_marts_from(&self.run_id, outputs, &built_from)?;
         tracing::info!(
             marts = summary.len(),
-            css = codes.len(),
+            css = built_from.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "marts published"
         );

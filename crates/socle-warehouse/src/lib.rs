@@ -56,18 +56,36 @@
 //! school year, rows before and now, threshold, sources held) and the history of drops accepted
 //! with `socle run --accept-drop` (`accepted_drops`), see [`DropRecord`].
 //!
-//! # Test hook
+//! The marts manifest records, for each CSS, the run id of the CSS manifest the marts were built
+//! from; [`Warehouse::marts_state`] compares them with the current manifests ([`MartsState`]):
+//! marts are rebuilt whenever they differ, so a marts publication that failed or was killed
+//! after the CSS committed is repaired by the next run, even when it has nothing else to load.
 //!
-//! [`FAILPOINT_ENV`] (`SOCLE_FAILPOINT=commit:<code_css>` or `write:<code_css>`), or
-//! [`Warehouse::set_failpoint`] / [`CssTransaction::set_failpoint`] without the environment,
-//! makes a commit stop after moving its files (as if killed before the manifest swap), or
-//! `write_table` fail. For tests only.
+//! # Test hook: failpoints
+//!
+//! [`FAILPOINT_ENV`] (`SOCLE_FAILPOINT=<step>:<code>`), or [`Warehouse::set_failpoint`] /
+//! [`CssTransaction::set_failpoint`] without the environment, stops a commit at one exact step.
+//! `<code>` is a CSS code, `_marts` for the marts publication, or `*` for any. The steps:
+//!
+//! - `write:<code_css>`: [`CssTransaction::write_table`] fails;
+//! - `staged:<code>`: every file written to staging, none moved yet;
+//! - `renamed:<code>` (or `commit:<code>`, its older name): the files moved to their final names,
+//!   the manifest not swapped (the previous state is current, the moved files are orphans);
+//! - `swapped:<code>`: the manifest swapped (the new state is current), the previous files not
+//!   deleted yet (they are orphans);
+//! - `gc` (or `gc:*`): [`Warehouse::open`]'s garbage collection, after deleting half the orphans.
+//!
+//! With `SOCLE_FAILPOINT_MODE=abort` ([`FAILPOINT_MODE_ENV`]) a failpoint aborts the process
+//! (a crash at exactly that step, as the crash campaign `crates/socle-cli/tests/crash.rs` uses);
+//! otherwise it returns [`WarehouseError::Failpoint`]. For tests only.
 
 mod error;
+mod failpoint;
 mod layout;
 mod manifest;
 mod marts;
 mod run_lock;
+mod marts_state;
 mod schema;
 mod session;
 mod transaction;
@@ -75,7 +93,9 @@ mod warehouse;
 mod write;
 
 pub use error::WarehouseError;
+pub use failpoint::FAILPOINT_MODE_ENV;
 pub use layout::QUARANTINE;
+pub use marts_state::MartsState;
 pub use manifest::{
     DropRecord, InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, SourceFailure, SourceState, TableFiles,
     partition_year,

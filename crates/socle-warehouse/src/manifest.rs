@@ -213,6 +213,11 @@ pub struct MartsManifest {
     pub published_at: String,
     /// Marts by name; their files are in `shared_files`.
     pub marts: BTreeMap<String, TableFiles>,
+    /// The run id of each CSS's manifest the marts were built from, by CSS code: the marts are
+    /// current while these are the CSS's current run ids ([`crate::Warehouse::marts_state`]).
+    /// Empty in manifests written before it was recorded: such marts count as stale.
+    #[serde(default)]
+    pub css_runs: BTreeMap<String, String>,
 }
 
 impl MartsManifest {
@@ -364,9 +369,14 @@ mod tests {
                     partition_rows: BTreeMap::new(),
                 },
             )]),
+            css_runs: BTreeMap::from([("866000".to_string(), "20251120T031500Z-0123abcd".to_string())]),
         };
         let back: MartsManifest = serde_json::from_str(&serde_json::to_string(&marts)?)?;
         assert_eq!(back, marts);
+        // A manifest of an earlier version, without `css_runs`, still reads.
+        let old: MartsManifest =
+            serde_json::from_str(r#"{"run_id": "r", "published_at": "2025-11-20T03:15:00Z", "marts": {}}"#)?;
+        assert_eq!(old.css_runs, BTreeMap::new());
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use socle_dictionary::{Entity, Partitioning};
 use crate::error::WarehouseError;
 use crate::layout::{self, CSS_DIR, QUARANTINE, SHARED_DIR, YEAR_COLUMN};
 use crate::manifest::{self, MANIFEST_FORMAT, Manifest, ManifestInfo, TableFiles};
-use crate::warehouse::{self, LockGuard, StagingGuard, Warehouse, failpoint_fires};
+use crate::warehouse::{self, LockGuard, StagingGuard, Warehouse};
 use crate::write;
 
 /// The publication of one CSS for one run. Files are written to
@@ -66,7 +66,8 @@ impl CssTransaction {
     }
 
     /// Sets (or clears) the test failpoint of this transaction, overriding
-    /// [`crate::FAILPOINT_ENV`]: `commit:<code_css>` or `write:<code_css>`. A test hook.
+    /// [`crate::FAILPOINT_ENV`]: `<step>:<code_css>` (`write`, `staged`, `renamed`, `swapped`). A
+    /// test hook.
     pub fn set_failpoint(&mut self, failpoint: Option<&str>) {
         self.failpoint = failpoint.map(str::to_string);
     }
@@ -85,9 +86,7 @@ impl CssTransaction {
     /// `annee_scolaire`, rows whose `code_css` is not this CSS, batches of different schemas,
     /// the same table written twice.
     pub fn write_table(&mut self, entity: &Entity, batches: &[RecordBatch]) -> Result<(), WarehouseError> {
-        if failpoint_fires(self.failpoint.as_deref(), "write", &self.code_css) {
-            return Err(WarehouseError::Failpoint(format!("write:{}", self.code_css)));
-        }
+        crate::failpoint::hit(self.failpoint.as_deref(), "write", &self.code_css)?;
         let table = entity.name.as_str();
         layout::check_component("table name", table)?;
         if table == QUARANTINE || table.starts_with('_') {
@@ -331,15 +330,13 @@ impl CssTransaction {
             .as_ref()
             .map(|p| p.files().filter(|f| !kept.contains(f)).cloned().collect())
             .unwrap_or_default();
-        let failpoint = failpoint_fires(self.failpoint.as_deref(), "commit", &self.code_css)
-            .then(|| format!("commit:{}", self.code_css));
         let manifest_path = layout::manifest_path(warehouse.root(), &self.code_css);
         warehouse::publish(
             warehouse.root(),
             &self.staging.dir,
             &staged,
             &self.reports,
-            failpoint,
+            (self.failpoint.as_deref(), &self.code_css),
             || manifest::write_json_atomic(&manifest_path, &manifest, &self.run_id),
             &old,
         )?;

@@ -19,23 +19,11 @@ use crate::transaction::CssTransaction;
 use crate::write;
 use rayon::prelude::*;
 
-/// Environment variable holding a failpoint, **a test hook only**: `commit:<code_css>` makes the
-/// commit of that CSS fail after its files are moved to their final place but before the
-/// manifest is swapped (as if the process were killed there); `write:<code_css>` makes
-/// [`CssTransaction::write_table`] fail for that CSS. `<code_css>` is `_marts` for
-/// [`Warehouse::publish_marts`]. Read once by [`Warehouse::open`]; tests should rather use
-/// [`Warehouse::set_failpoint`] or [`CssTransaction::set_failpoint`], which need no environment.
-pub const FAILPOINT_ENV: &str = "SOCLE_FAILPOINT";
-
-/// The failpoint named by [`FAILPOINT_ENV`], if set and not empty.
-pub fn failpoint_from_env() -> Option<String> {
-    std::env::var(FAILPOINT_ENV).ok().filter(|s| !s.is_empty())
-}
-
-/// Whether `failpoint` is `<stage>:<code>`.
-pub(crate) fn failpoint_fires(failpoint: Option<&str>, stage: &str, code: &str) -> bool {
-    failpoint.is_some_and(|f| f.split_once(':') == Some((stage, code)))
-}
+pub use crate::failpoint::{FAILPOINT_ENV, failpoint_from_env};
+// Kept in scope for the modules that test a failpoint without firing it.
+#[allow(unused_imports)]
+pub(crate) use crate::failpoint::failpoint_fires;
+use crate::failpoint;
 
 /// A new run id: UTC time then 8 hex characters from the time, the process id and a counter,
 /// e.g. `20251120T031500Z-0a1b2c3d`. Run ids sort by time.
@@ -269,13 +257,35 @@ impl Warehouse {
     ///   (an empty file with the schema when it has no rows, so every zone can query every mart).
     ///
     /// A mart with no rows is written as an empty file with its schema.
+    ///
+    /// The marts manifest records the current run id of each CSS of `css_codes` as what the
+    /// marts were built from; [`Warehouse::publish_marts_from`] takes them from the caller.
     pub fn publish_marts(
         &self,
         run_id: &str,
         marts: Vec<MartOutput>,
         css_codes: &[String],
     ) -> Result<MartsManifest, WarehouseError> {
+        let mut built_from = BTreeMap::new();
+        for code in css_codes {
+            let run = self.manifest(code)?.map(|m| m.run_id).unwrap_or_default();
+            built_from.insert(code.clone(), run);
+        }
+        self.publish_marts_from(run_id, marts, &built_from)
+    }
+
+    /// [`Warehouse::publish_marts`] for the CSS of `built_from` (CSS code -> the run id of the
+    /// CSS manifest the marts were computed from, read before computing them), recorded in the
+    /// marts manifest so [`Warehouse::marts_state`] can tell whether the marts are current.
+    pub fn publish_marts_from(
+        &self,
+        run_id: &str,
+        marts: Vec<MartOutput>,
+        built_from: &BTreeMap<String, String>,
+    ) -> Result<MartsManifest, WarehouseError> {
         let started = Instant::now();
+        let css_codes: Vec<String> = built_from.keys().cloned().collect();
+        let css_codes = css_codes.as_slice();
         layout::check_component("run id", run_id)?;
         for code in css_codes {
             layout::check_code_css(code)?;
@@ -298,6 +308,7 @@ impl Warehouse {
             run_id: run_id.to_string(),
             published_at: String::new(),
             marts: BTreeMap::new(),
+            css_runs: built_from.clone(),
         };
         // Every file to write: (relative path, mart, schema, rows).
         let mut jobs: Vec<(String, &str, SchemaRef, Vec<RecordBatch>)> = Vec::new();
@@ -352,7 +363,6 @@ impl Warehouse {
         }
         let staged: Vec<String> = jobs.into_iter().map(|(rel, ..)| rel).collect();
 
-        let failpoint = failpoint_fires(self.failpoint.as_deref(), "commit", MARTS_MANIFEST);
         manifest.published_at = now_rfc3339();
         let old: Vec<String> = previous
             .as_ref()
@@ -363,7 +373,7 @@ impl Warehouse {
             &staging.dir,
             &staged,
             &[],
-            failpoint.then(|| format!("commit:{MARTS_MANIFEST}")),
+            (self.failpoint.as_deref(), MARTS_MANIFEST),
             || manifest::write_json_atomic(&layout::marts_manifest_path(&self.root), &manifest, run_id),
             &old,
         )?;
@@ -390,10 +400,21 @@ impl Warehouse {
         if let Some(m) = self.marts_manifest()? {
             keep.extend(m.files().map(|f| layout::resolve(&self.root, f)));
         }
-        let mut deleted = 0usize;
+        let mut orphans = Vec::new();
         for zone in layout::DATA_DIRS {
-            let dir = self.root.join(zone);
-            deleted += sweep(&dir, &keep)?;
+            find_orphans(&self.root.join(zone), &keep, &mut orphans)?;
+        }
+        let deleted = orphans.len();
+        for (i, path) in orphans.iter().enumerate() {
+            if i == deleted / 2 {
+                // A crash in the middle of the cleanup: what is left is still orphans.
+                failpoint::hit(self.failpoint.as_deref(), "gc", "*")?;
+            }
+            tracing::debug!(path = %path.display(), "deleting orphan file");
+            layout::remove_file_if_exists(path)?;
+        }
+        for zone in layout::DATA_DIRS {
+            remove_empty_dirs(&self.root.join(zone))?;
         }
         // Stale staging: every run folder (no transaction is open, we hold the lock).
         let staging = layout::staging_dir(&self.root);
@@ -426,15 +447,13 @@ impl Warehouse {
     }
 }
 
-/// Deletes the files under `dir` not in `keep` and the folders left empty (not `dir` itself).
-/// Returns the number of files deleted.
-fn sweep(dir: &Path, keep: &HashSet<PathBuf>) -> Result<usize, WarehouseError> {
+/// Adds to `orphans` the files under `dir` not in `keep`.
+fn find_orphans(dir: &Path, keep: &HashSet<PathBuf>, orphans: &mut Vec<PathBuf>) -> Result<(), WarehouseError> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(WarehouseError::io("listing", dir, e)),
     };
-    let mut deleted = 0;
     for entry in entries {
         let entry = entry.map_err(|e| WarehouseError::io("listing", dir, e))?;
         let path = entry.path();
@@ -442,16 +461,31 @@ fn sweep(dir: &Path, keep: &HashSet<PathBuf>) -> Result<usize, WarehouseError> {
             .file_type()
             .map_err(|e| WarehouseError::io("inspecting", &path, e))?;
         if file_type.is_dir() {
-            deleted += sweep(&path, keep)?;
-            // Fails (and is kept) when not empty.
-            let _ = fs::remove_dir(&path);
+            find_orphans(&path, keep, orphans)?;
         } else if !keep.contains(&path) {
-            tracing::debug!(path = %path.display(), "deleting orphan file");
-            layout::remove_file_if_exists(&path)?;
-            deleted += 1;
+            orphans.push(path);
         }
     }
-    Ok(deleted)
+    Ok(())
+}
+
+/// Removes the folders under `dir` left empty (not `dir` itself).
+fn remove_empty_dirs(dir: &Path) -> Result<(), WarehouseError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(WarehouseError::io("listing", dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| WarehouseError::io("listing", dir, e))?;
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_empty_dirs(&path)?;
+            // Fails (and is kept) when not empty.
+            let _ = fs::remove_dir(&path);
+        }
+    }
+    Ok(())
 }
 
 /// The absolute path of a manifest-listed file, if it is a well-formed path inside a data zone
@@ -472,11 +506,6 @@ fn owned_path(root: &Path, rel: &str) -> Option<PathBuf> {
     Some(layout::resolve(root, rel))
 }
 
-/// The commit protocol: (1) move each staged file (`staged`, relative to the root and to the
-/// staging folder) to its final place, refusing to overwrite (`replaceable` files may be
-/// overwritten: reports); (2) `write_manifest` (an atomic swap: the commit point); (3) delete
-/// the previous manifest's files that the new one does not list. A `failpoint` fires between (1)
-/// and (2).
 /// One mart to publish: its rows for the shared zone (if it may go there) and its exact rows for
 /// the CSS zones (each CSS gets the rows of its `code_css`).
 #[derive(Debug, Clone)]
@@ -509,15 +538,22 @@ fn checked_schema(name: &str, schema: &SchemaRef, batches: &[RecordBatch]) -> Re
     }
 }
 
+/// The commit protocol: (1) move each staged file (`staged`, relative to the root and to the
+/// staging folder) to its final place, refusing to overwrite (`replaceable` files may be
+/// overwritten: reports); (2) `write_manifest` (an atomic swap: the commit point); (3) delete
+/// the previous manifest's files that the new one does not list. The failpoint (spec, code)
+/// fires at each step: `staged` before (1), `renamed` between (1) and (2), `swapped` between (2)
+/// and (3) (see the `failpoint` module).
 pub(crate) fn publish(
     root: &Path,
     staging: &Path,
     staged: &[String],
     replaceable: &[String],
-    failpoint: Option<String>,
+    (failpoint, code): (Option<&str>, &str),
     write_manifest: impl FnOnce() -> Result<(), WarehouseError>,
     old_files: &[String],
 ) -> Result<(), WarehouseError> {
+    failpoint::hit(failpoint, "staged", code)?;
     // (1) Move. Check first that nothing published would be overwritten.
     for rel in staged {
         let target = layout::resolve(root, rel);
@@ -538,12 +574,10 @@ pub(crate) fn publish(
     for dir in &dirs {
         layout::sync_dir(dir);
     }
-    if let Some(name) = failpoint {
-        tracing::warn!(failpoint = %name, "failpoint fired: files moved, manifest not swapped");
-        return Err(WarehouseError::Failpoint(name));
-    }
+    failpoint::hit(failpoint, "renamed", code)?;
     // (2) The commit point.
     write_manifest()?;
+    failpoint::hit(failpoint, "swapped", code)?;
     // (3) The previous files.
     let new: HashSet<&str> = staged.iter().map(String::as_str).collect();
     for rel in old_files {
@@ -579,14 +613,6 @@ mod tests {
         assert!(layout::is_component(&a));
         assert_eq!(&a[8..9], "T");
         assert_eq!(&a[15..17], "Z-");
-    }
-
-    #[test]
-    fn failpoints_match_stage_and_code() {
-        assert!(failpoint_fires(Some("commit:866000"), "commit", "866000"));
-        assert!(!failpoint_fires(Some("commit:866000"), "write", "866000"));
-        assert!(!failpoint_fires(Some("commit:866000"), "commit", "881000"));
-        assert!(!failpoint_fires(None, "commit", "866000"));
     }
 
     #[test]

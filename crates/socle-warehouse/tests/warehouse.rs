@@ -595,6 +595,76 @@ fn warehouse_failpoints_reach_transactions_and_marts() -> TestResult {
     Ok(())
 }
 
+/// Each step of a commit has its failpoint, for a CSS and for the marts: `staged` moves
+/// nothing, `renamed` leaves the moved files as orphans of the previous state, `swapped` has
+/// committed the new state and leaves the previous files as orphans. The next open collects them.
+#[test]
+fn failpoints_stop_a_commit_at_each_step() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut wh = Warehouse::open(dir.path())?;
+    let root = wh.root().to_path_buf();
+    publish_css(&wh, A, "run1", &["2024-2025"])?;
+    let (schema, batches) = mart_batches()?;
+    let marts = |batches: &Vec<RecordBatch>| vec![mart("reussite", schema.clone(), batches.clone(), batches.clone())];
+    wh.publish_marts("m1", marts(&batches), &[A.to_string()])?;
+    let run1 = data_files(&root);
+    assert_eq!(run1.len(), 7, "{run1:?}");
+    assert!(run1.iter().all(|f| f.contains("run1") || f.contains("m1")), "{run1:?}");
+
+    for (step, run, manifest_run, files_after) in [
+        ("staged", "run2", "run1", 7),
+        ("renamed", "run3", "run1", 7 + 5),
+        ("swapped", "run4", "run4", 5 + 5 + 2),
+    ] {
+        wh.set_failpoint(Some(format!("{step}:{A}").as_str()));
+        let mut tx = wh.begin_css(A, run)?;
+        write_css(&mut tx, A, &["2024-2025"])?;
+        match tx.commit(info("fp1")) {
+            Err(WarehouseError::Failpoint(name)) => assert_eq!(name, format!("{step}:{A}")),
+            other => panic!("{step}: {other:?}"),
+        }
+        assert_eq!(wh.manifest(A)?.map(|m| m.run_id).as_deref(), Some(manifest_run), "{step}");
+        assert_eq!(data_files(&root).len(), files_after, "{step}: {:?}", data_files(&root));
+        // The next open keeps exactly the current manifests' files.
+        wh = Warehouse::open(dir.path())?;
+        let kept = data_files(&root);
+        assert!(!kept.is_empty());
+        assert!(
+            kept.iter().all(|f| f.contains(manifest_run) || f.contains("m1")),
+            "{step}: {kept:?}"
+        );
+        assert!(files_under(&root, "_socle/staging").is_empty(), "{step}");
+    }
+
+    // The marts, at the same steps.
+    for (step, run, manifest_run) in [("staged", "m2", "m1"), ("renamed", "m3", "m1"), ("swapped", "m4", "m4")] {
+        wh.set_failpoint(Some(format!("{step}:_marts").as_str()));
+        match wh.publish_marts(run, marts(&batches), &[A.to_string()]) {
+            Err(WarehouseError::Failpoint(name)) => assert_eq!(name, format!("{step}:_marts")),
+            other => panic!("{step}: {other:?}"),
+        }
+        assert_eq!(wh.marts_manifest()?.map(|m| m.run_id).as_deref(), Some(manifest_run));
+        wh = Warehouse::open(dir.path())?;
+        let marts_files = files_under(&root, "marts");
+        assert_eq!(marts_files.len(), 1, "{step}: {marts_files:?}");
+        assert!(marts_files[0].contains(manifest_run), "{step}: {marts_files:?}");
+    }
+    // The marts recorded the CSS run they were built from: the current one.
+    assert_eq!(
+        wh.marts_manifest()?.map(|m| m.css_runs),
+        Some(BTreeMap::from([(A.to_string(), "run4".to_string())]))
+    );
+    assert!(wh.marts_state()?.is_current());
+    publish_css(&wh, A, "run5", &["2024-2025"])?;
+    assert_eq!(
+        wh.marts_state()?,
+        socle_warehouse::MartsState::Stale {
+            css: vec![A.to_string()]
+        }
+    );
+    Ok(())
+}
+
 #[test]
 fn dropped_transaction_leaves_nothing() -> TestResult {
     let dir = tempfile::tempdir()?;

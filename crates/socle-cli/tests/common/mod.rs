@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod warehouse_state;
+
 /// The repository root (the CLI's default paths are relative to it).
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,7 +21,8 @@ pub fn socle_command() -> Command {
     c.current_dir(root())
         .env_remove("SOCLE_PSEUDO_KEY")
         .env_remove("SOCLE_PSEUDO_KEY_FILE")
-        .env_remove("SOCLE_FAILPOINT");
+        .env_remove("SOCLE_FAILPOINT")
+        .env_remove("SOCLE_FAILPOINT_MODE");
     c
 }
 
