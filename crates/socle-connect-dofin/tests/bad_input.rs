@@ -136,7 +136,11 @@ async fn unterminated_quote() {
     assert_one(&x, "fin_nomen_activite.csv", 3, None, RejectKind::UnterminatedQuote);
     assert_eq!(col(&x, "fin_nomen_activite", "code"), vec![s("11000")]);
     // Without a final line end, the file is cut inside the quoted field: the source fails.
-    write(dir.path(), "fin_nomen_activite.csv", b"code;descr\r\n11000;ok\r\n12000;\"jamais");
+    write(
+        dir.path(),
+        "fin_nomen_activite.csv",
+        b"code;descr\r\n11000;ok\r\n12000;\"jamais",
+    );
     assert_cut_file(
         try_read(dir.path(), Encoding::Auto).await,
         "fin_nomen_activite",
