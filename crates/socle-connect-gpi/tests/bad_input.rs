@@ -54,10 +54,10 @@ async fn unterminated_quote_in_the_middle() {
 
 #[tokio::test]
 async fn unterminated_quote_at_end_of_file() {
+    // With a final line end (without one it is a cut file: `cut_inside_a_quoted_field`).
     for text in [
         "id_eco;mat;descr;unites\n1;A;ok;1\n1;B;\"never closed;1\n1;C;x;1\n",
         "id_eco;mat;descr;unites\n1;A;ok;1\n1;B;\"never closed;1\n",
-        "id_eco;mat;descr;unites\r\n1;A;ok;1\r\n1;B;2;\"never closed",
         "id_eco;mat;descr;unites\n1;A;ok;1\n1;B;\"never closed\n",
     ] {
         let dir = folder();
