@@ -213,10 +213,7 @@ fn crash_campaign_leaves_every_css_whole() {
             "{owner}: both nights give the same state, a completed run would not show"
         );
     }
-    println!(
-        "reference nights loaded; a run takes {:.2}s",
-        run_time.as_secs_f64()
-    );
+    println!("reference nights loaded; a run takes {:.2}s", run_time.as_secs_f64());
 
     let mut current = 1; // The night the warehouse holds.
     let (mut landed, mut timed, mut completed, mut torn_total, mut orphans_total) = (0, 0, 0, 0, 0);
@@ -287,7 +284,10 @@ fn crash_campaign_leaves_every_css_whole() {
                 hit += 2;
                 *failpoints.entry(fp.clone()).or_default() += 1;
                 *failpoints.entry("gc".into()).or_default() += 1;
-                what = format!("abort at {fp}, then at gc ({} of {orphans} orphans deleted)", orphans - left);
+                what = format!(
+                    "abort at {fp}, then at gc ({} of {orphans} orphans deleted)",
+                    orphans - left
+                );
             }
         }
         landed += hit;
@@ -329,7 +329,10 @@ fn crash_campaign_leaves_every_css_whole() {
         let marts = marts.expect("marts manifest");
         let css_runs: BTreeMap<String, String> = css.into_iter().map(|(c, m)| (c, m.run_id)).collect();
         assert_eq!(css_runs.len(), CSS.len());
-        assert_eq!(marts.css_runs, css_runs, "the marts are not built from the current CSS runs");
+        assert_eq!(
+            marts.css_runs, css_runs,
+            "the marts are not built from the current CSS runs"
+        );
         current = target;
     }
 
@@ -365,7 +368,11 @@ fn a_failed_marts_publication_is_repaired_by_the_rerun() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("marts FAILED"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("marts FAILED"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(std::fs::read_to_string(&marts_path).unwrap(), marts_before);
     let runs_failed = run_ids(&wh);
     for code in CSS {
@@ -389,18 +396,30 @@ fn a_failed_marts_publication_is_repaired_by_the_rerun() {
     let o = load(&exports, &wh, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(stdout.matches("unchanged since the last load").count(), 3, "{}", text(&o));
+    assert_eq!(
+        stdout.matches("unchanged since the last load").count(),
+        3,
+        "{}",
+        text(&o)
+    );
     assert!(stdout.contains("  mart taux_reussite: "), "{}", text(&o));
     let (css, marts) = ws::manifests(&wh);
     let marts = marts.unwrap();
-    assert_ne!(Some(&marts.run_id), runs_before.get(MARTS), "the marts were not rebuilt");
+    assert_ne!(
+        Some(&marts.run_id),
+        runs_before.get(MARTS),
+        "the marts were not rebuilt"
+    );
     let css_runs: BTreeMap<String, String> = css.into_iter().map(|(c, m)| (c, m.run_id)).collect();
     assert_eq!(css_runs.len(), 3);
     assert_eq!(marts.css_runs, css_runs);
     for code in CSS {
         assert_eq!(css_runs[code], runs_failed[code], "{code} was loaded again");
     }
-    assert_eq!(status(wh.as_path()), "Marts: current (built from the current run of every CSS)");
+    assert_eq!(
+        status(wh.as_path()),
+        "Marts: current (built from the current run of every CSS)"
+    );
 
     // Nothing else to do: the next rerun leaves the marts as they are.
     let o = load(&exports, &wh, &[]);

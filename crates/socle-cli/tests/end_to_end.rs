@@ -692,7 +692,10 @@ fn a_failed_run_leaves_the_previous_warehouse_intact() {
         before,
         "the warehouse as read changed after a failed run"
     );
-    assert!(ws::state(&wh, true).0 == state_before, "a table or mart changed after a failed run");
+    assert!(
+        ws::state(&wh, true).0 == state_before,
+        "a table or mart changed after a failed run"
+    );
 
     // 2. A source missing a file: that source fails with a clear message; the tables it feeds
     // keep their state (the CSS's other sources still load).
@@ -812,10 +815,16 @@ fn each_as_before_or_after(
     for (owner, parts) in &state {
         assert!(!parts.is_empty(), "{owner} holds nothing");
         if runs.get(owner) == runs_before.get(owner) {
-            assert!(parts == &before[owner], "{owner}: its manifest is unchanged but not its data");
+            assert!(
+                parts == &before[owner],
+                "{owner}: its manifest is unchanged but not its data"
+            );
             which.insert(owner.clone(), "before");
         } else {
-            assert!(parts == &after[owner], "{owner}: a new manifest that is not the new night");
+            assert!(
+                parts == &after[owner],
+                "{owner}: a new manifest that is not the new night"
+            );
             which.insert(owner.clone(), "after");
         }
     }
@@ -908,7 +917,11 @@ fn killed_runs_leave_each_css_as_before_or_as_the_new_night(g: &Generated, wh: &
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let listed = ws::listed_files(wh);
     assert!(!listed.is_empty());
-    assert_eq!(ws::data_files(wh), listed, "files present are not the files the manifests list");
+    assert_eq!(
+        ws::data_files(wh),
+        listed,
+        "files present are not the files the manifests list"
+    );
     assert_eq!(std::fs::read_dir(&staging).unwrap().count(), 0, "staging left");
     let which = each_as_before_or_after(wh, &runs_before, &before, &after);
     assert!(which.values().all(|w| *w == "after"), "{which:?}");

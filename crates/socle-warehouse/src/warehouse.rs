@@ -21,9 +21,9 @@ use rayon::prelude::*;
 
 pub use crate::failpoint::{FAILPOINT_ENV, failpoint_from_env};
 // Kept in scope for the modules that test a failpoint without firing it.
+use crate::failpoint;
 #[allow(unused_imports)]
 pub(crate) use crate::failpoint::failpoint_fires;
-use crate::failpoint;
 
 /// A new run id: UTC time then 8 hex characters from the time, the process id and a counter,
 /// e.g. `20251120T031500Z-0a1b2c3d`. Run ids sort by time.

@@ -604,17 +604,20 @@ fn failpoints_stop_a_commit_at_each_step() -> TestResult {
     let mut wh = Warehouse::open(dir.path())?;
     let root = wh.root().to_path_buf();
     publish_css(&wh, A, "run1", &["2024-2025"])?;
+    // B is not committed again: its run id contains "m1" to be kept like the marts' files.
+    publish_css(&wh, B, "m1b", &["2024-2025"])?;
+    let codes = [A.to_string(), B.to_string()];
     let (schema, batches) = mart_batches()?;
     let marts = |batches: &Vec<RecordBatch>| vec![mart("reussite", schema.clone(), batches.clone(), batches.clone())];
-    wh.publish_marts("m1", marts(&batches), &[A.to_string()])?;
+    wh.publish_marts("m1", marts(&batches), &codes)?;
     let run1 = data_files(&root);
-    assert_eq!(run1.len(), 7, "{run1:?}");
+    assert_eq!(run1.len(), 13, "{run1:?}");
     assert!(run1.iter().all(|f| f.contains("run1") || f.contains("m1")), "{run1:?}");
 
     for (step, run, manifest_run, files_after) in [
-        ("staged", "run2", "run1", 7),
-        ("renamed", "run3", "run1", 7 + 5),
-        ("swapped", "run4", "run4", 5 + 5 + 2),
+        ("staged", "run2", "run1", 13),
+        ("renamed", "run3", "run1", 13 + 5),
+        ("swapped", "run4", "run4", 5 + 5 + 5 + 3),
     ] {
         wh.set_failpoint(Some(format!("{step}:{A}").as_str()));
         let mut tx = wh.begin_css(A, run)?;
@@ -623,7 +626,11 @@ fn failpoints_stop_a_commit_at_each_step() -> TestResult {
             Err(WarehouseError::Failpoint(name)) => assert_eq!(name, format!("{step}:{A}")),
             other => panic!("{step}: {other:?}"),
         }
-        assert_eq!(wh.manifest(A)?.map(|m| m.run_id).as_deref(), Some(manifest_run), "{step}");
+        assert_eq!(
+            wh.manifest(A)?.map(|m| m.run_id).as_deref(),
+            Some(manifest_run),
+            "{step}"
+        );
         assert_eq!(data_files(&root).len(), files_after, "{step}: {:?}", data_files(&root));
         // The next open keeps exactly the current manifests' files.
         wh = Warehouse::open(dir.path())?;
@@ -639,7 +646,7 @@ fn failpoints_stop_a_commit_at_each_step() -> TestResult {
     // The marts, at the same steps.
     for (step, run, manifest_run) in [("staged", "m2", "m1"), ("renamed", "m3", "m1"), ("swapped", "m4", "m4")] {
         wh.set_failpoint(Some(format!("{step}:_marts").as_str()));
-        match wh.publish_marts(run, marts(&batches), &[A.to_string()]) {
+        match wh.publish_marts(run, marts(&batches), &codes) {
             Err(WarehouseError::Failpoint(name)) => assert_eq!(name, format!("{step}:_marts")),
             other => panic!("{step}: {other:?}"),
         }
@@ -652,7 +659,10 @@ fn failpoints_stop_a_commit_at_each_step() -> TestResult {
     // The marts recorded the CSS run they were built from: the current one.
     assert_eq!(
         wh.marts_manifest()?.map(|m| m.css_runs),
-        Some(BTreeMap::from([(A.to_string(), "run4".to_string())]))
+        Some(BTreeMap::from([
+            (A.to_string(), "run4".to_string()),
+            (B.to_string(), "m1b".to_string())
+        ]))
     );
     assert!(wh.marts_state()?.is_current());
     publish_css(&wh, A, "run5", &["2024-2025"])?;

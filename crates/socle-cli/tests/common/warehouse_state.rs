@@ -36,7 +36,9 @@ pub fn manifests(warehouse: &Path) -> (BTreeMap<String, Manifest>, Option<MartsM
     for e in std::fs::read_dir(&dir).unwrap() {
         let path = e.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let Some(code) = name.strip_suffix(".json") else { continue };
+        let Some(code) = name.strip_suffix(".json") else {
+            continue;
+        };
         let text = std::fs::read_to_string(&path).unwrap();
         if code == MARTS {
             marts = Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}")));
