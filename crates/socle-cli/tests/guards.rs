@@ -240,7 +240,7 @@ fn a_fall_to_zero_is_held_until_accepted() {
     // The same night again is not "unchanged": it is checked, and held, again.
     let o = s.run(&[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(!String::from_utf8_lossy(&o.stdout).contains("unchanged"), "{}", text(&o));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("unchanged since the last load"), "{}", text(&o));
     assert_eq!(held(&s.manifest()), expected);
     assert_eq!(s.rows_by_year("absence"), absences);
 
