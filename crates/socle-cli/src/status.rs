@@ -55,7 +55,13 @@ pub(crate) fn print_drops(code_css: &str, held: &[DropRecord], accepted: &[DropR
 fn describe(d: &DropRecord) -> String {
     format!(
         "{} (night {})",
-        socle_pipeline::describe_drop(&d.entity, d.annee_scolaire.as_deref(), d.rows_before, d.rows_now, d.baisse_max),
+        socle_pipeline::describe_drop(
+            &d.entity,
+            d.annee_scolaire.as_deref(),
+            d.rows_before,
+            d.rows_now,
+            d.baisse_max
+        ),
         d.night
     )
 }
@@ -99,7 +105,10 @@ fn check(manifests: &[Manifest], max_age: Option<u32>, format: StatusFormat) -> 
             .iter()
             .map(|(m, p)| serde_json::json!({"code_css": m.code_css, "night": m.night, "ok": p.is_empty(), "problems": p}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"ok": !bad, "css": css}))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"ok": !bad, "css": css}))?
+        );
     } else {
         if manifests.is_empty() {
             println!("no CSS loaded yet");

@@ -74,7 +74,12 @@ impl Scratch {
         assert!(o.status.success(), "{}", text(&o));
         let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
         rows.iter()
-            .map(|r| (r["annee_scolaire"].as_str().unwrap().to_string(), r["n"].as_u64().unwrap()))
+            .map(|r| {
+                (
+                    r["annee_scolaire"].as_str().unwrap().to_string(),
+                    r["n"].as_u64().unwrap(),
+                )
+            })
             .collect()
     }
 }
@@ -135,10 +140,16 @@ fn tables_by_gpi() -> (BTreeSet<String>, BTreeSet<String>) {
 /// Every table GPI feeds is as in `first` (GPI is held), every other one was republished.
 fn assert_gpi_held(first: &serde_json::Value, second: &serde_json::Value) {
     let (gpi_tables, other_tables) = tables_by_gpi();
-    assert!(gpi_tables.contains("absence") && gpi_tables.contains("eleve"), "{gpi_tables:?}");
+    assert!(
+        gpi_tables.contains("absence") && gpi_tables.contains("eleve"),
+        "{gpi_tables:?}"
+    );
     assert!(other_tables.contains("ecriture"), "{other_tables:?}");
     for t in &gpi_tables {
-        assert_eq!(second["tables"][t], first["tables"][t], "{t} changed though GPI is held");
+        assert_eq!(
+            second["tables"][t], first["tables"][t],
+            "{t} changed though GPI is held"
+        );
     }
     for t in &other_tables {
         if first["tables"][t]["rows"].as_u64().unwrap() > 0 {
@@ -148,7 +159,10 @@ fn assert_gpi_held(first: &serde_json::Value, second: &serde_json::Value) {
             );
         }
     }
-    assert_eq!(second["sources"]["gpi"], first["sources"]["gpi"], "GPI keeps its loaded state");
+    assert_eq!(
+        second["sources"]["gpi"], first["sources"]["gpi"],
+        "GPI keeps its loaded state"
+    );
 }
 
 /// The held drops of a manifest as (entity, year, before, now, sources).
@@ -163,7 +177,13 @@ fn held(manifest: &serde_json::Value) -> Vec<(String, String, u64, u64, String)>
                         d["annee_scolaire"].as_str().unwrap_or("-").to_string(),
                         d["rows_before"].as_u64().unwrap(),
                         d["rows_now"].as_u64().unwrap(),
-                        d["sources"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect::<Vec<_>>().join(","),
+                        d["sources"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|s| s.as_str().unwrap())
+                            .collect::<Vec<_>>()
+                            .join(","),
                     )
                 })
                 .collect()
@@ -200,7 +220,11 @@ fn a_fall_to_zero_is_held_until_accepted() {
 
     assert_gpi_held(&first, &second);
     assert_eq!(second["sources"]["jade"]["night"], "2025-11-21");
-    assert_eq!(s.rows_by_year("absence"), absences, "the query reads the previous absences");
+    assert_eq!(
+        s.rows_by_year("absence"),
+        absences,
+        "the query reads the previous absences"
+    );
 
     // The summary and the log say what and how to accept.
     let out = String::from_utf8_lossy(&o.stdout).to_string();
@@ -230,17 +254,29 @@ fn a_fall_to_zero_is_held_until_accepted() {
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let drops = json["css"][0]["held_drops"].as_array().unwrap();
     assert_eq!(drops.len(), absences.len());
-    assert!(drops.iter().all(|d| d["accept"] == "socle run --accept-drop 751000:absence"), "{json:#}");
+    assert!(
+        drops
+            .iter()
+            .all(|d| d["accept"] == "socle run --accept-drop 751000:absence"),
+        "{json:#}"
+    );
     let o = socle(&["status", "--warehouse", s.w(), "--check"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let check = String::from_utf8_lossy(&o.stdout).to_string();
     assert_eq!(check.lines().count(), 1, "{check}");
-    assert!(check.starts_with("751000  HELD absence") && check.contains("accept: socle run --accept-drop 751000:absence"), "{check}");
+    assert!(
+        check.starts_with("751000  HELD absence") && check.contains("accept: socle run --accept-drop 751000:absence"),
+        "{check}"
+    );
 
     // The same night again is not "unchanged": it is checked, and held, again.
     let o = s.run(&[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(!String::from_utf8_lossy(&o.stdout).contains("unchanged"), "{}", text(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains("unchanged since the last load"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(held(&s.manifest()), expected);
     assert_eq!(s.rows_by_year("absence"), absences);
 
@@ -248,14 +284,24 @@ fn a_fall_to_zero_is_held_until_accepted() {
     let o = s.run(&["--accept-drop", "751000:absence"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(out.contains(&format!("accepted drop (--accept-drop): absence {year}: {before} rows loaded, 0")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "accepted drop (--accept-drop): absence {year}: {before} rows loaded, 0"
+        )),
+        "{out}"
+    );
     let third = s.manifest();
     assert_eq!(held(&third), vec![]);
     let accepted = third["accepted_drops"].as_array().unwrap();
     assert_eq!(accepted.len(), absences.len(), "{third:#}");
     for (d, (y, n)) in accepted.iter().zip(&absences) {
         assert_eq!(
-            (d["entity"].as_str(), d["annee_scolaire"].as_str(), d["rows_before"].as_u64(), d["rows_now"].as_u64()),
+            (
+                d["entity"].as_str(),
+                d["annee_scolaire"].as_str(),
+                d["rows_before"].as_u64(),
+                d["rows_now"].as_u64()
+            ),
             (Some("absence"), Some(y.as_str()), Some(*n), Some(0))
         );
         assert_eq!(d["run_id"], third["run_id"]);
@@ -264,7 +310,10 @@ fn a_fall_to_zero_is_held_until_accepted() {
     }
     assert_eq!(third["tables"]["absence"]["rows"], 0);
     assert!(s.rows_by_year("absence").is_empty());
-    assert_ne!(third["tables"]["resultat"], first["tables"]["resultat"], "GPI published again");
+    assert_ne!(
+        third["tables"]["resultat"], first["tables"]["resultat"],
+        "GPI published again"
+    );
     let o = socle(&["status", "--warehouse", s.w(), "--check"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "751000  OK  night 2025-11-21\n");
@@ -298,7 +347,10 @@ fn a_fall_over_the_threshold_is_held_and_thresholds_come_from_the_dictionary() {
         .iter()
         .map(|(y, n)| ("absence".to_string(), y.clone(), *n, quarter[y], "gpi".to_string()))
         .collect();
-    assert!(expected.iter().all(|(_, _, b, n, _)| *n > 0 && (*b - *n) * 2 > *b), "{expected:?}");
+    assert!(
+        expected.iter().all(|(_, _, b, n, _)| *n > 0 && (*b - *n) * 2 > *b),
+        "{expected:?}"
+    );
     assert_eq!(held(&s.manifest()), expected);
     assert_gpi_held(&first, &s.manifest());
     assert_eq!(s.rows_by_year("absence"), absences);
@@ -318,9 +370,10 @@ fn a_fall_over_the_threshold_is_held_and_thresholds_come_from_the_dictionary() {
     let schemas = tempfile::tempdir().unwrap();
     copy_dir(&root().join("schemas"), schemas.path());
     let entity = schemas.path().join("entities/absence.yaml");
-    let yaml = std::fs::read_to_string(&entity)
-        .unwrap()
-        .replace("partitioning: annee_scolaire\n", "partitioning: annee_scolaire\nbaisse_max: 0.9\n");
+    let yaml = std::fs::read_to_string(&entity).unwrap().replace(
+        "partitioning: annee_scolaire\n",
+        "partitioning: annee_scolaire\nbaisse_max: 0.9\n",
+    );
     std::fs::write(&entity, yaml).unwrap();
     let schemas_arg = schemas.path().to_str().unwrap();
 
@@ -328,7 +381,12 @@ fn a_fall_over_the_threshold_is_held_and_thresholds_come_from_the_dictionary() {
     assert_eq!(by_entity.run(&["--schemas", schemas_arg]).status.code(), Some(0));
     by_entity.night("2025-11-21", keep_one_in(4, 0));
     let o = by_entity.run(&["--schemas", schemas_arg]);
-    assert_eq!(o.status.code(), Some(0), "a 75% fall is within the entity's 0.9: {}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "a 75% fall is within the entity's 0.9: {}",
+        text(&o)
+    );
     assert_eq!(by_entity.rows_by_year("absence"), quarter);
 
     std::fs::write(
@@ -340,11 +398,20 @@ fn a_fall_over_the_threshold_is_held_and_thresholds_come_from_the_dictionary() {
     assert_eq!(by_css.run(&["--schemas", schemas_arg]).status.code(), Some(0));
     by_css.night("2025-11-21", keep_one_in(4, 0));
     let o = by_css.run(&["--schemas", schemas_arg]);
-    assert_eq!(o.status.code(), Some(2), "the CSS's 0.6 wins over the entity's 0.9: {}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "the CSS's 0.6 wins over the entity's 0.9: {}",
+        text(&o)
+    );
     let drops = by_css.manifest()["held_drops"].as_array().unwrap().clone();
     assert_eq!(drops.len(), absences.len());
     assert!(drops.iter().all(|d| d["baisse_max"] == 0.6), "{drops:?}");
-    assert!(String::from_utf8_lossy(&o.stdout).contains("more than the 60% allowed"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("more than the 60% allowed"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(by_css.rows_by_year("absence"), absences);
 }
 
@@ -410,7 +477,10 @@ fn status_check_tells_a_scheduler_what_is_wrong() {
     let problems = json["css"][0]["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 1, "{json:#}");
     let p = problems[0].as_str().unwrap();
-    assert!(p.starts_with("FAILED dofin night 2025-11-21: ") && p.contains("fin_budget.csv"), "{p}");
+    assert!(
+        p.starts_with("FAILED dofin night 2025-11-21: ") && p.contains("fin_budget.csv"),
+        "{p}"
+    );
 }
 
 /// A second run on a warehouse whose run lock is held exits 1 at once naming the holder; readers
@@ -437,7 +507,15 @@ fn a_second_run_exits_at_once_naming_the_holder() {
             && line.contains("command `socle run --from-the-test`"),
         "{line}"
     );
-    assert!(s.warehouse.join("_socle/manifests").read_dir().unwrap().next().is_none(), "nothing was loaded");
+    assert!(
+        s.warehouse
+            .join("_socle/manifests")
+            .read_dir()
+            .unwrap()
+            .next()
+            .is_none(),
+        "nothing was loaded"
+    );
     // Readers do not take the lock.
     let o = socle(&["status", "--warehouse", s.w()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -451,7 +529,11 @@ fn a_second_run_exits_at_once_naming_the_holder() {
     .unwrap();
     let o = s.run(&[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert_eq!(std::fs::read_to_string(wh.run_lock_path()).unwrap(), "", "released at the end");
+    assert_eq!(
+        std::fs::read_to_string(wh.run_lock_path()).unwrap(),
+        "",
+        "released at the end"
+    );
 }
 
 /// A run's log redirected to a file has no escape codes; a query's planning error is printed

@@ -70,7 +70,8 @@ fn valid_baisse_max(x: f64) -> bool {
     x > 0.0 && x <= 1.0
 }
 
-const BAISSE_MAX_RANGE: &str = "baisse_max is the largest share of rows a night may lose: a number greater than 0 and at most 1";
+const BAISSE_MAX_RANGE: &str =
+    "baisse_max is the largest share of rows a night may lose: a number greater than 0 and at most 1";
 
 fn is_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
@@ -562,9 +563,10 @@ mod tests {
     fn the_drop_guard_threshold_comes_from_the_css_then_the_entity_then_the_default() {
         let tmp = tempdir("baisse-max");
         let entity = tmp.join("entities/absence.yaml");
-        let text = std::fs::read_to_string(&entity)
-            .unwrap()
-            .replace("partitioning: annee_scolaire\n", "partitioning: annee_scolaire\nbaisse_max: 0.7\n");
+        let text = std::fs::read_to_string(&entity).unwrap().replace(
+            "partitioning: annee_scolaire\n",
+            "partitioning: annee_scolaire\nbaisse_max: 0.7\n",
+        );
         std::fs::write(&entity, text).unwrap();
         std::fs::write(
             tmp.join("css/751000.yaml"),
@@ -579,7 +581,10 @@ mod tests {
         assert_eq!(d.baisse_max("866000", "resultat"), DEFAULT_BAISSE_MAX);
         assert_eq!(DEFAULT_BAISSE_MAX, 0.5);
         let doc = d.to_markdown();
-        assert!(doc.contains("- Drop guard (`baisse_max`): 0.7\n"), "the entity's threshold is documented");
+        assert!(
+            doc.contains("- Drop guard (`baisse_max`): 0.7\n"),
+            "the entity's threshold is documented"
+        );
         assert!(doc.contains("- Drop guard: `absence` held beyond a fall of 0.9\n"));
         std::fs::remove_dir_all(&tmp).unwrap();
     }
@@ -588,9 +593,10 @@ mod tests {
     fn drop_guard_thresholds_outside_zero_to_one_are_problems() {
         let tmp = tempdir("baisse-max-bad");
         let entity = tmp.join("entities/absence.yaml");
-        let text = std::fs::read_to_string(&entity)
-            .unwrap()
-            .replace("partitioning: annee_scolaire\n", "partitioning: annee_scolaire\nbaisse_max: 0\n");
+        let text = std::fs::read_to_string(&entity).unwrap().replace(
+            "partitioning: annee_scolaire\n",
+            "partitioning: annee_scolaire\nbaisse_max: 0\n",
+        );
         std::fs::write(&entity, text).unwrap();
         std::fs::write(
             tmp.join("css/751000.yaml"),
@@ -601,7 +607,14 @@ mod tests {
         let problems: Vec<String> = d
             .validate()
             .iter()
-            .map(|p| format!("{}: {}: {}", p.file.file_name().unwrap().to_string_lossy(), p.path, p.message))
+            .map(|p| {
+                format!(
+                    "{}: {}: {}",
+                    p.file.file_name().unwrap().to_string_lossy(),
+                    p.path,
+                    p.message
+                )
+            })
             .collect();
         assert_eq!(
             problems,

@@ -64,7 +64,11 @@ pub type RowsByYear = BTreeMap<Option<String>, u64>;
 pub fn rows_by_year(batches: &[RecordBatch], partitioned: bool) -> Result<RowsByYear, PipelineError> {
     let mut out = RowsByYear::new();
     for b in batches.iter().filter(|b| b.num_rows() > 0) {
-        let column = if partitioned { b.column_by_name(YEAR_COLUMN) } else { None };
+        let column = if partitioned {
+            b.column_by_name(YEAR_COLUMN)
+        } else {
+            None
+        };
         let Some(column) = column else {
             *out.entry(None).or_default() += b.num_rows() as u64;
             continue;
@@ -284,8 +288,16 @@ mod tests {
                 ("eleve".to_string(), None, 300, 100),
             ]
         );
-        assert!(falls[0].describe().ends_with("or none left)"), "{}", falls[0].describe());
-        assert!(falls[1].describe().starts_with("eleve (all years): 300 rows loaded, 100"));
+        assert!(
+            falls[0].describe().ends_with("or none left)"),
+            "{}",
+            falls[0].describe()
+        );
+        assert!(
+            falls[1]
+                .describe()
+                .starts_with("eleve (all years): 300 rows loaded, 100")
+        );
     }
 
     #[test]
@@ -294,10 +306,18 @@ mod tests {
         let before = loaded(&[("absence", &[("2025-2026", 1000)])], 10);
         let n = night(&[("absence", &[(Some("2025-2026"), 300)])]);
         assert_eq!(find_falls(&d, "751000", &before, &n).len(), 1, "-70% > 50%");
-        d.css.entry("751000".into()).or_default().baisse_max.insert("absence".into(), 0.8);
+        d.css
+            .entry("751000".into())
+            .or_default()
+            .baisse_max
+            .insert("absence".into(), 0.8);
         assert!(find_falls(&d, "751000", &before, &n).is_empty(), "-70% <= 80%");
         let zero = night(&[("absence", &[(Some("2025-2026"), 0)])]);
-        d.css.entry("751000".into()).or_default().baisse_max.insert("absence".into(), 1.0);
+        d.css
+            .entry("751000".into())
+            .or_default()
+            .baisse_max
+            .insert("absence".into(), 1.0);
         assert_eq!(
             find_falls(&d, "751000", &before, &zero).len(),
             0,
@@ -309,7 +329,10 @@ mod tests {
         ]);
         let falls = find_falls(&d, "751000", &before, &zero);
         assert_eq!(falls.len(), 1, "a fall to zero is held whatever the threshold");
-        assert_eq!((falls[0].rows_before, falls[0].rows_now, falls[0].baisse_max), (1000, 0, 1.0));
+        assert_eq!(
+            (falls[0].rows_before, falls[0].rows_now, falls[0].baisse_max),
+            (1000, 0, 1.0)
+        );
     }
 
     #[test]

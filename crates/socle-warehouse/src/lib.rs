@@ -96,12 +96,12 @@ pub use error::WarehouseError;
 pub use failpoint::FAILPOINT_MODE_ENV;
 pub use layout::QUARANTINE;
 pub use manifest::{
-    DropRecord, InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, SourceFailure, SourceState, TableFiles,
-    partition_year,
+    DropRecord, InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, SourceFailure, SourceState,
+    TableFiles, partition_year,
 };
 pub use marts_state::MartsState;
-pub use schema::{PERSONAL_METADATA_KEY, entity_schema, entity_schemas, shared_schema};
 pub use run_lock::{RunLock, RunLockHolder};
+pub use schema::{PERSONAL_METADATA_KEY, entity_schema, entity_schemas, shared_schema};
 pub use session::{Zone, new_context};
 pub use transaction::CssTransaction;
 pub use warehouse::{FAILPOINT_ENV, MartOutput, Warehouse, failpoint_from_env, new_run_id};

@@ -347,7 +347,10 @@ mod tests {
             accepted_drops: vec![],
         };
         let json = serde_json::to_string_pretty(&m)?;
-        assert!(!json.contains("accepted_drops") && !json.contains("accepted_at"), "{json}");
+        assert!(
+            !json.contains("accepted_drops") && !json.contains("accepted_at"),
+            "{json}"
+        );
         let back: Manifest = serde_json::from_str(&json)?;
         assert_eq!(back, m);
         assert_eq!(back.files().count(), 2);

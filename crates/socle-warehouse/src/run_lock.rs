@@ -71,7 +71,11 @@ fn host_name() -> String {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
         .iter()
         .filter_map(|p| fs::read_to_string(p).ok())
-        .chain(["HOSTNAME", "COMPUTERNAME"].iter().filter_map(|v| std::env::var(v).ok()))
+        .chain(
+            ["HOSTNAME", "COMPUTERNAME"]
+                .iter()
+                .filter_map(|v| std::env::var(v).ok()),
+        )
         .map(|s| s.trim().to_string())
         .find(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown host".to_string())
@@ -161,7 +165,11 @@ mod tests {
             "{message}"
         );
         drop(first);
-        assert_eq!(std::fs::read_to_string(wh.run_lock_path())?, "", "the holder is cleared");
+        assert_eq!(
+            std::fs::read_to_string(wh.run_lock_path())?,
+            "",
+            "the holder is cleared"
+        );
         let again = wh.lock_run("socle run --exports b")?;
         assert_eq!(again.holder().command, "socle run --exports b");
         Ok(())
