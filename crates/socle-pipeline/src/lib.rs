@@ -16,6 +16,8 @@
 
 mod discover;
 mod load;
+mod personne;
+mod rekey;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +30,8 @@ use tokio::task::JoinSet;
 
 pub use discover::{NightPlan, Planned, discover, fingerprint_inputs, same_inputs};
 pub use load::{CssOutcome, CssStatus, EntityStat, SourceOutcome, StageTimes, TableStat, entities_fed, load_css};
+pub use personne::{NOMINATIVE_MARTS, PersonRecord, person_record};
+pub use rekey::{RekeyError, RekeyOutcome, rekey};
 
 /// A failure of the pipeline for one CSS (or of the marts).
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +59,8 @@ pub enum PipelineError {
     Engine(#[from] datafusion::error::DataFusionError),
     #[error("quality report: {0}")]
     Json(serde_json::Error),
+    #[error("rekey: {0}")]
+    Rekey(#[from] RekeyError),
 }
 
 /// Options of a run.

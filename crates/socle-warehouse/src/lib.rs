@@ -55,22 +55,28 @@
 //! makes a commit stop after moving its files (as if killed before the manifest swap), or
 //! `write_table` fail. For tests only.
 
+mod audit;
 mod error;
+mod generation;
 mod layout;
 mod manifest;
 mod marts;
+mod retention;
 mod schema;
 mod session;
 mod transaction;
 mod warehouse;
 mod write;
 
+pub use audit::{AuditEvent, AuditLog, default_who, sql_target};
 pub use error::WarehouseError;
+pub use generation::Generation;
 pub use layout::QUARANTINE;
 pub use manifest::{
-    InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, SourceFailure, SourceState, TableFiles,
-    partition_year,
+    InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, RekeyRecord, RetentionRecord, SourceFailure,
+    SourceState, TableFiles, partition_year,
 };
+pub use retention::{ExpiredPartition, MIN_KEEP_YEARS, RetentionPlan};
 pub use schema::{PERSONAL_METADATA_KEY, entity_schema, entity_schemas, shared_schema};
 pub use session::{Zone, new_context};
 pub use transaction::CssTransaction;

@@ -307,6 +307,9 @@ impl CssTransaction {
             quarantine: self.quarantine.clone().unwrap_or_default(),
             quality: info.quality,
             sources,
+            // The history of retentions and key rotations outlives the nights.
+            retention: previous.as_ref().map(|p| p.retention.clone()).unwrap_or_default(),
+            rekeyed: previous.as_ref().and_then(|p| p.rekeyed.clone()),
         };
         // Only this transaction's files move; files kept from the previous state stay put and
         // are not deleted.
