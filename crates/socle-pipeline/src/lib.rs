@@ -13,6 +13,11 @@
 //! CSS load in parallel ([`Pipeline::load_all`], `jobs` at a time), each in its own task: a CSS
 //! that fails, even by a panic, is reported and the others go on. Then [`Pipeline::build_marts`]
 //! rebuilds the marts over the shared zone.
+//!
+//! The duties of Québec's Law 25 that need the whole model: [`person_record`] gathers every row a
+//! CSS's zone holds about one student (right of access), and [`rekey`] recomputes every student
+//! key with a new secret from the code permanent, in a new generation of the warehouse switched
+//! at once.
 
 mod discover;
 mod load;

@@ -77,7 +77,11 @@ impl PersonRecord {
 }
 
 /// The student's rows in `sql` (one parameter `$1`: the code permanent).
-async fn rows(ctx: &SessionContext, sql: &str, code_permanent: &str) -> Result<(SchemaRef, Vec<RecordBatch>), PipelineError> {
+async fn rows(
+    ctx: &SessionContext,
+    sql: &str,
+    code_permanent: &str,
+) -> Result<(SchemaRef, Vec<RecordBatch>), PipelineError> {
     let df = ctx
         .sql(sql)
         .await?
@@ -135,9 +139,9 @@ pub async fn person_record(
         let has = |f: &str| entity.fields.iter().any(|x| x.name == f);
         let name = &entity.name;
         let sql = match (has("code_permanent"), has("cle_eleve")) {
-            (true, true) => format!(
-                "SELECT * FROM \"{name}\" WHERE upper(trim(code_permanent)) = $1 OR cle_eleve IN ({STUDENT})"
-            ),
+            (true, true) => {
+                format!("SELECT * FROM \"{name}\" WHERE upper(trim(code_permanent)) = $1 OR cle_eleve IN ({STUDENT})")
+            }
             (true, false) => format!("SELECT * FROM \"{name}\" WHERE upper(trim(code_permanent)) = $1"),
             (false, true) => format!("SELECT * FROM \"{name}\" WHERE cle_eleve IN ({STUDENT})"),
             (false, false) => continue,

@@ -57,9 +57,13 @@ pub enum RekeyError {
 }
 
 /// Old key -> new key, from every CSS's `eleve` rows.
-fn key_map(warehouse: &Warehouse, gen: &Generation, new: &Pseudonymiser) -> Result<HashMap<String, String>, PipelineError> {
+fn key_map(
+    warehouse: &Warehouse,
+    next: &Generation,
+    new: &Pseudonymiser,
+) -> Result<HashMap<String, String>, PipelineError> {
     let mut map = HashMap::new();
-    for m in gen.manifests.values() {
+    for m in next.manifests.values() {
         let Some(eleve) = m.tables.get("eleve") else { continue };
         for rel in &eleve.css_files {
             for batch in warehouse.read_file(rel)? {
@@ -112,8 +116,8 @@ fn map_keys(batch: &RecordBatch, map: &HashMap<String, String>) -> Result<(Recor
             })
         })
         .collect();
-    let mapped: ArrayRef =
-        cast(&(Arc::new(mapped) as ArrayRef), original.data_type()).map_err(datafusion::error::DataFusionError::from)?;
+    let mapped: ArrayRef = cast(&(Arc::new(mapped) as ArrayRef), original.data_type())
+        .map_err(datafusion::error::DataFusionError::from)?;
     let mut columns = batch.columns().to_vec();
     columns[i] = mapped;
     let batch = RecordBatch::try_new(batch.schema(), columns).map_err(datafusion::error::DataFusionError::from)?;
@@ -128,10 +132,10 @@ fn renamed(rel: &str, id: &str) -> String {
     }
 }
 
-/// Rewrites the files of `files` that hold keys into generation `gen`; returns (files, rows).
+/// Rewrites the files of `files` that hold keys into generation `next`; returns (files, rows).
 fn rewrite(
     warehouse: &Warehouse,
-    gen: &mut Generation,
+    next: &mut Generation,
     code_css: &str,
     table: &str,
     files: &mut TableFiles,
@@ -162,8 +166,8 @@ fn rewrite(
                 }
                 .into());
             }
-            let target = renamed(rel, gen.id());
-            count.1 += gen.write_file(&target, schema, &out)?;
+            let target = renamed(rel, next.id());
+            count.1 += next.write_file(&target, schema, &out)?;
             count.0 += 1;
             *rel = target;
         }
@@ -179,25 +183,25 @@ pub fn rekey(
     run_id: &str,
     failpoint: Option<&str>,
 ) -> Result<RekeyOutcome, PipelineError> {
-    let mut gen = warehouse.begin_generation(run_id)?;
+    let mut next = warehouse.begin_generation(run_id)?;
     if failpoint.is_some() {
-        gen.set_failpoint(failpoint);
+        next.set_failpoint(failpoint);
     }
-    let previous_fingerprint = gen
+    let previous_fingerprint = next
         .manifests
         .values()
         .next()
         .map(|m| m.key_fingerprint.clone())
         .ok_or(RekeyError::Empty)?;
-    let map = key_map(warehouse, &gen, new)?;
+    let map = key_map(warehouse, &next, new)?;
     let mut files = 0;
     let mut rows = 0;
-    let mut manifests = std::mem::take(&mut gen.manifests);
+    let mut manifests = std::mem::take(&mut next.manifests);
     let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     for m in manifests.values_mut() {
         let code = m.code_css.clone();
         for (table, t) in m.tables.iter_mut() {
-            let (f, r) = rewrite(warehouse, &mut gen, &code, table, t, &map)?;
+            let (f, r) = rewrite(warehouse, &mut next, &code, table, t, &map)?;
             files += f;
             rows += r;
         }
@@ -209,19 +213,19 @@ pub fn rekey(
         m.key_fingerprint = new.fingerprint();
         m.demo_key = new.is_demo();
     }
-    gen.manifests = manifests;
-    if let Some(mut marts) = gen.marts.take() {
+    next.manifests = manifests;
+    if let Some(mut marts) = next.marts.take() {
         let mut by_name: BTreeMap<String, TableFiles> = std::mem::take(&mut marts.marts);
         for (name, t) in by_name.iter_mut() {
-            let (f, r) = rewrite(warehouse, &mut gen, "_marts", name, t, &map)?;
+            let (f, r) = rewrite(warehouse, &mut next, "_marts", name, t, &map)?;
             files += f;
             rows += r;
         }
         marts.marts = by_name;
-        gen.marts = Some(marts);
+        next.marts = Some(marts);
     }
-    let generation = gen.id().to_string();
-    gen.commit("rekey")?;
+    let generation = next.id().to_string();
+    next.commit("rekey")?;
     tracing::info!(generation = %generation, keys = map.len(), files, rows, "student keys recomputed");
     Ok(RekeyOutcome {
         generation,

@@ -12,6 +12,9 @@
 //! marts/<name>/<run_id>.parquet                                           shared marts (all CSS, grouped by CSS)
 //! _socle/manifests/<code_css>.json                                        current manifest of each CSS
 //! _socle/manifests/_marts.json                                            current manifest of the marts
+//! _socle/CURRENT                                                          after a rekey or retention: the current generation
+//! _socle/generations/<id>/manifests/...                                   the manifests of that generation
+//! _socle/audit/YYYY-MM-DD.jsonl                                           audit log of reads of personal data
 //! _socle/staging/<run_id>/<code_css>/...                                  work area of a run
 //! _socle/runs/<run_id>/<code_css>-quality.json                            data-quality reports
 //! ```
@@ -48,12 +51,32 @@
 //! when it can take that lock exclusively, so it never removes the staged files of a run in
 //! progress in another process.
 //!
+//! # Generations: changes to every CSS at once
+//!
+//! A key rotation or a retention changes every CSS and the marts together: a [`Generation`]
+//! writes a complete new set of manifests into `_socle/generations/<id>/manifests/` (new data
+//! files under new run-unique names, unchanged files shared), then renames one pointer,
+//! `_socle/CURRENT`, to name it: the commit point for the whole warehouse. Without a pointer the
+//! manifests are those of `_socle/manifests/` (generation 0). Every reader and writer resolves
+//! the pointer through one function (`layout::manifests_dir`); garbage collection keeps the
+//! files of the current generation only and deletes stale generation folders.
+//! [`Warehouse::plan_retention`] and [`Warehouse::apply_retention`] remove the school years past
+//! retention this way (see the `retention` module for the rules).
+//!
+//! # Audit log (Québec Law 25)
+//!
+//! [`AuditLog`] appends one JSON line per read of personal or pseudonymous data to
+//! `_socle/audit/YYYY-MM-DD.jsonl` (UTC time, who, action, zone, a target that is never a personal
+//! value, rows returned); see the `audit` module for the format. The CLI's `personne`, `query` and
+//! `dashboards export` write it, as will the web server and SQL endpoint.
+//!
 //! # Test hook
 //!
 //! [`FAILPOINT_ENV`] (`SOCLE_FAILPOINT=commit:<code_css>` or `write:<code_css>`), or
 //! [`Warehouse::set_failpoint`] / [`CssTransaction::set_failpoint`] without the environment,
 //! makes a commit stop after moving its files (as if killed before the manifest swap), or
-//! `write_table` fail. For tests only.
+//! `write_table` fail; `rekey:switch` and `retention:switch` make a [`Generation`] stop just
+//! before its switch. For tests only.
 
 mod audit;
 mod error;
