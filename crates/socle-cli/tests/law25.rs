@@ -481,6 +481,14 @@ fn retention_lists_refuses_below_eight_years_and_removes_years_at_once() {
         .unwrap()
         .unwrap();
     assert_eq!(m.retention.len(), 1);
+    // ... and the years it still exports stay removed.
+    let n = count(
+        &wh,
+        Some("866000"),
+        &format!("SELECT count(*) AS n FROM resultat WHERE annee_scolaire < '{}'", years[3]),
+    );
+    assert_eq!(n, 0);
+    assert!(count(&wh, Some("866000"), "SELECT count(*) AS n FROM resultat") > 0);
 }
 
 #[test]

@@ -80,6 +80,17 @@ fn year_of_date(date: &str) -> Option<SchoolYear> {
     (1..=12).contains(&month).then(|| SchoolYear::containing(year, month))
 }
 
+/// The most recent school year a retention removed from a CSS (later nights do not publish it or
+/// anything older again).
+pub(crate) fn last_year_removed(manifest: Option<&crate::Manifest>) -> Option<&str> {
+    manifest?
+        .retention
+        .iter()
+        .flat_map(|r| r.years_removed.iter())
+        .max()
+        .map(String::as_str)
+}
+
 impl Warehouse {
     /// What `keep_years` would remove (see the module). Changes nothing.
     pub fn plan_retention(&self, keep_years: u32) -> Result<RetentionPlan, WarehouseError> {
