@@ -3,7 +3,7 @@
 //! audit log (`socle_warehouse::AuditLog`, `_socle/audit/YYYY-MM-DD.jsonl`).
 
 use anyhow::{Context, Result};
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::logical_expr::LogicalPlan;
 use socle_warehouse::{AuditEvent, AuditLog, Zone};
 use std::collections::BTreeSet;

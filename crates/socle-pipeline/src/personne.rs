@@ -122,7 +122,7 @@ pub async fn person_record(
     let mut keys: Vec<String> = Vec::new();
     for b in &eleve.1 {
         if let Some(k) = b.column_by_name("cle_eleve") {
-            let k = cast(k, &DataType::Utf8)?;
+            let k = cast(k, &DataType::Utf8).map_err(datafusion::error::DataFusionError::from)?;
             for v in k.as_string::<i32>().iter().flatten() {
                 if !keys.iter().any(|x| x == v) {
                     keys.push(v.to_string());

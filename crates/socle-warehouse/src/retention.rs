@@ -111,7 +111,7 @@ impl Warehouse {
         for m in &manifests {
             for (table, files) in &m.tables {
                 for year in removed.iter().filter(|y| files.partition_rows.contains_key(*y)) {
-                    let part = files.retain_years(|y| y == year);
+                    let part = files.retain_years(|y| y == year.as_str());
                     partitions.push(ExpiredPartition {
                         code_css: m.code_css.clone(),
                         table: table.clone(),
