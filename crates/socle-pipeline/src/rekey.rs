@@ -84,15 +84,19 @@ fn key_map(
                     if old.is_null(i) {
                         continue;
                     }
-                    let get = |a: &StringArray| if a.is_null(i) { "" } else { a.value(i) };
-                    let input = socle_transform::fiche_key_input(get(&system), get(&fiche));
-                    let key = socle_transform::student_key(new, get(&code), get(&css), &input);
+                    let input = socle_transform::fiche_key_input(value(&system, i), value(&fiche, i));
+                    let key = socle_transform::student_key(new, value(&code, i), value(&css, i), &input);
                     map.insert(old.value(i).to_string(), key);
                 }
             }
         }
     }
     Ok(map)
+}
+
+/// Row `i` of `a`, `""` when null.
+fn value(a: &StringArray, i: usize) -> &str {
+    if a.is_null(i) { "" } else { a.value(i) }
 }
 
 /// `batch` with its `cle_eleve` column mapped; the number of non-null keys the map lacks.
