@@ -385,7 +385,12 @@ fn retention_lists_refuses_below_eight_years_and_removes_years_at_once() {
         .manifests()
         .unwrap()
         .iter()
-        .flat_map(|m| m.tables.values().flat_map(|t| t.partition_rows.keys().cloned()).collect::<Vec<_>>())
+        .flat_map(|m| {
+            m.tables
+                .values()
+                .flat_map(|t| t.partition_rows.keys().cloned())
+                .collect::<Vec<_>>()
+        })
         .collect::<BTreeSet<String>>()
         .into_iter()
         .collect();
@@ -501,7 +506,10 @@ fn retention_lists_refuses_below_eight_years_and_removes_years_at_once() {
     let n = count(
         &wh,
         Some("866000"),
-        &format!("SELECT count(*) AS n FROM resultat WHERE annee_scolaire < '{}'", first_kept),
+        &format!(
+            "SELECT count(*) AS n FROM resultat WHERE annee_scolaire < '{}'",
+            first_kept
+        ),
     );
     assert_eq!(n, 0);
     assert!(count(&wh, Some("866000"), "SELECT count(*) AS n FROM resultat") > 0);
