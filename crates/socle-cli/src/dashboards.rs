@@ -120,6 +120,9 @@ pub struct ExportArgs {
     /// CSV field delimiter, one character (`,` by default; `;` for Excel in French; `tab`).
     #[arg(long, value_parser = parse_delimiter, value_name = "CHAR")]
     delimiter: Option<u8>,
+    /// Who exports, for the audit log (default: the OS user).
+    #[arg(long, value_name = "NAME")]
+    by: Option<String>,
 }
 
 fn parse_delimiter(s: &str) -> Result<u8, String> {
@@ -435,6 +438,15 @@ async fn export(a: ExportArgs) -> Result<()> {
         file.sync_all()
             .with_context(|| format!("cannot write {}", staged.path.display()))?;
     }
+    // Audited before the file appears: no export without its audit line.
+    crate::audit::record(
+        wh.root(),
+        a.by.as_deref(),
+        "dashboards_export",
+        &extract.zone,
+        &format!("mart:{}", a.name),
+        rows as u64,
+    )?;
     staged.commit()?;
     println!(
         "{rows} row(s) written to {} ({})",
@@ -539,14 +551,14 @@ fn plain_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
 
 /// The output file while it is written: `.<name>.<pid>.tmp` beside it, removed unless
 /// committed (renamed over the output).
-struct Staged {
-    path: PathBuf,
+pub(crate) struct Staged {
+    pub(crate) path: PathBuf,
     output: PathBuf,
     committed: bool,
 }
 
 impl Staged {
-    fn new(output: &Path) -> Result<Self> {
+    pub(crate) fn new(output: &Path) -> Result<Self> {
         let Some(file_name) = output.file_name().and_then(|n| n.to_str()) else {
             bail!("--output {} is not a file name", output.display());
         };
@@ -571,7 +583,7 @@ impl Staged {
         })
     }
 
-    fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
         std::fs::rename(&self.path, &self.output)
             .with_context(|| format!("cannot move {} to {}", self.path.display(), self.output.display()))?;
         self.committed = true;
@@ -684,7 +696,7 @@ fn cell_kind(name: &str, t: &DataType) -> CellKind {
     }
 }
 
-fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> anyhow::Error {
+pub(crate) fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> anyhow::Error {
     anyhow::anyhow!("Excel: {e}")
 }
 
@@ -698,7 +710,12 @@ fn write_xlsx(sink: &mut (impl Write + Send), schema: &SchemaRef, batches: &[Rec
     Ok(())
 }
 
-fn write_data_sheet(ws: &mut Worksheet, schema: &SchemaRef, batches: &[RecordBatch], name: &str) -> Result<()> {
+pub(crate) fn write_data_sheet(
+    ws: &mut Worksheet,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    name: &str,
+) -> Result<()> {
     ws.set_name(sheet_name(name)).map_err(xlsx_err)?;
     let header = Format::new().set_bold();
     let rate = Format::new().set_num_format("0.0%");

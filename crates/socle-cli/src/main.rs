@@ -1,10 +1,14 @@
 //! `socle`: the command line of the Socle warehouse. Thin: parses arguments, sets up logs, and
 //! calls the crates (connectors, transform, warehouse, marts, fixtures).
 
+mod audit;
 mod bench;
 mod dashboards;
 mod logging;
+mod personne;
 mod query;
+mod rekey;
+mod retention;
 mod run;
 mod status;
 
@@ -45,6 +49,12 @@ enum Command {
     /// Export the marts for dashboards and spreadsheets: `list` them, `export` one to CSV, Excel
     /// (xlsx) or Parquet from the shared zone or a CSS's own zone.
     Dashboards(dashboards::DashboardsArgs),
+    /// Right of access (Law 25): every row a CSS's zone holds about one student, as JSON or Excel; audited.
+    Personne(personne::PersonneArgs),
+    /// Retention (Law 25): list, or remove with --apply, the school years past the N most recent.
+    Retention(retention::RetentionArgs),
+    /// Key rotation: recompute every student key with a new secret, switched at once.
+    Rekey(rekey::RekeyArgs),
     /// Show, per CSS and source, the last night loaded, row and quarantine counts, failures.
     Status(status::StatusArgs),
     /// Validate the data dictionary and the pipelines; report every problem with its file.
@@ -125,6 +135,9 @@ fn main() -> ExitCode {
             Command::Bench(args) => bench::bench(args).await.map(|_| 0),
             Command::Dashboards(args) => dashboards::dashboards(args).await.map(|_| 0),
             Command::Status(args) => status::status(args),
+            Command::Personne(args) => personne::personne(args).await.map(|_| 0),
+            Command::Retention(args) => retention::retention(args).await.map(|_| 0),
+            Command::Rekey(args) => rekey::rekey(args).await.map(|_| 0),
             Command::Check { schemas, pipelines } => check(schemas, pipelines).await,
             Command::Dictionary {
                 schemas,

@@ -29,6 +29,9 @@ pub struct QueryArgs {
     /// registered beside the warehouse's tables, as in the marts; skipped if absent.
     #[arg(long, default_value = "pipelines")]
     pipelines: PathBuf,
+    /// Who queries, for the audit log (default: the OS user).
+    #[arg(long, value_name = "NAME")]
+    by: Option<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
@@ -97,7 +100,10 @@ pub async fn query(a: QueryArgs) -> Result<()> {
     }
     let df = ctx.sql(&a.sql).await.context("SQL error")?;
     let schema: SchemaRef = std::sync::Arc::new(df.schema().as_arrow().clone());
+    let target = crate::audit::query_target(df.logical_plan(), &a.sql);
     let batches = df.collect().await.context("query failed")?;
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    crate::audit::record(wh.root(), a.by.as_deref(), "query", &zone, &target, rows as u64)?;
     write(&batches, schema, a.format, a.output.as_ref())
 }
 

@@ -19,10 +19,17 @@
 //! that fails, even by a panic, is reported and the others go on. Then [`Pipeline::build_marts`]
 //! rebuilds the marts over the shared zone, recording the CSS runs they were built from; a run
 //! rebuilds them whenever those are not the current ones (`Warehouse::marts_state`).
+//!
+//! The duties of Québec's Law 25 that need the whole model: [`person_record`] gathers every row a
+//! CSS's zone holds about one student (right of access), and [`rekey`] recomputes every student
+//! key with a new secret from the code permanent, in a new generation of the warehouse switched
+//! at once.
 
 mod discover;
 mod guard;
 mod load;
+mod personne;
+mod rekey;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,6 +43,8 @@ use tokio::task::JoinSet;
 pub use discover::{NightPlan, Planned, discover, fingerprint_inputs, same_inputs};
 pub use guard::{Fall, RowsByYear, accept_drop_command, describe_drop, find_falls, parse_accept_drop, rows_by_year};
 pub use load::{CssOutcome, CssStatus, EntityStat, SourceOutcome, StageTimes, TableStat, entities_fed, load_css};
+pub use personne::{NOMINATIVE_MARTS, PersonRecord, person_record};
+pub use rekey::{RekeyError, RekeyOutcome, rekey};
 
 /// A failure of the pipeline for one CSS (or of the marts).
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +80,8 @@ pub enum PipelineError {
     Engine(#[from] datafusion::error::DataFusionError),
     #[error("quality report: {0}")]
     Json(serde_json::Error),
+    #[error("rekey: {0}")]
+    Rekey(#[from] RekeyError),
 }
 
 /// Options of a run.

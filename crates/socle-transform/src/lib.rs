@@ -41,7 +41,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use quality::{EntityQuality, EntitySystemQuality, QualityReport, SourceQuality};
-pub use tables::quarantine_schema;
+pub use tables::{fiche_key_input, quarantine_schema, student_key};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransformError {

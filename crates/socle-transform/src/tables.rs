@@ -130,6 +130,29 @@ fn register_finance_maps(ctx: &SessionContext, profile: &EffectiveProfile) -> Re
     )
 }
 
+/// The key `cle_eleve(code_perm, code_css, fiche)` gives a student: the shared key of a valid
+/// code permanent, else the local key of (CSS, fiche). `fiche` is what the plan passes: the
+/// source's student number, prefixed `jade:` for JADE (`sql/jade/00_eleve.sql`). Also what
+/// `socle rekey` recomputes keys with.
+pub fn student_key(p: &Pseudonymiser, code_permanent: &str, code_css: &str, fiche: &str) -> String {
+    if is_valid_code_permanent(code_permanent) {
+        p.student_key(code_permanent)
+    } else {
+        p.local_key(code_css, fiche)
+    }
+}
+
+/// What the plans pass as `fiche` to `cle_eleve` for a student of `system`: JADE's fiches are
+/// namespaced (`jade:<fiche>`, see `sql/jade/00_eleve.sql`) so they never meet a GPI or Mozaïk
+/// fiche of the same number.
+pub fn fiche_key_input(system: &str, fiche: &str) -> String {
+    if system == "jade" {
+        format!("jade:{fiche}")
+    } else {
+        fiche.to_string()
+    }
+}
+
 /// `cle_eleve(code_perm, code_css, fiche)`: the shared key of a valid code permanent, else a
 /// local key from (CSS, fiche). The secret stays inside the pseudonymiser.
 pub fn register_udfs(ctx: &SessionContext, pseudonymiser: &Pseudonymiser) {
@@ -150,13 +173,9 @@ pub fn register_udfs(ctx: &SessionContext, pseudonymiser: &Pseudonymiser) {
         let out: StringArray = (0..codes.len())
             .map(|i| {
                 let code = if codes.is_null(i) { "" } else { codes.value(i) };
-                if is_valid_code_permanent(code) {
-                    Some(p.student_key(code))
-                } else {
-                    let c = if css.is_null(i) { "" } else { css.value(i) };
-                    let f = if fiche.is_null(i) { "" } else { fiche.value(i) };
-                    Some(p.local_key(c, f))
-                }
+                let c = if css.is_null(i) { "" } else { css.value(i) };
+                let f = if fiche.is_null(i) { "" } else { fiche.value(i) };
+                Some(student_key(&p, code, c, f))
             })
             .collect();
         Ok(ColumnarValue::Array(Arc::new(out)))

@@ -26,8 +26,36 @@ pub(crate) const MARTS_MANIFEST: &str = "_marts";
 /// Marker in the names of temporary files.
 pub(crate) const TMP_MARKER: &str = ".tmp-";
 
+/// The file naming the current generation of the manifests (see [`manifests_dir`]).
+pub(crate) const CURRENT_POINTER: &str = "CURRENT";
+/// The folder of the generations made by `rekey` and `retention`.
+pub(crate) const GENERATIONS_DIR: &str = "generations";
+
+/// The generation named by `_socle/CURRENT`, `None` for generation 0 (no pointer, or a pointer
+/// that does not name a generation folder's component).
+pub(crate) fn current_generation(root: &Path) -> Option<String> {
+    let text = fs::read_to_string(root.join(SOCLE_DIR).join(CURRENT_POINTER)).ok()?;
+    let id = text.trim();
+    is_component(id).then(|| id.to_string())
+}
+
+/// The manifests folder of a generation: `_socle/manifests` for generation 0 (every warehouse
+/// before its first `rekey` or `retention`), `_socle/generations/<id>/manifests` otherwise.
+pub(crate) fn generation_manifests_dir(root: &Path, generation: Option<&str>) -> PathBuf {
+    match generation {
+        None => root.join(SOCLE_DIR).join("manifests"),
+        Some(id) => root.join(SOCLE_DIR).join(GENERATIONS_DIR).join(id).join("manifests"),
+    }
+}
+
+/// The folder of the current manifests: **the one place every reader and writer resolves the
+/// generation pointer** `_socle/CURRENT` (one small read). A generation switch is the atomic
+/// rename of that pointer.
 pub(crate) fn manifests_dir(root: &Path) -> PathBuf {
-    root.join(SOCLE_DIR).join("manifests")
+    generation_manifests_dir(root, current_generation(root).as_deref())
+}
+pub(crate) fn audit_dir(root: &Path) -> PathBuf {
+    root.join(SOCLE_DIR).join("audit")
 }
 pub(crate) fn staging_dir(root: &Path) -> PathBuf {
     root.join(SOCLE_DIR).join("staging")

@@ -12,6 +12,9 @@
 //! marts/<name>/<run_id>.parquet                                           shared marts (all CSS, grouped by CSS)
 //! _socle/manifests/<code_css>.json                                        current manifest of each CSS
 //! _socle/manifests/_marts.json                                            current manifest of the marts
+//! _socle/CURRENT                                                          after a rekey or retention: the current generation
+//! _socle/generations/<id>/manifests/...                                   the manifests of that generation
+//! _socle/audit/YYYY-MM-DD.jsonl                                           audit log of reads of personal data
 //! _socle/staging/<run_id>/<code_css>/...                                  work area of a run
 //! _socle/runs/<run_id>/<code_css>-quality.json                            data-quality reports
 //! _socle/run.lock                                                         the exclusive run lock and its holder
@@ -73,33 +76,59 @@
 //!   the manifest not swapped (the previous state is current, the moved files are orphans);
 //! - `swapped:<code>`: the manifest swapped (the new state is current), the previous files not
 //!   deleted yet (they are orphans);
-//! - `gc` (or `gc:*`): [`Warehouse::open`]'s garbage collection, after deleting half the orphans.
+//! - `gc` (or `gc:*`): [`Warehouse::open`]'s garbage collection, after deleting half the orphans;
+//! - `rekey:switch`, `retention:switch`: a [`Generation`] stops just before its switch.
 //!
 //! With `SOCLE_FAILPOINT_MODE=abort` ([`FAILPOINT_MODE_ENV`]) a failpoint aborts the process
 //! (a crash at exactly that step, as the crash campaign `crates/socle-cli/tests/crash.rs` uses);
 //! otherwise it returns [`WarehouseError::Failpoint`]. For tests only.
+//! # Generations: changes to every CSS at once
+//!
+//! A key rotation or a retention changes every CSS and the marts together: a [`Generation`]
+//! writes a complete new set of manifests into `_socle/generations/<id>/manifests/` (new data
+//! files under new run-unique names, unchanged files shared), then renames one pointer,
+//! `_socle/CURRENT`, to name it: the commit point for the whole warehouse. Without a pointer the
+//! manifests are those of `_socle/manifests/` (generation 0). Every reader and writer resolves
+//! the pointer through one function (`layout::manifests_dir`); garbage collection keeps the
+//! files of the current generation only and deletes stale generation folders.
+//! [`Warehouse::plan_retention`] and [`Warehouse::apply_retention`] remove the school years past
+//! retention this way (see the `retention` module for the rules).
+//!
+//! # Audit log (Québec Law 25)
+//!
+//! [`AuditLog`] appends one JSON line per read of personal or pseudonymous data to
+//! `_socle/audit/YYYY-MM-DD.jsonl` (UTC time, who, action, zone, a target that is never a personal
+//! value, rows returned); see the `audit` module for the format. The CLI's `personne`, `query` and
+//! `dashboards export` write it, as will the web server and SQL endpoint.
+//!
 
+mod audit;
 mod error;
 mod failpoint;
+mod generation;
 mod layout;
 mod manifest;
 mod marts;
-mod run_lock;
 mod marts_state;
+mod retention;
+mod run_lock;
 mod schema;
 mod session;
 mod transaction;
 mod warehouse;
 mod write;
 
+pub use audit::{AuditEvent, AuditLog, default_who, sql_target};
 pub use error::WarehouseError;
 pub use failpoint::FAILPOINT_MODE_ENV;
+pub use generation::Generation;
 pub use layout::QUARANTINE;
 pub use manifest::{
-    DropRecord, InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, SourceFailure, SourceState,
-    TableFiles, partition_year,
+    DropRecord, InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, RekeyRecord, RetentionRecord,
+    SourceFailure, SourceState, TableFiles, partition_year,
 };
 pub use marts_state::MartsState;
+pub use retention::{ExpiredPartition, MIN_KEEP_YEARS, RetentionPlan};
 pub use run_lock::{RunLock, RunLockHolder};
 pub use schema::{PERSONAL_METADATA_KEY, entity_schema, entity_schemas, shared_schema};
 pub use session::{Zone, new_context};

@@ -193,6 +193,38 @@ pub struct Manifest {
     /// Every drop accepted with `--accept-drop`, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accepted_drops: Vec<DropRecord>,
+    /// The retentions applied to this CSS (`socle retention --apply`), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retention: Vec<RetentionRecord>,
+    /// The generation whose key the student keys were last recomputed with (`socle rekey`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rekeyed: Option<RekeyRecord>,
+}
+
+/// A retention applied to a CSS: when, what was kept, what was removed.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct RetentionRecord {
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// The generation (run id) that applied it.
+    pub run_id: String,
+    pub keep_years: u32,
+    /// School years removed from this CSS's tables (both zones).
+    pub years_removed: Vec<String>,
+    pub rows_removed: u64,
+    /// Quarantined rows removed (the quarantine of a night past retention).
+    #[serde(default)]
+    pub quarantine_rows_removed: u64,
+}
+
+/// A key rotation: when, and the fingerprint of the key the keys were recomputed with (the
+/// manifest's `key_fingerprint` is the same; the previous one is kept for the record).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct RekeyRecord {
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub run_id: String,
+    pub previous_fingerprint: String,
 }
 
 impl Manifest {
@@ -261,10 +293,16 @@ pub(crate) fn read_manifest(path: &Path) -> Result<Option<Manifest>, WarehouseEr
 /// flushed to disk, then renamed over `path` (the rename is the commit point), then the folder
 /// is synced so the rename survives a power loss.
 pub(crate) fn write_json_atomic<T: Serialize>(path: &Path, value: &T, tmp_suffix: &str) -> Result<(), WarehouseError> {
-    let json = serde_json::to_vec_pretty(value).map_err(|source| WarehouseError::Json {
+    let mut json = serde_json::to_vec_pretty(value).map_err(|source| WarehouseError::Json {
         path: path.to_path_buf(),
         source,
     })?;
+    json.push(b'\n');
+    write_bytes_atomic(path, &json, tmp_suffix)
+}
+
+/// Writes `bytes` to `path` atomically (see [`write_json_atomic`]).
+pub(crate) fn write_bytes_atomic(path: &Path, json: &[u8], tmp_suffix: &str) -> Result<(), WarehouseError> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -272,9 +310,7 @@ pub(crate) fn write_json_atomic<T: Serialize>(path: &Path, value: &T, tmp_suffix
     let tmp = path.with_file_name(format!("{file_name}{}{tmp_suffix}", layout::TMP_MARKER));
     {
         let mut f = fs::File::create(&tmp).map_err(|e| WarehouseError::io("creating", &tmp, e))?;
-        f.write_all(&json)
-            .and_then(|_| f.write_all(b"\n"))
-            .map_err(|e| WarehouseError::io("writing", &tmp, e))?;
+        f.write_all(json).map_err(|e| WarehouseError::io("writing", &tmp, e))?;
         f.sync_all().map_err(|e| WarehouseError::io("syncing", &tmp, e))?;
     }
     if let Err(e) = fs::rename(&tmp, path) {
@@ -345,6 +381,8 @@ mod tests {
                 accepted_at: None,
             }],
             accepted_drops: vec![],
+            retention: Vec::new(),
+            rekeyed: None,
         };
         let json = serde_json::to_string_pretty(&m)?;
         assert!(

@@ -272,9 +272,17 @@ impl CssTransaction {
                 run_id: self.run_id.clone(),
             });
         }
-        let night_years: std::collections::BTreeSet<String> =
-            self.tables.values().flat_map(|t| t.years().cloned()).collect();
+        // Years removed by a retention stay removed: a night that still exports them (GPI keeps
+        // years of history) does not bring them back.
         let mut tables = self.tables.clone();
+        if let Some(last) = crate::retention::last_year_removed(previous.as_ref()) {
+            for t in tables.values_mut().filter(|t| t.years().any(|y| y.as_str() <= last)) {
+                tracing::info!(code_css = %self.code_css, up_to = %last, "years past retention not published");
+                *t = t.retain_years(|y| y > last);
+            }
+        }
+        let night_years: std::collections::BTreeSet<String> =
+            tables.values().flat_map(|t| t.years().cloned()).collect();
         let mut sources = BTreeMap::new();
         if let Some(prev) = &previous {
             for (name, files) in &prev.tables {
@@ -315,6 +323,9 @@ impl CssTransaction {
             sources,
             held_drops: info.held_drops,
             accepted_drops,
+            // The history of retentions and key rotations outlives the nights.
+            retention: previous.as_ref().map(|p| p.retention.clone()).unwrap_or_default(),
+            rekeyed: previous.as_ref().and_then(|p| p.rekeyed.clone()),
         };
         // Only this transaction's files move; files kept from the previous state stay put and
         // are not deleted.

@@ -151,6 +151,11 @@ impl Warehouse {
         self.failpoint = failpoint.map(str::to_string);
     }
 
+    /// The test failpoint in force, if any.
+    pub(crate) fn failpoint(&self) -> Option<&str> {
+        self.failpoint.as_deref()
+    }
+
     /// Begins the publication of one CSS: files are written under
     /// `_socle/staging/<run_id>/<code_css>/` until [`CssTransaction::commit`].
     pub fn begin_css(&self, code_css: &str, run_id: &str) -> Result<CssTransaction, WarehouseError> {
@@ -186,12 +191,36 @@ impl Warehouse {
         manifest::read_manifest(&layout::manifest_path(&self.root, code_css))
     }
 
-    /// The current manifest of every CSS, sorted by CSS code.
+    /// The current manifest of every CSS, sorted by CSS code, all of one generation (a read
+    /// that races a generation switch reads again).
     pub fn manifests(&self) -> Result<Vec<Manifest>, WarehouseError> {
-        let dir = layout::manifests_dir(&self.root);
+        let mut attempts = 0;
+        loop {
+            let dir = layout::manifests_dir(&self.root);
+            match self.manifests_in(&dir)? {
+                Some(manifests) => return Ok(manifests),
+                None if attempts < 3 => attempts += 1,
+                None => {
+                    return Err(WarehouseError::io(
+                        "reading manifests",
+                        &dir,
+                        std::io::ErrorKind::NotFound.into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The manifests of the folder `dir`; `None` if one vanished while reading (the folder of a
+    /// generation that was just replaced).
+    fn manifests_in(&self, dir: &Path) -> Result<Option<Vec<Manifest>>, WarehouseError> {
+        let dir = dir.to_path_buf();
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // Generation 0 before the first run has no folder; any other generation does.
+                return Ok((layout::manifests_dir(&self.root) == dir).then(Vec::new));
+            }
             Err(e) => return Err(WarehouseError::io("listing", &dir, e)),
         };
         let mut codes = Vec::new();
@@ -208,11 +237,12 @@ impl Warehouse {
         codes.sort();
         let mut manifests = Vec::with_capacity(codes.len());
         for code in codes {
-            if let Some(m) = manifest::read_manifest(&layout::manifest_path(&self.root, &code))? {
-                manifests.push(m);
+            match manifest::read_manifest(&dir.join(format!("{code}.json")))? {
+                Some(m) => manifests.push(m),
+                None => return Ok(None),
             }
         }
-        Ok(manifests)
+        Ok(Some(manifests))
     }
 
     /// The current marts manifest, `None` if marts were never published.
@@ -233,7 +263,8 @@ impl Warehouse {
     /// Refuses `fingerprint` for `code_css` if another CSS of the warehouse has another one.
     pub(crate) fn check_key_fingerprint(&self, code_css: &str, fingerprint: &str) -> Result<(), WarehouseError> {
         for m in self.manifests()? {
-            if m.code_css != code_css && m.key_fingerprint != fingerprint {
+            // After a key rotation, the warehouse's key is that one, even for its only CSS.
+            if (m.code_css != code_css || m.rekeyed.is_some()) && m.key_fingerprint != fingerprint {
                 return Err(WarehouseError::KeyMismatch {
                     code_css: code_css.to_string(),
                     fingerprint: fingerprint.to_string(),
@@ -431,6 +462,9 @@ impl Warehouse {
                 }
             }
         }
+        // Generations that are not current: an interrupted `rekey` or `retention` (before its
+        // switch) or the previous generation of one killed after its switch.
+        crate::generation::collect_stale_generations(&self.root);
         // Temporary manifests of an interrupted swap.
         let manifests = layout::manifests_dir(&self.root);
         if let Ok(entries) = fs::read_dir(&manifests) {
@@ -490,7 +524,7 @@ fn remove_empty_dirs(dir: &Path) -> Result<(), WarehouseError> {
 
 /// The absolute path of a manifest-listed file, if it is a well-formed path inside a data zone
 /// (a damaged manifest must not make the warehouse delete anything else).
-fn owned_path(root: &Path, rel: &str) -> Option<PathBuf> {
+pub(crate) fn owned_path(root: &Path, rel: &str) -> Option<PathBuf> {
     let mut parts = rel.split('/');
     let zone = parts.next()?;
     if !layout::DATA_DIRS.contains(&zone) {

@@ -1,0 +1,219 @@
+//! The audit log of reads of personal and pseudonymous data (Québec Law 25):
+//! `<warehouse>/_socle/audit/YYYY-MM-DD.jsonl`, one file per UTC day, append-only JSON lines.
+//!
+//! Each line is one [`AuditEvent`]:
+//!
+//! ```json
+//! {"time":"2025-11-21T14:03:07Z","who":"mtremblay","action":"personne","zone":"css:866000",
+//!  "target":"cle_eleve:3442c5f04fbf2f6fe8f66533c22edfa4","rows":212}
+//! ```
+//!
+//! - `time`: UTC, RFC 3339 to the second;
+//! - `who`: the name given by the caller (`--by NAME`), else the OS user (`USER`, `LOGNAME`),
+//!   else `uid:<n>`;
+//! - `action`: what was done (`personne`, `query`, `dashboards_export`, ...);
+//! - `zone`: `shared` or `css:<code>`;
+//! - `target`: what was read, **never a personal value**: a pseudonymous student key
+//!   (`cle_eleve:<key>`), table or mart names (`tables:eleve,inscription`), a hash of a SQL text
+//!   (`sql_sha256:<16 hex>`, since SQL may hold a code permanent in a literal), or `none`;
+//! - `rows`: rows returned.
+//!
+//! Every line is written with one `write` on a file opened with `O_APPEND`, so lines of
+//! concurrent writers (runs, the web server and SQL endpoint of a later issue) never interleave.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::WarehouseError;
+use crate::layout;
+
+/// One audited read.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// UTC, RFC 3339 to the second.
+    pub time: String,
+    pub who: String,
+    pub action: String,
+    /// `shared` or `css:<code>`.
+    pub zone: String,
+    /// A pseudonymous key, table names or a hash: never a personal value.
+    pub target: String,
+    pub rows: u64,
+}
+
+impl AuditEvent {
+    /// An event timed now, by `who` (see [`default_who`] when the caller gave no name).
+    pub fn now(who: &str, action: &str, zone: &str, target: &str, rows: u64) -> Self {
+        AuditEvent {
+            time: crate::warehouse::now_rfc3339(),
+            who: who.to_string(),
+            action: action.to_string(),
+            zone: zone.to_string(),
+            target: target.to_string(),
+            rows,
+        }
+    }
+}
+
+/// Who is reading when no name is given: the OS user (`USER`, then `LOGNAME`), else the uid of
+/// the process (`uid:<n>`), else `unknown`.
+pub fn default_who() -> String {
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(v) = std::env::var(var)
+            && !v.trim().is_empty()
+        {
+            return v.trim().to_string();
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // The owner of the process's own entry in /proc is its (real) uid.
+        if let Ok(m) = fs::metadata("/proc/self") {
+            return format!("uid:{}", m.uid());
+        }
+    }
+    "unknown".to_string()
+}
+
+/// The audit target of a SQL text: a hash, since the text may hold personal values in literals.
+pub fn sql_target(sql: &str) -> String {
+    let digest = Sha256::digest(sql.as_bytes());
+    format!("sql_sha256:{}", hex::encode(&digest[..8]))
+}
+
+/// The audit log of a warehouse.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    dir: PathBuf,
+}
+
+impl AuditLog {
+    /// The audit log under `root` (`<root>/_socle/audit/`), created if needed.
+    pub fn open(root: &Path) -> Result<Self, WarehouseError> {
+        let dir = layout::audit_dir(root);
+        layout::create_dir_all(&dir)?;
+        Ok(AuditLog { dir })
+    }
+
+    /// The file of the UTC day `date` (`YYYY-MM-DD`).
+    pub fn file_of(&self, date: &str) -> PathBuf {
+        self.dir.join(format!("{date}.jsonl"))
+    }
+
+    /// Appends one event to the file of its day (the date of its `time`), as one line written
+    /// with one `write` on a file opened in append mode; the file is synced.
+    pub fn append(&self, event: &AuditEvent) -> Result<(), WarehouseError> {
+        let date = event.time.get(..10).unwrap_or("unknown-date");
+        layout::check_component("audit date", date)?;
+        let path = self.file_of(date);
+        let mut line = serde_json::to_vec(event).map_err(|source| WarehouseError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        line.push(b'\n');
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| WarehouseError::io("opening audit log", &path, e))?;
+        // One write of the whole line: O_APPEND makes it land at the end, in one piece.
+        let written = f
+            .write(&line)
+            .map_err(|e| WarehouseError::io("writing audit log", &path, e))?;
+        if written != line.len() {
+            return Err(WarehouseError::io(
+                "writing audit log",
+                &path,
+                std::io::Error::new(std::io::ErrorKind::WriteZero, "short write"),
+            ));
+        }
+        f.sync_data()
+            .map_err(|e| WarehouseError::io("syncing audit log", &path, e))?;
+        Ok(())
+    }
+
+    /// Every event of the day `date` (`YYYY-MM-DD`), in order; none if the file does not exist.
+    pub fn read_day(&self, date: &str) -> Result<Vec<AuditEvent>, WarehouseError> {
+        let path = self.file_of(date);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(WarehouseError::io("reading audit log", &path, e)),
+        };
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                serde_json::from_str(l).map_err(|source| WarehouseError::Json {
+                    path: path.clone(),
+                    source,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_appended_as_lines_of_their_day() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let log = AuditLog::open(dir.path())?;
+        let mut a = AuditEvent::now("alice", "personne", "css:866000", "cle_eleve:00ff", 3);
+        a.time = "2025-11-21T14:03:07Z".into();
+        let mut b = a.clone();
+        b.action = "query".into();
+        b.rows = 0;
+        log.append(&a)?;
+        log.append(&b)?;
+        let back = log.read_day("2025-11-21")?;
+        assert_eq!(back, vec![a, b]);
+        let text = fs::read_to_string(dir.path().join("_socle/audit/2025-11-21.jsonl"))?;
+        assert_eq!(text.lines().count(), 2);
+        assert!(text.ends_with('\n'));
+        assert_eq!(log.read_day("2025-11-22")?, Vec::new());
+        Ok(())
+    }
+
+    #[test]
+    fn concurrent_writers_never_interleave() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let root = dir.path().to_path_buf();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let root = root.clone();
+                std::thread::spawn(move || -> Result<(), WarehouseError> {
+                    let log = AuditLog::open(&root)?;
+                    for i in 0..50 {
+                        let mut e = AuditEvent::now(&format!("writer{t}"), "query", "shared", &"x".repeat(200), i);
+                        e.time = "2025-11-21T00:00:00Z".into();
+                        log.append(&e)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().map_err(|_| "thread panicked")??;
+        }
+        let events = AuditLog::open(&root)?.read_day("2025-11-21")?;
+        assert_eq!(events.len(), 400);
+        assert!(events.iter().all(|e| e.target.len() == 200));
+        Ok(())
+    }
+
+    #[test]
+    fn sql_targets_hide_the_text() {
+        let t = sql_target("SELECT * FROM eleve WHERE code_permanent = 'TREM12345678'");
+        assert!(t.starts_with("sql_sha256:"));
+        assert_eq!(t.len(), "sql_sha256:".len() + 16);
+        assert!(!t.contains("TREM"));
+        assert!(!default_who().is_empty());
+    }
+}
