@@ -25,6 +25,8 @@ pub async fn rekey(a: RekeyArgs) -> Result<()> {
         );
     }
     let wh = Warehouse::open(&a.warehouse)?;
+    // No night may publish into the generation this rotation is about to replace.
+    let _run_lock = wh.lock_run("socle rekey")?;
     if let Some((code, fingerprint)) = wh.key_fingerprint(None)?
         && fingerprint == new.fingerprint()
     {

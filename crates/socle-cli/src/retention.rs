@@ -51,6 +51,13 @@ pub async fn retention(a: RetentionArgs) -> Result<()> {
         );
     }
     let wh = Warehouse::open(&a.warehouse)?;
+    // Applying rewrites every CSS in a new generation: no night may publish meanwhile. A listing
+    // only reads, and never waits.
+    let _run_lock = if a.apply {
+        Some(wh.lock_run("socle retention --apply")?)
+    } else {
+        None
+    };
     let plan = wh.plan_retention(a.keep_years)?;
     let kept: Vec<&String> = plan.years.iter().filter(|y| !plan.years_removed.contains(y)).collect();
     println!(
