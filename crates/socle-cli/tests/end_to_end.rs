@@ -581,17 +581,6 @@ fn the_shared_zone_and_the_logs_hold_no_personal_data() {
     }
 }
 
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect_files(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
-
 fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>) {
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
@@ -783,6 +772,8 @@ fn night_b(g: &Generated) -> (PathBuf, ws::State) {
         "2025-11-21",
         "--bad-rate",
         "0.01",
+        "--mozaik",
+        MOZAIK_CSS,
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let reference = g.dir.join("night-b-warehouse");

@@ -98,6 +98,10 @@ mod tests {
             quarantine: TableFiles::default(),
             quality: serde_json::Value::Null,
             sources: BTreeMap::new(),
+            held_drops: Vec::new(),
+            accepted_drops: Vec::new(),
+            retention: Vec::new(),
+            rekeyed: None,
         }
     }
 

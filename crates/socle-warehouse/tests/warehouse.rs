@@ -37,6 +37,7 @@ fn entity(name: &str, partitioning: Partitioning, fields: Vec<Field>) -> Entity 
         grain: String::new(),
         partitioning,
         fields,
+        baisse_max: None,
         file: PathBuf::new(),
     }
 }
