@@ -401,7 +401,28 @@ fn incremental_nights_and_isolated_failures() {
         ],
     );
     copy_dir(&night2.join("866000/2025-11-21"), &exports.join("866000/2025-11-21"));
+    // A night of another, smaller population: the drop guard holds it (exit 2, the school year's
+    // rows kept) until the operator accepts the drops, as they would for a real one.
+    let held_before = count_by_year("resultat", "866000");
+    assert!(!held_before.is_empty());
     let o = load(&exports, &wh, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("HELD resultat 2025-2026"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(count_by_year("resultat", "866000"), held_before, "a held night changed resultat");
+    let entities: Vec<String> = std::fs::read_dir(root().join("schemas/entities"))
+        .unwrap()
+        .filter_map(|e| e.ok()?.path().file_stem()?.to_str().map(|n| format!("866000:{n}")))
+        .collect();
+    assert!(!entities.is_empty());
+    let mut accept: Vec<&str> = Vec::new();
+    for e in &entities {
+        accept.extend(["--accept-drop", e.as_str()]);
+    }
+    let o = load(&exports, &wh, &accept);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(out.contains("866000  night 2025-11-21  rows loaded"), "{out}");
