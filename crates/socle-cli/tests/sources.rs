@@ -412,7 +412,11 @@ fn incremental_nights_and_isolated_failures() {
         "{}",
         text(&o)
     );
-    assert_eq!(count_by_year("resultat", "866000"), held_before, "a held night changed resultat");
+    assert_eq!(
+        count_by_year("resultat", "866000"),
+        held_before,
+        "a held night changed resultat"
+    );
     let entities: Vec<String> = std::fs::read_dir(root().join("schemas/entities"))
         .unwrap()
         .filter_map(|e| e.ok()?.path().file_stem()?.to_str().map(|n| format!("866000:{n}")))

@@ -222,7 +222,10 @@ mod tests {
         m
     }
 
-    fn night(tables: &[(&str, &[(Option<&str>, u64)])]) -> BTreeMap<String, RowsByYear> {
+    /// One table of a night: its name and its rows per school year (`None`: no school year).
+    type NightTable<'a> = (&'a str, &'a [(Option<&'a str>, u64)]);
+
+    fn night(tables: &[NightTable<'_>]) -> BTreeMap<String, RowsByYear> {
         tables
             .iter()
             .map(|(name, rows)| {
