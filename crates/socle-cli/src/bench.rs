@@ -381,6 +381,7 @@ fn publication_name(p: Publication) -> &'static str {
     match p {
         Publication::Shared => "shared",
         Publication::Css => "css",
+        Publication::Internal => "internal",
     }
 }
 

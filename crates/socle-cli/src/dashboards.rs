@@ -148,6 +148,7 @@ fn publication_label(p: Publication) -> &'static str {
     match p {
         Publication::Shared => "partagé + CSS",
         Publication::Css => "CSS seulement (nominatif)",
+        Publication::Internal => "interne (jamais publié)",
     }
 }
 
@@ -239,6 +240,7 @@ impl Extract<'_> {
             (Publication::Css, _) => {
                 "sans objet: mart nominatif, publié seulement dans la zone de chaque CSS".to_string()
             }
+            (Publication::Internal, _) => "sans objet: modèle intermédiaire, jamais publié".to_string(),
             (Publication::Shared, Zone::Shared) => format!(
                 "oui: dans ce fichier, les comptes sous {t} (seuil des petites cellules) et les taux \
                  bâtis sur eux sont vides; cellule_supprimee = vrai sur ces lignes"

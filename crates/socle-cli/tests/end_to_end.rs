@@ -1193,6 +1193,7 @@ fn marts_reach_their_zones_with_small_cells_hidden_in_the_shared_zone() {
                 assert!(!o.status.success(), "nominative mart {name} is in the shared zone");
                 assert!(text(&o).contains(name.as_str()), "{}", text(&o));
             }
+            socle_marts::Publication::Internal => panic!("{name}: an intermediate model among the marts"),
             socle_marts::Publication::Shared => {
                 assert!(o.status.success(), "{name}: {}", text(&o));
                 let shared = read_csv(&o.stdout);

@@ -11,6 +11,7 @@
 //! - [`publish_sets`] turns a built mart into what each zone gets: small cells suppressed for the
 //!   shared zone, exact rows (flagged) for the CSS zones, nothing shared for nominative marts.
 
+mod functions;
 mod project;
 mod reference;
 mod spec;
@@ -18,14 +19,15 @@ mod suppress;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use functions::{TAUX_DUCKDB_MACRO, Taux, register_functions};
 pub use project::{Mart, Project, SUPPRESSED_COLUMN, Seed, load, render, tables_read};
 pub use reference::{
     NIGHTS, TABLES as REFERENCE_TABLES, nights_batch, read_seed, reference_tables, register_nights, register_reference,
     school_years,
 };
 pub use spec::{
-    Config, MartColumn, MartSpec, Parameter, ParameterValue, Publication, SeedColumn, SeedSpec, SeedType, Source,
-    SuppressionRule, Text,
+    Config, Execution, IntermediateSpec, MartColumn, MartSpec, Parameter, ParameterValue, Publication, SeedColumn,
+    SeedSpec, SeedType, Source, SuppressionRule, Text, parse_bytes,
 };
 pub use suppress::{flag, flagged_schema, suppress};
 
@@ -95,7 +97,7 @@ fn register_result(
 /// its documented columns. Each planned mart is registered empty for the marts that read it.
 pub async fn check(project: &Project, shared: &SessionContext, css: &SessionContext) -> Vec<Problem> {
     let mut problems = Vec::new();
-    for m in &project.marts {
+    for m in project.models() {
         let ctx = match m.spec.source {
             Source::Shared => shared,
             Source::Css => css,
@@ -141,6 +143,15 @@ pub async fn check(project: &Project, shared: &SessionContext, css: &SessionCont
                     produced.join(", ")
                 ),
             });
+        }
+        for key in &m.spec.unique_key {
+            if !produced.contains(key) {
+                problems.push(Problem {
+                    file: m.yaml_path.clone(),
+                    path: "unique_key".into(),
+                    message: format!("key column {key} is not produced by the SQL"),
+                });
+            }
         }
         for rule in &m.spec.suppression {
             if let Ok(f) = schema.field_with_name(&rule.count)
@@ -269,6 +280,10 @@ pub fn publish_sets(mart: &Mart, threshold: i64, built: Built) -> Result<Publish
         source,
     };
     match mart.spec.publication {
+        Publication::Internal => Err(MartError::Invalid {
+            path: mart.yaml_path.clone(),
+            message: "an intermediate model is never published".into(),
+        }),
         Publication::Css => Ok(PublishSet {
             name: built.name,
             publication: Publication::Css,

@@ -1,8 +1,9 @@
-//! Loading `pipelines/`: the marts (SQL + YAML), the seeds (CSV + YAML) and `config.yaml`, with
-//! every problem reported with its file. Marts come back in dependency order (a mart reading
-//! another mart comes after it), found from the tables their SQL reads.
+//! Loading `pipelines/`: the intermediate models and the marts (SQL + YAML), the seeds (CSV +
+//! YAML) and `config.yaml`, with every problem reported with its file. Models come back in
+//! dependency order (a model reading another comes after it), found from the tables their SQL
+//! reads; intermediate models never read marts, so they all come before the marts.
 
-use crate::spec::{Config, MartColumn, MartSpec, Publication, SeedSpec, Source};
+use crate::spec::{Config, Execution, IntermediateSpec, MartColumn, MartSpec, Publication, SeedSpec, Source};
 use crate::{MartError, Problem};
 use datafusion::common::config::Dialect;
 use datafusion::prelude::SessionContext;
@@ -13,7 +14,8 @@ use std::path::{Path, PathBuf};
 /// would be) partly hidden in the shared zone.
 pub const SUPPRESSED_COLUMN: &str = "cellule_supprimee";
 
-/// A loaded mart: its description, its SQL with parameters filled in, and the marts it reads.
+/// A loaded mart or intermediate model (publication [`Publication::Internal`]): its
+/// description, its SQL with parameters filled in, and the models it reads.
 #[derive(Debug, Clone)]
 pub struct Mart {
     pub spec: MartSpec,
@@ -26,6 +28,11 @@ pub struct Mart {
 }
 
 impl Mart {
+    /// An intermediate model of `pipelines/intermediate/`, never published.
+    pub fn is_intermediate(&self) -> bool {
+        self.spec.publication == Publication::Internal
+    }
+
     /// The columns of the mart as published, in order: the SQL's, then `cellule_supprimee` for
     /// a `publication: shared` mart.
     pub fn published_columns(&self) -> Vec<MartColumn> {
@@ -52,32 +59,57 @@ pub struct Seed {
 #[derive(Debug, Clone, Default)]
 pub struct Project {
     pub root: PathBuf,
-    /// In dependency order.
+    /// The intermediate models (`pipelines/intermediate/`), in dependency order.
+    pub intermediates: Vec<Mart>,
+    /// The marts, in dependency order (after every intermediate model).
     pub marts: Vec<Mart>,
     pub seeds: Vec<Seed>,
     pub config: Config,
 }
 
 impl Project {
+    /// The mart `name` (not an intermediate model).
     pub fn mart(&self, name: &str) -> Option<&Mart> {
         self.marts.iter().find(|m| m.spec.name == name)
     }
 
-    /// `name` and the marts it reads, transitively, in build order.
+    /// The mart or intermediate model `name`.
+    pub fn model(&self, name: &str) -> Option<&Mart> {
+        self.models().find(|m| m.spec.name == name)
+    }
+
+    /// Every intermediate model then every mart: a build order.
+    pub fn models(&self) -> impl Iterator<Item = &Mart> {
+        self.intermediates.iter().chain(self.marts.iter())
+    }
+
+    /// `name` and the models it reads, transitively, in build order.
     pub fn with_dependencies(&self, name: &str) -> Vec<&Mart> {
-        let mut wanted: BTreeSet<&str> = BTreeSet::new();
-        let mut stack = vec![name];
+        self.closure(&[name], |m| m.depends_on.clone())
+    }
+
+    /// `names` and every model that reads one of them, transitively, in build order: what a
+    /// failure of `names` takes down with it.
+    pub fn with_dependents(&self, names: &[&str]) -> Vec<&Mart> {
+        self.closure(names, |m| {
+            self.models()
+                .filter(|d| d.depends_on.contains(&m.spec.name))
+                .map(|d| d.spec.name.clone())
+                .collect()
+        })
+    }
+
+    fn closure(&self, start: &[&str], next: impl Fn(&Mart) -> Vec<String>) -> Vec<&Mart> {
+        let mut wanted: BTreeSet<String> = BTreeSet::new();
+        let mut stack: Vec<String> = start.iter().map(|s| s.to_string()).collect();
         while let Some(n) = stack.pop() {
-            if wanted.insert(n)
-                && let Some(m) = self.mart(n)
+            if wanted.insert(n.clone())
+                && let Some(m) = self.model(&n)
             {
-                stack.extend(m.depends_on.iter().map(String::as_str));
+                stack.extend(next(m));
             }
         }
-        self.marts
-            .iter()
-            .filter(|m| wanted.contains(m.spec.name.as_str()))
-            .collect()
+        self.models().filter(|m| wanted.contains(&m.spec.name)).collect()
     }
 
     /// The marts of one source, in build order.
@@ -164,11 +196,27 @@ pub fn load(pipelines: &Path) -> Result<(Project, Vec<Problem>), MartError> {
             marts.push(m);
         }
     }
+    let intermediate_dir = pipelines.join("intermediate");
+    for path in files_with(&intermediate_dir, &["sql"])? {
+        if !path.with_extension("yaml").exists() {
+            problems.push(problem(
+                &path,
+                "",
+                "SQL file without its YAML description (definition, grain, columns)",
+            ));
+        }
+    }
+    for path in files_with(&intermediate_dir, &["yaml", "yml"])? {
+        if let Some(m) = load_intermediate(&path, &mut problems)? {
+            marts.push(m);
+        }
+    }
     let reserved: BTreeSet<&str> = crate::reference::TABLES
         .iter()
         .copied()
         .chain(seeds.iter().map(|s| s.spec.name.as_str()))
         .collect();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     for m in &marts {
         if reserved.contains(m.spec.name.as_str()) {
             problems.push(problem(
@@ -177,11 +225,20 @@ pub fn load(pipelines: &Path) -> Result<(Project, Vec<Problem>), MartError> {
                 format!("{} is already the name of a reference table or seed", m.spec.name),
             ));
         }
+        if !seen.insert(m.spec.name.as_str()) {
+            problems.push(problem(
+                &m.yaml_path,
+                "name",
+                format!("{} is both a mart and an intermediate model", m.spec.name),
+            ));
+        }
     }
-    let marts = order(marts, &mut problems);
+    let (intermediates, marts): (Vec<Mart>, Vec<Mart>) =
+        order(marts, &mut problems).into_iter().partition(Mart::is_intermediate);
     Ok((
         Project {
             root: pipelines.to_path_buf(),
+            intermediates,
             marts,
             seeds,
             config,
@@ -264,16 +321,26 @@ pub fn render(sql: &str, spec: &MartSpec) -> Result<String, String> {
     Ok(out)
 }
 
-fn load_mart(path: &Path, problems: &mut Vec<Problem>) -> Result<Option<Mart>, MartError> {
-    let sql_path = path.with_extension("sql");
+fn load_intermediate(path: &Path, problems: &mut Vec<Problem>) -> Result<Option<Mart>, MartError> {
     let text = std::fs::read_to_string(path).map_err(io(path))?;
-    let spec: MartSpec = match serde_saphyr::from_str(&text) {
+    let spec: IntermediateSpec = match serde_saphyr::from_str(&text) {
         Ok(s) => s,
         Err(e) => {
             problems.push(problem(path, "", e.to_string()));
             return Ok(None);
         }
     };
+    let spec = spec.into_model();
+    if spec.definition.fr.trim().is_empty() || spec.definition.en.trim().is_empty() {
+        problems.push(problem(path, "definition", "required in French and English (fr, en)"));
+    }
+    check_model(path, &spec, problems);
+    with_sql(path, spec, problems)
+}
+
+/// The rules a mart and an intermediate model share: the file name, the execution and its
+/// reason, the unique key.
+fn check_model(path: &Path, spec: &MartSpec, problems: &mut Vec<Problem>) {
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
     if spec.name != stem {
         problems.push(problem(
@@ -282,6 +349,48 @@ fn load_mart(path: &Path, problems: &mut Vec<Problem>) -> Result<Option<Mart>, M
             format!("name {:?} must match the file name {stem}", spec.name),
         ));
     }
+    match (spec.source, spec.execution, &spec.execution_reason) {
+        (Source::Css, Execution::Province, _) => problems.push(problem(
+            path,
+            "execution",
+            "a model of source css runs in each CSS's own zone: its execution is par_css",
+        )),
+        (_, Execution::Province, None) => problems.push(problem(
+            path,
+            "execution_reason",
+            "a province model says why it cannot run one CSS at a time (it follows a student across CSS...)",
+        )),
+        _ => {}
+    }
+    let documented: BTreeSet<&str> = spec.columns.iter().map(|c| c.name.as_str()).collect();
+    if spec.unique_key.is_empty() {
+        problems.push(problem(
+            path,
+            "unique_key",
+            "required: the columns that identify a row (the grain as columns)",
+        ));
+    }
+    for c in &spec.unique_key {
+        if !documented.contains(c.as_str()) {
+            problems.push(problem(
+                path,
+                "unique_key",
+                format!("column {c} is not a column of the model"),
+            ));
+        }
+    }
+}
+
+fn load_mart(path: &Path, problems: &mut Vec<Problem>) -> Result<Option<Mart>, MartError> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let spec: MartSpec = match serde_saphyr::from_str(&text) {
+        Ok(s) => s,
+        Err(e) => {
+            problems.push(problem(path, "", e.to_string()));
+            return Ok(None);
+        }
+    };
+    check_model(path, &spec, problems);
     for (what, t) in [("definition", &spec.definition), ("summary", &spec.summary)] {
         if t.fr.trim().is_empty() || t.en.trim().is_empty() {
             problems.push(problem(path, what, "required in French and English (fr, en)"));
@@ -319,6 +428,12 @@ fn load_mart(path: &Path, problems: &mut Vec<Problem>) -> Result<Option<Mart>, M
             }
         }
     }
+    with_sql(path, spec, problems)
+}
+
+/// The model of YAML `path` with its SQL (beside it), parameters filled in.
+fn with_sql(path: &Path, spec: MartSpec, problems: &mut Vec<Problem>) -> Result<Option<Mart>, MartError> {
+    let sql_path = path.with_extension("sql");
     let raw = match std::fs::read_to_string(&sql_path) {
         Ok(s) => s,
         Err(_) => {
@@ -359,7 +474,10 @@ pub fn tables_read(sql: &str) -> Result<Vec<String>, String> {
 /// reads (by name otherwise). Cycles and reads across sources are problems; marts in a cycle are
 /// dropped.
 fn order(mut marts: Vec<Mart>, problems: &mut Vec<Problem>) -> Vec<Mart> {
-    let names: BTreeMap<String, Source> = marts.iter().map(|m| (m.spec.name.clone(), m.spec.source)).collect();
+    let names: BTreeMap<String, (Source, bool)> = marts
+        .iter()
+        .map(|m| (m.spec.name.clone(), (m.spec.source, m.is_intermediate())))
+        .collect();
     for m in &mut marts {
         match tables_read(&m.sql) {
             Ok(tables) => {
@@ -371,11 +489,21 @@ fn order(mut marts: Vec<Mart>, problems: &mut Vec<Problem>) -> Vec<Mart> {
             Err(e) => problems.push(problem(&m.sql_path, "", format!("does not parse: {e}"))),
         }
         for d in &m.depends_on {
-            if names.get(d) != Some(&m.spec.source) {
+            let Some((source, internal)) = names.get(d) else {
+                continue;
+            };
+            if *source != m.spec.source {
                 problems.push(problem(
                     &m.yaml_path,
                     "source",
-                    format!("reads mart {d}, whose source differs: a mart may read only marts built in the same zone"),
+                    format!("reads {d}, whose source differs: a model may read only models built in the same zone"),
+                ));
+            }
+            if m.is_intermediate() && !internal {
+                problems.push(problem(
+                    &m.yaml_path,
+                    "",
+                    format!("reads mart {d}: an intermediate model reads only tables and other intermediate models"),
                 ));
             }
         }

@@ -279,6 +279,7 @@ pub fn register_reference(ctx: &SessionContext, project: &Project) -> Result<(),
     for (name, b) in reference_tables(project)? {
         register(ctx, &name, b)?;
     }
+    crate::functions::register_functions(ctx);
     Ok(())
 }
 

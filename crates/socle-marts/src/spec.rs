@@ -32,6 +32,20 @@ pub enum Source {
     Css,
 }
 
+/// How a mart or an intermediate model is run over a multi-CSS zone.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Execution {
+    /// One CSS at a time, each run seeing only that CSS's rows; the runs are put together.
+    /// Memory follows the largest CSS, and a night where only some CSS changed rebuilds those
+    /// CSS only. For every model that never follows a student across CSS.
+    ParCss,
+    /// Once over every CSS: for a model that follows a student from one CSS to another (a
+    /// cohort, a leaver, the latest copy of a ministry result). Its YAML says why
+    /// (`execution_reason`).
+    Province,
+}
+
 /// Where a mart's rows may go.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -41,6 +55,11 @@ pub enum Publication {
     Shared,
     /// Nominative (lists students): published in each CSS's zone only, never in the shared zone.
     Css,
+    /// An intermediate model (`pipelines/intermediate/`): stored under the warehouse's
+    /// `_socle/intermediate/` for the models that read it, never published nor downloadable.
+    /// Not a value a mart's YAML may take.
+    #[serde(skip)]
+    Internal,
 }
 
 /// One small-cell rule: when `count` is under the threshold in a row, that count and every
@@ -99,7 +118,15 @@ pub struct MartSpec {
     #[serde(default)]
     pub source: Source,
     pub publication: Publication,
+    /// One CSS at a time or the whole province at once.
+    pub execution: Execution,
+    /// Why a `province` model cannot run one CSS at a time (required for `province`).
+    #[serde(default)]
+    pub execution_reason: Option<String>,
     pub grain: String,
+    /// The columns that identify a row (the grain as columns; NULLs compare equal). A repeated
+    /// key fails the model.
+    pub unique_key: Vec<String>,
     /// The definition in words: population, numerator, denominator, exclusions and why.
     pub definition: Text,
     /// Who is counted (the population), in words.
@@ -121,6 +148,62 @@ pub struct MartSpec {
     #[serde(default)]
     pub parameters: BTreeMap<String, Parameter>,
     pub columns: Vec<MartColumn>,
+}
+
+/// The YAML description of an intermediate model (`pipelines/intermediate/<name>.yaml`): a
+/// foundation several marts read (the enrolments kept, the enrolment on September 30...), built
+/// once per night in each zone that needs it. No title, summary, publication nor small-cell
+/// rules: its rows are never published.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntermediateSpec {
+    pub name: String,
+    /// The definition in words: which rows are kept, which rule, and why.
+    pub definition: Text,
+    #[serde(default)]
+    pub source: Source,
+    pub execution: Execution,
+    #[serde(default)]
+    pub execution_reason: Option<String>,
+    pub grain: String,
+    pub unique_key: Vec<String>,
+    #[serde(default)]
+    pub excluded: Vec<String>,
+    #[serde(default)]
+    pub notes: Vec<String>,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, Parameter>,
+    pub columns: Vec<MartColumn>,
+}
+
+impl IntermediateSpec {
+    /// The model as a [`MartSpec`] of publication [`Publication::Internal`], so one builder runs
+    /// models and marts alike.
+    pub fn into_model(self) -> MartSpec {
+        MartSpec {
+            title: Text {
+                fr: self.name.clone(),
+                en: self.name.clone(),
+            },
+            summary: self.definition.clone(),
+            name: self.name,
+            source: self.source,
+            publication: Publication::Internal,
+            execution: self.execution,
+            execution_reason: self.execution_reason,
+            grain: self.grain,
+            unique_key: self.unique_key,
+            definition: self.definition,
+            population: None,
+            numerator: None,
+            denominator: None,
+            excluded: self.excluded,
+            notes: self.notes,
+            suppression: Vec::new(),
+            parameters: self.parameters,
+            columns: self.columns,
+        }
+    }
 }
 
 /// Column types of a seed.
@@ -163,6 +246,53 @@ pub struct Config {
     /// Counts under this number are not shown in the shared zone (with the rates built on them).
     #[serde(default = "default_threshold")]
     pub seuil_petites_cellules: i64,
+    /// Memory the marts stage may use (e.g. `4GiB`, `512MiB`), beyond which DataFusion spills
+    /// sorts and aggregations to disk or fails the mart being built with a clear error (never an
+    /// OOM kill). Default: half of the machine's memory.
+    #[serde(default)]
+    pub memoire_max: Option<String>,
+}
+
+impl Config {
+    /// The marts stage's memory limit in bytes: `memoire_max`, or half of the machine's memory
+    /// (`/proc/meminfo`; 4 GiB where it cannot be read).
+    pub fn memory_limit(&self) -> Result<usize, String> {
+        match &self.memoire_max {
+            Some(text) => parse_bytes(text),
+            None => Ok(machine_memory().map_or(4 << 30, |m| m / 2)),
+        }
+    }
+}
+
+/// `4GiB`, `512 MiB`, `2GB`, `1048576`: a size in bytes (powers of 1024 for both spellings).
+pub fn parse_bytes(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a size such as 4GiB or 512MiB"))?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" | "o" => 1.0,
+        "k" | "kb" | "kib" | "ko" => 1024.0,
+        "m" | "mb" | "mib" | "mo" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" | "go" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "tib" | "to" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("{text:?}: unknown unit {other:?} (use MiB or GiB)")),
+    };
+    let bytes = number * scale;
+    if !(bytes >= 1.0 && bytes < usize::MAX as f64) {
+        return Err(format!("{text:?}: must be a positive size"));
+    }
+    Ok(bytes as usize)
+}
+
+/// Total memory of the machine, from `/proc/meminfo` (Linux).
+fn machine_memory() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 fn default_threshold() -> i64 {
@@ -173,6 +303,30 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             seuil_petites_cellules: default_threshold(),
+            memoire_max: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_in_binary_units() {
+        assert_eq!(parse_bytes("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_bytes("512 MiB"), Ok(512 << 20));
+        assert_eq!(parse_bytes("2GB"), Ok(2 << 30));
+        assert_eq!(parse_bytes("1.5G"), Ok(3 << 29));
+        assert_eq!(parse_bytes("1048576"), Ok(1 << 20));
+        assert!(parse_bytes("lots").is_err());
+        assert!(parse_bytes("4 parsecs").is_err());
+        assert!(parse_bytes("0").is_err());
+    }
+
+    #[test]
+    fn the_default_limit_is_half_the_machine() {
+        let limit = Config::default().memory_limit().expect("a default");
+        assert!(limit >= 1 << 20);
     }
 }

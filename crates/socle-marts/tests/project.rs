@@ -45,3 +45,116 @@ async fn taux_reussite_smoke() -> Result<(), Box<dyn Error>> {
     assert!(shared.find(&[("code_cours", "132406")]).is_null("nb_evalues"));
     Ok(())
 }
+
+/// A temporary `pipelines/` with the given files (path relative to it, content).
+fn pipelines(files: &[(&str, &str)]) -> Result<tempfile::TempDir, Box<dyn Error>> {
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir_all(dir.path().join("marts"))?;
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(p, text)?;
+    }
+    Ok(dir)
+}
+
+const MART_YAML: &str = "name: m
+title: {fr: M, en: M}
+summary: {fr: m, en: m}
+source: shared
+publication: shared
+execution: EXECUTION
+unique_key: KEY
+grain: une ligne par CSS
+definition: {fr: m, en: m}
+suppression:
+  - count: n
+columns:
+  - {name: code_css, description: CSS}
+  - {name: n, description: compte}
+";
+
+const MODEL_YAML: &str = "name: i
+source: shared
+execution: par_css
+unique_key: [code_css]
+grain: une ligne par CSS
+definition: {fr: i, en: i}
+columns:
+  - {name: code_css, description: CSS}
+";
+
+fn messages(files: &[(&str, &str)]) -> Result<Vec<String>, Box<dyn Error>> {
+    let dir = pipelines(files)?;
+    let (_, problems) = socle_marts::load(dir.path())?;
+    Ok(problems.iter().map(|p| p.to_string()).collect())
+}
+
+#[test]
+fn execution_and_unique_key_are_declared_and_checked() -> Result<(), Box<dyn Error>> {
+    let sql = "SELECT code_css, count(*) AS n FROM inscription GROUP BY code_css";
+    let yaml = |execution: &str, key: &str| MART_YAML.replace("EXECUTION", execution).replace("KEY", key);
+    let ok = yaml("par_css", "[code_css]");
+    assert_eq!(
+        messages(&[("marts/m.yaml", &ok), ("marts/m.sql", sql)])?,
+        Vec::<String>::new()
+    );
+
+    let province = yaml("province", "[code_css]");
+    let got = messages(&[("marts/m.yaml", &province), ("marts/m.sql", sql)])?;
+    assert!(got.iter().any(|m| m.contains("execution_reason")), "{got:?}");
+
+    let bad_key = yaml("par_css", "[code_css, nope]");
+    let got = messages(&[("marts/m.yaml", &bad_key), ("marts/m.sql", sql)])?;
+    assert!(
+        got.iter().any(|m| m.contains("unique_key") && m.contains("nope")),
+        "{got:?}"
+    );
+
+    let no_key = yaml("par_css", "[]");
+    let got = messages(&[("marts/m.yaml", &no_key), ("marts/m.sql", sql)])?;
+    assert!(got.iter().any(|m| m.contains("unique_key: required")), "{got:?}");
+    Ok(())
+}
+
+#[test]
+fn intermediate_models_come_first_and_never_read_marts() -> Result<(), Box<dyn Error>> {
+    let mart = MART_YAML.replace("EXECUTION", "par_css").replace("KEY", "[code_css]");
+    let dir = pipelines(&[
+        ("marts/m.yaml", &mart),
+        ("marts/m.sql", "SELECT code_css, count(*) AS n FROM i GROUP BY code_css"),
+        ("intermediate/i.yaml", MODEL_YAML),
+        ("intermediate/i.sql", "SELECT DISTINCT code_css FROM inscription"),
+    ])?;
+    let (project, problems) = socle_marts::load(dir.path())?;
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(project.intermediates.len(), 1);
+    assert!(project.intermediates[0].is_intermediate());
+    assert_eq!(project.marts[0].depends_on, vec!["i".to_string()]);
+    let order: Vec<&str> = project
+        .with_dependencies("m")
+        .iter()
+        .map(|m| m.spec.name.as_str())
+        .collect();
+    assert_eq!(order, vec!["i", "m"]);
+    let down: Vec<&str> = project
+        .with_dependents(&["i"])
+        .iter()
+        .map(|m| m.spec.name.as_str())
+        .collect();
+    assert_eq!(down, vec!["i", "m"]);
+
+    let got = messages(&[
+        ("marts/m.yaml", &mart),
+        (
+            "marts/m.sql",
+            "SELECT code_css, count(*) AS n FROM inscription GROUP BY code_css",
+        ),
+        ("intermediate/i.yaml", MODEL_YAML),
+        ("intermediate/i.sql", "SELECT DISTINCT code_css FROM m"),
+    ])?;
+    assert!(got.iter().any(|m| m.contains("reads mart m")), "{got:?}");
+    Ok(())
+}
