@@ -492,7 +492,10 @@ fn order(mut marts: Vec<Mart>, problems: &mut Vec<Problem>) -> Vec<Mart> {
             let Some((source, internal)) = names.get(d) else {
                 continue;
             };
-            if *source != m.spec.source {
+            // A `source: shared` intermediate model uses only columns every zone has: a model of
+            // a CSS's zone may read it too (built in that zone), so an enrolment rule is written once.
+            let readable = *source == m.spec.source || (*internal && *source == Source::Shared);
+            if !readable {
                 problems.push(problem(
                     &m.yaml_path,
                     "source",

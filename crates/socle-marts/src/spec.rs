@@ -160,6 +160,9 @@ pub struct IntermediateSpec {
     pub name: String,
     /// The definition in words: which rows are kept, which rule, and why.
     pub definition: Text,
+    /// `shared`: uses only columns the shared zone has, so it can be built in the shared zone
+    /// and in a CSS's zone alike (for the `source: css` models that read it); `css`: needs a
+    /// CSS zone's columns, read by `source: css` models only.
     #[serde(default)]
     pub source: Source,
     pub execution: Execution,
