@@ -493,8 +493,13 @@ def duckdb_marts(warehouse: Path, spec_dir: Path, marts: list[dict], runs: int, 
     empty = {p.stem: str(p) for p in sorted((spec_dir / "shared_schemas").glob("*.parquet")) if p.stem not in tables}
     by_name = {m["name"]: m for m in marts}
 
+    functions = (spec_dir / "duckdb_functions.sql").read_text() if (spec_dir / "duckdb_functions.sql").exists() else ""
+
     def base_session():
         con = duck_connect(threads)
+        # The pipelines' SQL functions (taux) as DuckDB macros, written by `socle bench sql`.
+        for statement in filter(str.strip, functions.split(";")):
+            con.execute(statement)
         for name, files in tables.items():
             duck_view(con, name, files)
         for name, f in empty.items():
@@ -530,6 +535,8 @@ def duckdb_marts(warehouse: Path, spec_dir: Path, marts: list[dict], runs: int, 
     failed = []
     for m in marts:
         name = m["name"]
+        if m.get("kind") == "intermediate":
+            continue  # built in the chain of each mart that reads it, never reported alone
         entry = {"mart": name, "source": m["source"], "publication": m["publication"]}
         if m["source"] != "shared":
             entry.update({"status": NA_CSS, "reason": NA_CSS_REASON})
@@ -623,8 +630,10 @@ def duckdb_marts(warehouse: Path, spec_dir: Path, marts: list[dict], runs: int, 
         if any(d in broken for d in m.get("depends_on") or []):
             broken.add(m["name"])
     chain = [m for m in marts if m["source"] == "shared" and m["name"] not in broken]
-    out["rebuild_all_marts"] = [m["name"] for m in chain]
-    out["rebuild_all_excluded"] = sorted(m["name"] for m in marts if m["source"] == "shared" and m["name"] in broken)
+    out["rebuild_all_marts"] = [m["name"] for m in chain if m.get("kind") != "intermediate"]
+    out["rebuild_all_excluded"] = sorted(
+        m["name"] for m in marts if m["source"] == "shared" and m["name"] in broken and m.get("kind") != "intermediate"
+    )
     if chain:
         rebuild_all = []
         for _ in range(runs):

@@ -23,8 +23,10 @@
 //! written to the warehouse (opening it collects garbage, as every command does).
 //!
 //! `socle bench sql --out DIR [--warehouse W]`: what another engine needs to run the marts as
-//! Socle does: `DIR/marts.json` (every mart in dependency order: name, source, publication, the
-//! marts it reads, its SQL with parameters filled in, its columns),
+//! Socle does: `DIR/marts.json` (every intermediate model then every mart, in dependency order:
+//! name, kind `intermediate` or `mart`, source, publication, execution, unique key, the models it
+//! reads, its SQL with parameters filled in, its columns), `DIR/duckdb_functions.sql` (the
+//! pipelines' SQL functions as DuckDB macros: `taux(n, d)`),
 //! `DIR/reference/<table>.parquet` (the reference tables and seeds every mart session has, and
 //! `nuits`, each CSS's night in `W`, empty without a warehouse) and
 //! `DIR/shared_schemas/<entity>.parquet` (an empty file with the shared-zone schema of each
@@ -334,9 +336,13 @@ fn sql(a: SqlArgs) -> Result<()> {
     let path = a.out.join("marts.json");
     std::fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")
         .with_context(|| format!("cannot write {}", path.display()))?;
+    let path = a.out.join("duckdb_functions.sql");
+    std::fs::write(&path, format!("{}\n", socle_marts::TAUX_DUCKDB_MACRO))
+        .with_context(|| format!("cannot write {}", path.display()))?;
     println!(
-        "{}: {} marts (dependency order), {} reference tables and seeds, {} entity schemas",
+        "{}: {} intermediate models and {} marts (dependency order), {} reference tables and seeds, {} entity schemas",
         a.out.display(),
+        project.intermediates.len(),
         project.marts.len(),
         tables.len(),
         dict.entities.len()
@@ -385,16 +391,22 @@ fn publication_name(p: Publication) -> &'static str {
     }
 }
 
-/// The content of `marts.json`: every mart of `project`, in dependency order.
+/// The content of `marts.json`: every intermediate model then every mart of `project`, in
+/// dependency order.
 fn marts_json(project: &Project) -> Value {
     let marts: Vec<Value> = project
-        .marts
-        .iter()
+        .models()
         .map(|m| {
             json!({
                 "name": m.spec.name,
+                "kind": if m.is_intermediate() { "intermediate" } else { "mart" },
                 "source": source_name(m.spec.source),
                 "publication": publication_name(m.spec.publication),
+                "execution": match m.spec.execution {
+                    socle_marts::Execution::ParCss => "par_css",
+                    socle_marts::Execution::Province => "province",
+                },
+                "unique_key": m.spec.unique_key,
                 "depends_on": m.depends_on,
                 "sql": m.sql,
                 "columns": m.spec.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),

@@ -73,11 +73,23 @@ fn marts_of_pipelines(out: &Path) -> Vec<MartInfo> {
     let mut marts = Vec::new();
     for m in listed {
         let name = m["name"].as_str().unwrap();
-        // Dependency order: what a mart reads comes before it.
+        // Dependency order: what a model reads comes before it.
         for d in m["depends_on"].as_array().expect("depends_on") {
             assert!(seen.contains(&d.as_str().unwrap()), "{name} is listed before {d}");
         }
         seen.push(name);
+        assert!(
+            m["unique_key"].as_array().is_some_and(|k| !k.is_empty()),
+            "{name}: unique_key"
+        );
+        if m["kind"] == "intermediate" {
+            assert_eq!(
+                m["publication"], "internal",
+                "{name}: an intermediate model is never published"
+            );
+            continue;
+        }
+        assert_eq!(m["kind"], "mart", "{name}: kind");
         assert!(
             !m["sql"].as_str().unwrap().contains("{{"),
             "{name}: parameters filled in"
@@ -112,6 +124,9 @@ fn marts_of_pipelines(out: &Path) -> Vec<MartInfo> {
     let mut listed_names: Vec<String> = marts.iter().map(|m| m.name.clone()).collect();
     listed_names.sort();
     assert_eq!(listed_names, names, "marts.json lists every mart of pipelines/marts");
+    // The pipelines' SQL functions as DuckDB macros.
+    let functions = std::fs::read_to_string(out.join("duckdb_functions.sql")).unwrap();
+    assert!(functions.contains("MACRO taux(n, d)"), "{functions}");
     // The reference tables and every seed, as Parquet.
     let seeds = std::fs::read_dir(root().join("pipelines/seeds"))
         .map(|d| {

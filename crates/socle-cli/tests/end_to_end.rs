@@ -1016,18 +1016,48 @@ fn loading_the_same_night_twice_is_idempotent() {
     assert_eq!(snapshot(&wh), before);
 }
 
-/// DuckDB and polars read the warehouse's Parquet and agree with Socle.
+/// DuckDB runs the pipeline's own SQL of every shared mart (what `socle bench sql` exports: the
+/// intermediate models, the marts, the `taux` macro) over the warehouse, and every column of
+/// every row equals Socle's exact cells; polars reads the same files.
 #[test]
 fn duckdb_and_polars_read_the_same_warehouse() {
     let g = generated();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop.py");
-    // The definition of taux_reussite written for DuckDB over `resultat` alone (Socle's mart is a
-    // view of `reussite`, which also needs inscription and eleve).
-    let sql = root().join("benches/duckdb/taux_reussite.sql");
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = tmp.path().join("spec");
+    let o = socle(&[
+        "bench",
+        "sql",
+        "--out",
+        spec.to_str().unwrap(),
+        "--warehouse",
+        g.warehouse.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "socle bench sql: {}", text(&o));
+    // Socle's exact cells of every shared mart: every CSS zone's rows put together.
+    let exact = tmp.path().join("exact");
+    std::fs::create_dir_all(&exact).unwrap();
+    let (project, _) = socle_marts::load(&root().join("pipelines")).unwrap();
+    let shared: Vec<&socle_marts::Mart> = project.marts_of(socle_marts::Source::Shared);
+    assert!(shared.len() >= 8, "the shared marts");
+    let mut socle_rows = BTreeMap::new();
+    for m in &shared {
+        let name = &m.spec.name;
+        let mut out = csv::Writer::from_path(exact.join(format!("{name}.csv"))).unwrap();
+        let columns: Vec<String> = m.spec.columns.iter().map(|c| c.name.clone()).collect();
+        out.write_record(&columns).unwrap();
+        let rows = exact_rows(&g.warehouse, name);
+        for r in &rows {
+            out.write_record(columns.iter().map(|c| r[c].as_str())).unwrap();
+        }
+        out.flush().unwrap();
+        socle_rows.insert(name.clone(), rows.len() as u64);
+    }
     let o = Command::new("python3")
         .arg(&script)
         .arg(&g.warehouse)
-        .arg(&sql)
+        .arg(&spec)
+        .arg(&exact)
         .output()
         .expect("python3 is needed");
     assert!(
@@ -1036,57 +1066,37 @@ fn duckdb_and_polars_read_the_same_warehouse() {
         text(&o)
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let socle_rows = query_csv(&g.warehouse, None, "SELECT count(*) AS n FROM resultat")[0]["n"]
+    let marts = v["duckdb"]["marts"].as_object().unwrap();
+    assert_eq!(marts.len(), shared.len(), "every shared mart ran in DuckDB: {v}");
+    let mut nonempty = 0;
+    for (name, r) in marts {
+        assert!(
+            r.get("error").is_none(),
+            "{name} does not run in DuckDB: {}",
+            r["error"]
+        );
+        assert_eq!(r["socle_rows"].as_u64(), socle_rows.get(name).copied(), "{name}");
+        assert_eq!(r["duckdb_rows"], r["socle_rows"], "{name}: rows");
+        assert_eq!(r["columns_missing_in_duckdb"], serde_json::json!([]), "{name}");
+        assert_eq!(r["differences"], 0, "{name}: cells differ: {}", r["sample"]);
+        if r["socle_rows"].as_u64() > Some(0) {
+            nonempty += 1;
+        }
+        // polars reads Socle's own mart files: the same rows.
+        assert_eq!(v["polars"]["mart_rows"][name], r["socle_rows"], "polars rows of {name}");
+    }
+    assert!(
+        nonempty >= shared.len() - 1,
+        "the fixtures give rows to the shared marts: {v}"
+    );
+    let resultat = query_csv(&g.warehouse, None, "SELECT count(*) AS n FROM resultat")[0]["n"]
         .parse::<u64>()
         .unwrap();
-    let mart = exact_rows(&g.warehouse, "taux_reussite");
-    let mut socle_mart: Vec<serde_json::Value> = mart
-        .iter()
-        .map(|r| {
-            let rate = if r["taux_reussite"].is_empty() {
-                serde_json::Value::Null
-            } else {
-                serde_json::json!((r["taux_reussite"].parse::<f64>().unwrap() * 1e9).round() / 1e9)
-            };
-            serde_json::json!([
-                r["annee_scolaire"],
-                r["code_css"],
-                r["code_etablissement"],
-                r["code_cours"],
-                r["etape"],
-                r["nb_evalues"].parse::<u64>().unwrap(),
-                r["nb_reussites"].parse::<u64>().unwrap(),
-                rate
-            ])
-        })
-        .collect();
-    socle_mart.sort_by_key(|r| {
-        r.as_array().unwrap()[..5]
-            .iter()
-            .map(|x| x.as_str().unwrap().to_string())
-            .collect::<Vec<_>>()
-    });
-    for engine in ["duckdb", "polars"] {
-        assert_eq!(
-            v[engine]["resultat_rows"].as_u64(),
-            Some(socle_rows),
-            "{engine} row count of resultat"
-        );
-        let same = |name: &str| {
-            let theirs = v[engine][name].as_array().unwrap();
-            assert_eq!(theirs.len(), socle_mart.len(), "{engine} {name} rows");
-            for (a, b) in theirs.iter().zip(&socle_mart) {
-                let (a, b) = (a.as_array().unwrap(), b.as_array().unwrap());
-                assert_eq!(&a[..7], &b[..7], "{engine} {name}");
-                match (a[7].as_f64(), b[7].as_f64()) {
-                    (Some(x), Some(y)) => assert!((x - y).abs() < 1e-6, "{engine} {name} rate {x} vs {y}"),
-                    (x, y) => assert_eq!(x, y, "{engine} {name} null rate"),
-                }
-            }
-        };
-        same("recomputed");
-        same("socle_mart");
-    }
+    assert_eq!(
+        v["polars"]["resultat_rows"].as_u64(),
+        Some(resultat),
+        "polars rows of resultat"
+    );
 }
 
 /// Without a key, a run on anything but the fixtures is refused with a clear message.

@@ -1,67 +1,132 @@
-"""Reads a Socle warehouse with DuckDB and polars, independently of Socle, and prints JSON.
+"""Runs the pipeline's own SQL of every shared mart in DuckDB over a Socle warehouse, independently
+of Socle's engine, and compares every column of every row with Socle's exact cells; reads the
+warehouse with polars too. Prints a JSON report.
 
-Usage: python3 interop.py WAREHOUSE MART_SQL_FILE
-For each engine: row count of the shared `resultat`, the taux_reussite mart recomputed by that
-engine from the shared `resultat` files with the pipeline's own SQL (DuckDB) or polars
-expressions, and the mart file written by Socle as that engine reads it.
+Usage: python3 interop.py WAREHOUSE SPEC_DIR EXACT_DIR
+
+- SPEC_DIR: what `socle bench sql --warehouse WAREHOUSE --out SPEC_DIR` wrote: marts.json (every
+  intermediate model and mart in dependency order, SQL with parameters filled in), the DuckDB
+  macros of the pipelines' SQL functions (duckdb_functions.sql), the reference tables and seeds.
+- EXACT_DIR: `<mart>.csv`, Socle's exact rows of each `source: shared` mart (every CSS zone's
+  rows put together, as `socle query --css CODE --format csv` gives them).
+
+DuckDB registers the shared zone's canonical files as listed by the warehouse's manifests (the
+same helpers as `benches/bench.py`), builds each mart after the models it reads, and the rows
+are compared on the mart's unique key: every column, integers and text exactly, floats within
+1e-9.
 """
+import csv
+import datetime
+import decimal
 import json
+import math
 import sys
+from pathlib import Path
 
-import duckdb
-import polars as pl
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benches"))
+import bench  # noqa: E402  (the DuckDB session helpers of the benchmark: one owner)
 
-wh, mart_sql_file = sys.argv[1], sys.argv[2]
-resultat_glob = f"{wh}/shared/resultat/**/*.parquet"
-# The exact cells: the CSS zones' files (the shared zone's file hides small cells).
-mart_glob = f"{wh}/css/*/marts/taux_reussite/*.parquet"
-KEY = ["annee_scolaire", "code_css", "code_etablissement", "code_cours", "etape"]
+import polars as pl  # noqa: E402
 
-
-def rows(records):
-    return sorted(
-        [[r[k] for k in KEY] + [int(r["nb_evalues"]), int(r["nb_reussites"]),
-          None if r["taux_reussite"] is None else round(float(r["taux_reussite"]), 9)]
-         for r in records],
-        key=lambda x: [str(v) for v in x[:5]],
-    )
+wh, spec_dir, exact_dir = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+models = json.loads((spec_dir / "marts.json").read_text())
+by_name = {m["name"]: m for m in models}
+tables, mart_files = bench.warehouse_files(wh)
 
 
-def records(cur):
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r)) for r in cur.fetchall()]
+def text(v):
+    """A DuckDB value as Socle's CSV writes it."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (datetime.date, datetime.datetime)):
+        return v.isoformat()
+    if isinstance(v, decimal.Decimal):
+        return str(float(v))
+    return str(v)
 
 
-out = {}
+def same(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    try:
+        x, y = float(a), float(b)
+    except ValueError:
+        return False
+    return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)
 
-con = duckdb.connect()
-con.execute(f"CREATE VIEW resultat AS SELECT * FROM read_parquet('{resultat_glob}', hive_partitioning = false)")
-sql = open(mart_sql_file, encoding="utf-8").read()
-recomputed = records(con.execute(sql))
-socle_mart = records(con.execute(f"SELECT * FROM read_parquet('{mart_glob}')"))
-out["duckdb"] = {
-    "resultat_rows": con.execute("SELECT count(*) FROM resultat").fetchone()[0],
-    "recomputed": rows(recomputed),
-    "socle_mart": rows(socle_mart),
-}
 
-res = pl.scan_parquet(resultat_glob, hive_partitioning=False)
-kept = res.filter(~pl.col("reprise") & (pl.col("etat") != 0) & ~pl.col("ecole_bidon"))
-agg = (
-    kept.group_by(KEY)
-    .agg(
-        pl.col("evalue").cast(pl.Int64).sum().alias("nb_evalues"),
-        pl.col("reussi").fill_null(False).cast(pl.Int64).sum().alias("nb_reussites"),
-    )
-    .with_columns(
-        pl.when(pl.col("nb_evalues") == 0).then(None)
-        .otherwise(pl.col("nb_reussites") / pl.col("nb_evalues")).alias("taux_reussite")
-    )
-    .collect()
+def chain_of(name: str) -> list[dict]:
+    wanted, stack = set(), [name]
+    while stack:
+        n = stack.pop()
+        if n not in wanted:
+            wanted.add(n)
+            stack.extend((by_name.get(n) or {}).get("depends_on") or [])
+    return [m for m in models if m["name"] in wanted]
+
+
+def session():
+    con = bench.duck_connect(2)
+    functions = spec_dir / "duckdb_functions.sql"
+    for statement in filter(str.strip, functions.read_text().split(";")):
+        con.execute(statement)
+    for name, files in tables.items():
+        bench.duck_view(con, name, files)
+    for p in sorted((spec_dir / "shared_schemas").glob("*.parquet")):
+        if p.stem not in tables:
+            bench.duck_view(con, p.stem, [str(p)])
+    for p in sorted((spec_dir / "reference").glob("*.parquet")):
+        bench.duck_view(con, p.stem, [str(p)])
+    return con
+
+
+report = {"duckdb": {"marts": {}}, "polars": {}}
+for m in models:
+    if m.get("kind") == "intermediate" or m["source"] != "shared":
+        continue
+    name, columns, key = m["name"], m["columns"], m["unique_key"]
+    entry = {"columns": columns}
+    try:
+        con = session()
+        for dep in chain_of(name):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {bench.sql_ident(dep['name'])} AS {bench.mart_sql(dep)}")
+        cur = con.execute(f"SELECT * FROM {bench.sql_ident(name)}")
+        got_cols = [d[0] for d in cur.description]
+        duck = [{c: text(v) for c, v in zip(got_cols, row)} for row in cur.fetchall()]
+        con.close()
+    except Exception as e:  # reported, the test fails on it
+        entry["error"] = f"{type(e).__name__}: {e}"
+        report["duckdb"]["marts"][name] = entry
+        continue
+    with open(exact_dir / f"{name}.csv", newline="", encoding="utf-8") as f:
+        socle = list(csv.DictReader(f))
+    entry["socle_rows"], entry["duckdb_rows"] = len(socle), len(duck)
+    entry["columns_missing_in_duckdb"] = [c for c in columns if c not in got_cols]
+    differences = []
+    socle_by_key = {tuple(r[c] for c in key): r for r in socle}
+    duck_by_key = {tuple(r[c] for c in key): r for r in duck}
+    for k in sorted(set(socle_by_key) | set(duck_by_key)):
+        a, b = socle_by_key.get(k), duck_by_key.get(k)
+        if a is None or b is None:
+            differences.append(f"key {k}: only in {'duckdb' if a is None else 'socle'}")
+            continue
+        for c in columns:
+            if c in b and not same(a.get(c, ""), b[c]):
+                differences.append(f"key {k}: {c} socle={a.get(c)!r} duckdb={b[c]!r}")
+    entry["differences"] = len(differences)
+    entry["sample"] = differences[:10]
+    report["duckdb"]["marts"][name] = entry
+
+# polars reads the same files: the shared `resultat` and each shared mart's exact (CSS zone) files.
+report["polars"]["resultat_rows"] = (
+    pl.scan_parquet(tables.get("resultat", []), hive_partitioning=False).select(pl.len()).collect().item()
+    if tables.get("resultat") else 0
 )
-out["polars"] = {
-    "resultat_rows": res.select(pl.len()).collect().item(),
-    "recomputed": rows(agg.to_dicts()),
-    "socle_mart": rows(pl.read_parquet(mart_glob).to_dicts()),
+report["polars"]["mart_rows"] = {
+    name: (pl.scan_parquet(files["css"], hive_partitioning=False).select(pl.len()).collect().item() if files["css"] else 0)
+    for name, files in mart_files.items()
+    if name in report["duckdb"]["marts"]
 }
-print(json.dumps(out))
+print(json.dumps(report))
