@@ -834,6 +834,47 @@ def resultat_path_s(summary: dict) -> float:
     return (summary["wall_s"] - st.get("marts", 0.0)) * min(1.0, path / total)
 
 
+def changed_css_night(socle: Path, scale: str, exports: Path, warehouse: Path, work: Path, pipelines: Path, summary: dict) -> dict:
+    """A second night where one CSS changed: the mid-size CSS (median of the input bytes) is
+    regenerated with another seed (the same number of students: its share of the scale), the
+    other CSS's exports are the same files, and `socle run` loads it over the last night's
+    warehouse. Measures what an ordinary night costs: one CSS reloaded, the marts brought up to
+    date (the `par_css` marts of that CSS, every `province` mart)."""
+    sizes = {c["code_css"]: c.get("bytes") or 0 for c in summary.get("css", []) if c.get("code_css")}
+    if not sizes:
+        raise BenchError("the night's summary lists no input per CSS: cannot choose the CSS that changes")
+    ranked = sorted(sizes, key=lambda c: (sizes[c], c))
+    code = ranked[len(ranked) // 2]
+    students = max(1000, int(SCALES[scale][SCALES[scale].index("--students") + 1]) // len(ranked))
+    changed = work / "changed-exports"
+    if changed.exists():
+        shutil.rmtree(changed)
+    changed.mkdir(parents=True)
+    for d in exports.iterdir():
+        if d.is_dir() and d.name != code:
+            (changed / d.name).symlink_to(d.resolve())
+    generate = [str(socle), "generate", "--out", str(changed), "--css", code, "--students", str(students),
+                "--years", "2", "--seed", "2", "--night", NIGHT, "--bad-rate", "0.001"]
+    r = subprocess.run(generate, cwd=REPO, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise BenchError(f"socle generate (changed CSS) failed:\n{r.stderr[-3000:]}")
+    out = work / "changed-summary.json"
+    cmd = [str(socle), "run", "--exports", str(changed), "--warehouse", str(warehouse), "--demo-key", "--summary-json", str(out),
+           "--pipelines", str(pipelines)]
+    # Another population for that CSS: its drops are expected, accepted for every entity.
+    entities = sorted(p.stem for p in (REPO / "schemas" / "entities").glob("*.yaml"))
+    for entity in entities:
+        cmd += ["--accept-drop", f"{code}:{entity}"]
+    env = {k: v for k, v in os.environ.items() if k not in ("SOCLE_PSEUDO_KEY", "SOCLE_PSEUDO_KEY_FILE", "SOCLE_FAILPOINT")}
+    m = run_measured(cmd, REPO, work / "changed.out", work / "changed.err", env=env)
+    if m["code"] not in (0, 2) or not out.exists():
+        raise BenchError(f"socle run (changed CSS) failed (exit {m['code']}):\n{tail(work / 'changed.err')}")
+    s = json.loads(out.read_text())
+    return {"code_css": code, "students": students, "wall_s": s.get("wall_s"), "stages_s": s.get("stages_s", {}),
+            "peak_rss_bytes": m["peak_rss_bytes"], "exit_code": m["code"], "marts": s.get("marts", []),
+            "marts_stage": s.get("marts_stage")}
+
+
 def ratio_stats(pairs: list[tuple[float, float]]) -> dict:
     rs = [a / b for a, b in pairs if a is not None and b]
     s = stats(rs)
@@ -910,7 +951,15 @@ def run_bench(a) -> dict:
                  "excluded_css": excluded,
                  "note": "DuckDB reads GPI only; CSS without a gpi folder are left out of the DuckDB side" if excluded else None}
 
+    changed = None
+    if a.scale != "small" and not a.skip_changed:
+        print("a second night where one CSS changed", file=sys.stderr)
+        try:
+            changed = changed_css_night(socle, a.scale, exports, warehouse, work, pipelines, socle_runs[-1])
+        except BenchError as e:
+            changed = {"error": str(e)}
     result = assemble(a, socle, exports, socle_runs, duck_runs, datafusion, duck_marts, check)
+    result["changed_css_night"] = changed
     shutil.rmtree(work, ignore_errors=True)
     return result
 
@@ -1234,6 +1283,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--out", type=Path, default=REPO / "benches" / "results", help="where the JSON and Markdown results go")
     p.add_argument("--skip-duckdb", action="store_true", help="Socle only (no DuckDB night, no DuckDB marts)")
     p.add_argument("--pipelines", type=Path, default=REPO / "pipelines", help="the marts and seeds (default: pipelines/)")
+    p.add_argument("--skip-changed", action="store_true", help="no second night where one CSS changed")
     a = p.parse_args(argv)
     if a.runs < 1 or a.query_runs < 1:
         p.error("--runs and --query-runs must be at least 1")
