@@ -1258,6 +1258,24 @@ def markdown(res: dict) -> str:
              + (f"; its cold figures include opening a new in-memory database ({fmt(connect.get('median_ms'), 1)} ms "
                 "median by itself)." if connect else "."))
     L.append("")
+    ch = res.get("changed_css_night")
+    if ch:
+        L.append("## A second night where one CSS changed")
+        L.append("")
+        if ch.get("error"):
+            L.append(f"Failed: {ch['error']}")
+        else:
+            st = ch.get("stages_s", {})
+            L.append(f"CSS {ch['code_css']} regenerated with another seed ({ch['students']} students), the other CSS's "
+                     f"exports unchanged, loaded over the last night's warehouse: wall {fmt_s(ch.get('wall_s'))} s, "
+                     f"marts stage {fmt_s(st.get('marts'))} s, peak {fmt((ch.get('peak_rss_bytes') or 0) / GIB, 2)} GiB, "
+                     f"exit {ch.get('exit_code')}.")
+            if ch.get("marts_stage"):
+                L.append("")
+                L.append("```json")
+                L.append(json.dumps(ch["marts_stage"], indent=1)[:4000])
+                L.append("```")
+        L.append("")
     L.append("## Targets (issue 5)")
     L.append("")
     L.append("| target | measured | status |")
