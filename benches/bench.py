@@ -1267,8 +1267,8 @@ def markdown(res: dict) -> str:
         else:
             st = ch.get("stages_s", {})
             L.append(f"CSS {ch['code_css']} regenerated with another seed ({ch['students']} students), the other CSS's "
-                     f"exports unchanged, loaded over the last night's warehouse: wall {fmt_s(ch.get('wall_s'))} s, "
-                     f"marts stage {fmt_s(st.get('marts'))} s, peak {fmt((ch.get('peak_rss_bytes') or 0) / GIB, 2)} GiB, "
+                     f"exports unchanged, loaded over the last night's warehouse: wall {fmt(ch.get('wall_s'))} s, "
+                     f"marts stage {fmt(st.get('marts'))} s, peak {fmt((ch.get('peak_rss_bytes') or 0) / GIB, 2)} GiB, "
                      f"exit {ch.get('exit_code')}.")
             if ch.get("marts_stage"):
                 L.append("")
