@@ -900,7 +900,7 @@ def run_bench(a) -> dict:
         # Interleaved, so a drift of the machine (heat, another job) touches both engines alike.
         print(f"run {i + 1}/{a.runs}: socle run", file=sys.stderr)
         socle_runs.append(socle_night(socle, exports, warehouse, work, i, pipelines))
-        if not a.skip_duckdb and gpi:
+        if not a.skip_duckdb and not a.skip_duckdb_night and gpi:
             print(f"run {i + 1}/{a.runs}: duckdb nuit.sql", file=sys.stderr)
             duck_runs.append(duckdb_run(exports, duck_out, work, i, threads))
 
@@ -1301,6 +1301,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--out", type=Path, default=REPO / "benches" / "results", help="where the JSON and Markdown results go")
     p.add_argument("--skip-duckdb", action="store_true", help="Socle only (no DuckDB night, no DuckDB marts)")
     p.add_argument("--pipelines", type=Path, default=REPO / "pipelines", help="the marts and seeds (default: pipelines/)")
+    p.add_argument("--skip-duckdb-night", action="store_true", help="no DuckDB night (the DuckDB marts still run)")
     p.add_argument("--skip-changed", action="store_true", help="no second night where one CSS changed")
     a = p.parse_args(argv)
     if a.runs < 1 or a.query_runs < 1:
