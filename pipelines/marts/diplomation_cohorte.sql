@@ -2,19 +2,6 @@
 -- en 1re secondaire, après 5, 6 et 7 ans. Definition in words: diplomation_cohorte.yaml.
 -- Runs over the shared zone: students are followed across CSS by cle_eleve.
 WITH
--- Migration GPI -> Mozaïk: per CSS and year, the rows of the most recent system only.
-systeme AS (
-  SELECT code_css, annee_scolaire, max(systeme_source) AS systeme_source
-  FROM inscription
-  GROUP BY code_css, annee_scolaire
-),
-insc AS (
-  SELECT i.annee_scolaire, i.code_css, i.code_etablissement, i.cle_eleve, i.ecole_bidon, i.actif,
-         i.ordre_enseignement, i.classe, i.ehdaa, i.date_debut, i.date_depart
-  FROM inscription i
-  JOIN systeme s
-    ON s.code_css = i.code_css AND s.annee_scolaire = i.annee_scolaire AND s.systeme_source = i.systeme_source
-),
 -- The last school year of the warehouse (any CSS).
 derniere_annee AS (
   SELECT max(a.annee_debut) AS annee_debut
@@ -24,26 +11,23 @@ derniere_annee AS (
 annees_donnees AS (
   SELECT DISTINCT annee_scolaire FROM inscription
 ),
--- Active secondary 1 enrolments on September 30 of their year (dummy schools excluded).
+-- Secondary 1 enrolments on September 30 of their year (intermediate model
+-- inscription_30_septembre: system kept, no dummy school, cancelled enrolments out).
 entrees AS (
   SELECT i.cle_eleve, i.code_css, i.code_etablissement, i.ehdaa, i.date_debut,
          a.annee_scolaire, a.annee_debut
-  FROM insc i
+  FROM inscription_30_septembre i
   JOIN annees_scolaires a ON a.annee_scolaire = i.annee_scolaire
-  WHERE (i.actif OR i.date_depart IS NOT NULL)
-    AND NOT i.ecole_bidon
-    AND i.ordre_enseignement = 4
-    AND i.classe = '1'
-    AND (i.date_debut IS NULL OR i.date_debut <= a.date_30_septembre)
-    AND (i.date_depart IS NULL OR i.date_depart >= a.date_30_septembre)
+  WHERE i.ordre_enseignement = 4 AND i.classe = '1'
 ),
--- First year with any active secondary 1 enrolment, in any CSS, school or system (at any date
--- of the year): a student whose first September 30 in sec 1 comes later is a repeater.
+-- First year with any kept secondary 1 enrolment (inscriptions_retenues), in any CSS or school,
+-- at any date of the year: a student whose first September 30 in sec 1 comes later is a
+-- repeater.
 premiere_sec1 AS (
   SELECT i.cle_eleve, min(a.annee_debut) AS annee_debut
-  FROM inscription i
+  FROM inscriptions_retenues i
   JOIN annees_scolaires a ON a.annee_scolaire = i.annee_scolaire
-  WHERE (i.actif OR i.date_depart IS NOT NULL) AND i.ordre_enseignement = 4 AND i.classe = '1'
+  WHERE i.ordre_enseignement = 4 AND i.classe = '1'
   GROUP BY i.cle_eleve
 ),
 premiere_entree AS (
@@ -68,38 +52,11 @@ cohorte AS (
   FROM cohorte_rangs
   WHERE rang = 1
 ),
--- Sex: one value per student from `eleve` (all CSS): a known sex first, then a youth-sector
--- row (gpi, mozaik) before JADE, the most recent system, then the value. (Computed over `eleve`
--- alone: joining the cohort inside this window made DataFusion 55 blow up in memory at the
--- province scale.)
-sexe_rangs AS (
-  SELECT e.cle_eleve, e.sexe,
-         row_number() OVER (
-           PARTITION BY e.cle_eleve
-           ORDER BY CASE WHEN e.sexe IS NULL THEN 1 ELSE 0 END,
-                    CASE WHEN e.systeme_source = 'jade' THEN 1 ELSE 0 END,
-                    e.systeme_source DESC,
-                    e.sexe
-         ) AS rang
-  FROM eleve e
-),
--- Counted sanctions (obtained, a type of types_sanction that counts), each attributed to a
--- school year: the year of its date, except that a sanction dated July 1 to September 30 belongs
--- to the year that just ended (the June session's diplomas are issued in the summer).
-sanctions AS (
-  SELECT s.cle_eleve, t.des_ou_dep,
-         CASE WHEN s.date_obtention <= a.date_30_septembre THEN a.annee_debut - 1 ELSE a.annee_debut END
-           AS annee_sanction
-  FROM sanction s
-  JOIN types_sanction t ON t.type_diplome = s.type_diplome
-  JOIN annees_scolaires a ON a.annee_scolaire = s.annee_scolaire
-  WHERE s.obtenu AND t.compte_diplomation
-),
 sanction_eleve AS (
   SELECT cle_eleve,
          min(annee_sanction) AS premiere,
          min(CASE WHEN des_ou_dep THEN annee_sanction END) AS premiere_des_dep
-  FROM sanctions
+  FROM sanctions_comptees
   GROUP BY cle_eleve
 ),
 -- Per entry year (a small table): the September 30 that closes each horizon, and whether the
@@ -124,7 +81,7 @@ horizons AS (
 -- disagrees with itself on the nullability of a boolean CASE/COALESCE carried through GROUP BY.
 eleves AS (
   SELECT c.annee_scolaire, c.code_css, c.code_etablissement, c.annee_debut,
-         CASE WHEN sx.sexe IS NULL THEN 'inconnu' ELSE sx.sexe END AS sexe,
+         COALESCE(sc.sexe, sp.sexe, 'inconnu') AS sexe,
          CASE WHEN c.ehdaa THEN 'ehdaa' ELSE 'non_ehdaa' END AS ehdaa,
          CASE WHEN h.annee_precedente_donnees IS NULL THEN false ELSE true END AS annee_precedente_observee,
          CASE WHEN c.annee_debut + 4 <= d.annee_debut AND h.date_30_septembre_5 < n.nuit THEN 1 ELSE 0 END
@@ -140,7 +97,10 @@ eleves AS (
   -- The latest night of the warehouse: "as of" for every horizon (never the wall clock).
   CROSS JOIN (SELECT max(nuit) AS nuit FROM nuits) n
   JOIN horizons h ON h.annee_scolaire = c.annee_scolaire
-  LEFT JOIN sexe_rangs sx ON sx.cle_eleve = c.cle_eleve AND sx.rang = 1
+  -- Sex: a known sex of the CSS of entry first (intermediate model sexes), else the student's
+  -- sex among every CSS (sexe_province); without a known sex: 'inconnu'.
+  LEFT JOIN sexes sc ON sc.code_css = c.code_css AND sc.cle_eleve = c.cle_eleve
+  LEFT JOIN sexe_province sp ON sp.cle_eleve = c.cle_eleve
   LEFT JOIN sanction_eleve se ON se.cle_eleve = c.cle_eleve
 ),
 -- Ventilations: every student once in `ensemble`, once by sex, once by EHDAA status ...
@@ -192,24 +152,24 @@ SELECT
   annee_precedente_observee,
   nb_eleves_cohorte,
   CASE WHEN atteint_5 = 1 THEN CAST(nb_5 AS BIGINT) END AS nb_diplomes_qualifies_5ans,
-  CASE WHEN atteint_5 = 1 THEN CAST(nb_5 AS DOUBLE) / CAST(nb_eleves_cohorte AS DOUBLE) END
+  CASE WHEN atteint_5 = 1 THEN taux(nb_5, nb_eleves_cohorte) END
     AS taux_diplomation_qualification_5ans,
   CASE WHEN atteint_5 = 1 THEN CAST(nb_des_dep_5 AS BIGINT) END AS nb_des_dep_5ans,
-  CASE WHEN atteint_5 = 1 THEN CAST(nb_des_dep_5 AS DOUBLE) / CAST(nb_eleves_cohorte AS DOUBLE) END
+  CASE WHEN atteint_5 = 1 THEN taux(nb_des_dep_5, nb_eleves_cohorte) END
     AS taux_des_dep_5ans,
   atteint_5 = 1 AS horizon_atteint_5ans,
   CASE WHEN atteint_6 = 1 THEN CAST(nb_6 AS BIGINT) END AS nb_diplomes_qualifies_6ans,
-  CASE WHEN atteint_6 = 1 THEN CAST(nb_6 AS DOUBLE) / CAST(nb_eleves_cohorte AS DOUBLE) END
+  CASE WHEN atteint_6 = 1 THEN taux(nb_6, nb_eleves_cohorte) END
     AS taux_diplomation_qualification_6ans,
   CASE WHEN atteint_6 = 1 THEN CAST(nb_des_dep_6 AS BIGINT) END AS nb_des_dep_6ans,
-  CASE WHEN atteint_6 = 1 THEN CAST(nb_des_dep_6 AS DOUBLE) / CAST(nb_eleves_cohorte AS DOUBLE) END
+  CASE WHEN atteint_6 = 1 THEN taux(nb_des_dep_6, nb_eleves_cohorte) END
     AS taux_des_dep_6ans,
   atteint_6 = 1 AS horizon_atteint_6ans,
   CASE WHEN atteint_7 = 1 THEN CAST(nb_7 AS BIGINT) END AS nb_diplomes_qualifies_7ans,
-  CASE WHEN atteint_7 = 1 THEN CAST(nb_7 AS DOUBLE) / CAST(nb_eleves_cohorte AS DOUBLE) END
+  CASE WHEN atteint_7 = 1 THEN taux(nb_7, nb_eleves_cohorte) END
     AS taux_diplomation_qualification_7ans,
   CASE WHEN atteint_7 = 1 THEN CAST(nb_des_dep_7 AS BIGINT) END AS nb_des_dep_7ans,
-  CASE WHEN atteint_7 = 1 THEN CAST(nb_des_dep_7 AS DOUBLE) / CAST(nb_eleves_cohorte AS DOUBLE) END
+  CASE WHEN atteint_7 = 1 THEN taux(nb_des_dep_7, nb_eleves_cohorte) END
     AS taux_des_dep_7ans,
   atteint_7 = 1 AS horizon_atteint_7ans
 FROM comptes

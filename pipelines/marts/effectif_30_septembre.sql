@@ -2,37 +2,12 @@
 -- per school year, CSS, establishment, sector (jeunes, FGA, FP), order, grade, sex, EHDAA and
 -- intervention plan. Definition in words: effectif_30_septembre.yaml.
 WITH
--- GPI -> Mozaïk migration: per CSS and year, only the most recent system present in
--- `inscription` ('mozaik' > 'gpi'). (A row without a system, never in production, is kept.)
-systeme AS (
-  SELECT annee_scolaire, code_css, max(systeme_source) AS systeme_retenu
-  FROM inscription
-  GROUP BY annee_scolaire, code_css
-),
--- Youth sector: enrolments open on September 30 (started that day or before, or no start date;
--- no departure, or a departure after that day). An inactive enrolment counts only if it has a
--- departure date (the student was there, then left); inactive without one is a cancelled
--- enrolment.
+-- Youth sector: the kept enrolments open on September 30 (intermediate model
+-- inscription_30_septembre: system kept, no dummy school, cancelled enrolments out).
 jeunes AS (
-  SELECT
-    i.annee_scolaire,
-    i.code_css,
-    i.code_etablissement,
-    'jeunes' AS secteur,
-    i.ordre_enseignement,
-    i.classe,
-    i.ehdaa,
-    i.plan_intervention,
-    i.cle_eleve,
-    i.date_debut
-  FROM inscription i
-  JOIN annees_scolaires a ON a.annee_scolaire = i.annee_scolaire
-  JOIN systeme s ON s.annee_scolaire = i.annee_scolaire AND s.code_css = i.code_css
-  WHERE COALESCE(i.systeme_source = s.systeme_retenu, true)
-    AND NOT i.ecole_bidon
-    AND (i.date_debut IS NULL OR i.date_debut <= a.date_30_septembre)
-    AND (i.date_depart IS NULL OR i.date_depart >= a.date_30_septembre)
-    AND (i.actif OR i.date_depart IS NOT NULL)
+  SELECT annee_scolaire, code_css, code_etablissement, 'jeunes' AS secteur, ordre_enseignement,
+         classe, ehdaa, plan_intervention, cle_eleve, date_debut
+  FROM inscription_30_septembre
 ),
 -- Adult general education (FGA) and vocational training (FP): spells open on September 30 (the
 -- end date is the spell's last day). Untyped NULLs take the youth branch's types in the UNION
@@ -80,26 +55,6 @@ retenus AS (
     FROM presents p
   ) t
   WHERE rang = 1
-),
--- Sex: one row per (CSS, student) of `eleve`: a known sex first, then mozaik, gpi, jade, then
--- the smallest value.
-sexes AS (
-  SELECT code_css, cle_eleve, sexe
-  FROM (
-    SELECT
-      code_css,
-      cle_eleve,
-      sexe,
-      row_number() OVER (
-        PARTITION BY code_css, cle_eleve
-        ORDER BY
-          CASE WHEN sexe IS NULL THEN 1 ELSE 0 END,
-          CASE systeme_source WHEN 'mozaik' THEN 0 WHEN 'gpi' THEN 1 ELSE 2 END,
-          sexe
-      ) AS rang
-    FROM eleve
-  ) e
-  WHERE rang = 1
 )
 SELECT
   r.annee_scolaire,
@@ -113,6 +68,7 @@ SELECT
   r.plan_intervention,
   CAST(count(DISTINCT r.cle_eleve) AS BIGINT) AS nb_eleves
 FROM retenus r
+-- Sex: of the CSS of the enrolment kept (intermediate model sexes).
 LEFT JOIN sexes x ON x.code_css = r.code_css AND x.cle_eleve = r.cle_eleve
 GROUP BY r.annee_scolaire, r.code_css, r.code_etablissement, r.secteur, r.ordre_enseignement, r.classe, x.sexe, r.ehdaa, r.plan_intervention
 ORDER BY r.annee_scolaire, r.code_css, r.code_etablissement, r.secteur, r.ordre_enseignement, r.classe, x.sexe, r.ehdaa, r.plan_intervention

@@ -53,13 +53,14 @@ noms AS (
   ) n
   WHERE rang = 1
 ),
--- Absence rows of the latest year, of the year's system.
+-- Absence rows of the latest year, of the year's system, outside dummy establishments.
 absences AS (
   SELECT a.*
   FROM absence a
   JOIN derniere d ON d.code_css = a.code_css AND d.annee_scolaire = a.annee_scolaire
   JOIN systeme s
     ON s.code_css = a.code_css AND s.annee_scolaire = a.annee_scolaire AND s.systeme_source = a.systeme_source
+  WHERE a.ecole_bidon IS NOT TRUE
 ),
 -- How far the attendance data goes: the last date with an attendance row (absence or late) in the
 -- CSS this year, and never after today.
@@ -162,10 +163,7 @@ moyennes AS (
 indicateurs AS (
   SELECT
     p.*,
-    CASE
-      WHEN a.periodes_prevues > 0
-        THEN CAST(a.periodes_prevues - a.periodes_absent AS DOUBLE) / CAST(a.periodes_prevues AS DOUBLE)
-    END AS taux_assiduite,
+    taux(a.periodes_prevues - a.periodes_absent, a.periodes_prevues) AS taux_assiduite,
     m.moyenne_francais,
     m.moyenne_mathematique
   FROM population p

@@ -129,11 +129,8 @@ SELECT
   CAST(sum(CASE WHEN age IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS nb_entrants,
   CAST(sum(CASE WHEN age >= {{ age_retard }} THEN 1 ELSE 0 END) AS BIGINT) AS nb_retard,
   CAST(sum(CASE WHEN age < {{ age_retard }} THEN 1 ELSE 0 END) AS BIGINT) AS nb_sans_retard,
-  CASE
-    WHEN sum(CASE WHEN age IS NOT NULL THEN 1 ELSE 0 END) = 0 THEN NULL
-    ELSE CAST(sum(CASE WHEN age >= {{ age_retard }} THEN 1 ELSE 0 END) AS DOUBLE)
-      / CAST(sum(CASE WHEN age IS NOT NULL THEN 1 ELSE 0 END) AS DOUBLE)
-  END AS taux_retard,
+  taux(sum(CASE WHEN age >= {{ age_retard }} THEN 1 ELSE 0 END), sum(CASE WHEN age IS NOT NULL THEN 1 ELSE 0 END))
+    AS taux_retard,
   CAST(sum(CASE WHEN age IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS nb_sans_date_naissance
 FROM age
 GROUP BY annee_scolaire, code_css, code_etablissement, sexe

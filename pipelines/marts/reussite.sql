@@ -4,50 +4,10 @@
 -- Definition in words: reussite.yaml. Runs over the shared zone. `taux_reussite` is the view of
 -- its 'ensemble' rows.
 WITH
--- GPI -> Mozaïk migration: per CSS and year, only the most recent system present in
--- `inscription` ('mozaik' > 'gpi'); failing any enrolment that year, the most recent system of
--- the results themselves. (A row without a system, never in production, is kept.)
-systeme_inscription AS (
-  SELECT annee_scolaire, code_css, max(systeme_source) AS systeme_retenu
-  FROM inscription
-  GROUP BY annee_scolaire, code_css
-),
-systeme_resultat AS (
-  SELECT annee_scolaire, code_css, max(systeme_source) AS systeme_retenu
-  FROM resultat
-  GROUP BY annee_scolaire, code_css
-),
+-- The results counted (intermediate model resultats_retenus: system kept, no dummy school, no
+-- inactive subject enrolment), retakes excluded.
 resultats AS (
-  SELECT r.*
-  FROM resultat r
-  LEFT JOIN systeme_inscription si
-    ON si.annee_scolaire = r.annee_scolaire AND si.code_css = r.code_css
-  LEFT JOIN systeme_resultat sr
-    ON sr.annee_scolaire = r.annee_scolaire AND sr.code_css = r.code_css
-  WHERE NOT r.reprise
-    AND r.etat <> 0
-    AND NOT r.ecole_bidon
-    AND COALESCE(r.systeme_source = COALESCE(si.systeme_retenu, sr.systeme_retenu), true)
-),
--- Sex: one row per (CSS, student) of `eleve`, picked deterministically: a known sex first, then
--- the most recent youth system (mozaik, gpi, then jade), then the smallest value.
-sexes AS (
-  SELECT code_css, cle_eleve, sexe
-  FROM (
-    SELECT
-      code_css,
-      cle_eleve,
-      sexe,
-      row_number() OVER (
-        PARTITION BY code_css, cle_eleve
-        ORDER BY
-          CASE WHEN sexe IS NULL THEN 1 ELSE 0 END,
-          CASE systeme_source WHEN 'mozaik' THEN 0 WHEN 'gpi' THEN 1 ELSE 2 END,
-          sexe
-      ) AS rang
-    FROM eleve
-  ) e
-  WHERE rang = 1
+  SELECT * FROM resultats_retenus WHERE NOT reprise
 ),
 -- EHDAA and intervention plan: true if any enrolment of the student that year in that CSS (of
 -- the system kept) says so; null when the student has no enrolment there that year.
@@ -59,9 +19,9 @@ profils AS (
     max(CASE WHEN i.ehdaa THEN 1 ELSE 0 END) = 1 AS ehdaa,
     max(CASE WHEN i.plan_intervention THEN 1 ELSE 0 END) = 1 AS plan_intervention
   FROM inscription i
-  JOIN systeme_inscription si
+  JOIN systemes_retenus si
     ON si.annee_scolaire = i.annee_scolaire AND si.code_css = i.code_css
-  WHERE COALESCE(i.systeme_source = si.systeme_retenu, true)
+  WHERE COALESCE(i.systeme_source = si.systeme_source, true)
   GROUP BY i.annee_scolaire, i.code_css, i.cle_eleve
 ),
 base AS (
@@ -83,6 +43,7 @@ base AS (
   -- the results are the large side (30 million rows at the province scale).
   FROM profils p
   RIGHT JOIN (
+    -- Sex: of the result's CSS (intermediate model sexes).
     SELECT r.*, x.sexe
     FROM sexes x
     RIGHT JOIN resultats r ON x.code_css = r.code_css AND x.cle_eleve = r.cle_eleve
@@ -153,10 +114,10 @@ SELECT
   nb_echecs,
   nb_a_risque,
   nb_maitrise,
-  CASE WHEN nb_evalues = 0 THEN NULL ELSE CAST(nb_reussites AS DOUBLE) / CAST(nb_evalues AS DOUBLE) END AS taux_reussite,
-  CASE WHEN nb_evalues = 0 THEN NULL ELSE CAST(nb_echecs AS DOUBLE) / CAST(nb_evalues AS DOUBLE) END AS taux_echec,
-  CASE WHEN nb_evalues = 0 THEN NULL ELSE CAST(nb_a_risque AS DOUBLE) / CAST(nb_evalues AS DOUBLE) END AS taux_a_risque,
-  CASE WHEN nb_evalues = 0 THEN NULL ELSE CAST(nb_maitrise AS DOUBLE) / CAST(nb_evalues AS DOUBLE) END AS taux_maitrise,
+  taux(nb_reussites, nb_evalues) AS taux_reussite,
+  taux(nb_echecs, nb_evalues) AS taux_echec,
+  taux(nb_a_risque, nb_evalues) AS taux_a_risque,
+  taux(nb_maitrise, nb_evalues) AS taux_maitrise,
   moyenne,
   nb_absents,
   nb_exemptes,

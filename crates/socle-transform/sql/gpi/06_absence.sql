@@ -1,11 +1,15 @@
 -- Absent periods with their canonical category (from the school's reason table and the
--- dictionary's cpt_abs map). A reason code unknown to the school's table is quarantined.
+-- dictionary's cpt_abs map). A reason code unknown to the school's table is kept with no category
+-- (the marts count it as an absence without a category, absenteeism is never undercounted) and
+-- reported: the quality report's anomaly motifs_absence_inconnus (99_anomalies.sql) and the
+-- anomalies mart (motif_absence_inconnu). The dummy-school flag comes with the school.
 SELECT
   e.annee_scolaire,
   '{css}' AS code_css,
   'gpi' AS systeme_source,
   e.code_etablissement,
   k.cle_eleve,
+  e.ecole_bidon,
   a.fiche,
   a.date_abs AS date_absence,
   a.periode,
@@ -14,17 +18,14 @@ SELECT
   CASE
     WHEN e.id_eco IS NULL THEN 'unknown_school'
     WHEN k.fiche IS NULL THEN 'unknown_student'
-    WHEN a.motif_abs IS NOT NULL AND m.motif_abs IS NULL THEN 'unknown_absence_reason'
   END AS _reason,
   CASE
     WHEN e.id_eco IS NULL THEN 'id_eco'
     WHEN k.fiche IS NULL THEN 'fiche'
-    WHEN a.motif_abs IS NOT NULL AND m.motif_abs IS NULL THEN 'motif_abs'
   END AS _column,
   CASE
     WHEN e.id_eco IS NULL THEN concat('id_eco ', CAST(a.id_eco AS VARCHAR), ' is not a loaded school of gpm_t_eco')
     WHEN k.fiche IS NULL THEN 'fiche is not a student of gpm_e_ele'
-    WHEN a.motif_abs IS NOT NULL AND m.motif_abs IS NULL THEN concat('absence reason ', a.motif_abs, ' is not in gpm_t_motif_abs for this school')
   END AS _message,
   a._file,
   a._line

@@ -1,12 +1,15 @@
 -- Mozaïk absent periods. The category is the line's own (motivee, non_motivee, retard: already
 -- canonical, checked by the contract); the local reason code is kept as motif_absence. Mozaïk has
--- no table of reasons, so a reason is not checked against one (GPI's are).
+-- no table of reasons, so a reason is not checked against one (GPI's are). The dummy-school flag
+-- (fictif) comes with the school: an absence entered at a dummy school is loaded, flagged, and
+-- never counted by the marts.
 SELECT
   e.annee_scolaire,
   '{css}' AS code_css,
   'mozaik' AS systeme_source,
   e.code_etablissement,
   k.cle_eleve,
+  e.ecole_bidon,
   a.eleve_id AS fiche,
   a."date" AS date_absence,
   a.periode,
