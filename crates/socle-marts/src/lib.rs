@@ -164,12 +164,21 @@ pub async fn check(project: &Project, shared: &SessionContext, css: &SessionCont
                 });
             }
         }
-        if let Err(e) = register_result(ctx, &m.spec.name, schema, vec![]) {
-            problems.push(Problem {
-                file: m.sql_path.clone(),
-                path: String::new(),
-                message: e.to_string(),
-            });
+        // A shared intermediate model is built in the CSS zones too, for the models there that
+        // read it: registered in both sessions.
+        let zones: Vec<&SessionContext> = if m.is_intermediate() && m.spec.source == Source::Shared {
+            vec![shared, css]
+        } else {
+            vec![ctx]
+        };
+        for zone in zones {
+            if let Err(e) = register_result(zone, &m.spec.name, schema.clone(), vec![]) {
+                problems.push(Problem {
+                    file: m.sql_path.clone(),
+                    path: String::new(),
+                    message: e.to_string(),
+                });
+            }
         }
     }
     problems

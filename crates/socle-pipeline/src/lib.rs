@@ -254,11 +254,19 @@ pub async fn compute_marts(
         })
         .collect();
     let mut out: Vec<socle_marts::Built> = Vec::new();
-    let shared: Vec<&socle_marts::Mart> = marts
-        .iter()
-        .copied()
-        .filter(|m| m.spec.source == Source::Shared)
-        .collect();
+    // Each zone builds the requested marts with every intermediate model they read (a shared
+    // intermediate model is built in a CSS's zone for the models there that read it).
+    let with_models = |source: Source| -> Vec<&socle_marts::Mart> {
+        let wanted: std::collections::BTreeSet<&str> = marts
+            .iter()
+            .filter(|m| m.spec.source == source)
+            .flat_map(|m| project.with_dependencies(&m.spec.name))
+            .map(|m| m.spec.name.as_str())
+            .collect();
+        project.models().filter(|m| wanted.contains(m.spec.name.as_str())).collect()
+    };
+    let is_mart = |b: &socle_marts::Built| project.mart(&b.name).is_some();
+    let shared = with_models(Source::Shared);
     if !shared.is_empty() {
         let schemas = dictionary
             .entities
@@ -268,9 +276,9 @@ pub async fn compute_marts(
         let ctx = warehouse.session(Zone::Shared, &schemas).await?;
         socle_marts::register_reference(&ctx, project)?;
         socle_marts::register_nights(&ctx, &nights)?;
-        out.extend(socle_marts::build(&shared, &ctx).await?);
+        out.extend(socle_marts::build(&shared, &ctx).await?.into_iter().filter(is_mart));
     }
-    let per_css: Vec<&socle_marts::Mart> = marts.iter().copied().filter(|m| m.spec.source == Source::Css).collect();
+    let per_css = with_models(Source::Css);
     if !per_css.is_empty() {
         let mut schemas: std::collections::BTreeMap<String, socle_warehouse::SchemaRef> = dictionary
             .entities
@@ -288,7 +296,7 @@ pub async fn compute_marts(
             let own: Vec<(String, chrono::NaiveDate)> =
                 nights.iter().filter(|(c, _)| *c == m.code_css).cloned().collect();
             socle_marts::register_nights(&ctx, &own)?;
-            for b in socle_marts::build(&per_css, &ctx).await? {
+            for b in socle_marts::build(&per_css, &ctx).await?.into_iter().filter(is_mart) {
                 match out[first..].iter_mut().find(|o| o.name == b.name) {
                     Some(all) => all.batches.extend(b.batches),
                     None => out.push(b),
