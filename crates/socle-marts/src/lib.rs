@@ -10,12 +10,14 @@
 //! - [`build`] runs marts (each result registered for the marts that read it);
 //! - [`publish_sets`] turns a built mart into what each zone gets: small cells suppressed for the
 //!   shared zone, exact rows (flagged) for the CSS zones, nothing shared for nominative marts.
+//! - [`testing::Fixture`] runs a mart over hand-built canonical tables; [`cases`] runs the mart
+//!   tests written as data (`pipelines/tests/<mart>.yaml`) on it (`socle test`).
 
 mod project;
 mod reference;
 mod spec;
 mod suppress;
-#[cfg(any(test, feature = "testing"))]
+pub mod cases;
 pub mod testing;
 
 pub use project::{Mart, Project, SUPPRESSED_COLUMN, Seed, load, render, tables_read};
