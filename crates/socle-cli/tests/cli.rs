@@ -177,5 +177,9 @@ fn test_runs_the_mart_cases_and_shows_the_differing_cell() {
     // A name that selects nothing is an error.
     let o = socle(&["test", "pas_un_mart"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("aucun cas ne correspond à pas_un_mart"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("aucun cas ne correspond à pas_un_mart"),
+        "{}",
+        text(&o)
+    );
 }

@@ -41,7 +41,9 @@ fn snapshot(warehouse: &Path, zone: &str, mart: &str) -> String {
     args.push(&sql);
     let o = socle(&args);
     assert!(o.status.success(), "{zone}/{mart}: {}", text(&o));
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(o.stdout.as_slice());
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(o.stdout.as_slice());
     let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
     let hashed: Vec<bool> = header
         .iter()

@@ -66,12 +66,72 @@ pub enum CaseZone {
     Shared,
 }
 
-/// A table of `given`: rows, or a CSV file (one line) or CSV text (several lines).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// A table of `given`: rows, or a CSV file (one line) or CSV text (several lines), or a list of
+/// CSV files or texts (whose columns may differ).
+#[derive(Debug, Clone)]
 pub enum Given {
     Rows(Vec<YamlRow>),
     Csv(String),
+    Many(Vec<String>),
+}
+
+/// Read without buffering (an untagged enum would type `01` as the number 1): each value of a
+/// row keeps its YAML text.
+impl<'de> Deserialize<'de> for Given {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, MapAccess, SeqAccess, Visitor};
+        enum Item {
+            Row(YamlRow),
+            Text(String),
+        }
+        struct ItemVisitor;
+        impl<'de> Visitor<'de> for ItemVisitor {
+            type Value = Item;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a row (column: value) or a CSV file or text")
+            }
+            fn visit_str<E: Error>(self, v: &str) -> Result<Item, E> {
+                Ok(Item::Text(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
+                let mut row = YamlRow::new();
+                while let Some((k, v)) = map.next_entry::<String, Value>()? {
+                    row.insert(k, v);
+                }
+                Ok(Item::Row(row))
+            }
+        }
+        impl<'de> Deserialize<'de> for Item {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_any(ItemVisitor)
+            }
+        }
+        struct GivenVisitor;
+        impl<'de> Visitor<'de> for GivenVisitor {
+            type Value = Given;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of rows, a CSV file or text, or a list of CSV files or texts")
+            }
+            fn visit_str<E: Error>(self, v: &str) -> Result<Given, E> {
+                Ok(Given::Csv(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Given, A::Error> {
+                let (mut rows, mut texts) = (Vec::new(), Vec::new());
+                while let Some(item) = seq.next_element::<Item>()? {
+                    match item {
+                        Item::Row(r) => rows.push(r),
+                        Item::Text(t) => texts.push(t),
+                    }
+                }
+                match (rows.is_empty(), texts.is_empty()) {
+                    (_, true) => Ok(Given::Rows(rows)),
+                    (true, false) => Ok(Given::Many(texts)),
+                    (false, false) => Err(A::Error::custom("a list of rows or of CSV files, not both")),
+                }
+            }
+        }
+        d.deserialize_any(GivenVisitor)
+    }
 }
 
 /// One case.
@@ -257,7 +317,14 @@ impl Runner {
         };
         let mut fixture = Fixture::from_loaded(self.dictionary.clone(), self.project.clone());
         for (table, given) in &case.given {
-            fixture = fixture.table(table, &self.given_csv(table, given)?);
+            match given {
+                Given::Many(parts) => {
+                    for part in parts {
+                        fixture = fixture.table(table, &self.given_csv(table, &Given::Csv(part.clone()))?);
+                    }
+                }
+                _ => fixture = fixture.table(table, &self.given_csv(table, given)?),
+            }
         }
         if let Some(nuits) = &case.nuits {
             let mut csv = String::from("code_css,nuit\n");
@@ -305,7 +372,11 @@ impl Runner {
                 return Err(format!(
                     "{what}: le mart {} n'a pas de colonne {row} (colonnes: {})",
                     file.mart,
-                    if rows.columns.is_empty() { known.join(", ") } else { rows.columns.join(", ") }
+                    if rows.columns.is_empty() {
+                        known.join(", ")
+                    } else {
+                        rows.columns.join(", ")
+                    }
                 ));
             }
         }
@@ -320,6 +391,7 @@ impl Runner {
                 let p = self.dir.join(path.trim());
                 std::fs::read_to_string(&p).map_err(|e| format!("given.{table}: {}: {e}", p.display()))
             }
+            Given::Many(_) => Err(format!("given.{table}: une liste de listes")),
             Given::Rows(rows) => {
                 let mut columns: Vec<&str> = Vec::new();
                 for r in rows {
@@ -399,7 +471,11 @@ pub fn same(expected: &Value, actual: &Value) -> bool {
 
 /// A finite number written in decimal (not `inf` or `nan`).
 fn number(s: &str) -> Option<f64> {
-    if s.is_empty() || !s.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E')) {
+    if s.is_empty()
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'))
+    {
         return None;
     }
     s.parse::<f64>().ok().filter(|v| v.is_finite())
@@ -517,10 +593,12 @@ mod tests {
 
     #[test]
     fn yaml_scalars_keep_their_text() {
-        let rows: Vec<YamlRow> = serde_saphyr::from_str(
-            "- {a: 01, b: 2024-2025, c: ~, d: null, e: \"null\", f: true, g: 0.5, h: 866000, i: 2025-06-30}\n",
-        )
-        .expect("yaml");
+        let yaml = "- {a: 01, b: 2024-2025, c: ~, d: null, e: \"null\", f: true, g: 0.5, h: 866000, i: 2025-06-30}\n";
+        let rows: Vec<YamlRow> = serde_saphyr::from_str(yaml).expect("yaml");
+        let Given::Rows(given) = serde_saphyr::from_str::<Given>(yaml).expect("given") else {
+            panic!("not rows")
+        };
+        assert_eq!(given, rows);
         let r = &rows[0];
         assert_eq!(r["a"].as_deref(), Some("01"));
         assert_eq!(r["b"].as_deref(), Some("2024-2025"));
@@ -554,7 +632,11 @@ mod tests {
             ],
         };
         let row = |e: &str, n: &str| -> YamlRow {
-            [("etape".to_string(), Some(e.to_string())), ("n".to_string(), Some(n.to_string()))].into()
+            [
+                ("etape".to_string(), Some(e.to_string())),
+                ("n".to_string(), Some(n.to_string())),
+            ]
+            .into()
         };
         assert!(compare(&rows, &YamlRow::new(), &[row("1", "46"), row("2", "3")]).is_ok());
         let e = compare(&rows, &YamlRow::new(), &[row("1", "45"), row("2", "3")]).unwrap_err();
@@ -564,5 +646,38 @@ mod tests {
         let filter: YamlRow = [("etape".to_string(), Some("2".to_string()))].into();
         assert!(compare(&rows, &filter, &[row("2", "3")]).is_ok());
         assert!(compare(&rows, &filter, &[]).is_err());
+    }
+
+    /// Clear errors: unknown mart, table or column, a case without expectation, a wrong error.
+    #[tokio::test]
+    async fn mistakes_in_a_case_are_clear_errors() {
+        let root = crate::testing::repo_root();
+        let runner = Runner::new(&root.join("schemas"), &root.join("pipelines")).expect("runner");
+        let run = |yaml: &'static str| {
+            let file: CaseFile = serde_saphyr::from_str(yaml).expect("yaml");
+            let runner = &runner;
+            async move { runner.run_case(&file, &file.cases[0]).await }
+        };
+        let head = "cases:\n  - {name: c, description: d, zone: css, ";
+        let e = run("mart: pas_un_mart\ncases:\n  - {name: c, description: d, zone: css, expect: []}\n")
+            .await
+            .unwrap_err();
+        assert!(e.contains("aucun mart nommé pas_un_mart"), "{e}");
+        let yaml = format!("mart: taux_reussite\n{head}given: {{pas_une_table: [{{a: 1}}]}}, expect: []}}\n");
+        let e = run(Box::leak(yaml.into_boxed_str())).await.unwrap_err();
+        assert!(e.contains("pas_une_table is not a canonical table"), "{e}");
+        let yaml = format!("mart: taux_reussite\n{head}expect: [{{pas_une_colonne: 1}}]}}\n");
+        let e = run(Box::leak(yaml.into_boxed_str())).await.unwrap_err();
+        assert!(e.contains("pas de colonne pas_une_colonne"), "{e}");
+        let yaml = "mart: taux_reussite\ncases:\n  - {name: c, description: d, zone: css}\n".to_string();
+        let e = run(Box::leak(yaml.into_boxed_str())).await.unwrap_err();
+        assert!(e.contains("ni expect ni expect_error"), "{e}");
+        let yaml = format!("mart: taux_reussite\n{head}expect: []}}\n");
+        assert!(run(Box::leak(yaml.into_boxed_str())).await.is_ok());
+        let yaml = format!(
+            "mart: suivi_des\ncases:\n  - {{name: c, description: d, zone: shared, expect_error: autre chose}}\n"
+        );
+        let e = run(Box::leak(yaml.into_boxed_str())).await.unwrap_err();
+        assert!(e.contains("erreur attendue contenant « autre chose »"), "{e}");
     }
 }

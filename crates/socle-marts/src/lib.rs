@@ -13,11 +13,11 @@
 //! - [`testing::Fixture`] runs a mart over hand-built canonical tables; [`cases`] runs the mart
 //!   tests written as data (`pipelines/tests/<mart>.yaml`) on it (`socle test`).
 
+pub mod cases;
 mod project;
 mod reference;
 mod spec;
 mod suppress;
-pub mod cases;
 pub mod testing;
 
 pub use project::{Mart, Project, SUPPRESSED_COLUMN, Seed, load, render, tables_read};
