@@ -674,9 +674,8 @@ mod tests {
         assert!(e.contains("ni expect ni expect_error"), "{e}");
         let yaml = format!("mart: taux_reussite\n{head}expect: []}}\n");
         assert!(run(Box::leak(yaml.into_boxed_str())).await.is_ok());
-        let yaml = format!(
-            "mart: suivi_des\ncases:\n  - {{name: c, description: d, zone: shared, expect_error: autre chose}}\n"
-        );
+        let yaml = "mart: suivi_des\ncases:\n  - {name: c, description: d, zone: shared, expect_error: autre chose}\n"
+            .to_string();
         let e = run(Box::leak(yaml.into_boxed_str())).await.unwrap_err();
         assert!(e.contains("erreur attendue contenant « autre chose »"), "{e}");
     }
