@@ -11,6 +11,7 @@ mod rekey;
 mod retention;
 mod run;
 mod status;
+mod test;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -64,6 +65,9 @@ enum Command {
         #[arg(long, default_value = "pipelines")]
         pipelines: PathBuf,
     },
+    /// Run the mart cases of pipelines/tests/ (all, or those of a file, a mart, or `mart::case`):
+    /// one line per case, exit 1 if any fails.
+    Test(test::TestArgs),
     /// Print the data dictionary as documentation.
     Dictionary {
         #[arg(long, default_value = "schemas")]
@@ -139,6 +143,7 @@ fn main() -> ExitCode {
             Command::Retention(args) => retention::retention(args).await.map(|_| 0),
             Command::Rekey(args) => rekey::rekey(args).await.map(|_| 0),
             Command::Check { schemas, pipelines } => check(schemas, pipelines).await,
+            Command::Test(args) => test::test(args).await,
             Command::Dictionary {
                 schemas,
                 format: DocFormat::Md,

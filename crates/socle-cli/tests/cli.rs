@@ -137,3 +137,49 @@ fn demo_run_on_the_fixtures_then_query_in_every_format() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("nope"), "{}", text(&o));
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// `socle test`: every case of the committed `pipelines/tests/` passes (exit 0, one `ok` line per
+/// case and the summary); in a copy where one expected number is wrong, that case fails (exit 1)
+/// and the output names the differing cell with both values.
+#[test]
+fn test_runs_the_mart_cases_and_shows_the_differing_cell() {
+    let o = socle(&["test"]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(out.contains("ok     absenteisme::absenteisme_by_etape"), "{out}");
+    assert!(out.contains(" en échec") && out.contains("0 en échec"), "{out}");
+
+    // One case of one mart: `mart::case`.
+    let o = socle(&["test", "absenteisme::absenteisme_by_etape"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("1 cas: 1 réussi(s), 0 en échec"),
+        "{}",
+        text(&o)
+    );
+
+    // A wrong expected number in a copy of the pipelines: exit 1, the cell shown.
+    let dir = tempfile::tempdir().unwrap();
+    let pipelines = dir.path().join("pipelines");
+    copy_dir(&root().join("pipelines"), &pipelines);
+    let file = pipelines.join("tests/absenteisme.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    let wrong = yaml.replacen("nb_jours_eleve: 58,", "nb_jours_eleve: 57,", 1);
+    assert_ne!(wrong, yaml, "the case to break is not there any more");
+    std::fs::write(&file, wrong).unwrap();
+    let o = socle(&["test", "absenteisme", "--pipelines", pipelines.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(out.contains("ÉCHEC  absenteisme::absenteisme_by_etape\n"), "{out}");
+    assert!(out.contains("nb_jours_eleve: attendu 57, obtenu 58"), "{out}");
+    assert!(out.contains("1 en échec"), "{out}");
+
+    // A name that selects nothing is an error.
+    let o = socle(&["test", "pas_un_mart"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("aucun cas ne correspond à pas_un_mart"),
+        "{}",
+        text(&o)
+    );
+}

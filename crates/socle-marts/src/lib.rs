@@ -10,13 +10,15 @@
 //! - [`build`] runs marts (each result registered for the marts that read it);
 //! - [`publish_sets`] turns a built mart into what each zone gets: small cells suppressed for the
 //!   shared zone, exact rows (flagged) for the CSS zones, nothing shared for nominative marts.
+//! - [`testing::Fixture`] runs a mart over hand-built canonical tables; [`cases`] runs the mart
+//!   tests written as data (`pipelines/tests/<mart>.yaml`) on it (`socle test`).
 
+pub mod cases;
 mod functions;
 mod project;
 mod reference;
 mod spec;
 mod suppress;
-#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use functions::{TAUX_DUCKDB_MACRO, Taux, register_functions};

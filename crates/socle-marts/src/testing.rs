@@ -48,8 +48,8 @@ pub fn repo_root() -> PathBuf {
 
 /// Hand-built canonical tables and the project whose marts run over them.
 pub struct Fixture {
-    dictionary: Dictionary,
-    project: Project,
+    dictionary: Arc<Dictionary>,
+    project: Arc<Project>,
     tables: Vec<(String, String)>,
     threshold: Option<i64>,
 }
@@ -68,12 +68,18 @@ impl Fixture {
             let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
             return Err(format!("pipelines have problems:\n{}", list.join("\n")).into());
         }
-        Ok(Fixture {
+        Ok(Self::from_loaded(Arc::new(dictionary), Arc::new(project)))
+    }
+
+    /// A fixture over a dictionary and a project already loaded (the case runner loads them
+    /// once for every case).
+    pub fn from_loaded(dictionary: Arc<Dictionary>, project: Arc<Project>) -> Self {
+        Fixture {
             dictionary,
             project,
             tables: Vec::new(),
             threshold: None,
-        })
+        }
     }
 
     /// Adds rows to table `name` (a canonical entity or `quarantaine`): a CSV text whose first
