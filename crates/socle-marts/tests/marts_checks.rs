@@ -58,6 +58,12 @@ fn fixture() -> Result<(Fixture, Pipelines), Box<dyn Error>> {
     if src.join("config.yaml").exists() {
         std::fs::copy(src.join("config.yaml"), dir.join("config.yaml"))?;
     }
+    // The marts read the intermediate models: copy them all.
+    std::fs::create_dir_all(dir.join("intermediate"))?;
+    for e in std::fs::read_dir(src.join("intermediate"))? {
+        let e = e?;
+        std::fs::copy(e.path(), dir.join("intermediate").join(e.file_name()))?;
+    }
     let f = Fixture::with_paths(&repo_root().join("schemas"), &dir)?;
     Ok((f, guard))
 }
