@@ -89,49 +89,39 @@ indicateurs AS (
 ),
 -- Level: 2 risque (under the risk threshold), 1 alerte (under the warning one), 0 aucun; null
 -- without a value. A value equal to a threshold is not under it.
-niveaux AS (
-  SELECT code_css, cle_eleve, indicateur, valeur,
-         CASE WHEN valeur < seuil_risque THEN 2 WHEN valeur < seuil_alerte THEN 1 WHEN valeur IS NOT NULL THEN 0 END AS niveau
-  FROM indicateurs
-),
-eleve_niveaux AS (
-  SELECT code_css, cle_eleve,
-         max(CASE WHEN indicateur = 'assiduite' THEN valeur END) AS taux_assiduite,
-         max(CASE WHEN indicateur = 'assiduite' THEN niveau END) AS niveau_assiduite,
-         max(CASE WHEN indicateur = 'francais' THEN valeur END) AS moyenne_francais,
-         max(CASE WHEN indicateur = 'francais' THEN niveau END) AS niveau_francais,
-         max(CASE WHEN indicateur = 'mathematique' THEN valeur END) AS moyenne_mathematique,
-         max(CASE WHEN indicateur = 'mathematique' THEN niveau END) AS niveau_mathematique,
-         max(niveau) AS niveau_global,
-         sum(CASE WHEN niveau >= 1 THEN 1 ELSE 0 END) AS nb_indicateurs_risque
-  FROM niveaux
-  GROUP BY code_css, cle_eleve
-),
 libelles AS (
   SELECT * FROM (VALUES (0, 'aucun'), (1, 'alerte'), (2, 'risque')) AS t(niveau, libelle)
+),
+niveaux AS (
+  SELECT i.code_css, i.cle_eleve, i.indicateur, i.valeur, l.niveau, l.libelle
+  FROM indicateurs i
+  LEFT JOIN libelles l
+    ON l.niveau = CASE WHEN i.valeur < i.seuil_risque THEN 2 WHEN i.valeur < i.seuil_alerte THEN 1 WHEN i.valeur IS NOT NULL THEN 0 END
+),
+-- The worst known level, and how many indicators are at alerte or risque.
+global AS (
+  SELECT n.code_css, n.cle_eleve, l.libelle, n.nb_indicateurs_risque
+  FROM (
+    SELECT code_css, cle_eleve, max(niveau) AS niveau, sum(CASE WHEN niveau >= 1 THEN 1 ELSE 0 END) AS nb_indicateurs_risque
+    FROM niveaux
+    GROUP BY code_css, cle_eleve
+  ) n
+  LEFT JOIN libelles l ON l.niveau = n.niveau
 )
 SELECT
-  p.code_css,
-  p.annee_scolaire,
-  p.code_etablissement,
-  p.fiche,
-  p.nom,
-  p.prenom,
-  p.ordre_enseignement,
-  p.classe,
-  p.groupe_repere,
-  n.taux_assiduite,
-  la.libelle AS niveau_assiduite,
-  n.moyenne_francais,
-  lf.libelle AS niveau_francais,
-  n.moyenne_mathematique,
-  lm.libelle AS niveau_mathematique,
-  lg.libelle AS niveau_global,
-  CAST(COALESCE(n.nb_indicateurs_risque, 0) AS BIGINT) AS nb_indicateurs_risque
+  -- The student's columns: eleves_courants' but the keys the output does not show.
+  p.* EXCLUDE (annee_precedente, systeme_source, cle_eleve),
+  a.valeur AS taux_assiduite,
+  a.libelle AS niveau_assiduite,
+  f.valeur AS moyenne_francais,
+  f.libelle AS niveau_francais,
+  m.valeur AS moyenne_mathematique,
+  m.libelle AS niveau_mathematique,
+  g.libelle AS niveau_global,
+  CAST(COALESCE(g.nb_indicateurs_risque, 0) AS BIGINT) AS nb_indicateurs_risque
 FROM eleves_courants p
-LEFT JOIN eleve_niveaux n ON n.code_css = p.code_css AND n.cle_eleve = p.cle_eleve
-LEFT JOIN libelles la ON la.niveau = n.niveau_assiduite
-LEFT JOIN libelles lf ON lf.niveau = n.niveau_francais
-LEFT JOIN libelles lm ON lm.niveau = n.niveau_mathematique
-LEFT JOIN libelles lg ON lg.niveau = n.niveau_global
+LEFT JOIN niveaux a ON a.code_css = p.code_css AND a.cle_eleve = p.cle_eleve AND a.indicateur = 'assiduite'
+LEFT JOIN niveaux f ON f.code_css = p.code_css AND f.cle_eleve = p.cle_eleve AND f.indicateur = 'francais'
+LEFT JOIN niveaux m ON m.code_css = p.code_css AND m.cle_eleve = p.cle_eleve AND m.indicateur = 'mathematique'
+LEFT JOIN global g ON g.code_css = p.code_css AND g.cle_eleve = p.cle_eleve
 ORDER BY p.code_css, p.code_etablissement, p.classe, p.groupe_repere, p.nom, p.prenom, p.fiche
