@@ -53,11 +53,7 @@ base AS (
 -- ('ensemble'), and the cell by group, sex, EHDAA and plan (the other breakdown columns null).
 -- (A cross join of the results with the list of breakdowns materialised the results in memory.)
 SELECT
-  annee_scolaire,
-  code_css,
-  code_etablissement,
-  code_cours,
-  etape,
+  annee_scolaire, code_css, code_etablissement, code_cours, etape,
   CASE
     WHEN grouping(groupe) = 0 THEN 'groupe'
     WHEN grouping(sexe) = 0 THEN 'sexe'
