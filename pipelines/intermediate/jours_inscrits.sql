@@ -16,17 +16,14 @@ evenement AS (
          '' AS cle_eleve, 1 AS jours, nb_periodes AS periodes
   FROM jours_classe
   UNION ALL
-  SELECT i.annee_scolaire, i.code_css, i.code_etablissement, t.cle_etape, i.debut, 0,
+  -- Each window's two events: its start (ordre 0) and its end (ordre 2).
+  SELECT i.annee_scolaire, i.code_css, i.code_etablissement, t.cle_etape,
+         CASE WHEN b.ordre = 0 THEN i.debut ELSE i.fin END, b.ordre,
          i.cle_eleve, 0, 0
   FROM inscriptions_ecole i
   JOIN etape t
     ON t.annee_scolaire = i.annee_scolaire AND t.code_css = i.code_css AND t.code_etablissement = i.code_etablissement
-  UNION ALL
-  SELECT i.annee_scolaire, i.code_css, i.code_etablissement, t.cle_etape, i.fin, 2,
-         i.cle_eleve, 0, 0
-  FROM inscriptions_ecole i
-  JOIN etape t
-    ON t.annee_scolaire = i.annee_scolaire AND t.code_css = i.code_css AND t.code_etablissement = i.code_etablissement
+  CROSS JOIN (SELECT 0 AS ordre UNION ALL SELECT 2) b
 ),
 cumul AS (
   SELECT

@@ -1,18 +1,15 @@
 -- anomalies_detail: the data anomalies a CSS must fix, one row per finding (nominative: fiche).
 -- Definition in words: anomalies_detail.yaml. Runs in each CSS's zone (fiche, quarantaine);
 -- never selects code permanent, names or birth dates.
+-- Reads the intermediate model systemes_retenus (the GPI -> Mozaïk rule).
 WITH
--- Migration GPI -> Mozaïk: per year, the rows of the most recent system only.
-systeme AS (
-  SELECT annee_scolaire, max(systeme_source) AS systeme_source
-  FROM inscription
-  GROUP BY annee_scolaire
-),
+-- Migration GPI -> Mozaïk: per year, the rows of the system kept (systemes_retenus) only.
 insc AS (
   SELECT i.annee_scolaire, i.code_css, i.systeme_source, i.code_etablissement, i.cle_eleve, i.fiche,
          i.eco, i.ecole_bidon, i.actif, i.ordre_enseignement, i.classe, i.date_debut, i.date_depart
   FROM inscription i
-  JOIN systeme s ON s.annee_scolaire = i.annee_scolaire AND s.systeme_source = i.systeme_source
+  JOIN systemes_retenus s
+    ON s.annee_scolaire = i.annee_scolaire AND s.code_css = i.code_css AND s.systeme_source = i.systeme_source
 ),
 -- Findings without a school year of their own (fiches, quarantine) go to the CSS's most recent
 -- school year: the year its staff works on.
@@ -55,7 +52,7 @@ res AS (
   SELECT r.annee_scolaire, r.code_css, r.code_etablissement, r.cle_eleve, r.fiche, r.code_cours,
          r.code_cours_source, r.cours_local
   FROM resultat r
-  LEFT JOIN systeme s ON s.annee_scolaire = r.annee_scolaire
+  LEFT JOIN systemes_retenus s ON s.annee_scolaire = r.annee_scolaire AND s.code_css = r.code_css
   WHERE s.systeme_source IS NULL OR s.systeme_source = r.systeme_source
 ),
 inscrits AS (

@@ -103,74 +103,43 @@ eleves AS (
   LEFT JOIN sexe_province sp ON sp.cle_eleve = c.cle_eleve
   LEFT JOIN sanction_eleve se ON se.cle_eleve = c.cle_eleve
 ),
--- Ventilations: every student once in `ensemble`, once by sex, once by EHDAA status ...
-ventile AS (
-  SELECT annee_scolaire, code_css, code_etablissement, annee_debut, annee_precedente_observee,
-         atteint_5, atteint_6, atteint_7, premiere, premiere_des_dep,
-         'ensemble' AS ventilation, 'tous' AS sous_groupe
-  FROM eleves
-  UNION ALL
-  SELECT annee_scolaire, code_css, code_etablissement, annee_debut, annee_precedente_observee,
-         atteint_5, atteint_6, atteint_7, premiere, premiere_des_dep,
-         'sexe' AS ventilation, sexe AS sous_groupe
-  FROM eleves
-  UNION ALL
-  SELECT annee_scolaire, code_css, code_etablissement, annee_debut, annee_precedente_observee,
-         atteint_5, atteint_6, atteint_7, premiere, premiere_des_dep,
-         'ehdaa' AS ventilation, ehdaa AS sous_groupe
-  FROM eleves
-),
--- ... and at two levels: the entry school, and the whole entry CSS (code_etablissement null).
-niveaux AS (
-  SELECT v.annee_scolaire, v.code_css,
-         CASE WHEN n.niveau = 'etablissement' THEN v.code_etablissement END AS code_etablissement,
-         v.annee_debut, v.annee_precedente_observee, v.atteint_5, v.atteint_6, v.atteint_7, v.premiere,
-         v.premiere_des_dep, v.ventilation, v.sous_groupe
-  FROM ventile v
-  CROSS JOIN (SELECT 'etablissement' AS niveau UNION ALL SELECT 'css' AS niveau) n
-),
+-- Ventilations, as grouping sets over the students read once: every student once in `ensemble`,
+-- once by sex, once by EHDAA status, each at two levels: the entry school, and the whole entry
+-- CSS (code_etablissement null). The horizon flags are the same for every student of a year.
 comptes AS (
-  SELECT annee_scolaire, code_css, code_etablissement, ventilation, sous_groupe,
+  SELECT annee_scolaire, code_css, code_etablissement,
+         CASE WHEN grouping(sexe) = 0 THEN 'sexe' WHEN grouping(ehdaa) = 0 THEN 'ehdaa' ELSE 'ensemble' END
+           AS ventilation,
+         CASE WHEN grouping(sexe) = 0 THEN sexe WHEN grouping(ehdaa) = 0 THEN ehdaa ELSE 'tous' END AS sous_groupe,
          annee_precedente_observee, atteint_5, atteint_6, atteint_7,
          CAST(count(*) AS BIGINT) AS nb_eleves_cohorte,
-         sum(CASE WHEN premiere <= annee_debut + 4 THEN 1 ELSE 0 END) AS nb_5,
-         sum(CASE WHEN premiere_des_dep <= annee_debut + 4 THEN 1 ELSE 0 END) AS nb_des_dep_5,
-         sum(CASE WHEN premiere <= annee_debut + 5 THEN 1 ELSE 0 END) AS nb_6,
-         sum(CASE WHEN premiere_des_dep <= annee_debut + 5 THEN 1 ELSE 0 END) AS nb_des_dep_6,
-         sum(CASE WHEN premiere <= annee_debut + 6 THEN 1 ELSE 0 END) AS nb_7,
-         sum(CASE WHEN premiere_des_dep <= annee_debut + 6 THEN 1 ELSE 0 END) AS nb_des_dep_7
-  FROM niveaux
-  GROUP BY annee_scolaire, code_css, code_etablissement, ventilation, sous_groupe,
-           annee_precedente_observee, atteint_5, atteint_6, atteint_7
+         CASE WHEN atteint_5 = 1 THEN CAST(sum(CASE WHEN premiere <= annee_debut + 4 THEN 1 ELSE 0 END) AS BIGINT) END AS nb_5,
+         CASE WHEN atteint_5 = 1 THEN CAST(sum(CASE WHEN premiere_des_dep <= annee_debut + 4 THEN 1 ELSE 0 END) AS BIGINT) END AS nb_des_dep_5,
+         CASE WHEN atteint_6 = 1 THEN CAST(sum(CASE WHEN premiere <= annee_debut + 5 THEN 1 ELSE 0 END) AS BIGINT) END AS nb_6,
+         CASE WHEN atteint_6 = 1 THEN CAST(sum(CASE WHEN premiere_des_dep <= annee_debut + 5 THEN 1 ELSE 0 END) AS BIGINT) END AS nb_des_dep_6,
+         CASE WHEN atteint_7 = 1 THEN CAST(sum(CASE WHEN premiere <= annee_debut + 6 THEN 1 ELSE 0 END) AS BIGINT) END AS nb_7,
+         CASE WHEN atteint_7 = 1 THEN CAST(sum(CASE WHEN premiere_des_dep <= annee_debut + 6 THEN 1 ELSE 0 END) AS BIGINT) END AS nb_des_dep_7
+  FROM eleves
+  GROUP BY GROUPING SETS (
+    (annee_scolaire, code_css, annee_precedente_observee, atteint_5, atteint_6, atteint_7, code_etablissement),
+    (annee_scolaire, code_css, annee_precedente_observee, atteint_5, atteint_6, atteint_7, code_etablissement, sexe),
+    (annee_scolaire, code_css, annee_precedente_observee, atteint_5, atteint_6, atteint_7, code_etablissement, ehdaa),
+    (annee_scolaire, code_css, annee_precedente_observee, atteint_5, atteint_6, atteint_7),
+    (annee_scolaire, code_css, annee_precedente_observee, atteint_5, atteint_6, atteint_7, sexe),
+    (annee_scolaire, code_css, annee_precedente_observee, atteint_5, atteint_6, atteint_7, ehdaa)
+  )
 )
 SELECT
-  annee_scolaire,
-  code_css,
-  code_etablissement,
-  ventilation,
-  sous_groupe,
+  -- The grain (the YAML's unique_key), then the cohort's size.
+  annee_scolaire, code_css, code_etablissement, ventilation, sous_groupe,
   annee_precedente_observee,
   nb_eleves_cohorte,
-  CASE WHEN atteint_5 = 1 THEN CAST(nb_5 AS BIGINT) END AS nb_diplomes_qualifies_5ans,
-  CASE WHEN atteint_5 = 1 THEN taux(nb_5, nb_eleves_cohorte) END
-    AS taux_diplomation_qualification_5ans,
-  CASE WHEN atteint_5 = 1 THEN CAST(nb_des_dep_5 AS BIGINT) END AS nb_des_dep_5ans,
-  CASE WHEN atteint_5 = 1 THEN taux(nb_des_dep_5, nb_eleves_cohorte) END
-    AS taux_des_dep_5ans,
-  atteint_5 = 1 AS horizon_atteint_5ans,
-  CASE WHEN atteint_6 = 1 THEN CAST(nb_6 AS BIGINT) END AS nb_diplomes_qualifies_6ans,
-  CASE WHEN atteint_6 = 1 THEN taux(nb_6, nb_eleves_cohorte) END
-    AS taux_diplomation_qualification_6ans,
-  CASE WHEN atteint_6 = 1 THEN CAST(nb_des_dep_6 AS BIGINT) END AS nb_des_dep_6ans,
-  CASE WHEN atteint_6 = 1 THEN taux(nb_des_dep_6, nb_eleves_cohorte) END
-    AS taux_des_dep_6ans,
-  atteint_6 = 1 AS horizon_atteint_6ans,
-  CASE WHEN atteint_7 = 1 THEN CAST(nb_7 AS BIGINT) END AS nb_diplomes_qualifies_7ans,
-  CASE WHEN atteint_7 = 1 THEN taux(nb_7, nb_eleves_cohorte) END
-    AS taux_diplomation_qualification_7ans,
-  CASE WHEN atteint_7 = 1 THEN CAST(nb_des_dep_7 AS BIGINT) END AS nb_des_dep_7ans,
-  CASE WHEN atteint_7 = 1 THEN taux(nb_des_dep_7, nb_eleves_cohorte) END
-    AS taux_des_dep_7ans,
-  atteint_7 = 1 AS horizon_atteint_7ans
+  -- Each horizon k: counts null (hence rates null) until it is reached, and the flag.
+  nb_5 AS nb_diplomes_qualifies_5ans, taux(nb_5, nb_eleves_cohorte) AS taux_diplomation_qualification_5ans,
+  nb_des_dep_5 AS nb_des_dep_5ans, taux(nb_des_dep_5, nb_eleves_cohorte) AS taux_des_dep_5ans, atteint_5 = 1 AS horizon_atteint_5ans,
+  nb_6 AS nb_diplomes_qualifies_6ans, taux(nb_6, nb_eleves_cohorte) AS taux_diplomation_qualification_6ans,
+  nb_des_dep_6 AS nb_des_dep_6ans, taux(nb_des_dep_6, nb_eleves_cohorte) AS taux_des_dep_6ans, atteint_6 = 1 AS horizon_atteint_6ans,
+  nb_7 AS nb_diplomes_qualifies_7ans, taux(nb_7, nb_eleves_cohorte) AS taux_diplomation_qualification_7ans,
+  nb_des_dep_7 AS nb_des_dep_7ans, taux(nb_des_dep_7, nb_eleves_cohorte) AS taux_des_dep_7ans, atteint_7 = 1 AS horizon_atteint_7ans
 FROM comptes
 ORDER BY annee_scolaire, code_css, code_etablissement NULLS FIRST, ventilation, sous_groupe

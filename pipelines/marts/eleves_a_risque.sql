@@ -1,121 +1,47 @@
 -- eleves_a_risque: early warning per current student of the latest school year (attendance,
 -- French and math averages; Ed-Fi Analytics Middle Tier thresholds). Definition in words:
 -- eleves_a_risque.yaml. Runs in each CSS's zone (names, fiche); one CSS at a time.
+-- Reads the intermediate models eleves_courants (population, names), inscriptions_ecole,
+-- jours_classe, absences_jour (attendance) and resultats_retenus (marks).
 WITH
--- Migration GPI -> Mozaïk: per CSS and year, only the most recent system present in inscription.
-systeme AS (
-  SELECT code_css, annee_scolaire, max(systeme_source) AS systeme_source
-  FROM inscription
-  GROUP BY code_css, annee_scolaire
-),
--- Active enrolments outside dummy schools.
-insc AS (
-  SELECT i.*
-  FROM inscription i
-  JOIN systeme s
-    ON s.code_css = i.code_css AND s.annee_scolaire = i.annee_scolaire AND s.systeme_source = i.systeme_source
-  WHERE NOT i.ecole_bidon AND i.actif
-),
-derniere AS (
-  SELECT code_css, max(annee_scolaire) AS annee_scolaire FROM insc GROUP BY code_css
-),
--- Enrolments of the latest year (each one a window of enrolled days: date_debut to date_depart,
--- both included).
-insc_annee AS (
-  SELECT i.*
-  FROM insc i
-  JOIN derniere d ON d.code_css = i.code_css AND d.annee_scolaire = i.annee_scolaire
-),
--- Population: students still enrolled (an enrolment of the latest year without a departure); the
--- row describes the enrolment that started last.
-population AS (
-  SELECT *
-  FROM (
-    SELECT
-      code_css, annee_scolaire, systeme_source, code_etablissement, cle_eleve, fiche,
-      ordre_enseignement, classe, groupe_repere,
-      row_number() OVER (
-        PARTITION BY code_css, cle_eleve
-        ORDER BY date_debut DESC NULLS LAST, code_etablissement, fiche
-      ) AS rang
-    FROM insc_annee
-    WHERE date_depart IS NULL
-  ) p
-  WHERE rang = 1
-),
-noms AS (
-  SELECT code_css, systeme_source, fiche, nom, prenom
-  FROM (
-    SELECT
-      e.code_css, e.systeme_source, e.fiche, e.nom, e.prenom,
-      row_number() OVER (PARTITION BY e.code_css, e.systeme_source, e.fiche ORDER BY e.nom, e.prenom) AS rang
-    FROM eleve e
-  ) n
-  WHERE rang = 1
-),
--- Absence rows of the latest year, of the year's system, outside dummy establishments.
-absences AS (
-  SELECT a.*
-  FROM absence a
-  JOIN derniere d ON d.code_css = a.code_css AND d.annee_scolaire = a.annee_scolaire
-  JOIN systeme s
-    ON s.code_css = a.code_css AND s.annee_scolaire = a.annee_scolaire AND s.systeme_source = a.systeme_source
-  WHERE a.ecole_bidon IS NOT TRUE
-),
 -- How far the attendance data goes: the last date with an attendance row (absence or late) in the
--- CSS this year, and never after today.
+-- CSS this year (absences_jour: system kept, no dummy establishment), never after the night.
 horizon AS (
-  SELECT code_css, max(date_absence) AS date_horizon
-  FROM absences
-  WHERE date_absence <= (SELECT max(nuit) FROM nuits)
-  GROUP BY code_css
+  SELECT b.code_css, max(b.date_absence) AS date_horizon
+  FROM absences_jour b
+  JOIN (SELECT DISTINCT code_css, annee_scolaire FROM eleves_courants) d
+    ON d.code_css = b.code_css AND d.annee_scolaire = b.annee_scolaire
+  WHERE b.date_absence <= (SELECT max(nuit) FROM nuits)
+  GROUP BY b.code_css
 ),
--- School days of the latest year, of the year's system.
-jours_classe AS (
-  SELECT c.code_css, c.code_etablissement, c.date, c.nb_periodes
-  FROM calendrier c
-  JOIN derniere d ON d.code_css = c.code_css AND d.annee_scolaire = c.annee_scolaire
-  JOIN systeme s
-    ON s.code_css = c.code_css AND s.annee_scolaire = c.annee_scolaire AND s.systeme_source = c.systeme_source
-  WHERE c.jour_classe AND c.nb_periodes > 0
+-- Expected periods: the school days up to the horizon of every school the student was enrolled
+-- in this year (inscriptions_ecole: valid enrolments, active or departed, bounds included), so a
+-- student who changed school keeps the days of the school they left.
+prevues AS (
+  SELECT p.code_css, p.cle_eleve, sum(j.nb_periodes) AS periodes_prevues
+  FROM eleves_courants p
+  JOIN horizon h ON h.code_css = p.code_css
+  JOIN inscriptions_ecole i
+    ON i.code_css = p.code_css AND i.annee_scolaire = p.annee_scolaire AND i.cle_eleve = p.cle_eleve
+  JOIN jours_classe j
+    ON j.annee_scolaire = i.annee_scolaire AND j.code_css = i.code_css AND j.code_etablissement = i.code_etablissement
+  WHERE j.jour >= i.debut AND j.jour <= i.fin AND j.jour <= h.date_horizon
+  GROUP BY p.code_css, p.cle_eleve
 ),
--- Each student's enrolled school days up to the horizon (once per school and date).
-jours_inscrits AS (
-  SELECT DISTINCT i.code_css, i.cle_eleve, j.code_etablissement, j.date, j.nb_periodes
-  FROM insc_annee i
-  JOIN population p ON p.code_css = i.code_css AND p.cle_eleve = i.cle_eleve
-  JOIN horizon h ON h.code_css = i.code_css
-  JOIN jours_classe j ON j.code_css = i.code_css AND j.code_etablissement = i.code_etablissement
-  WHERE (i.date_debut IS NULL OR j.date >= i.date_debut)
-    AND (i.date_depart IS NULL OR j.date <= i.date_depart)
-    AND j.date <= h.date_horizon
-),
--- Absent periods per student, school and date (lates are not absences).
-absences_jour AS (
-  SELECT code_css, cle_eleve, code_etablissement, date_absence, count(DISTINCT periode) AS nb_periodes_absent
-  FROM absences
-  WHERE categorie IS NULL OR categorie <> 'retard'
-  GROUP BY code_css, cle_eleve, code_etablissement, date_absence
-),
-assiduite AS (
-  SELECT
-    j.code_css, j.cle_eleve,
-    sum(j.nb_periodes) AS periodes_prevues,
-    sum(
-      CASE
-        WHEN a.nb_periodes_absent IS NULL THEN 0
-        WHEN a.nb_periodes_absent > j.nb_periodes THEN j.nb_periodes
-        ELSE a.nb_periodes_absent
-      END
-    ) AS periodes_absent
-  FROM jours_inscrits j
-  LEFT JOIN absences_jour a
-    ON a.code_css = j.code_css AND a.cle_eleve = j.cle_eleve
-    AND a.code_etablissement = j.code_etablissement AND a.date_absence = j.date
-  GROUP BY j.code_css, j.cle_eleve
+-- Absent periods (lates are not absences) of the enrolled school days up to the horizon, at most
+-- the day's periods.
+absentes AS (
+  SELECT p.code_css, p.cle_eleve, sum(least(b.p_absence, b.nb_periodes)) AS periodes_absent
+  FROM eleves_courants p
+  JOIN horizon h ON h.code_css = p.code_css
+  JOIN absences_jour b
+    ON b.code_css = p.code_css AND b.annee_scolaire = p.annee_scolaire AND b.cle_eleve = p.cle_eleve
+  WHERE b.jour_inscrit AND b.date_absence <= h.date_horizon
+  GROUP BY p.code_css, p.cle_eleve
 ),
 -- Numeric marks of the latest year in French and math (subject = the course code's first three
--- characters), with the étape's rank (final after 3).
+-- characters), with the étape's rank (final after 3): resultats_retenus (system kept, no dummy
+-- school, etat <> 0), retake groups and exam parts (volets) out.
 notes AS (
   SELECT
     r.code_css, r.cle_eleve,
@@ -125,14 +51,11 @@ notes AS (
     END AS matiere,
     CASE r.etape WHEN '1' THEN 1 WHEN '2' THEN 2 WHEN '3' THEN 3 WHEN 'final' THEN 4 END AS rang_etape,
     CAST(r.note AS DOUBLE) AS note
-  FROM resultat r
-  JOIN derniere d ON d.code_css = r.code_css AND d.annee_scolaire = r.annee_scolaire
-  JOIN systeme s
-    ON s.code_css = r.code_css AND s.annee_scolaire = r.annee_scolaire AND s.systeme_source = r.systeme_source
+  FROM resultats_retenus r
+  JOIN (SELECT DISTINCT code_css, annee_scolaire FROM eleves_courants) d
+    ON d.code_css = r.code_css AND d.annee_scolaire = r.annee_scolaire
   LEFT JOIN ref_cours rc ON rc.code_cours = r.code_cours
-  WHERE NOT r.ecole_bidon
-    AND r.etat <> 0
-    AND NOT r.reprise
+  WHERE NOT r.reprise
     AND r.evalue
     AND r.note IS NOT NULL
     AND rc.volet_de IS NULL
@@ -149,77 +72,56 @@ derniere_etape AS (
   WHERE matiere IS NOT NULL
   GROUP BY code_css, cle_eleve, matiere
 ),
-moyennes AS (
-  SELECT
-    n.code_css, n.cle_eleve,
-    avg(CASE WHEN n.matiere = 'francais' THEN n.note END) AS moyenne_francais,
-    avg(CASE WHEN n.matiere = 'mathematique' THEN n.note END) AS moyenne_mathematique
+-- The three indicators as rows (indicator, value, its two thresholds), each classed once.
+indicateurs AS (
+  SELECT p.code_css, p.cle_eleve, 'assiduite' AS indicateur,
+         taux(p.periodes_prevues - COALESCE(a.periodes_absent, 0), p.periodes_prevues) AS valeur,
+         {{ seuil_risque_assiduite }} AS seuil_risque, {{ seuil_alerte_assiduite }} AS seuil_alerte
+  FROM prevues p
+  LEFT JOIN absentes a ON a.code_css = p.code_css AND a.cle_eleve = p.cle_eleve
+  UNION ALL
+  SELECT n.code_css, n.cle_eleve, n.matiere, avg(n.note), {{ seuil_risque_note }}, {{ seuil_alerte_note }}
   FROM notes n
   JOIN derniere_etape e
     ON e.code_css = n.code_css AND e.cle_eleve = n.cle_eleve AND e.matiere = n.matiere
     AND e.rang_etape = n.rang_etape
-  GROUP BY n.code_css, n.cle_eleve
+  GROUP BY n.code_css, n.cle_eleve, n.matiere
 ),
-indicateurs AS (
-  SELECT
-    p.*,
-    taux(a.periodes_prevues - a.periodes_absent, a.periodes_prevues) AS taux_assiduite,
-    m.moyenne_francais,
-    m.moyenne_mathematique
-  FROM population p
-  LEFT JOIN assiduite a ON a.code_css = p.code_css AND a.cle_eleve = p.cle_eleve
-  LEFT JOIN moyennes m ON m.code_css = p.code_css AND m.cle_eleve = p.cle_eleve
+-- Level: 2 risque (under the risk threshold), 1 alerte (under the warning one), 0 aucun; null
+-- without a value. A value equal to a threshold is not under it.
+libelles AS (
+  SELECT * FROM (VALUES (0, 'aucun'), (1, 'alerte'), (2, 'risque')) AS t(niveau, libelle)
 ),
 niveaux AS (
-  SELECT
-    i.*,
-    CASE
-      WHEN i.taux_assiduite IS NULL THEN NULL
-      WHEN i.taux_assiduite < {{ seuil_risque_assiduite }} THEN 'risque'
-      WHEN i.taux_assiduite < {{ seuil_alerte_assiduite }} THEN 'alerte'
-      ELSE 'aucun'
-    END AS niveau_assiduite,
-    CASE
-      WHEN i.moyenne_francais IS NULL THEN NULL
-      WHEN i.moyenne_francais < {{ seuil_risque_note }} THEN 'risque'
-      WHEN i.moyenne_francais < {{ seuil_alerte_note }} THEN 'alerte'
-      ELSE 'aucun'
-    END AS niveau_francais,
-    CASE
-      WHEN i.moyenne_mathematique IS NULL THEN NULL
-      WHEN i.moyenne_mathematique < {{ seuil_risque_note }} THEN 'risque'
-      WHEN i.moyenne_mathematique < {{ seuil_alerte_note }} THEN 'alerte'
-      ELSE 'aucun'
-    END AS niveau_mathematique
+  SELECT i.code_css, i.cle_eleve, i.indicateur, i.valeur, l.niveau, l.libelle
   FROM indicateurs i
+  LEFT JOIN libelles l
+    ON l.niveau = CASE WHEN i.valeur < i.seuil_risque THEN 2 WHEN i.valeur < i.seuil_alerte THEN 1 WHEN i.valeur IS NOT NULL THEN 0 END
+),
+-- The worst known level, and how many indicators are at alerte or risque.
+global AS (
+  SELECT n.code_css, n.cle_eleve, l.libelle, n.nb_indicateurs_risque
+  FROM (
+    SELECT code_css, cle_eleve, max(niveau) AS niveau, sum(CASE WHEN niveau >= 1 THEN 1 ELSE 0 END) AS nb_indicateurs_risque
+    FROM niveaux
+    GROUP BY code_css, cle_eleve
+  ) n
+  LEFT JOIN libelles l ON l.niveau = n.niveau
 )
 SELECT
-  n.code_css,
-  n.annee_scolaire,
-  n.code_etablissement,
-  n.fiche,
-  nm.nom,
-  nm.prenom,
-  n.ordre_enseignement,
-  n.classe,
-  n.groupe_repere,
-  n.taux_assiduite,
-  n.niveau_assiduite,
-  n.moyenne_francais,
-  n.niveau_francais,
-  n.moyenne_mathematique,
-  n.niveau_mathematique,
-  CASE
-    WHEN n.niveau_assiduite = 'risque' OR n.niveau_francais = 'risque' OR n.niveau_mathematique = 'risque' THEN 'risque'
-    WHEN n.niveau_assiduite = 'alerte' OR n.niveau_francais = 'alerte' OR n.niveau_mathematique = 'alerte' THEN 'alerte'
-    WHEN n.niveau_assiduite IS NULL AND n.niveau_francais IS NULL AND n.niveau_mathematique IS NULL THEN NULL
-    ELSE 'aucun'
-  END AS niveau_global,
-  CAST(
-    CASE WHEN n.niveau_assiduite IN ('alerte', 'risque') THEN 1 ELSE 0 END
-    + CASE WHEN n.niveau_francais IN ('alerte', 'risque') THEN 1 ELSE 0 END
-    + CASE WHEN n.niveau_mathematique IN ('alerte', 'risque') THEN 1 ELSE 0 END
-  AS BIGINT) AS nb_indicateurs_risque
-FROM niveaux n
-LEFT JOIN noms nm ON nm.code_css = n.code_css AND nm.systeme_source = n.systeme_source AND nm.fiche = n.fiche
-ORDER BY n.code_css, n.code_etablissement, n.classe, n.groupe_repere, nm.nom, nm.prenom, n.fiche
+  -- The student's columns: eleves_courants' but the keys the output does not show.
+  p.* EXCLUDE (annee_precedente, systeme_source, cle_eleve),
+  a.valeur AS taux_assiduite,
+  a.libelle AS niveau_assiduite,
+  f.valeur AS moyenne_francais,
+  f.libelle AS niveau_francais,
+  m.valeur AS moyenne_mathematique,
+  m.libelle AS niveau_mathematique,
+  g.libelle AS niveau_global,
+  CAST(COALESCE(g.nb_indicateurs_risque, 0) AS BIGINT) AS nb_indicateurs_risque
+FROM eleves_courants p
+LEFT JOIN niveaux a ON a.code_css = p.code_css AND a.cle_eleve = p.cle_eleve AND a.indicateur = 'assiduite'
+LEFT JOIN niveaux f ON f.code_css = p.code_css AND f.cle_eleve = p.cle_eleve AND f.indicateur = 'francais'
+LEFT JOIN niveaux m ON m.code_css = p.code_css AND m.cle_eleve = p.cle_eleve AND m.indicateur = 'mathematique'
+LEFT JOIN global g ON g.code_css = p.code_css AND g.cle_eleve = p.cle_eleve
+ORDER BY p.code_css, p.code_etablissement, p.classe, p.groupe_repere, p.nom, p.prenom, p.fiche

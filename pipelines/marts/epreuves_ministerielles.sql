@@ -59,18 +59,7 @@ copie AS (
   SELECT *
   FROM (
     SELECT
-      c.annee_scolaire,
-      c.code_css,
-      c.code_etablissement,
-      c.secteur,
-      c.code_cours,
-      c.volet_de,
-      c.resultat_epreuve_brut,
-      c.note_ecole_brute,
-      c.note_ecole_moderee,
-      c.note_epreuve,
-      c.note_finale,
-      c.reussi,
+      c.*,
       row_number() OVER (
         PARTITION BY c.annee_scolaire, c.cle_eleve, c.code_cours
         ORDER BY CASE WHEN c.etablissement_du_css_recu THEN 0 ELSE 1 END, c.date_copie DESC, c.code_css_recu
@@ -89,28 +78,8 @@ retenus AS (
     AND b.code_css = c.code_css
     AND b.code_etablissement = c.code_etablissement
   WHERE b.code_etablissement IS NULL
-),
-comptes AS (
-  SELECT
-    annee_scolaire,
-    code_css,
-    code_etablissement,
-    secteur,
-    code_cours,
-    volet_de,
-    sum(CASE WHEN present THEN 1 ELSE 0 END) AS nb_presents,
-    sum(CASE WHEN NOT present AND upper(trim(resultat_epreuve_brut)) = 'ABS' THEN 1 ELSE 0 END) AS nb_absents,
-    sum(CASE WHEN present AND reussi THEN 1 ELSE 0 END) AS nb_reussites,
-    sum(CASE WHEN present AND NOT reussi THEN 1 ELSE 0 END) AS nb_echecs,
-    avg(CASE WHEN present THEN CAST(note_epreuve AS DOUBLE) END) AS moyenne_epreuve,
-    avg(CASE WHEN present THEN CAST(note_ecole_brute AS DOUBLE) END) AS moyenne_ecole_brute,
-    avg(CASE WHEN present THEN CAST(note_ecole_moderee AS DOUBLE) END) AS moyenne_ecole_moderee,
-    avg(CASE WHEN present THEN CAST(note_finale AS DOUBLE) END) AS moyenne_finale,
-    avg(CASE WHEN present THEN CAST(note_ecole_moderee AS DOUBLE) - CAST(note_ecole_brute AS DOUBLE) END) AS moderation,
-    avg(CASE WHEN present THEN CAST(note_ecole_moderee AS DOUBLE) - CAST(note_epreuve AS DOUBLE) END) AS ecart_ecole_epreuve
-  FROM retenus
-  GROUP BY annee_scolaire, code_css, code_etablissement, secteur, code_cours, volet_de
 )
+-- The counts and averages, with the year's weighting (seed ponderation_epreuves, one row a year).
 SELECT
   c.annee_scolaire,
   c.code_css,
@@ -120,17 +89,20 @@ SELECT
   c.volet_de,
   p.ponderation_ecole,
   p.ponderation_epreuve,
-  c.nb_presents,
-  c.nb_absents,
-  c.nb_reussites,
-  c.nb_echecs,
-  CASE WHEN c.nb_presents = 0 THEN NULL ELSE CAST(c.nb_reussites AS DOUBLE) / CAST(c.nb_presents AS DOUBLE) END AS taux_reussite,
-  c.moyenne_epreuve,
-  c.moyenne_ecole_brute,
-  c.moyenne_ecole_moderee,
-  c.moyenne_finale,
-  c.moderation,
-  c.ecart_ecole_epreuve
-FROM comptes c
+  sum(CASE WHEN c.present THEN 1 ELSE 0 END) AS nb_presents,
+  sum(CASE WHEN NOT c.present AND upper(trim(c.resultat_epreuve_brut)) = 'ABS' THEN 1 ELSE 0 END) AS nb_absents,
+  sum(CASE WHEN c.present AND c.reussi THEN 1 ELSE 0 END) AS nb_reussites,
+  sum(CASE WHEN c.present AND NOT c.reussi THEN 1 ELSE 0 END) AS nb_echecs,
+  taux(sum(CASE WHEN c.present AND c.reussi THEN 1 ELSE 0 END), sum(CASE WHEN c.present THEN 1 ELSE 0 END))
+    AS taux_reussite,
+  avg(CASE WHEN c.present THEN CAST(c.note_epreuve AS DOUBLE) END) AS moyenne_epreuve,
+  avg(CASE WHEN c.present THEN CAST(c.note_ecole_brute AS DOUBLE) END) AS moyenne_ecole_brute,
+  avg(CASE WHEN c.present THEN CAST(c.note_ecole_moderee AS DOUBLE) END) AS moyenne_ecole_moderee,
+  avg(CASE WHEN c.present THEN CAST(c.note_finale AS DOUBLE) END) AS moyenne_finale,
+  avg(CASE WHEN c.present THEN CAST(c.note_ecole_moderee AS DOUBLE) - CAST(c.note_ecole_brute AS DOUBLE) END) AS moderation,
+  avg(CASE WHEN c.present THEN CAST(c.note_ecole_moderee AS DOUBLE) - CAST(c.note_epreuve AS DOUBLE) END) AS ecart_ecole_epreuve
+FROM retenus c
 LEFT JOIN ponderation_epreuves p ON p.annee_scolaire = c.annee_scolaire
+GROUP BY c.annee_scolaire, c.code_css, c.code_etablissement, c.secteur, c.code_cours, c.volet_de,
+         p.ponderation_ecole, p.ponderation_epreuve
 ORDER BY c.annee_scolaire, c.code_css, c.code_etablissement, c.secteur, c.code_cours

@@ -24,21 +24,20 @@ profils AS (
   WHERE COALESCE(i.systeme_source = si.systeme_source, true)
   GROUP BY i.annee_scolaire, i.code_css, i.cle_eleve
 ),
+-- Each result with its breakdown columns and as 0/1 flags: the counts are their sums.
 base AS (
   SELECT
-    r.annee_scolaire,
-    r.code_css,
-    r.code_etablissement,
-    r.code_cours,
-    r.etape,
-    r.groupe,
-    r.sexe,
-    p.ehdaa,
-    p.plan_intervention,
-    r.statut_resultat,
-    r.evalue,
-    r.reussi,
-    r.note
+    r.annee_scolaire, r.code_css, r.code_etablissement, r.code_cours, r.etape,
+    r.groupe, r.sexe, p.ehdaa, p.plan_intervention,
+    CAST(CASE WHEN r.evalue THEN 1 ELSE 0 END AS BIGINT) AS evalue,
+    CAST(CASE WHEN r.reussi THEN 1 ELSE 0 END AS BIGINT) AS reussi,
+    CAST(CASE WHEN r.evalue AND NOT r.reussi THEN 1 ELSE 0 END AS BIGINT) AS echec,
+    CASE WHEN r.evalue THEN CAST(r.note AS DOUBLE) END AS note_evaluee,
+    CAST(CASE WHEN r.statut_resultat = 'absent' THEN 1 ELSE 0 END AS BIGINT) AS absent,
+    CAST(CASE WHEN r.statut_resultat = 'exempte' THEN 1 ELSE 0 END AS BIGINT) AS exempte,
+    CAST(CASE WHEN r.statut_resultat = 'non_evalue' THEN 1 ELSE 0 END AS BIGINT) AS non_evalue,
+    CAST(CASE WHEN r.statut_resultat = 'non_applicable' THEN 1 ELSE 0 END AS BIGINT) AS non_applicable,
+    CAST(CASE WHEN r.statut_resultat = 'vide' THEN 1 ELSE 0 END AS BIGINT) AS vide
   -- The small sides first (RIGHT JOIN): a hash join builds its table on its left input, and
   -- the results are the large side (30 million rows at the province scale).
   FROM profils p
@@ -49,80 +48,49 @@ base AS (
     RIGHT JOIN resultats r ON x.code_css = r.code_css AND x.cle_eleve = r.cle_eleve
   ) r
     ON p.annee_scolaire = r.annee_scolaire AND p.code_css = r.code_css AND p.cle_eleve = r.cle_eleve
-),
+)
 -- Each breakdown is a grouping set over the same results, read once: the overall cell
 -- ('ensemble'), and the cell by group, sex, EHDAA and plan (the other breakdown columns null).
 -- (A cross join of the results with the list of breakdowns materialised the results in memory.)
-comptes AS (
-  SELECT
-    annee_scolaire,
-    code_css,
-    code_etablissement,
-    code_cours,
-    etape,
-    CASE
-      WHEN grouping(groupe) = 0 THEN 'groupe'
-      WHEN grouping(sexe) = 0 THEN 'sexe'
-      WHEN grouping(ehdaa) = 0 THEN 'ehdaa'
-      WHEN grouping(plan_intervention) = 0 THEN 'plan_intervention'
-      ELSE 'ensemble'
-    END AS ventilation,
-    groupe,
-    sexe,
-    ehdaa,
-    plan_intervention,
-    sum(CASE WHEN evalue THEN 1 ELSE 0 END) AS nb_evalues,
-    sum(CASE WHEN reussi THEN 1 ELSE 0 END) AS nb_reussites,
-    sum(CASE WHEN evalue AND NOT reussi THEN 1 ELSE 0 END) AS nb_echecs,
-    sum(CASE WHEN note_evaluee >= 60 AND note_evaluee < 70 THEN 1 ELSE 0 END) AS nb_a_risque,
-    sum(CASE WHEN note_evaluee >= 70 THEN 1 ELSE 0 END) AS nb_maitrise,
-    avg(note_evaluee) AS moyenne,
-    sum(CASE WHEN statut_resultat = 'absent' THEN 1 ELSE 0 END) AS nb_absents,
-    sum(CASE WHEN statut_resultat = 'exempte' THEN 1 ELSE 0 END) AS nb_exemptes,
-    sum(CASE WHEN statut_resultat = 'non_evalue' THEN 1 ELSE 0 END) AS nb_non_evalues,
-    sum(CASE WHEN statut_resultat = 'non_applicable' THEN 1 ELSE 0 END) AS nb_non_applicables,
-    sum(CASE WHEN statut_resultat = 'vide' THEN 1 ELSE 0 END) AS nb_vides
-  FROM (
-    SELECT
-      b.annee_scolaire, b.code_css, b.code_etablissement, b.code_cours, b.etape,
-      b.groupe, b.sexe, b.ehdaa, b.plan_intervention,
-      b.statut_resultat, b.evalue, b.reussi,
-      CASE WHEN b.evalue THEN CAST(b.note AS DOUBLE) END AS note_evaluee
-    FROM base b
-  ) r
-  GROUP BY GROUPING SETS (
-    (annee_scolaire, code_css, code_etablissement, code_cours, etape),
-    (annee_scolaire, code_css, code_etablissement, code_cours, etape, groupe),
-    (annee_scolaire, code_css, code_etablissement, code_cours, etape, sexe),
-    (annee_scolaire, code_css, code_etablissement, code_cours, etape, ehdaa),
-    (annee_scolaire, code_css, code_etablissement, code_cours, etape, plan_intervention)
-  )
-)
 SELECT
-  annee_scolaire,
-  code_css,
-  code_etablissement,
-  code_cours,
-  etape,
-  ventilation,
+  annee_scolaire, code_css, code_etablissement, code_cours, etape,
+  CASE
+    WHEN grouping(groupe) = 0 THEN 'groupe'
+    WHEN grouping(sexe) = 0 THEN 'sexe'
+    WHEN grouping(ehdaa) = 0 THEN 'ehdaa'
+    WHEN grouping(plan_intervention) = 0 THEN 'plan_intervention'
+    ELSE 'ensemble'
+  END AS ventilation,
   groupe,
   sexe,
   ehdaa,
   plan_intervention,
-  nb_evalues,
-  nb_reussites,
-  nb_echecs,
-  nb_a_risque,
-  nb_maitrise,
-  taux(nb_reussites, nb_evalues) AS taux_reussite,
-  taux(nb_echecs, nb_evalues) AS taux_echec,
-  taux(nb_a_risque, nb_evalues) AS taux_a_risque,
-  taux(nb_maitrise, nb_evalues) AS taux_maitrise,
-  moyenne,
-  nb_absents,
-  nb_exemptes,
-  nb_non_evalues,
-  nb_non_applicables,
-  nb_vides
-FROM comptes
+  sum(evalue) AS nb_evalues,
+  sum(reussi) AS nb_reussites,
+  sum(echec) AS nb_echecs,
+  sum(a_risque) AS nb_a_risque,
+  sum(maitrise) AS nb_maitrise,
+  taux(sum(reussi), sum(evalue)) AS taux_reussite,
+  taux(sum(echec), sum(evalue)) AS taux_echec,
+  taux(sum(a_risque), sum(evalue)) AS taux_a_risque,
+  taux(sum(maitrise), sum(evalue)) AS taux_maitrise,
+  avg(note_evaluee) AS moyenne,
+  sum(absent) AS nb_absents,
+  sum(exempte) AS nb_exemptes,
+  sum(non_evalue) AS nb_non_evalues,
+  sum(non_applicable) AS nb_non_applicables,
+  sum(vide) AS nb_vides
+FROM (
+  SELECT b.*,
+         CASE WHEN b.note_evaluee >= 60 AND b.note_evaluee < 70 THEN 1 ELSE 0 END AS a_risque,
+         CASE WHEN b.note_evaluee >= 70 THEN 1 ELSE 0 END AS maitrise
+  FROM base b
+) r
+GROUP BY GROUPING SETS (
+  (annee_scolaire, code_css, code_etablissement, code_cours, etape),
+  (annee_scolaire, code_css, code_etablissement, code_cours, etape, groupe),
+  (annee_scolaire, code_css, code_etablissement, code_cours, etape, sexe),
+  (annee_scolaire, code_css, code_etablissement, code_cours, etape, ehdaa),
+  (annee_scolaire, code_css, code_etablissement, code_cours, etape, plan_intervention)
+)
 ORDER BY annee_scolaire, code_css, code_etablissement, code_cours, etape, ventilation, groupe, sexe, ehdaa, plan_intervention

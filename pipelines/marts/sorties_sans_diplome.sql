@@ -78,26 +78,17 @@ eleves AS (
   LEFT JOIN sexes sc ON sc.code_css = j.code_css AND sc.cle_eleve = j.cle_eleve
   LEFT JOIN sexe_province sp ON sp.cle_eleve = j.cle_eleve
 ),
--- Ventilations: every student once in `ensemble`, once by sex, once by EHDAA status ...
-ventile AS (
-  SELECT annee_scolaire, code_css, code_etablissement, observee, statut,
-         'ensemble' AS ventilation, 'tous' AS sous_groupe
-  FROM eleves
-  UNION ALL
-  SELECT annee_scolaire, code_css, code_etablissement, observee, statut, 'sexe' AS ventilation, sexe AS sous_groupe
-  FROM eleves
-  UNION ALL
-  SELECT annee_scolaire, code_css, code_etablissement, observee, statut, 'ehdaa' AS ventilation, ehdaa AS sous_groupe
-  FROM eleves
-),
--- ... and at two levels: the student's last school of the year, and the whole CSS
--- (code_etablissement null).
+-- Ventilations: every student once in `ensemble`, once by sex, once by EHDAA status, each at
+-- two levels: the student's last school of the year, and the whole CSS (code_etablissement null).
 niveaux AS (
-  SELECT v.annee_scolaire, v.code_css,
-         CASE WHEN n.niveau = 'etablissement' THEN v.code_etablissement END AS code_etablissement,
-         v.observee, v.statut, v.ventilation, v.sous_groupe
-  FROM ventile v
-  CROSS JOIN (SELECT 'etablissement' AS niveau UNION ALL SELECT 'css' AS niveau) n
+  SELECT e.annee_scolaire, e.code_css,
+         CASE WHEN v.par_etablissement THEN e.code_etablissement END AS code_etablissement,
+         e.observee, e.statut, v.ventilation,
+         CASE v.ventilation WHEN 'sexe' THEN e.sexe WHEN 'ehdaa' THEN e.ehdaa ELSE 'tous' END AS sous_groupe
+  FROM eleves e
+  CROSS JOIN (
+    VALUES ('ensemble', true), ('sexe', true), ('ehdaa', true), ('ensemble', false), ('sexe', false), ('ehdaa', false)
+  ) AS v(ventilation, par_etablissement)
 ),
 comptes AS (
   SELECT annee_scolaire, code_css, code_etablissement, ventilation, sous_groupe, observee,

@@ -1,65 +1,23 @@
 -- suivi_des: DES eligibility forecast for each current secondary-5 student of a CSS.
 -- Definition in words: suivi_des.yaml. Runs in each CSS's zone (names, fiche); one CSS at a time.
+-- Reads the intermediate models eleves_courants (population, names), resultats_retenus (results)
+-- and inscriptions_retenues (enrolment history).
 WITH
--- Migration GPI -> Mozaïk: per CSS and year, only the most recent system present in inscription.
-systeme AS (
-  SELECT code_css, annee_scolaire, max(systeme_source) AS systeme_source
-  FROM inscription
-  GROUP BY code_css, annee_scolaire
-),
-insc AS (
-  SELECT i.*
-  FROM inscription i
-  JOIN systeme s
-    ON s.code_css = i.code_css AND s.annee_scolaire = i.annee_scolaire AND s.systeme_source = i.systeme_source
-  WHERE NOT i.ecole_bidon
-),
 -- The latest school year of the CSS's data, and the one before it.
 derniere AS (
-  SELECT m.code_css, m.annee_scolaire, a.annee_precedente
-  FROM (SELECT code_css, max(annee_scolaire) AS annee_scolaire FROM insc GROUP BY code_css) m
-  JOIN annees_scolaires a ON a.annee_scolaire = m.annee_scolaire
+  SELECT DISTINCT code_css, annee_scolaire, annee_precedente FROM eleves_courants
 ),
--- Population: active, not departed, secondary 5 enrolments of the latest year; one per student
--- (the most recent start if a student has two).
+-- Population: the current students (eleves_courants: active, not departed, latest year; one per
+-- student, the enrolment that started last) whose enrolment is in secondary 5.
 population AS (
   SELECT *
-  FROM (
-    SELECT
-      i.code_css, i.annee_scolaire, i.systeme_source, i.code_etablissement, i.cle_eleve, i.fiche, i.groupe_repere,
-      row_number() OVER (
-        PARTITION BY i.code_css, i.cle_eleve
-        ORDER BY i.date_debut DESC NULLS LAST, i.code_etablissement, i.fiche
-      ) AS rang
-    FROM insc i
-    JOIN derniere d ON d.code_css = i.code_css AND d.annee_scolaire = i.annee_scolaire
-    WHERE i.ordre_enseignement = 4
-      AND trim(i.classe) = '5'
-      AND i.actif
-      AND i.date_depart IS NULL
-  ) p
-  WHERE rang = 1
+  FROM eleves_courants
+  WHERE ordre_enseignement = 4 AND trim(classe) = '5'
 ),
--- Names: the student's row of the same system and fiche (one if a fiche is repeated).
-noms AS (
-  SELECT code_css, systeme_source, fiche, nom, prenom
-  FROM (
-    SELECT
-      e.code_css, e.systeme_source, e.fiche, e.nom, e.prenom,
-      row_number() OVER (PARTITION BY e.code_css, e.systeme_source, e.fiche ORDER BY e.nom, e.prenom) AS rang
-    FROM eleve e
-  ) n
-  WHERE rang = 1
-),
--- Results of every year of this CSS (same migration rule; a year with no enrolment keeps its
--- rows), outside dummy schools and inactive subject enrolments.
+-- Results of every year of this CSS (resultats_retenus: system kept, no dummy school, no
+-- inactive subject enrolment).
 res AS (
-  SELECT r.*
-  FROM resultat r
-  LEFT JOIN systeme s ON s.code_css = r.code_css AND s.annee_scolaire = r.annee_scolaire
-  WHERE (s.systeme_source IS NULL OR r.systeme_source = s.systeme_source)
-    AND NOT r.ecole_bidon
-    AND r.etat <> 0
+  SELECT * FROM resultats_retenus
 ),
 -- Ministry courses of secondary 4 and 5 (6 digits; volets, ending in 0, excluded) and their units:
 -- ref_cours when the code is in the ministry sample, else the code's last digit.
@@ -206,13 +164,13 @@ historique AS (
              THEN 1 ELSE 0 END) AS inscrit_sec4
   FROM population pop
   JOIN derniere d ON d.code_css = pop.code_css
-  LEFT JOIN insc i ON i.code_css = pop.code_css AND i.cle_eleve = pop.cle_eleve
+  LEFT JOIN inscriptions_retenues i ON i.code_css = pop.code_css AND i.cle_eleve = pop.cle_eleve
   GROUP BY pop.code_css, pop.cle_eleve
 ),
 couverture AS (
   SELECT d.code_css, CASE WHEN count(i.cle_eleve) > 0 THEN true ELSE false END AS annee_precedente_couverte
   FROM derniere d
-  LEFT JOIN insc i ON i.code_css = d.code_css AND i.annee_scolaire = d.annee_precedente
+  LEFT JOIN inscriptions_retenues i ON i.code_css = d.code_css AND i.annee_scolaire = d.annee_precedente
   GROUP BY d.code_css
 ),
 synthese AS (
@@ -247,8 +205,8 @@ SELECT
   p.annee_scolaire,
   p.code_etablissement,
   p.fiche,
-  n.nom,
-  n.prenom,
+  p.nom,
+  p.prenom,
   p.groupe_repere,
   p.unites_sec4_5,
   p.unites_sec5,
@@ -279,5 +237,4 @@ SELECT
   END AS prevision,
   p.changement_css_possible
 FROM synthese p
-LEFT JOIN noms n ON n.code_css = p.code_css AND n.systeme_source = p.systeme_source AND n.fiche = p.fiche
-ORDER BY p.code_css, p.code_etablissement, p.groupe_repere, n.nom, n.prenom, p.fiche
+ORDER BY p.code_css, p.code_etablissement, p.groupe_repere, p.nom, p.prenom, p.fiche
