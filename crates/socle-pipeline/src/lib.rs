@@ -263,7 +263,10 @@ pub async fn compute_marts(
             .flat_map(|m| project.with_dependencies(&m.spec.name))
             .map(|m| m.spec.name.as_str())
             .collect();
-        project.models().filter(|m| wanted.contains(m.spec.name.as_str())).collect()
+        project
+            .models()
+            .filter(|m| wanted.contains(m.spec.name.as_str()))
+            .collect()
     };
     let is_mart = |b: &socle_marts::Built| project.mart(&b.name).is_some();
     let shared = with_models(Source::Shared);
