@@ -176,7 +176,11 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
     let mut marts_failed = None;
     let marts_started = Instant::now();
     let marts_state = warehouse.marts_state()?;
-    if !marts_state.is_current() || args.force {
+    // A change to the pipelines (SQL, YAML, seeds) rebuilds the marts even with no CSS loaded.
+    let project_changed = warehouse
+        .marts_manifest()?
+        .is_some_and(|m| m.project_hash.as_deref() != Some(socle_pipeline::project_fingerprint(&project).as_str()));
+    if !marts_state.is_current() || project_changed || args.force {
         tracing::info!(marts = %marts_state, "rebuilding the marts");
         let options = socle_pipeline::MartsOptions { full: args.force };
         match pipeline.build_marts(&project, options).await {
@@ -198,7 +202,15 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
     // Summary for the data team.
     let secs = started.elapsed().as_secs_f64();
     if let Some(path) = &args.summary_json {
-        let summary = summary_json(&run_id, jobs, secs, marts_secs, &outcomes, &mart_summary, &mart_failures);
+        let summary = summary_json(
+            &run_id,
+            jobs,
+            secs,
+            marts_secs,
+            &outcomes,
+            &mart_summary,
+            &mart_failures,
+        );
         let text = serde_json::to_string_pretty(&summary)?;
         std::fs::write(path, text).with_context(|| format!("writing the run summary {}", path.display()))?;
     }

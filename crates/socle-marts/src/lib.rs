@@ -75,7 +75,11 @@ pub enum MartError {
         "{name}: mémoire insuffisante / out of memory: la requête dépasse memoire_max ({limit}, pipelines/config.yaml) \
          même en débordant sur disque; augmentez memoire_max ou simplifiez le modèle / the query exceeds memoire_max even spilling to disk: {message}"
     )]
-    Memory { name: String, limit: String, message: String },
+    Memory {
+        name: String,
+        limit: String,
+        message: String,
+    },
 }
 
 impl MartError {
@@ -102,7 +106,14 @@ impl MartError {
 
 /// Columns whose values never appear in a message or a log (a repeated key's sample): what
 /// identifies a student in a CSS's zone, and the pseudonymous key of the shared zone.
-pub const MASKED_COLUMNS: [&str; 6] = ["fiche", "code_permanent", "cle_eleve", "nom", "prenom", "date_naissance"];
+pub const MASKED_COLUMNS: [&str; 6] = [
+    "fiche",
+    "code_permanent",
+    "cle_eleve",
+    "nom",
+    "prenom",
+    "date_naissance",
+];
 
 /// Checks the grain of model `m` over the table `table` of `ctx` (its rows just built): every
 /// value of its `unique_key` once, NULLs equal (`GROUP BY` makes them so). A repeated key gives

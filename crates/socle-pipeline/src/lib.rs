@@ -44,8 +44,8 @@ use tokio::task::JoinSet;
 
 pub use discover::{NightPlan, Planned, discover, fingerprint_inputs, same_inputs};
 pub use guard::{Fall, RowsByYear, accept_drop_command, describe_drop, find_falls, parse_accept_drop, rows_by_year};
-pub use marts::{MartFailure, MartsOptions, MartsReport, compute_marts, project_fingerprint};
 pub use load::{CssOutcome, CssStatus, EntityStat, SourceOutcome, StageTimes, TableStat, entities_fed, load_css};
+pub use marts::{MartFailure, MartsOptions, MartsReport, compute_marts, project_fingerprint};
 pub use personne::{NOMINATIVE_MARTS, PersonRecord, person_record};
 pub use rekey::{RekeyError, RekeyOutcome, rekey};
 

@@ -108,7 +108,11 @@ pub fn project_fingerprint(project: &Project) -> String {
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
     h.update(project.config.seuil_petites_cellules.to_le_bytes());
     let mut file = |path: &std::path::Path| {
-        h.update(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        h.update(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
         h.update(std::fs::read(path).unwrap_or_default());
     };
     for m in project.models() {
@@ -194,8 +198,8 @@ impl<'a> Engine<'a> {
             .collect();
         let hash = project_fingerprint(project);
         let previous = tx.previous();
-        let full = full
-            || previous.is_none_or(|p| p.project_hash.as_deref() != Some(hash.as_str()) || p.css_runs.is_empty());
+        let full =
+            full || previous.is_none_or(|p| p.project_hash.as_deref() != Some(hash.as_str()) || p.css_runs.is_empty());
         let changed: BTreeSet<String> = manifests
             .iter()
             .filter(|m| full || previous.is_none_or(|p| p.css_runs.get(&m.code_css) != Some(&m.run_id)))
@@ -215,7 +219,13 @@ impl<'a> Engine<'a> {
             socle_warehouse::QUARANTINE.to_string(),
             socle_transform::quarantine_schema(),
         );
-        tracing::info!(full, changed = changed.len(), css = codes.len(), memory_limit = limit, "marts stage begun");
+        tracing::info!(
+            full,
+            changed = changed.len(),
+            css = codes.len(),
+            memory_limit = limit,
+            "marts stage begun"
+        );
         Ok(Engine {
             wh,
             project,
@@ -256,7 +266,12 @@ impl<'a> Engine<'a> {
             } else {
                 &mut css
             };
-            needs.extend(self.project.with_dependencies(&m.spec.name).iter().map(|d| d.spec.name.clone()));
+            needs.extend(
+                self.project
+                    .with_dependencies(&m.spec.name)
+                    .iter()
+                    .map(|d| d.spec.name.clone()),
+            );
         }
         let in_order = |names: &BTreeSet<String>| -> Vec<&'a Mart> {
             self.project.models().filter(|m| names.contains(&m.spec.name)).collect()
@@ -473,7 +488,11 @@ impl<'a> Engine<'a> {
             if here.is_empty() {
                 continue;
             }
-            let zone = if css_zone { Zone::Css(code.clone()) } else { Zone::Shared };
+            let zone = if css_zone {
+                Zone::Css(code.clone())
+            } else {
+                Zone::Shared
+            };
             let ctx = self.session(&zone, (!css_zone).then_some(code.as_str())).await?;
             // The inputs built before this wave (or kept), for this CSS.
             let mut registered: BTreeSet<String> = BTreeSet::new();
@@ -783,7 +802,9 @@ fn rows_of_other_css(batch: &RecordBatch, code: &str) -> Result<usize, datafusio
 }
 
 /// The consecutive runs of one `code_css` in `batch` (sorted by it), as slices.
-fn runs_by_css(batch: &RecordBatch) -> Result<Vec<(Option<String>, RecordBatch)>, datafusion::arrow::error::ArrowError> {
+fn runs_by_css(
+    batch: &RecordBatch,
+) -> Result<Vec<(Option<String>, RecordBatch)>, datafusion::arrow::error::ArrowError> {
     let i = batch.schema().index_of(CSS_COLUMN)?;
     let codes = cast(batch.column(i), &DataType::Utf8)?;
     let Some(codes) = codes.as_any().downcast_ref::<StringArray>() else {

@@ -103,7 +103,10 @@ pub fn intermediate_file(model: &str, zone_css: Option<&str>, code_css: Option<&
 /// The CSS a per-CSS file of a mart or an intermediate model belongs to, from its path
 /// (`css/<code>/...`, `.../code_css=<code>/...`, `_socle/intermediate/css/<code>/...`).
 pub fn file_css(rel: &str) -> Option<&str> {
-    let rest = rel.strip_prefix(INTERMEDIATE_DIR).map(|r| r.trim_start_matches('/')).unwrap_or(rel);
+    let rest = rel
+        .strip_prefix(INTERMEDIATE_DIR)
+        .map(|r| r.trim_start_matches('/'))
+        .unwrap_or(rel);
     let mut parts = rest.split('/');
     if parts.next() == Some(CSS_DIR) {
         return parts.next();
@@ -213,8 +216,14 @@ mod tests {
         assert!(check_code_css("_marts").is_err());
         assert_eq!(file_css(&mart_css_file("m", "866000", "r")), Some("866000"));
         assert_eq!(file_css(&mart_shared_file("m", "r")), None);
-        assert_eq!(file_css(&intermediate_file("i", Some("881000"), None, "r")), Some("881000"));
-        assert_eq!(file_css(&intermediate_file("i", None, Some("751000"), "r")), Some("751000"));
+        assert_eq!(
+            file_css(&intermediate_file("i", Some("881000"), None, "r")),
+            Some("881000")
+        );
+        assert_eq!(
+            file_css(&intermediate_file("i", None, Some("751000"), "r")),
+            Some("751000")
+        );
         assert_eq!(file_css(&intermediate_file("i", None, None, "r")), None);
         assert_eq!(
             resolve(Path::new("/w"), "css/866000/eleve/r.parquet"),

@@ -127,13 +127,13 @@ pub use error::WarehouseError;
 pub use failpoint::FAILPOINT_MODE_ENV;
 pub use generation::Generation;
 pub use layout::{QUARANTINE, file_css, intermediate_file, mart_css_file, mart_shared_file};
-pub use marts::MartWriter;
-pub use marts_tx::MartsTransaction;
 pub use manifest::{
     DropRecord, InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, RekeyRecord, RetentionRecord,
     SourceFailure, SourceState, TableFiles, partition_year,
 };
+pub use marts::MartWriter;
 pub use marts_state::MartsState;
+pub use marts_tx::MartsTransaction;
 pub use retention::{ExpiredPartition, MIN_KEEP_YEARS, RetentionPlan};
 pub use run_lock::{RunLock, RunLockHolder};
 pub use schema::{PERSONAL_METADATA_KEY, entity_schema, entity_schemas, shared_schema};

@@ -179,7 +179,8 @@ impl MartWriter {
             source,
         };
         let file = self.writer.into_inner().map_err(err)?;
-        file.sync_all().map_err(|e| WarehouseError::io("syncing", &self.path, e))?;
+        file.sync_all()
+            .map_err(|e| WarehouseError::io("syncing", &self.path, e))?;
         Ok(self.rows)
     }
 }

@@ -99,7 +99,9 @@ impl MartsTransaction {
         let pool = TrackConsumersPool::new(FairSpillPool::new(memory_limit), top);
         Ok(RuntimeEnvBuilder::new()
             .with_memory_pool(Arc::new(pool))
-            .with_disk_manager_builder(DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![spill])))
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![spill])),
+            )
             .build_arc()?)
     }
 

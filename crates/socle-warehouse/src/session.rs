@@ -11,6 +11,7 @@ use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
+use datafusion::execution::memory_pool::MemoryLimit;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::object_store::{ObjectMeta, ObjectStoreExt};
 use datafusion::prelude::{SessionContext, col, lit};
@@ -44,7 +45,16 @@ pub fn new_context_with(runtime: Option<Arc<RuntimeEnv>>) -> SessionContext {
     config.options_mut().optimizer.hash_join_single_partition_threshold = 0;
     config.options_mut().optimizer.hash_join_single_partition_threshold_rows = 0;
     match runtime {
-        Some(rt) => SessionContext::new_with_config_rt(config, rt),
+        Some(rt) => {
+            // A sort reserves this much up front to merge what it spilled (10 MiB by default):
+            // under a small limit, that reservation alone would fail every sort. A sixteenth of
+            // the limit leaves room for the rest of the query.
+            if let MemoryLimit::Finite(limit) = rt.memory_pool.memory_limit() {
+                let reservation = &mut config.options_mut().execution.sort_spill_reservation_bytes;
+                *reservation = (*reservation).min(limit / 16);
+            }
+            SessionContext::new_with_config_rt(config, rt)
+        }
         None => SessionContext::new_with_config(config),
     }
 }
