@@ -232,3 +232,67 @@ impl MartsTransaction {
         Ok(manifest)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+
+    fn batch(code: &str) -> Result<RecordBatch, Box<dyn std::error::Error>> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("code_css", DataType::Utf8, true),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        Ok(RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec![code, code])),
+                Arc::new(Int64Array::from(vec![1, 2])),
+            ],
+        )?)
+    }
+
+    #[test]
+    fn intermediate_files_are_owned_by_the_marts_manifest_and_orphans_collected()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let wh = Warehouse::open(dir.path())?;
+        let mut tx = wh.begin_marts("r1")?;
+        let rel = crate::intermediate_file("inscrits", None, Some("866000"), "r1");
+        let b = batch("866000")?;
+        let mut w = tx.create(&rel, b.schema())?;
+        w.write(&b)?;
+        assert_eq!(w.finish()?, 2);
+        // A failed model's staged file is discarded, never published.
+        let failed = crate::intermediate_file("autre", None, Some("866000"), "r1");
+        tx.create(&failed, b.schema())?.finish()?;
+        tx.discard(std::slice::from_ref(&failed));
+        tx.set_intermediate(
+            "inscrits",
+            TableFiles {
+                rows: 2,
+                shared_files: vec![rel.clone()],
+                ..Default::default()
+            },
+        );
+        let m = tx.commit(BTreeMap::new(), BTreeMap::new(), Some("h".into()))?;
+        assert_eq!(m.files().collect::<Vec<_>>(), vec![&rel]);
+        assert!(dir.path().join(&rel).exists());
+        assert!(!dir.path().join(&failed).exists());
+        // A stray file under _socle/intermediate is an orphan; the listed one stays.
+        let stray = dir
+            .path()
+            .join("_socle/intermediate/shared/inscrits/code_css=881000/r0.parquet");
+        std::fs::create_dir_all(stray.parent().ok_or("parent")?)?;
+        std::fs::write(&stray, b"x")?;
+        let wh = Warehouse::open(dir.path())?;
+        assert!(!stray.exists());
+        assert!(dir.path().join(&rel).exists());
+        // The next build that no longer lists it deletes it at commit.
+        let tx = wh.begin_marts("r2")?;
+        tx.commit(BTreeMap::new(), BTreeMap::new(), None)?;
+        assert!(!dir.path().join(&rel).exists());
+        Ok(())
+    }
+}
