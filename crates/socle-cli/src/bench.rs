@@ -471,7 +471,15 @@ async fn queries(a: QueriesArgs) -> Result<()> {
                 let started = Instant::now();
                 let built = socle_pipeline::compute_marts(&wh, &dict, &project, &needed).await?;
                 samples.push(started.elapsed());
-                let n = built.iter().find(|b| &b.name == name).map(|b| b.rows()).unwrap_or(0);
+                if let Some(f) = built.failed.first() {
+                    anyhow::bail!("rebuild of {name}: {} failed: {}", f.name, f.reason);
+                }
+                let n = built
+                    .built
+                    .iter()
+                    .find(|(b, _)| b == name)
+                    .map(|(_, rows)| *rows as usize)
+                    .unwrap_or(0);
                 same_rows(&format!("rebuild of {name}"), &mut rows, n)?;
             }
             f.rebuild = Some((rows.unwrap_or(0), Stats::of(&samples)));
@@ -787,7 +795,7 @@ mod tests {
             run_id: "r1".into(),
             published_at: String::new(),
             marts: [("liste".to_string(), files)].into(),
-            css_runs: Default::default(),
+            ..Default::default()
         };
         assert_eq!(css_of_files(&manifest, "liste"), ["751000", "881000"]);
         assert!(css_of_files(&manifest, "autre").is_empty());

@@ -171,14 +171,26 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
         .count();
     // Marts are rebuilt unless built from every CSS's current run (something was published,
     // they were never built, or an earlier marts publication failed or was killed).
-    let mut mart_summary = Vec::new();
+    let mut mart_summary: Vec<(String, u64)> = Vec::new();
+    let mut mart_failures: Vec<socle_pipeline::MartFailure> = Vec::new();
     let mut marts_failed = None;
     let marts_started = Instant::now();
     let marts_state = warehouse.marts_state()?;
-    if !marts_state.is_current() {
+    // A change to the pipelines (SQL, YAML, seeds) rebuilds the marts even with no CSS loaded.
+    let project_changed = warehouse
+        .marts_manifest()?
+        .is_some_and(|m| m.project_hash.as_deref() != Some(socle_pipeline::project_fingerprint(&project).as_str()));
+    if !marts_state.is_current() || project_changed || args.force {
         tracing::info!(marts = %marts_state, "rebuilding the marts");
-        match pipeline.build_marts(&project).await {
-            Ok(summary) => mart_summary = summary,
+        let options = socle_pipeline::MartsOptions { full: args.force };
+        match pipeline.build_marts(&project, options).await {
+            Ok(report) => {
+                if !report.full {
+                    tracing::info!(css = ?report.rebuilt_css, "par_css marts rebuilt for the CSS that changed only");
+                }
+                mart_summary = report.built;
+                mart_failures = report.failed;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "marts not built");
                 marts_failed = Some(e.to_string());
@@ -190,7 +202,15 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
     // Summary for the data team.
     let secs = started.elapsed().as_secs_f64();
     if let Some(path) = &args.summary_json {
-        let summary = summary_json(&run_id, jobs, secs, marts_secs, &outcomes, &mart_summary);
+        let summary = summary_json(
+            &run_id,
+            jobs,
+            secs,
+            marts_secs,
+            &outcomes,
+            &mart_summary,
+            &mart_failures,
+        );
         let text = serde_json::to_string_pretty(&summary)?;
         std::fs::write(path, text).with_context(|| format!("writing the run summary {}", path.display()))?;
     }
@@ -259,6 +279,12 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
     for (name, rows) in &mart_summary {
         println!("  mart {name}: {rows} rows");
     }
+    for f in &mart_failures {
+        println!(
+            "  mart {} FAILED (its previous files are kept, with the marts reading it): {}",
+            f.name, f.reason
+        );
+    }
     if let Some(e) = &marts_failed {
         println!("  marts FAILED: {e}");
     }
@@ -274,7 +300,7 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
     let ok = published + unchanged;
     Ok(if ok == 0 {
         1
-    } else if failed > 0 || partial > 0 || marts_failed.is_some() {
+    } else if failed > 0 || partial > 0 || marts_failed.is_some() || !mart_failures.is_empty() {
         2
     } else {
         0
@@ -308,7 +334,8 @@ fn summary_json(
     wall: f64,
     marts_secs: f64,
     outcomes: &[socle_pipeline::CssOutcome],
-    marts: &[(String, usize)],
+    marts: &[(String, u64)],
+    mart_failures: &[socle_pipeline::MartFailure],
 ) -> serde_json::Value {
     use serde_json::json;
     use std::collections::BTreeMap;
@@ -369,6 +396,7 @@ fn summary_json(
             "entity": entity, "rows": rows, "normalise_s": n, "write_s": w,
         })).collect::<Vec<_>>(),
         "marts": marts.iter().map(|(name, rows)| json!({"name": name, "rows": rows})).collect::<Vec<_>>(),
+        "marts_failed": mart_failures.iter().map(|f| json!({"name": f.name, "reason": f.reason})).collect::<Vec<_>>(),
         "css": outcomes.iter().map(|o| json!({
             "code_css": o.code_css,
             "status": status(&o.status),

@@ -144,7 +144,9 @@ fn nominative_fixture() -> &'static Built {
                  summary: {{fr: Les élèves inscrits par année., en: Enrolled students by year.}}\n\
                  source: css\n\
                  publication: css\n\
+                 execution: par_css\n\
                  grain: une ligne par CSS, année scolaire et élève\n\
+                 unique_key: [code_css, annee_scolaire, fiche, nom, prenom]\n\
                  definition: {{fr: Les élèves inscrits (test du nominatif)., en: Enrolled students (nominative test).}}\n\
                  columns:\n\
                  \x20 - {{name: code_css, description: Code du CSS}}\n\

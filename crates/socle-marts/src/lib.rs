@@ -60,6 +60,116 @@ pub enum MartError {
         name: String,
         source: datafusion::arrow::error::ArrowError,
     },
+    /// A repeated `unique_key`: the model's grain is not what its YAML says.
+    #[error(
+        "{name}: clé unique répétée / repeated unique key ({}): {sample}",
+        key.join(", ")
+    )]
+    DuplicateKey {
+        name: String,
+        key: Vec<String>,
+        /// Up to 5 repeated keys with their counts; personal columns masked.
+        sample: String,
+    },
+    /// The model needed more memory than the marts stage may use, in an operation that cannot
+    /// spill to disk.
+    #[error(
+        "{name}: mémoire insuffisante / out of memory: la requête dépasse memoire_max ({limit}, pipelines/config.yaml) \
+         même en débordant sur disque; augmentez memoire_max ou simplifiez le modèle / the query exceeds memoire_max even spilling to disk: {message}"
+    )]
+    Memory {
+        name: String,
+        limit: String,
+        message: String,
+    },
+}
+
+impl MartError {
+    /// The error of model `m` from an engine error: a memory error named as such (with the
+    /// limit in force, `limit` bytes), any other as [`MartError::Engine`].
+    pub fn of_engine(m: &Mart, limit: usize, source: datafusion::error::DataFusionError) -> MartError {
+        if matches!(
+            source.find_root(),
+            datafusion::error::DataFusionError::ResourcesExhausted(_)
+        ) {
+            return MartError::Memory {
+                name: m.spec.name.clone(),
+                limit: format!("{} MiB", limit / (1024 * 1024)),
+                message: source.find_root().to_string(),
+            };
+        }
+        MartError::Engine {
+            name: m.spec.name.clone(),
+            path: m.sql_path.clone(),
+            source,
+        }
+    }
+}
+
+/// Columns whose values never appear in a message or a log (a repeated key's sample): what
+/// identifies a student in a CSS's zone, and the pseudonymous key of the shared zone.
+pub const MASKED_COLUMNS: [&str; 6] = [
+    "fiche",
+    "code_permanent",
+    "cle_eleve",
+    "nom",
+    "prenom",
+    "date_naissance",
+];
+
+/// Checks the grain of model `m` over the table `table` of `ctx` (its rows just built): every
+/// value of its `unique_key` once, NULLs equal (`GROUP BY` makes them so). A repeated key gives
+/// [`MartError::DuplicateKey`] with up to 5 repeated keys and their counts, the values of
+/// [`MASKED_COLUMNS`] masked.
+pub async fn check_unique_key(m: &Mart, ctx: &SessionContext, table: &str) -> Result<(), MartError> {
+    if m.spec.unique_key.is_empty() {
+        return Ok(());
+    }
+    let ident = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
+    let keys: Vec<String> = m.spec.unique_key.iter().map(|c| ident(c)).collect();
+    let sql = format!(
+        "SELECT {k}, count(*) AS socle_n FROM {t} GROUP BY {k} HAVING count(*) > 1 LIMIT 5",
+        k = keys.join(", "),
+        t = ident(table),
+    );
+    let err = |source| MartError::Engine {
+        name: m.spec.name.clone(),
+        path: m.yaml_path.clone(),
+        source,
+    };
+    let batches = ctx.sql(&sql).await.map_err(err)?.collect().await.map_err(err)?;
+    let mut samples = Vec::new();
+    let options = datafusion::arrow::util::display::FormatOptions::default().with_null("NULL");
+    for b in &batches {
+        let formatters = b
+            .columns()
+            .iter()
+            .map(|c| datafusion::arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err(e.into()))?;
+        for row in 0..b.num_rows() {
+            let mut parts = Vec::new();
+            for (i, f) in formatters.iter().enumerate() {
+                let name = b.schema().field(i).name().clone();
+                if name == "socle_n" {
+                    parts.push(format!("× {}", f.value(row)));
+                } else if MASKED_COLUMNS.contains(&name.as_str()) {
+                    parts.push(format!("{name}=<masqué/masked>"));
+                } else {
+                    parts.push(format!("{name}={}", f.value(row)));
+                }
+            }
+            samples.push(format!("[{}]", parts.join(" ")));
+        }
+    }
+    if samples.is_empty() {
+        return Ok(());
+    }
+    Err(MartError::DuplicateKey {
+        name: m.spec.name.clone(),
+        key: m.spec.unique_key.clone(),
+        sample: samples.join("; "),
+    })
 }
 
 /// One problem of a pipeline definition, with its file.
@@ -190,7 +300,7 @@ pub async fn check(project: &Project, shared: &SessionContext, css: &SessionCont
 /// `Utf8`. The batches DataFusion produces may differ from the logical plan's schema in
 /// nullability (a `COALESCE` run as a `CASE`) or string type (`Utf8View` from a `CAST`); pinning
 /// one schema keeps every CSS's run of a mart and every zone's file alike.
-fn output_schema(planned: &datafusion::arrow::datatypes::Schema) -> SchemaRef {
+pub fn output_schema(planned: &datafusion::arrow::datatypes::Schema) -> SchemaRef {
     use datafusion::arrow::datatypes::{DataType, Field};
     let fields: Vec<Field> = planned
         .fields()
@@ -207,7 +317,7 @@ fn output_schema(planned: &datafusion::arrow::datatypes::Schema) -> SchemaRef {
 }
 
 /// `batch` with `schema` (same columns in order), casting a column whose type differs.
-fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
+pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
     let columns = batch
         .columns()
         .iter()

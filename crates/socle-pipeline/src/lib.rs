@@ -17,8 +17,10 @@
 //!
 //! CSS load in parallel ([`Pipeline::load_all`], `jobs` at a time), each in its own task: a CSS
 //! that fails, even by a panic, is reported and the others go on. Then [`Pipeline::build_marts`]
-//! rebuilds the marts over the shared zone, recording the CSS runs they were built from; a run
-//! rebuilds them whenever those are not the current ones (`Warehouse::marts_state`).
+//! builds the marts (`par_css` models one CSS at a time, `province` ones over every CSS, each
+//! streamed to staging Parquet under a memory limit, its grain checked, only the CSS that changed
+//! rebuilt; see the `marts` module), recording the CSS runs they were built from; a run rebuilds
+//! them whenever those are not the current ones (`Warehouse::marts_state`).
 //!
 //! The duties of Québec's Law 25 that need the whole model: [`person_record`] gathers every row a
 //! CSS's zone holds about one student (right of access), and [`rekey`] recomputes every student
@@ -28,21 +30,22 @@
 mod discover;
 mod guard;
 mod load;
+mod marts;
 mod personne;
 mod rekey;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
 
 use socle_core::{Pseudonymiser, Registry};
 use socle_dictionary::Dictionary;
-use socle_warehouse::{Warehouse, Zone};
+use socle_warehouse::Warehouse;
 use tokio::task::JoinSet;
 
 pub use discover::{NightPlan, Planned, discover, fingerprint_inputs, same_inputs};
 pub use guard::{Fall, RowsByYear, accept_drop_command, describe_drop, find_falls, parse_accept_drop, rows_by_year};
 pub use load::{CssOutcome, CssStatus, EntityStat, SourceOutcome, StageTimes, TableStat, entities_fed, load_css};
+pub use marts::{MartFailure, MartsOptions, MartsReport, compute_marts, project_fingerprint};
 pub use personne::{NOMINATIVE_MARTS, PersonRecord, person_record};
 pub use rekey::{RekeyError, RekeyOutcome, rekey};
 
@@ -182,130 +185,4 @@ impl Pipeline {
             .collect()
     }
 
-    /// Rebuilds every mart and publishes them together. Marts of `source: shared` run once over
-    /// the shared zone; marts of `source: css` run in each CSS's own zone, one CSS at a time,
-    /// and their rows are put together. Then each mart is split by zone: the shared zone gets
-    /// the aggregates with small cells suppressed, each CSS's zone its exact rows (and the
-    /// nominative marts). Returns each mart's name and exact row count.
-    pub async fn build_marts(&self, project: &socle_marts::Project) -> Result<Vec<(String, usize)>, PipelineError> {
-        let started = Instant::now();
-        // The CSS runs the marts are built from, recorded with them (`Warehouse::marts_state`).
-        let built_from: std::collections::BTreeMap<String, String> = self
-            .warehouse
-            .manifests()?
-            .into_iter()
-            .map(|m| (m.code_css, m.run_id))
-            .collect();
-        let all: Vec<&socle_marts::Mart> = project.marts.iter().collect();
-        let mut built: std::collections::BTreeMap<String, socle_marts::Built> =
-            compute_marts(&self.warehouse, &self.dictionary, project, &all)
-                .await?
-                .into_iter()
-                .map(|b| (b.name.clone(), b))
-                .collect();
-
-        let threshold = project.config.seuil_petites_cellules;
-        let mut outputs = Vec::with_capacity(project.marts.len());
-        let mut summary = Vec::with_capacity(project.marts.len());
-        for m in &project.marts {
-            let Some(b) = built.remove(&m.spec.name) else {
-                continue; // A css-source mart in a warehouse without CSS.
-            };
-            summary.push((b.name.clone(), b.rows()));
-            let set = socle_marts::publish_sets(m, threshold, b)?;
-            outputs.push(socle_warehouse::MartOutput {
-                name: set.name,
-                schema: set.schema,
-                shared: set.shared,
-                css: set.css,
-            });
-        }
-        self.warehouse.publish_marts_from(&self.run_id, outputs, &built_from)?;
-        tracing::info!(
-            marts = summary.len(),
-            css = built_from.len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "marts published"
-        );
-        Ok(summary)
-    }
-}
-
-/// Computes `marts` (with every mart they read among them, in dependency order, as
-/// [`socle_marts::Project::marts`] gives them) over the warehouse's current data, without
-/// publishing: `source: shared` marts once over the shared zone, `source: css` marts in each
-/// CSS's zone, their rows put together. What the night's marts stage computes (and what
-/// `socle bench queries` times).
-pub async fn compute_marts(
-    warehouse: &Warehouse,
-    dictionary: &Dictionary,
-    project: &socle_marts::Project,
-    marts: &[&socle_marts::Mart],
-) -> Result<Vec<socle_marts::Built>, PipelineError> {
-    use socle_marts::Source;
-    let manifests = warehouse.manifests()?;
-    // The night of each CSS: what the marts mean by "as of" (never the wall clock).
-    let nights: Vec<(String, chrono::NaiveDate)> = manifests
-        .iter()
-        .filter_map(|m| {
-            chrono::NaiveDate::parse_from_str(&m.night, "%Y-%m-%d")
-                .ok()
-                .map(|d| (m.code_css.clone(), d))
-        })
-        .collect();
-    let mut out: Vec<socle_marts::Built> = Vec::new();
-    // Each zone builds the requested marts with every intermediate model they read (a shared
-    // intermediate model is built in a CSS's zone for the models there that read it).
-    let with_models = |source: Source| -> Vec<&socle_marts::Mart> {
-        let wanted: std::collections::BTreeSet<&str> = marts
-            .iter()
-            .filter(|m| m.spec.source == source)
-            .flat_map(|m| project.with_dependencies(&m.spec.name))
-            .map(|m| m.spec.name.as_str())
-            .collect();
-        project
-            .models()
-            .filter(|m| wanted.contains(m.spec.name.as_str()))
-            .collect()
-    };
-    let is_mart = |b: &socle_marts::Built| project.mart(&b.name).is_some();
-    let shared = with_models(Source::Shared);
-    if !shared.is_empty() {
-        let schemas = dictionary
-            .entities
-            .iter()
-            .map(|e| (e.name.clone(), e.shared_arrow_schema()))
-            .collect();
-        let ctx = warehouse.session(Zone::Shared, &schemas).await?;
-        socle_marts::register_reference(&ctx, project)?;
-        socle_marts::register_nights(&ctx, &nights)?;
-        out.extend(socle_marts::build(&shared, &ctx).await?.into_iter().filter(is_mart));
-    }
-    let per_css = with_models(Source::Css);
-    if !per_css.is_empty() {
-        let mut schemas: std::collections::BTreeMap<String, socle_warehouse::SchemaRef> = dictionary
-            .entities
-            .iter()
-            .map(|e| (e.name.clone(), e.arrow_schema()))
-            .collect();
-        schemas.insert(
-            socle_warehouse::QUARANTINE.to_string(),
-            socle_transform::quarantine_schema(),
-        );
-        let first = out.len();
-        for m in &manifests {
-            let ctx = warehouse.session(Zone::Css(m.code_css.clone()), &schemas).await?;
-            socle_marts::register_reference(&ctx, project)?;
-            let own: Vec<(String, chrono::NaiveDate)> =
-                nights.iter().filter(|(c, _)| *c == m.code_css).cloned().collect();
-            socle_marts::register_nights(&ctx, &own)?;
-            for b in socle_marts::build(&per_css, &ctx).await?.into_iter().filter(is_mart) {
-                match out[first..].iter_mut().find(|o| o.name == b.name) {
-                    Some(all) => all.batches.extend(b.batches),
-                    None => out.push(b),
-                }
-            }
-        }
-    }
-    Ok(out)
 }

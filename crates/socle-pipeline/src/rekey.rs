@@ -226,6 +226,10 @@ pub fn rekey(
             rows += r;
         }
         marts.marts = by_name;
+        // Intermediate models may hold student keys: rather than rewrite them, drop them and the
+        // project fingerprint, so the next night rebuilds every model in full with the new key.
+        marts.intermediates.clear();
+        marts.project_hash = None;
         next.marts = Some(marts);
     }
     let generation = next.id().to_string();

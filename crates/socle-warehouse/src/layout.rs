@@ -23,6 +23,9 @@ pub(crate) const YEAR_COLUMN: &str = "annee_scolaire";
 pub(crate) const CSS_COLUMN: &str = "code_css";
 /// Name of the marts manifest (and of the marts' staging folder).
 pub(crate) const MARTS_MANIFEST: &str = "_marts";
+/// Intermediate models (`pipelines/intermediate/`): never in a published zone, read only by the
+/// marts-building session. Owned by the marts manifest like the marts' files.
+pub(crate) const INTERMEDIATE_DIR: &str = "_socle/intermediate";
 /// Marker in the names of temporary files.
 pub(crate) const TMP_MARKER: &str = ".tmp-";
 
@@ -74,6 +77,41 @@ pub(crate) fn manifest_path(root: &Path, code_css: &str) -> PathBuf {
 }
 pub(crate) fn marts_manifest_path(root: &Path) -> PathBuf {
     manifests_dir(root).join(format!("{MARTS_MANIFEST}.json"))
+}
+
+/// The file of a mart's rows for one CSS (exact counts, flagged; the CSS's own zone).
+pub fn mart_css_file(mart: &str, code_css: &str, run_id: &str) -> String {
+    format!("{CSS_DIR}/{code_css}/{MARTS_DIR}/{mart}/{run_id}.parquet")
+}
+
+/// The shared zone's file of a mart (small cells suppressed, one row group per CSS).
+pub fn mart_shared_file(mart: &str, run_id: &str) -> String {
+    format!("{MARTS_DIR}/{mart}/{run_id}.parquet")
+}
+
+/// Where an intermediate model's rows are kept: built in the shared zone, one file per CSS
+/// (`code_css = Some`, a `par_css` model) or one for all (a `province` model); built in a CSS's
+/// zone (`zone_css = Some`), one file for that CSS.
+pub fn intermediate_file(model: &str, zone_css: Option<&str>, code_css: Option<&str>, run_id: &str) -> String {
+    match (zone_css, code_css) {
+        (Some(zone), _) => format!("{INTERMEDIATE_DIR}/{CSS_DIR}/{zone}/{model}/{run_id}.parquet"),
+        (None, Some(code)) => format!("{INTERMEDIATE_DIR}/{SHARED_DIR}/{model}/code_css={code}/{run_id}.parquet"),
+        (None, None) => format!("{INTERMEDIATE_DIR}/{SHARED_DIR}/{model}/{run_id}.parquet"),
+    }
+}
+
+/// The CSS a per-CSS file of a mart or an intermediate model belongs to, from its path
+/// (`css/<code>/...`, `.../code_css=<code>/...`, `_socle/intermediate/css/<code>/...`).
+pub fn file_css(rel: &str) -> Option<&str> {
+    let rest = rel
+        .strip_prefix(INTERMEDIATE_DIR)
+        .map(|r| r.trim_start_matches('/'))
+        .unwrap_or(rel);
+    let mut parts = rest.split('/');
+    if parts.next() == Some(CSS_DIR) {
+        return parts.next();
+    }
+    rest.split('/').find_map(|p| p.strip_prefix("code_css="))
 }
 
 /// `<root>/<a>/<b>/...` from a `/`-separated relative path.
@@ -176,6 +214,17 @@ mod tests {
         assert!(!is_component("a/b"));
         assert!(!is_component("a b"));
         assert!(check_code_css("_marts").is_err());
+        assert_eq!(file_css(&mart_css_file("m", "866000", "r")), Some("866000"));
+        assert_eq!(file_css(&mart_shared_file("m", "r")), None);
+        assert_eq!(
+            file_css(&intermediate_file("i", Some("881000"), None, "r")),
+            Some("881000")
+        );
+        assert_eq!(
+            file_css(&intermediate_file("i", None, Some("751000"), "r")),
+            Some("751000")
+        );
+        assert_eq!(file_css(&intermediate_file("i", None, None, "r")), None);
         assert_eq!(
             resolve(Path::new("/w"), "css/866000/eleve/r.parquet"),
             PathBuf::from("/w/css/866000/eleve/r.parquet")

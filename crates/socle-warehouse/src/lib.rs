@@ -16,6 +16,9 @@
 //! _socle/generations/<id>/manifests/...                                   the manifests of that generation
 //! _socle/audit/YYYY-MM-DD.jsonl                                           audit log of reads of personal data
 //! _socle/staging/<run_id>/<code_css>/...                                  work area of a run
+//! _socle/staging/<run_id>/_marts/_spill/...                               the marts stage's spill files
+//! _socle/intermediate/shared/<model>/[code_css=<code>/]<run>.parquet      intermediate models (never published)
+//! _socle/intermediate/css/<code>/<model>/<run>.parquet                    the same, built in a CSS's zone
 //! _socle/runs/<run_id>/<code_css>-quality.json                            data-quality reports
 //! _socle/run.lock                                                         the exclusive run lock and its holder
 //! ```
@@ -110,6 +113,7 @@ mod layout;
 mod manifest;
 mod marts;
 mod marts_state;
+mod marts_tx;
 mod retention;
 mod run_lock;
 mod schema;
@@ -122,16 +126,18 @@ pub use audit::{AuditEvent, AuditLog, default_who, sql_target};
 pub use error::WarehouseError;
 pub use failpoint::FAILPOINT_MODE_ENV;
 pub use generation::Generation;
-pub use layout::QUARANTINE;
+pub use layout::{QUARANTINE, file_css, intermediate_file, mart_css_file, mart_shared_file};
 pub use manifest::{
     DropRecord, InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, RekeyRecord, RetentionRecord,
     SourceFailure, SourceState, TableFiles, partition_year,
 };
+pub use marts::MartWriter;
 pub use marts_state::MartsState;
+pub use marts_tx::MartsTransaction;
 pub use retention::{ExpiredPartition, MIN_KEEP_YEARS, RetentionPlan};
 pub use run_lock::{RunLock, RunLockHolder};
 pub use schema::{PERSONAL_METADATA_KEY, entity_schema, entity_schemas, shared_schema};
-pub use session::{Zone, new_context};
+pub use session::{Zone, new_context, new_context_with, parquet_table};
 pub use transaction::CssTransaction;
 pub use warehouse::{FAILPOINT_ENV, MartOutput, Warehouse, failpoint_from_env, new_run_id};
 

@@ -238,7 +238,7 @@ impl Manifest {
 }
 
 /// The current state of the shared marts: `_socle/manifests/_marts.json`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct MartsManifest {
     pub run_id: String,
     /// RFC 3339, UTC.
@@ -250,12 +250,28 @@ pub struct MartsManifest {
     /// Empty in manifests written before it was recorded: such marts count as stale.
     #[serde(default)]
     pub css_runs: BTreeMap<String, String>,
+    /// The intermediate models by name, under `_socle/intermediate/`: `shared_files` those built
+    /// in the shared zone (one per CSS for a `par_css` model, one for a `province` one),
+    /// `css_files` those built in CSS zones. Never registered in a query session.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub intermediates: BTreeMap<String, TableFiles>,
+    /// The models that failed at the last build, with why: they (and the models reading them)
+    /// kept their previous files. The marts are not current while this is not empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed: BTreeMap<String, String>,
+    /// A fingerprint of the pipelines (SQL, YAML, seeds, config) the marts were built with: a
+    /// change rebuilds every CSS's rows rather than only those of the CSS that changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_hash: Option<String>,
 }
 
 impl MartsManifest {
-    /// Every file the manifest owns.
+    /// Every file the manifest owns: the marts' and the intermediate models'.
     pub fn files(&self) -> impl Iterator<Item = &String> {
-        self.marts.values().flat_map(TableFiles::all_files)
+        self.marts
+            .values()
+            .chain(self.intermediates.values())
+            .flat_map(TableFiles::all_files)
     }
 }
 
@@ -411,6 +427,9 @@ mod tests {
                 },
             )]),
             css_runs: BTreeMap::from([("866000".to_string(), "20251120T031500Z-0123abcd".to_string())]),
+            intermediates: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            project_hash: None,
         };
         let back: MartsManifest = serde_json::from_str(&serde_json::to_string(&marts)?)?;
         assert_eq!(back, marts);

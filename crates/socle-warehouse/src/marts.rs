@@ -115,6 +115,76 @@ pub(crate) fn split_by_css(
     Ok(out)
 }
 
+/// The one writer of the files of marts and intermediate models: batches go to the file as they
+/// come (a model's rows are never all held in memory), row groups are closed by the caller at
+/// each CSS boundary ([`MartWriter::end_row_group`]), the file is synced when finished.
+pub struct MartWriter {
+    path: std::path::PathBuf,
+    writer: ArrowWriter<fs::File>,
+    rows: u64,
+}
+
+impl MartWriter {
+    /// Creates the file at `path` (and its folder) for rows of `schema`.
+    pub(crate) fn create(path: &Path, schema: SchemaRef) -> Result<Self, WarehouseError> {
+        if let Some(parent) = path.parent() {
+            crate::layout::create_dir_all(parent)?;
+        }
+        let css_index = schema.index_of(CSS_COLUMN).ok();
+        let file = fs::File::create(path).map_err(|e| WarehouseError::io("creating", path, e))?;
+        let writer = ArrowWriter::try_new(file, schema, Some(writer_properties(css_index))).map_err(|source| {
+            WarehouseError::Parquet {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        Ok(MartWriter {
+            path: path.to_path_buf(),
+            writer,
+            rows: 0,
+        })
+    }
+
+    fn err(&self) -> impl Fn(datafusion::parquet::errors::ParquetError) -> WarehouseError + '_ {
+        |source| WarehouseError::Parquet {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Appends `batch`.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), WarehouseError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.writer.write(batch).map_err(self.err())?;
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    /// Closes the current row group: the rows after it (the next CSS's) start their own.
+    pub fn end_row_group(&mut self) -> Result<(), WarehouseError> {
+        self.writer.flush().map_err(self.err())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Writes the footer and syncs the file to disk. Returns the rows written.
+    pub fn finish(self) -> Result<u64, WarehouseError> {
+        let err = |source| WarehouseError::Parquet {
+            path: self.path.clone(),
+            source,
+        };
+        let file = self.writer.into_inner().map_err(err)?;
+        file.sync_all()
+            .map_err(|e| WarehouseError::io("syncing", &self.path, e))?;
+        Ok(self.rows)
+    }
+}
+
 /// Writes mart `mart` (`batches`, all of `schema`) to a new Parquet file at `path`, grouped by
 /// CSS with a row group boundary between CSS (see the module), and syncs it to disk. Returns the
 /// number of rows written.
@@ -124,32 +194,62 @@ pub(crate) fn write_mart(
     schema: SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<u64, WarehouseError> {
-    if let Some(parent) = path.parent() {
-        crate::layout::create_dir_all(parent)?;
+    let groups = match schema.index_of(CSS_COLUMN).ok() {
+        Some(i) => group_by_css(mart, i, batches)?,
+        None => vec![batches.to_vec()],
+    };
+    let mut writer = MartWriter::create(path, schema)?;
+    for group in &groups {
+        for batch in group {
+            writer.write(batch)?;
+        }
+        // Close the row group: the next CSS starts its own.
+        writer.end_row_group()?;
     }
+    writer.finish()
+}
+
+/// Reads a Parquet file batch by batch (never whole), for `f`.
+pub(crate) fn for_each_batch(
+    path: &Path,
+    mut f: impl FnMut(RecordBatch) -> Result<(), WarehouseError>,
+) -> Result<(), WarehouseError> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let parquet_err = |source| WarehouseError::Parquet {
         path: path.to_path_buf(),
         source,
     };
-    let css_index = schema.index_of(CSS_COLUMN).ok();
-    let groups = match css_index {
-        Some(i) => group_by_css(mart, i, batches)?,
-        None => vec![batches.to_vec()],
-    };
-    let file = fs::File::create(path).map_err(|e| WarehouseError::io("creating", path, e))?;
-    let mut writer = ArrowWriter::try_new(file, schema, Some(writer_properties(css_index))).map_err(parquet_err)?;
-    let mut rows = 0u64;
-    for group in &groups {
-        for batch in group {
-            writer.write(batch).map_err(parquet_err)?;
-            rows += batch.num_rows() as u64;
-        }
-        // Close the row group: the next CSS starts its own.
-        writer.flush().map_err(parquet_err)?;
+    let file = fs::File::open(path).map_err(|e| WarehouseError::io("opening", path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(parquet_err)?
+        .build()
+        .map_err(parquet_err)?;
+    for batch in reader {
+        f(batch.map_err(|e| WarehouseError::arrow("parquet", e))?)?;
     }
-    let file = writer.into_inner().map_err(parquet_err)?;
-    file.sync_all().map_err(|e| WarehouseError::io("syncing", path, e))?;
-    Ok(rows)
+    Ok(())
+}
+
+/// The Arrow schema of a Parquet file, from its footer.
+pub(crate) fn file_schema(path: &Path) -> Result<SchemaRef, WarehouseError> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = fs::File::open(path).map_err(|e| WarehouseError::io("opening", path, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| WarehouseError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(builder.schema().clone())
+}
+
+/// The rows of a Parquet file, from its footer.
+pub(crate) fn file_rows(path: &Path) -> Result<u64, WarehouseError> {
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = fs::File::open(path).map_err(|e| WarehouseError::io("opening", path, e))?;
+    let reader = SerializedFileReader::new(file).map_err(|source| WarehouseError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(u64::try_from(reader.metadata().file_metadata().num_rows()).unwrap_or(0))
 }
 
 #[cfg(test)]

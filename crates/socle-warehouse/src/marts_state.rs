@@ -20,6 +20,9 @@ pub enum MartsState {
     /// Built from other runs: the CSS whose current run is not the one the marts were built
     /// from, or that the marts do not know, or that left the warehouse. Sorted.
     Stale { css: Vec<String> },
+    /// Built from every CSS's current run, but some models failed (a repeated key, the memory
+    /// limit, an engine error): they kept their previous files. The next run tries them again.
+    Failed { marts: Vec<String> },
 }
 
 impl MartsState {
@@ -50,6 +53,11 @@ impl MartsState {
             )
             .collect();
         if css.is_empty() {
+            if !marts.failed.is_empty() {
+                return MartsState::Failed {
+                    marts: marts.failed.keys().cloned().collect(),
+                };
+            }
             return MartsState::Current;
         }
         css.sort();
@@ -66,6 +74,11 @@ impl fmt::Display for MartsState {
                 f,
                 "stale (built before the current run of {}): the next `socle run` rebuilds them",
                 css.join(", ")
+            ),
+            MartsState::Failed { marts } => write!(
+                f,
+                "incomplete: {} failed at the last build and kept their previous files; the next `socle run` tries them again",
+                marts.join(", ")
             ),
         }
     }
@@ -111,6 +124,9 @@ mod tests {
             published_at: String::new(),
             marts: BTreeMap::new(),
             css_runs: runs.iter().map(|(c, r)| (c.to_string(), r.to_string())).collect(),
+            intermediates: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            project_hash: None,
         }
     }
 

@@ -11,6 +11,8 @@ use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::error::DataFusionError;
+use datafusion::execution::memory_pool::MemoryLimit;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::object_store::{ObjectMeta, ObjectStoreExt};
 use datafusion::prelude::{SessionContext, col, lit};
 
@@ -25,8 +27,15 @@ use crate::warehouse::Warehouse;
 const FOOTER_SIZE_HINT: usize = 64 * 1024;
 
 /// A session for the warehouse's files, configured for the marts' queries at the province scale
-/// (see the comments on each option).
+/// (see the comments on each option), with no memory limit: what queries and dashboards use.
 pub fn new_context() -> SessionContext {
+    new_context_with(None)
+}
+
+/// [`new_context`] on `runtime`: the marts stage passes one with a memory pool and a disk
+/// manager for spilling ([`crate::MartsTransaction::runtime`]), shared by every session of the
+/// stage so the limit holds for the stage as a whole.
+pub fn new_context_with(runtime: Option<Arc<RuntimeEnv>>) -> SessionContext {
     let mut config = datafusion::prelude::SessionConfig::new();
     // Text read as plain `Utf8`: string views keep whole decoded pages alive behind slices.
     config.options_mut().execution.parquet.schema_force_view_types = false;
@@ -35,7 +44,28 @@ pub fn new_context() -> SessionContext {
     // large left side again at every join.
     config.options_mut().optimizer.hash_join_single_partition_threshold = 0;
     config.options_mut().optimizer.hash_join_single_partition_threshold_rows = 0;
-    SessionContext::new_with_config(config)
+    match runtime {
+        Some(rt) => {
+            // A sort reserves this much up front to merge what it spilled (10 MiB by default):
+            // under a small limit, that reservation alone would fail every sort. A sixteenth of
+            // the limit leaves room for the rest of the query.
+            if let MemoryLimit::Finite(limit) = rt.memory_pool.memory_limit() {
+                let reservation = &mut config.options_mut().execution.sort_spill_reservation_bytes;
+                *reservation = (*reservation).min(limit / 16);
+            }
+            SessionContext::new_with_config_rt(config, rt)
+        }
+        None => SessionContext::new_with_config(config),
+    }
+}
+
+/// A Parquet table over explicit files (absolute paths), its schema the merge of theirs: how the
+/// marts stage reads the files it just staged, or kept from the previous build, of a model.
+pub async fn parquet_table(
+    ctx: &SessionContext,
+    paths: &[std::path::PathBuf],
+) -> Result<Arc<dyn TableProvider>, WarehouseError> {
+    listing_table_of(ctx, paths).await
 }
 
 /// Which zone a session sees.
@@ -83,12 +113,40 @@ impl Warehouse {
         zone: &Zone,
         schemas: &BTreeMap<String, SchemaRef>,
     ) -> Result<(), WarehouseError> {
+        self.register_tables(ctx, zone, None, schemas, true).await
+    }
+
+    /// Registers the canonical tables of `zone` without the published marts (the marts stage
+    /// registers this night's models itself); in the shared zone, `only_css` restricts every
+    /// table to that CSS's files (a `par_css` model's run), which skips the other CSS's files
+    /// altogether rather than filtering their rows.
+    pub async fn register_zone_tables(
+        &self,
+        ctx: &SessionContext,
+        zone: &Zone,
+        only_css: Option<&str>,
+        schemas: &BTreeMap<String, SchemaRef>,
+    ) -> Result<(), WarehouseError> {
+        self.register_tables(ctx, zone, only_css, schemas, false).await
+    }
+
+    async fn register_tables(
+        &self,
+        ctx: &SessionContext,
+        zone: &Zone,
+        only_css: Option<&str>,
+        schemas: &BTreeMap<String, SchemaRef>,
+        with_marts: bool,
+    ) -> Result<(), WarehouseError> {
         // Table name -> files (relative), from the manifests.
         let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut registered = 0usize;
         match zone {
             Zone::Shared => {
                 for m in self.manifests()? {
+                    if only_css.is_some_and(|c| c != m.code_css) {
+                        continue;
+                    }
                     for (name, files) in &m.tables {
                         tables
                             .entry(name.clone())
@@ -120,7 +178,7 @@ impl Warehouse {
             tables.entry(name.clone()).or_default();
         }
 
-        let marts = self.marts_manifest()?;
+        let marts = if with_marts { self.marts_manifest()? } else { None };
         let mart_names: Vec<&String> = marts.iter().flat_map(|m| m.marts.keys()).collect();
 
         for (name, files) in &tables {
@@ -233,14 +291,24 @@ impl Warehouse {
         ctx: &SessionContext,
         files: &[String],
     ) -> Result<Arc<dyn TableProvider>, WarehouseError> {
+        let paths: Vec<std::path::PathBuf> = files.iter().map(|rel| layout::resolve(self.root(), rel)).collect();
+        listing_table_of(ctx, &paths).await
+    }
+}
+
+/// A Parquet table over files given by absolute path; see [`parquet_table`].
+async fn listing_table_of(
+    ctx: &SessionContext,
+    files: &[std::path::PathBuf],
+) -> Result<Arc<dyn TableProvider>, WarehouseError> {
+    {
         let state = ctx.state();
         // Warehouse files are small (a footer is a few KiB): DataFusion's default hint reads
         // the last 512 KiB of each file, often the whole file, to find its footer.
         let format = Arc::new(ParquetFormat::default().with_metadata_size_hint(Some(FOOTER_SIZE_HINT)));
         let options = ListingOptions::new(format.clone()).with_file_extension(".parquet");
         let mut urls = Vec::with_capacity(files.len());
-        for rel in files {
-            let path = layout::resolve(self.root(), rel);
+        for path in files {
             let path_str = path.to_str().ok_or_else(|| WarehouseError::InvalidName {
                 what: "file path (not UTF-8)",
                 value: path.display().to_string(),

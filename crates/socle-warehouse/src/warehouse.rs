@@ -340,6 +340,9 @@ impl Warehouse {
             published_at: String::new(),
             marts: BTreeMap::new(),
             css_runs: built_from.clone(),
+            intermediates: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            project_hash: None,
         };
         // Every file to write: (relative path, mart, schema, rows).
         let mut jobs: Vec<(String, &str, SchemaRef, Vec<RecordBatch>)> = Vec::new();
@@ -435,6 +438,9 @@ impl Warehouse {
         for zone in layout::DATA_DIRS {
             find_orphans(&self.root.join(zone), &keep, &mut orphans)?;
         }
+        // Intermediate models: owned by the marts manifest like the marts.
+        let intermediate = layout::resolve(&self.root, layout::INTERMEDIATE_DIR);
+        find_orphans(&intermediate, &keep, &mut orphans)?;
         let deleted = orphans.len();
         for (i, path) in orphans.iter().enumerate() {
             if i == deleted / 2 {
@@ -447,6 +453,7 @@ impl Warehouse {
         for zone in layout::DATA_DIRS {
             remove_empty_dirs(&self.root.join(zone))?;
         }
+        remove_empty_dirs(&intermediate)?;
         // Stale staging: every run folder (no transaction is open, we hold the lock).
         let staging = layout::staging_dir(&self.root);
         if let Ok(entries) = fs::read_dir(&staging) {
@@ -527,7 +534,10 @@ fn remove_empty_dirs(dir: &Path) -> Result<(), WarehouseError> {
 pub(crate) fn owned_path(root: &Path, rel: &str) -> Option<PathBuf> {
     let mut parts = rel.split('/');
     let zone = parts.next()?;
-    if !layout::DATA_DIRS.contains(&zone) {
+    let intermediate = rel
+        .strip_prefix(layout::INTERMEDIATE_DIR)
+        .is_some_and(|r| r.starts_with('/'));
+    if !layout::DATA_DIRS.contains(&zone) && !intermediate {
         return None;
     }
     if !rel

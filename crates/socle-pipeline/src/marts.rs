@@ -1,0 +1,823 @@
+//! The marts stage: every model (intermediate models and marts) built as its YAML says, each
+//! written to staging Parquet as it is built, then all published with one manifest swap.
+//!
+//! - **Execution.** A `source: shared` model of `execution: par_css` runs once per CSS, on a
+//!   session whose shared tables hold only that CSS's files (the other CSS's files are not even
+//!   opened), so its memory follows the largest CSS; a `province` model runs once over every
+//!   CSS. Models run in waves: every `par_css` model whose inputs are ready, CSS by CSS (one
+//!   session per CSS for the whole wave), then the `province` models whose inputs are ready,
+//!   and so on. A `par_css` model reads a `province` model's rows of its CSS; a `province` model
+//!   reads every CSS's rows of a `par_css` one. `source: css` models (and the `source: shared`
+//!   intermediate models they read, built again in each CSS's zone) run in each CSS's zone.
+//! - **Bounded memory.** Every session of the stage shares one runtime with a memory pool of
+//!   `memoire_max` and a disk manager spilling under the run's staging folder
+//!   ([`socle_warehouse::MartsTransaction::runtime`]). A model's rows are streamed from
+//!   DataFusion into its file ([`socle_warehouse::MartWriter`]), never collected; the readers of
+//!   a model read its files.
+//! - **Grain.** Each file built is checked against the model's `unique_key`
+//!   ([`socle_marts::check_unique_key`]).
+//! - **Failures.** A model that fails (a repeated key, the memory limit, any engine error) and
+//!   every model reading it keep their previous files; the others publish; the manifest records
+//!   the failures (the run exits 2, and the next run tries them again).
+//! - **Incremental.** The marts manifest records the CSS runs it was built from and a
+//!   fingerprint of the pipelines. When the fingerprint is the same, a `par_css` model is rebuilt
+//!   only for the CSS whose run changed (its other CSS's files are kept as they are), unless it
+//!   reads a `province` model (whose rows of any CSS may change with another CSS) or a model
+//!   rebuilt whole; `province` models are always rebuilt. `full` (`socle run --force`, a
+//!   retention) rebuilds everything.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::execution::runtime_env::RuntimeEnv;
+use datafusion::prelude::{SessionContext, col, lit};
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+use socle_dictionary::Dictionary;
+use socle_marts::{Execution, Mart, MartError, Project, Publication, Source};
+use socle_warehouse::{MartWriter, MartsTransaction, TableFiles, Warehouse, Zone};
+
+use crate::PipelineError;
+
+const CSS_COLUMN: &str = "code_css";
+/// The name under which a model's new files are registered for its key check.
+const KEY_CHECK_TABLE: &str = "socle_verification_cle";
+
+/// How the marts stage runs.
+#[derive(Debug, Clone, Default)]
+pub struct MartsOptions {
+    /// Rebuild every model for every CSS (`socle run --force`, after a retention), rather than
+    /// only the CSS that changed.
+    pub full: bool,
+}
+
+/// A model that failed: it and the models reading it kept their previous files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MartFailure {
+    pub name: String,
+    pub reason: String,
+}
+
+/// What the marts stage did.
+#[derive(Debug, Clone, Default)]
+pub struct MartsReport {
+    /// Each mart built (or kept whole) with its exact rows over every CSS.
+    pub built: Vec<(String, u64)>,
+    /// The models that failed, with why; also the models that read one (`reads X, which failed`).
+    pub failed: Vec<MartFailure>,
+    /// Every model was rebuilt for every CSS.
+    pub full: bool,
+    /// The CSS whose `par_css` rows were rebuilt (all of them when `full`).
+    pub rebuilt_css: Vec<String>,
+}
+
+/// Where a model's files are: the shared zone (`false`) or the CSS zones (`true`), and its name.
+type Key = (bool, String);
+/// A model's files by CSS (`None`: one file for every CSS, a `province` intermediate model).
+type Files = BTreeMap<Option<String>, String>;
+
+struct Engine<'a> {
+    wh: &'a Warehouse,
+    project: &'a Project,
+    tx: MartsTransaction,
+    runtime: Arc<RuntimeEnv>,
+    limit: usize,
+    codes: Vec<String>,
+    nights: Vec<(String, chrono::NaiveDate)>,
+    shared_schemas: BTreeMap<String, SchemaRef>,
+    css_schemas: BTreeMap<String, SchemaRef>,
+    full: bool,
+    changed: BTreeSet<String>,
+    /// The files of each model as of now: kept from the previous build, then this night's.
+    outputs: BTreeMap<Key, Files>,
+    /// Models rebuilt for every CSS this night.
+    whole: BTreeSet<Key>,
+    failed: BTreeMap<String, String>,
+}
+
+/// A fingerprint of the pipelines: every model's SQL and YAML, the seeds, the small-cell
+/// threshold, and Socle's version (the engine that runs them). Another fingerprint means every
+/// CSS's rows must be rebuilt.
+pub fn project_fingerprint(project: &Project) -> String {
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(project.config.seuil_petites_cellules.to_le_bytes());
+    let mut file = |path: &std::path::Path| {
+        h.update(
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        h.update(std::fs::read(path).unwrap_or_default());
+    };
+    for m in project.models() {
+        file(&m.yaml_path);
+        file(&m.sql_path);
+    }
+    for s in &project.seeds {
+        file(&s.yaml_path);
+        file(&s.csv_path);
+    }
+    hex::encode(&h.finalize()[..16])
+}
+
+impl crate::Pipeline {
+    /// The marts stage of a night: builds every mart (and the intermediate models they read) as
+    /// the module says and publishes them with one manifest swap. A model that fails does not
+    /// stop the others: it is in the report, and keeps its previous files with the models
+    /// reading it. Errors are those of the warehouse (nothing is published then).
+    pub async fn build_marts(&self, project: &Project, options: MartsOptions) -> Result<MartsReport, PipelineError> {
+        let started = std::time::Instant::now();
+        let all: Vec<&Mart> = project.marts.iter().collect();
+        let engine = Engine::begin(&self.warehouse, &self.dictionary, project, &self.run_id, options.full)?;
+        let (engine, mut report) = engine.run(&all).await?;
+        let failed: BTreeMap<String, String> = engine.failed.clone();
+        let css_runs = engine.css_runs()?;
+        let hash = Some(project_fingerprint(project));
+        // Models no longer read by any mart are not listed: their files go at commit.
+        let tx = engine.finish(&all, &mut report)?;
+        tx.commit(css_runs, failed, hash)?;
+        tracing::info!(
+            marts = report.built.len(),
+            failed = report.failed.len(),
+            full = report.full,
+            rebuilt_css = report.rebuilt_css.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "marts stage done"
+        );
+        Ok(report)
+    }
+}
+
+/// Computes `marts` (and the models they read) exactly as the night's marts stage does, every
+/// CSS rebuilt, into a staging folder that is then dropped: nothing is published. What `socle
+/// bench queries` times.
+pub async fn compute_marts(
+    warehouse: &Warehouse,
+    dictionary: &Dictionary,
+    project: &Project,
+    marts: &[&Mart],
+) -> Result<MartsReport, PipelineError> {
+    let run_id = socle_warehouse::new_run_id();
+    let selected: Vec<&Mart> = marts.iter().copied().filter(|m| !m.is_intermediate()).collect();
+    let engine = Engine::begin(warehouse, dictionary, project, &run_id, true)?;
+    let (engine, mut report) = engine.run(&selected).await?;
+    let _tx = engine.finish(&selected, &mut report)?;
+    Ok(report)
+}
+
+impl<'a> Engine<'a> {
+    fn begin(
+        wh: &'a Warehouse,
+        dictionary: &Dictionary,
+        project: &'a Project,
+        run_id: &str,
+        full: bool,
+    ) -> Result<Self, PipelineError> {
+        let limit = project.config.memory_limit().map_err(|e| MartError::Invalid {
+            path: project.root.join("config.yaml"),
+            message: format!("memoire_max: {e}"),
+        })?;
+        let tx = wh.begin_marts(run_id)?;
+        let runtime = tx.runtime(limit)?;
+        let manifests = wh.manifests()?;
+        let codes: Vec<String> = manifests.iter().map(|m| m.code_css.clone()).collect();
+        // The night of each CSS: what the marts mean by "as of" (never the wall clock).
+        let nights = manifests
+            .iter()
+            .filter_map(|m| {
+                chrono::NaiveDate::parse_from_str(&m.night, "%Y-%m-%d")
+                    .ok()
+                    .map(|d| (m.code_css.clone(), d))
+            })
+            .collect();
+        let hash = project_fingerprint(project);
+        let previous = tx.previous();
+        let full =
+            full || previous.is_none_or(|p| p.project_hash.as_deref() != Some(hash.as_str()) || p.css_runs.is_empty());
+        let changed: BTreeSet<String> = manifests
+            .iter()
+            .filter(|m| full || previous.is_none_or(|p| p.css_runs.get(&m.code_css) != Some(&m.run_id)))
+            .map(|m| m.code_css.clone())
+            .collect();
+        let shared_schemas = dictionary
+            .entities
+            .iter()
+            .map(|e| (e.name.clone(), e.shared_arrow_schema()))
+            .collect();
+        let mut css_schemas: BTreeMap<String, SchemaRef> = dictionary
+            .entities
+            .iter()
+            .map(|e| (e.name.clone(), e.arrow_schema()))
+            .collect();
+        css_schemas.insert(
+            socle_warehouse::QUARANTINE.to_string(),
+            socle_transform::quarantine_schema(),
+        );
+        tracing::info!(
+            full,
+            changed = changed.len(),
+            css = codes.len(),
+            memory_limit = limit,
+            "marts stage begun"
+        );
+        Ok(Engine {
+            wh,
+            project,
+            tx,
+            runtime,
+            limit,
+            codes,
+            nights,
+            shared_schemas,
+            css_schemas,
+            full,
+            changed,
+            outputs: BTreeMap::new(),
+            whole: BTreeSet::new(),
+            failed: BTreeMap::new(),
+        })
+    }
+
+    /// The CSS runs the marts are now built from.
+    fn css_runs(&self) -> Result<BTreeMap<String, String>, PipelineError> {
+        Ok(self
+            .wh
+            .manifests()?
+            .into_iter()
+            .filter(|m| self.codes.contains(&m.code_css))
+            .map(|m| (m.code_css, m.run_id))
+            .collect())
+    }
+
+    /// Builds `marts` and the models they read, zone by zone.
+    async fn run(mut self, marts: &[&Mart]) -> Result<(Self, MartsReport), PipelineError> {
+        // Which models each zone needs: the marts of its source and what they read.
+        let mut shared: BTreeSet<String> = BTreeSet::new();
+        let mut css: BTreeSet<String> = BTreeSet::new();
+        for m in marts {
+            let needs = if m.spec.source == Source::Shared {
+                &mut shared
+            } else {
+                &mut css
+            };
+            needs.extend(
+                self.project
+                    .with_dependencies(&m.spec.name)
+                    .iter()
+                    .map(|d| d.spec.name.clone()),
+            );
+        }
+        let in_order = |names: &BTreeSet<String>| -> Vec<&'a Mart> {
+            self.project.models().filter(|m| names.contains(&m.spec.name)).collect()
+        };
+        let shared_models = in_order(&shared);
+        let css_models = in_order(&css);
+        self.shared_zone(shared_models).await?;
+        if !css_models.is_empty() {
+            self.per_css(&css_models, true).await?;
+        }
+        let report = MartsReport {
+            built: Vec::new(),
+            failed: self
+                .failed
+                .iter()
+                .map(|(name, reason)| MartFailure {
+                    name: name.clone(),
+                    reason: reason.clone(),
+                })
+                .collect(),
+            full: self.full,
+            rebuilt_css: self.changed.iter().cloned().collect(),
+        };
+        Ok((self, report))
+    }
+
+    /// The shared zone's models in waves (see the module).
+    async fn shared_zone(&mut self, models: Vec<&'a Mart>) -> Result<(), PipelineError> {
+        let mut pending = models;
+        let mut done: BTreeSet<String> = BTreeSet::new();
+        while !pending.is_empty() {
+            let mut wave: Vec<&Mart> = Vec::new();
+            for m in &pending {
+                let ready = m.depends_on.iter().all(|d| {
+                    done.contains(d)
+                        || wave.iter().any(|w| &w.spec.name == d)
+                        || !pending.iter().any(|p| &p.spec.name == d)
+                });
+                if m.spec.execution == Execution::ParCss && ready {
+                    wave.push(m);
+                }
+            }
+            if wave.is_empty() {
+                let ready: Vec<&Mart> = pending
+                    .iter()
+                    .copied()
+                    .filter(|m| {
+                        m.depends_on
+                            .iter()
+                            .all(|d| done.contains(d) || !pending.iter().any(|p| &p.spec.name == d))
+                    })
+                    .collect();
+                if ready.is_empty() {
+                    break; // A cycle: `socle check` reports it; nothing more can run.
+                }
+                for m in ready {
+                    self.province(m).await?;
+                    done.insert(m.spec.name.clone());
+                }
+            } else {
+                self.per_css(&wave, false).await?;
+                done.extend(wave.iter().map(|m| m.spec.name.clone()));
+            }
+            pending.retain(|m| !done.contains(&m.spec.name));
+        }
+        Ok(())
+    }
+
+    /// Records that `m` failed (once, with the first reason).
+    fn fail(&mut self, m: &Mart, css_zone: bool, reason: String) {
+        tracing::error!(model = %m.spec.name, reason = %reason, "model failed: it and the models reading it keep their previous files");
+        if let Some(files) = self.outputs.remove(&(css_zone, m.spec.name.clone())) {
+            let staged: Vec<String> = files.into_values().collect();
+            self.tx.discard(&staged);
+        }
+        self.failed.entry(m.spec.name.clone()).or_insert(reason);
+    }
+
+    /// A model `m` reads that failed, if any.
+    fn failed_input(&self, m: &Mart) -> Option<String> {
+        m.depends_on.iter().find(|d| self.failed.contains_key(*d)).cloned()
+    }
+
+    /// The previous build's files of `m` in a zone, unless it failed then or there is none.
+    fn previous_files(&self, css_zone: bool, m: &Mart) -> Option<Files> {
+        let prev = self.tx.previous()?;
+        if prev.failed.contains_key(&m.spec.name) {
+            return None;
+        }
+        let files = if m.is_intermediate() {
+            let t = prev.intermediates.get(&m.spec.name)?;
+            if css_zone { &t.css_files } else { &t.shared_files }
+        } else {
+            &prev.marts.get(&m.spec.name)?.css_files
+        };
+        Some(
+            files
+                .iter()
+                .map(|f| (socle_warehouse::file_css(f).map(str::to_string), f.clone()))
+                .collect(),
+        )
+    }
+
+    /// The CSS `m` must be built for this night (see the module), and its files kept for the
+    /// others.
+    fn plan(&mut self, m: &Mart, css_zone: bool) -> BTreeSet<String> {
+        let key = (css_zone, m.spec.name.clone());
+        let previous = self.previous_files(css_zone, m);
+        let reads_province = m.depends_on.iter().any(|d| {
+            self.project
+                .model(d)
+                .is_some_and(|d| d.spec.execution == Execution::Province && !css_zone)
+        });
+        let reads_whole = m.depends_on.iter().any(|d| self.whole.contains(&(css_zone, d.clone())));
+        let whole = self.full || previous.is_none() || reads_province || reads_whole;
+        let previous = previous.unwrap_or_default();
+        let build: BTreeSet<String> = self
+            .codes
+            .iter()
+            .filter(|c| whole || self.changed.contains(*c) || !previous.contains_key(&Some((*c).clone())))
+            .cloned()
+            .collect();
+        if build.len() == self.codes.len() {
+            self.whole.insert(key.clone());
+        }
+        let kept: Files = previous
+            .into_iter()
+            .filter(|(c, _)| c.as_ref().is_some_and(|c| self.codes.contains(c) && !build.contains(c)))
+            .collect();
+        self.outputs.insert(key, kept);
+        build
+    }
+
+    /// A session of `zone` (restricted to `only_css` in the shared zone) on the stage's
+    /// runtime, with the reference tables and the nights.
+    async fn session(&self, zone: &Zone, only_css: Option<&str>) -> Result<SessionContext, PipelineError> {
+        let ctx = socle_warehouse::new_context_with(Some(self.runtime.clone()));
+        let schemas = match zone {
+            Zone::Shared => &self.shared_schemas,
+            Zone::Css(_) => &self.css_schemas,
+        };
+        self.wh.register_zone_tables(&ctx, zone, only_css, schemas).await?;
+        socle_marts::register_reference(&ctx, self.project)?;
+        let one = match zone {
+            Zone::Css(code) => Some(code.as_str()),
+            Zone::Shared => only_css,
+        };
+        let nights: Vec<(String, chrono::NaiveDate)> = self
+            .nights
+            .iter()
+            .filter(|(c, _)| one.is_none_or(|o| o == c))
+            .cloned()
+            .collect();
+        socle_marts::register_nights(&ctx, &nights)?;
+        Ok(ctx)
+    }
+
+    /// Registers model `d`'s rows in `ctx` under its name: those of CSS `code`, or of every CSS.
+    /// A mart's `cellule_supprimee` is left out: readers see the rows the SQL produced.
+    async fn register_output(
+        &self,
+        ctx: &SessionContext,
+        d: &Mart,
+        css_zone: bool,
+        code: Option<&str>,
+    ) -> Result<(), PipelineError> {
+        let Some(files) = self.outputs.get(&(css_zone, d.spec.name.clone())) else {
+            return Ok(());
+        };
+        let (rels, filter): (Vec<&String>, bool) = match code {
+            Some(c) => match files.get(&Some(c.to_string())) {
+                Some(f) => (vec![f], false),
+                None => (files.values().collect(), true),
+            },
+            None => (files.values().collect(), false),
+        };
+        let paths: Vec<PathBuf> = rels.iter().map(|r| self.tx.path(r)).collect();
+        ctx.deregister_table(d.spec.name.as_str())?;
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let provider = socle_warehouse::parquet_table(ctx, &paths).await?;
+        let mut df = ctx.read_table(provider)?;
+        if d.spec.publication == Publication::Shared {
+            let cols: Vec<&str> = d.spec.columns.iter().map(|c| c.name.as_str()).collect();
+            df = df.select_columns(&cols)?;
+        }
+        if let (true, Some(c)) = (filter, code) {
+            df = df.filter(col(CSS_COLUMN).eq(lit(c)))?;
+        }
+        ctx.register_table(d.spec.name.as_str(), df.into_view())?;
+        Ok(())
+    }
+
+    /// Runs `models` (`par_css`, in build order) CSS by CSS: in the shared zone restricted to
+    /// each CSS, or (`css_zone`) in each CSS's own zone.
+    async fn per_css(&mut self, models: &[&'a Mart], css_zone: bool) -> Result<(), PipelineError> {
+        let mut plans: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for m in models {
+            if let Some(d) = self.failed_input(m) {
+                self.fail(m, css_zone, format!("lit {d}, qui a échoué / reads {d}, which failed"));
+                continue;
+            }
+            let plan = self.plan(m, css_zone);
+            plans.insert(m.spec.name.clone(), plan);
+        }
+        let codes = self.codes.clone();
+        for code in &codes {
+            let here: Vec<&Mart> = models
+                .iter()
+                .copied()
+                .filter(|m| plans.get(&m.spec.name).is_some_and(|p| p.contains(code)))
+                .collect();
+            if here.is_empty() {
+                continue;
+            }
+            let zone = if css_zone {
+                Zone::Css(code.clone())
+            } else {
+                Zone::Shared
+            };
+            let ctx = self.session(&zone, (!css_zone).then_some(code.as_str())).await?;
+            // The inputs built before this wave (or kept), for this CSS.
+            let mut registered: BTreeSet<String> = BTreeSet::new();
+            for m in models {
+                for d in &m.depends_on {
+                    if let Some(dm) = self.project.model(d)
+                        && registered.insert(d.clone())
+                    {
+                        self.register_output(&ctx, dm, css_zone, Some(code)).await?;
+                    }
+                }
+            }
+            for m in here {
+                if self.failed.contains_key(&m.spec.name) {
+                    continue;
+                }
+                if let Some(d) = self.failed_input(m) {
+                    self.fail(m, css_zone, format!("lit {d}, qui a échoué / reads {d}, which failed"));
+                    continue;
+                }
+                match self.run_model(&ctx, m, css_zone, Some(code)).await {
+                    Ok(files) => {
+                        if let Some(out) = self.outputs.get_mut(&(css_zone, m.spec.name.clone())) {
+                            out.extend(files);
+                        }
+                        self.register_output(&ctx, m, css_zone, Some(code)).await?;
+                    }
+                    Err(reason) => self.fail(m, css_zone, reason),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a `province` model once over the shared zone.
+    async fn province(&mut self, m: &'a Mart) -> Result<(), PipelineError> {
+        if let Some(d) = self.failed_input(m) {
+            self.fail(m, false, format!("lit {d}, qui a échoué / reads {d}, which failed"));
+            return Ok(());
+        }
+        let ctx = self.session(&Zone::Shared, None).await?;
+        for d in &m.depends_on {
+            if let Some(dm) = self.project.model(d) {
+                self.register_output(&ctx, dm, false, None).await?;
+            }
+        }
+        let key = (false, m.spec.name.clone());
+        self.whole.insert(key.clone());
+        self.outputs.insert(key.clone(), Files::new());
+        match self.run_model(&ctx, m, false, None).await {
+            Ok(files) => {
+                self.outputs.insert(key, files);
+            }
+            Err(reason) => self.fail(m, false, reason),
+        }
+        Ok(())
+    }
+
+    /// Runs `m` on `ctx` and streams its rows into staged files: one for CSS `code` (a
+    /// `par_css` run), or (a `province` run) one per CSS for a mart, one for an intermediate
+    /// model. Then checks the grain. Any failure is the model's (a message), its files discarded.
+    async fn run_model(
+        &mut self,
+        ctx: &SessionContext,
+        m: &Mart,
+        css_zone: bool,
+        code: Option<&str>,
+    ) -> Result<Files, String> {
+        let started = std::time::Instant::now();
+        let mut files = Files::new();
+        let result = self.stream_model(ctx, m, css_zone, code, &mut files).await;
+        let result = match result {
+            Ok(()) => self.check_key(ctx, m, &files).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => {
+                tracing::debug!(model = %m.spec.name, code_css = code.unwrap_or("*"), elapsed_ms = started.elapsed().as_millis() as u64, "model built");
+                Ok(files)
+            }
+            Err(e) => {
+                let staged: Vec<String> = files.into_values().collect();
+                self.tx.discard(&staged);
+                Err(e)
+            }
+        }
+    }
+
+    async fn stream_model(
+        &mut self,
+        ctx: &SessionContext,
+        m: &Mart,
+        css_zone: bool,
+        code: Option<&str>,
+        files: &mut Files,
+    ) -> Result<(), String> {
+        let engine = |e| MartError::of_engine(m, self.limit, e).to_string();
+        let df = ctx.sql(&m.sql).await.map_err(engine)?;
+        let schema = socle_marts::output_schema(df.schema().as_arrow());
+        let has_css = schema.index_of(CSS_COLUMN).is_ok();
+        if !m.is_intermediate() && !has_css {
+            return Err(format!(
+                "{}: un mart a une colonne code_css / a mart has a code_css column",
+                m.spec.name
+            ));
+        }
+        let threshold = self.project.config.seuil_petites_cellules;
+        let flagged = m.spec.publication == Publication::Shared;
+        let file_schema = if flagged {
+            socle_marts::flagged_schema(&schema)
+        } else {
+            schema.clone()
+        };
+        let rules = &m.spec.suppression;
+        let transform = |b: &RecordBatch| -> Result<RecordBatch, String> {
+            let b = socle_marts::conform(b, &schema).map_err(|e| format!("{}: {e}", m.spec.name))?;
+            if flagged {
+                socle_marts::flag(rules, threshold, &b).map_err(|e| format!("{}: {e}", m.spec.name))
+            } else {
+                Ok(b)
+            }
+        };
+        let run = self.tx.run_id().to_string();
+        let name = m.spec.name.as_str();
+        let werr = |e: socle_warehouse::WarehouseError| format!("{name}: {e}");
+        match code {
+            Some(c) => {
+                let rel = if m.is_intermediate() {
+                    if css_zone {
+                        socle_warehouse::intermediate_file(name, Some(c), None, &run)
+                    } else {
+                        socle_warehouse::intermediate_file(name, None, Some(c), &run)
+                    }
+                } else {
+                    socle_warehouse::mart_css_file(name, c, &run)
+                };
+                let mut writer = self.tx.create(&rel, file_schema).map_err(werr)?;
+                files.insert(Some(c.to_string()), rel);
+                let mut stream = df.execute_stream().await.map_err(engine)?;
+                while let Some(batch) = stream.next().await {
+                    let batch = batch.map_err(engine)?;
+                    if has_css {
+                        let foreign = rows_of_other_css(&batch, c).map_err(|e| format!("{name}: {e}"))?;
+                        if foreign > 0 {
+                            return Err(format!(
+                                "{name}: exécuté pour le CSS {c} (par_css), le modèle donne {foreign} ligne(s) d'un autre CSS ou sans code_css / run for CSS {c}, it gives rows of another CSS: declare it `execution: province`"
+                            ));
+                        }
+                    }
+                    writer.write(&transform(&batch)?).map_err(werr)?;
+                }
+                writer.finish().map_err(werr)?;
+            }
+            None if m.is_intermediate() => {
+                let rel = socle_warehouse::intermediate_file(name, None, None, &run);
+                let mut writer = self.tx.create(&rel, file_schema).map_err(werr)?;
+                files.insert(None, rel);
+                let mut stream = df.execute_stream().await.map_err(engine)?;
+                while let Some(batch) = stream.next().await {
+                    writer.write(&transform(&batch.map_err(engine)?)?).map_err(werr)?;
+                }
+                writer.finish().map_err(werr)?;
+            }
+            None => {
+                // Sorted by CSS (a sort spills to disk under the memory limit), each CSS's rows
+                // go to that CSS's file as they come.
+                let df = df.sort(vec![col(CSS_COLUMN).sort(true, false)]).map_err(engine)?;
+                let mut stream = df.execute_stream().await.map_err(engine)?;
+                let mut current: Option<(String, MartWriter)> = None;
+                while let Some(batch) = stream.next().await {
+                    let batch = transform(&batch.map_err(engine)?)?;
+                    for (c, part) in runs_by_css(&batch).map_err(|e| format!("{name}: {e}"))? {
+                        let Some(c) = c else {
+                            return Err(format!("{name}: des lignes sans code_css / rows without a code_css"));
+                        };
+                        if current.as_ref().is_none_or(|(cur, _)| *cur != c) {
+                            if let Some((_, w)) = current.take() {
+                                w.finish().map_err(werr)?;
+                            }
+                            if !self.codes.contains(&c) || files.contains_key(&Some(c.clone())) {
+                                return Err(format!(
+                                    "{name}: des lignes du CSS {c}, qui n'a pas de zone dans l'entrepôt / rows of CSS {c}, which has no zone in the warehouse"
+                                ));
+                            }
+                            let rel = socle_warehouse::mart_css_file(name, &c, &run);
+                            let w = self.tx.create(&rel, file_schema.clone()).map_err(werr)?;
+                            files.insert(Some(c.clone()), rel);
+                            current = Some((c, w));
+                        }
+                        if let Some((_, w)) = current.as_mut() {
+                            w.write(&part).map_err(werr)?;
+                        }
+                    }
+                }
+                if let Some((_, w)) = current.take() {
+                    w.finish().map_err(werr)?;
+                }
+                // Every CSS's zone gets the mart, if only empty.
+                for c in self.codes.clone() {
+                    if !files.contains_key(&Some(c.clone())) {
+                        let rel = socle_warehouse::mart_css_file(name, &c, &run);
+                        let w = self.tx.create(&rel, file_schema.clone()).map_err(werr)?;
+                        files.insert(Some(c), rel);
+                        w.finish().map_err(werr)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The grain check of `m` over its new `files`.
+    async fn check_key(&self, ctx: &SessionContext, m: &Mart, files: &Files) -> Result<(), String> {
+        if files.is_empty() || m.spec.unique_key.is_empty() {
+            return Ok(());
+        }
+        let engine = |e| MartError::of_engine(m, self.limit, e).to_string();
+        let paths: Vec<PathBuf> = files.values().map(|r| self.tx.path(r)).collect();
+        let provider = socle_warehouse::parquet_table(ctx, &paths)
+            .await
+            .map_err(|e| format!("{}: {e}", m.spec.name))?;
+        ctx.deregister_table(KEY_CHECK_TABLE).map_err(engine)?;
+        ctx.register_table(KEY_CHECK_TABLE, provider).map_err(engine)?;
+        let checked = socle_marts::check_unique_key(m, ctx, KEY_CHECK_TABLE).await;
+        let _ = ctx.deregister_table(KEY_CHECK_TABLE);
+        checked.map_err(|e| match e {
+            MartError::Engine { source, .. } => MartError::of_engine(m, self.limit, source).to_string(),
+            e => e.to_string(),
+        })
+    }
+
+    /// Sets every model's files in the transaction (a failed model keeps its previous files),
+    /// writes the shared zone's file of each `publication: shared` mart from its CSS files, and
+    /// fills the report's marts.
+    fn finish(mut self, marts: &[&Mart], report: &mut MartsReport) -> Result<MartsTransaction, PipelineError> {
+        let previous = self.tx.previous().cloned().unwrap_or_default();
+        let threshold = self.project.config.seuil_petites_cellules;
+        let run = self.tx.run_id().to_string();
+        for m in self.project.intermediates.iter() {
+            let name = &m.spec.name;
+            if self.failed.contains_key(name) {
+                if let Some(prev) = previous.intermediates.get(name) {
+                    self.tx.set_intermediate(name, prev.clone());
+                }
+                continue;
+            }
+            let shared = self.outputs.get(&(false, name.clone()));
+            let css = self.outputs.get(&(true, name.clone()));
+            if shared.is_none() && css.is_none() {
+                continue;
+            }
+            let mut files = TableFiles::default();
+            for f in shared.iter().flat_map(|f| f.values()) {
+                files.rows += self.tx.rows(f)?;
+                files.shared_files.push(f.clone());
+            }
+            for f in css.iter().flat_map(|f| f.values()) {
+                files.rows += self.tx.rows(f)?;
+                files.css_files.push(f.clone());
+            }
+            self.tx.set_intermediate(name, files);
+        }
+        for m in marts {
+            let name = &m.spec.name;
+            if self.failed.contains_key(name) {
+                if let Some(prev) = previous.marts.get(name) {
+                    self.tx.set_mart(name, prev.clone());
+                }
+                continue;
+            }
+            let key = (m.spec.source == Source::Css, name.clone());
+            let Some(out) = self.outputs.get(&key) else {
+                continue;
+            };
+            let mut files = TableFiles::default();
+            for code in &self.codes {
+                if let Some(f) = out.get(&Some(code.clone())) {
+                    files.rows += self.tx.rows(f)?;
+                    files.css_files.push(f.clone());
+                }
+            }
+            if m.spec.publication == Publication::Shared && !files.css_files.is_empty() {
+                let rel = socle_warehouse::mart_shared_file(name, &run);
+                let rules = m.spec.suppression.clone();
+                self.tx.write_from(&rel, &files.css_files.clone(), move |b| {
+                    // The CSS files hold the exact rows with their flag: suppress from the rows.
+                    let exact = b.project(&(0..b.num_columns().saturating_sub(1)).collect::<Vec<_>>())?;
+                    socle_marts::suppress(&rules, threshold, &exact)
+                })?;
+                files.shared_files.push(rel);
+            }
+            report.built.push((name.clone(), files.rows));
+            self.tx.set_mart(name, files);
+        }
+        Ok(self.tx)
+    }
+}
+
+/// Rows of `batch` whose `code_css` is not `code` (or is null).
+fn rows_of_other_css(batch: &RecordBatch, code: &str) -> Result<usize, datafusion::arrow::error::ArrowError> {
+    let i = batch.schema().index_of(CSS_COLUMN)?;
+    let codes = cast(batch.column(i), &DataType::Utf8)?;
+    let Some(codes) = codes.as_any().downcast_ref::<StringArray>() else {
+        return Ok(batch.num_rows());
+    };
+    Ok(codes.iter().filter(|c| *c != Some(code)).count())
+}
+
+/// The consecutive runs of one `code_css` in `batch` (sorted by it), as slices.
+fn runs_by_css(
+    batch: &RecordBatch,
+) -> Result<Vec<(Option<String>, RecordBatch)>, datafusion::arrow::error::ArrowError> {
+    let i = batch.schema().index_of(CSS_COLUMN)?;
+    let codes = cast(batch.column(i), &DataType::Utf8)?;
+    let Some(codes) = codes.as_any().downcast_ref::<StringArray>() else {
+        return Ok(vec![(None, batch.clone())]);
+    };
+    let mut out = Vec::new();
+    let mut start = 0;
+    for row in 1..=codes.len() {
+        let value = |r: usize| codes.is_valid(r).then(|| codes.value(r));
+        if row == codes.len() || value(row) != value(start) {
+            out.push((value(start).map(str::to_string), batch.slice(start, row - start)));
+            start = row;
+        }
+    }
+    Ok(out)
+}
