@@ -21,7 +21,7 @@ fn check_accepts_the_committed_project_and_names_every_broken_file() {
     let mart = tmp.join("pipelines/marts/taux_reussite.sql");
     let t = std::fs::read_to_string(&mart)
         .unwrap()
-        .replace("nb_vides\nFROM reussite", "nb_vides AS nb_blancs\nFROM reussite");
+        .replace("\nFROM reussite", ", nb_vides AS nb_blancs\nFROM reussite");
     assert!(t.contains("nb_blancs"), "the test's edit must apply: {t}");
     std::fs::write(&mart, t).unwrap();
     // A seed whose header no longer matches its YAML.

@@ -89,8 +89,11 @@ fn minimal_pipelines(to: &Path) {
     let marts = project.with_dependencies(MART);
     assert!(marts.iter().any(|m| m.spec.name == MART), "{MART} must load");
     for m in marts {
+        // Intermediate models go back to `intermediate/`, marts to `marts/`.
+        let dir = to.join(if m.is_intermediate() { "intermediate" } else { "marts" });
+        std::fs::create_dir_all(&dir).unwrap();
         for f in [&m.sql_path, &m.yaml_path] {
-            std::fs::copy(f, to.join("marts").join(f.file_name().unwrap())).unwrap();
+            std::fs::copy(f, dir.join(f.file_name().unwrap())).unwrap();
         }
     }
 }

@@ -158,6 +158,10 @@ pub struct Case {
     /// The case must fail with an error containing this text.
     #[serde(default)]
     pub expect_error: Option<String>,
+    /// Seeds replaced for this case: seed name -> a CSV path (relative to `pipelines/tests/`)
+    /// with the seed's columns, e.g. a rule of `exigences_des` the committed seed does not use.
+    #[serde(default)]
+    pub seeds: BTreeMap<String, String>,
 }
 
 /// A case file read from disk (or why it could not be).
@@ -315,7 +319,25 @@ impl Runner {
             }
             (e, _) => e,
         };
-        let mut fixture = Fixture::from_loaded(self.dictionary.clone(), self.project.clone());
+        let project = if case.seeds.is_empty() {
+            self.project.clone()
+        } else {
+            let mut project = (*self.project).clone();
+            for (name, path) in &case.seeds {
+                let seed = project
+                    .seeds
+                    .iter_mut()
+                    .find(|s| &s.spec.name == name)
+                    .ok_or_else(|| format!("seeds: aucun seed nommé {name} dans les pipelines"))?;
+                let csv_path = self.dir.join(path.trim());
+                if !csv_path.is_file() {
+                    return Err(format!("seeds: {name}: fichier introuvable {}", csv_path.display()));
+                }
+                seed.csv_path = csv_path;
+            }
+            Arc::new(project)
+        };
+        let mut fixture = Fixture::from_loaded(self.dictionary.clone(), project);
         for (table, given) in &case.given {
             match given {
                 Given::Many(parts) => {

@@ -648,7 +648,7 @@ impl<'a> Engine<'a> {
             }
             None if m.is_intermediate() => {
                 let rel = socle_warehouse::intermediate_file(name, None, None, &run);
-                let mut writer = self.tx.create(&rel, file_schema).map_err(werr)?;
+                let mut writer = self.tx.create_unsorted(&rel, file_schema).map_err(werr)?;
                 files.insert(None, rel);
                 let mut stream = df.execute_stream().await.map_err(engine)?;
                 while let Some(batch) = stream.next().await {
@@ -658,36 +658,42 @@ impl<'a> Engine<'a> {
             }
             None => {
                 // Sorted by CSS (a sort spills to disk under the memory limit), each CSS's rows
-                // go to that CSS's file as they come.
+                // go to that CSS's file as they come. The order is not relied upon: a CSS whose
+                // rows come back later gets them in its open file, as another row group (the
+                // file left ends its row group, so its rows are on disk, not in memory).
                 let df = df.sort(vec![col(CSS_COLUMN).sort(true, false)]).map_err(engine)?;
                 let mut stream = df.execute_stream().await.map_err(engine)?;
-                let mut current: Option<(String, MartWriter)> = None;
+                let mut writers: BTreeMap<String, MartWriter> = BTreeMap::new();
+                let mut current: Option<String> = None;
                 while let Some(batch) = stream.next().await {
                     let batch = transform(&batch.map_err(engine)?)?;
                     for (c, part) in runs_by_css(&batch).map_err(|e| format!("{name}: {e}"))? {
                         let Some(c) = c else {
                             return Err(format!("{name}: des lignes sans code_css / rows without a code_css"));
                         };
-                        if current.as_ref().is_none_or(|(cur, _)| *cur != c) {
-                            if let Some((_, w)) = current.take() {
-                                w.finish().map_err(werr)?;
+                        if current.as_ref() != Some(&c) {
+                            if let Some(w) = current.take().and_then(|left| writers.get_mut(&left)) {
+                                w.end_row_group().map_err(werr)?;
                             }
-                            if !self.codes.contains(&c) || files.contains_key(&Some(c.clone())) {
+                            if !self.codes.contains(&c) {
                                 return Err(format!(
                                     "{name}: des lignes du CSS {c}, qui n'a pas de zone dans l'entrepôt / rows of CSS {c}, which has no zone in the warehouse"
                                 ));
                             }
-                            let rel = socle_warehouse::mart_css_file(name, &c, &run);
-                            let w = self.tx.create(&rel, file_schema.clone()).map_err(werr)?;
-                            files.insert(Some(c.clone()), rel);
-                            current = Some((c, w));
+                            if !writers.contains_key(&c) {
+                                let rel = socle_warehouse::mart_css_file(name, &c, &run);
+                                let w = self.tx.create(&rel, file_schema.clone()).map_err(werr)?;
+                                files.insert(Some(c.clone()), rel);
+                                writers.insert(c.clone(), w);
+                            }
+                            current = Some(c.clone());
                         }
-                        if let Some((_, w)) = current.as_mut() {
+                        if let Some(w) = writers.get_mut(&c) {
                             w.write(&part).map_err(werr)?;
                         }
                     }
                 }
-                if let Some((_, w)) = current.take() {
+                for (_, w) in writers {
                     w.finish().map_err(werr)?;
                 }
                 // Every CSS's zone gets the mart, if only empty.

@@ -125,12 +125,13 @@ pub struct MartWriter {
 }
 
 impl MartWriter {
-    /// Creates the file at `path` (and its folder) for rows of `schema`.
-    pub(crate) fn create(path: &Path, schema: SchemaRef) -> Result<Self, WarehouseError> {
+    /// Creates the file at `path` (and its folder) for rows of `schema`; `by_css`: the rows come
+    /// grouped by CSS, recorded in the footer as the file's sort order.
+    pub(crate) fn create(path: &Path, schema: SchemaRef, by_css: bool) -> Result<Self, WarehouseError> {
         if let Some(parent) = path.parent() {
             crate::layout::create_dir_all(parent)?;
         }
-        let css_index = schema.index_of(CSS_COLUMN).ok();
+        let css_index = schema.index_of(CSS_COLUMN).ok().filter(|_| by_css);
         let file = fs::File::create(path).map_err(|e| WarehouseError::io("creating", path, e))?;
         let writer = ArrowWriter::try_new(file, schema, Some(writer_properties(css_index))).map_err(|source| {
             WarehouseError::Parquet {
@@ -198,7 +199,7 @@ pub(crate) fn write_mart(
         Some(i) => group_by_css(mart, i, batches)?,
         None => vec![batches.to_vec()],
     };
-    let mut writer = MartWriter::create(path, schema)?;
+    let mut writer = MartWriter::create(path, schema, true)?;
     for group in &groups {
         for batch in group {
             writer.write(batch)?;

@@ -117,7 +117,20 @@ impl MartsTransaction {
 
     /// Creates the staged file `rel` (a path of [`crate::mart_css_file`],
     /// [`crate::intermediate_file`]...) for rows of `schema`.
+    /// The file's rows come CSS by CSS (one CSS's file, or rows grouped by CSS): its footer says
+    /// it is sorted by `code_css`.
     pub fn create(&mut self, rel: &str, schema: SchemaRef) -> Result<MartWriter, WarehouseError> {
+        self.create_file(rel, schema, true)
+    }
+
+    /// Like [`MartsTransaction::create`] for a file whose rows of several CSS come in any order
+    /// (a `province` intermediate model): its footer claims no order, since a reader trusting a
+    /// false order (a streaming aggregation) gives wrong results.
+    pub fn create_unsorted(&mut self, rel: &str, schema: SchemaRef) -> Result<MartWriter, WarehouseError> {
+        self.create_file(rel, schema, false)
+    }
+
+    fn create_file(&mut self, rel: &str, schema: SchemaRef, by_css: bool) -> Result<MartWriter, WarehouseError> {
         if crate::warehouse::owned_path(self.warehouse.root(), rel).is_none() {
             return Err(WarehouseError::InvalidName {
                 what: "mart file path",
@@ -125,7 +138,7 @@ impl MartsTransaction {
             });
         }
         self.staged.insert(rel.to_string());
-        MartWriter::create(&layout::resolve(&self.staging.dir, rel), schema)
+        MartWriter::create(&layout::resolve(&self.staging.dir, rel), schema, by_css)
     }
 
     /// Removes staged files (a model that failed after writing some).
