@@ -355,7 +355,8 @@ fn data_files(wh: &Path) -> BTreeSet<String> {
         }
     }
     let mut out = BTreeSet::new();
-    for zone in ["css", "shared", "marts"] {
+    // The zones, and the intermediate models of the marts stage (listed by the marts manifest).
+    for zone in ["css", "shared", "marts", "_socle/intermediate"] {
         walk(&wh.join(zone), wh, &mut out);
     }
     out

@@ -184,5 +184,4 @@ impl Pipeline {
             })
             .collect()
     }
-
 }
