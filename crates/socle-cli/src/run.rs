@@ -174,6 +174,7 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
     let mut mart_summary: Vec<(String, u64)> = Vec::new();
     let mut mart_failures: Vec<socle_pipeline::MartFailure> = Vec::new();
     let mut marts_failed = None;
+    let mut marts_stage = serde_json::Value::Null;
     let marts_started = Instant::now();
     let marts_state = warehouse.marts_state()?;
     // A change to the pipelines (SQL, YAML, seeds) rebuilds the marts even with no CSS loaded.
@@ -188,6 +189,17 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
                 if !report.full {
                     tracing::info!(css = ?report.rebuilt_css, "par_css marts rebuilt for the CSS that changed only");
                 }
+                // Where the stage's time went, slowest model first.
+                let mut slowest: Vec<(&String, &(f64, u32))> = report.seconds.iter().collect();
+                slowest.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
+                for (name, (secs, runs)) in slowest.iter().take(5) {
+                    tracing::info!(model = %name, seconds = format!("{secs:.1}"), runs = runs, "marts stage: one of the slowest models");
+                }
+                marts_stage = serde_json::json!({
+                    "full": report.full,
+                    "rebuilt_css": report.rebuilt_css.len(),
+                    "models": report.seconds.iter().map(|(n, (s, r))| (n.clone(), serde_json::json!({"seconds": s, "runs": r}))).collect::<serde_json::Map<_, _>>(),
+                });
                 mart_summary = report.built;
                 mart_failures = report.failed;
             }
@@ -210,6 +222,7 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
             &outcomes,
             &mart_summary,
             &mart_failures,
+            marts_stage,
         );
         let text = serde_json::to_string_pretty(&summary)?;
         std::fs::write(path, text).with_context(|| format!("writing the run summary {}", path.display()))?;
@@ -336,6 +349,7 @@ fn summary_json(
     outcomes: &[socle_pipeline::CssOutcome],
     marts: &[(String, u64)],
     mart_failures: &[socle_pipeline::MartFailure],
+    marts_stage: serde_json::Value,
 ) -> serde_json::Value {
     use serde_json::json;
     use std::collections::BTreeMap;
@@ -396,6 +410,7 @@ fn summary_json(
             "entity": entity, "rows": rows, "normalise_s": n, "write_s": w,
         })).collect::<Vec<_>>(),
         "marts": marts.iter().map(|(name, rows)| json!({"name": name, "rows": rows})).collect::<Vec<_>>(),
+        "marts_stage": marts_stage,
         "marts_failed": mart_failures.iter().map(|f| json!({"name": f.name, "reason": f.reason})).collect::<Vec<_>>(),
         "css": outcomes.iter().map(|o| json!({
             "code_css": o.code_css,

@@ -74,6 +74,9 @@ pub struct MartsReport {
     pub full: bool,
     /// The CSS whose `par_css` rows were rebuilt (all of them when `full`).
     pub rebuilt_css: Vec<String>,
+    /// Seconds spent on each model (every CSS's run of it together, the key check included),
+    /// and in how many runs (one per CSS for `par_css`): where the stage's time goes.
+    pub seconds: BTreeMap<String, (f64, u32)>,
 }
 
 /// Where a model's files are: the shared zone (`false`) or the CSS zones (`true`), and its name.
@@ -98,6 +101,8 @@ struct Engine<'a> {
     /// Models rebuilt for every CSS this night.
     whole: BTreeSet<Key>,
     failed: BTreeMap<String, String>,
+    /// Seconds and runs of each model (see [`MartsReport::seconds`]).
+    seconds: BTreeMap<String, (f64, u32)>,
 }
 
 /// A fingerprint of the pipelines: every model's SQL and YAML, the seeds, the small-cell
@@ -241,6 +246,7 @@ impl<'a> Engine<'a> {
             outputs: BTreeMap::new(),
             whole: BTreeSet::new(),
             failed: BTreeMap::new(),
+            seconds: BTreeMap::new(),
         })
     }
 
@@ -294,6 +300,7 @@ impl<'a> Engine<'a> {
                 .collect(),
             full: self.full,
             rebuilt_css: self.changed.iter().cloned().collect(),
+            seconds: std::mem::take(&mut self.seconds),
         };
         Ok((self, report))
     }
@@ -568,6 +575,9 @@ impl<'a> Engine<'a> {
             Ok(()) => self.check_key(ctx, m, &files).await,
             Err(e) => Err(e),
         };
+        let spent = self.seconds.entry(m.spec.name.clone()).or_default();
+        spent.0 += started.elapsed().as_secs_f64();
+        spent.1 += 1;
         match result {
             Ok(()) => {
                 tracing::debug!(model = %m.spec.name, code_css = code.unwrap_or("*"), elapsed_ms = started.elapsed().as_millis() as u64, "model built");
