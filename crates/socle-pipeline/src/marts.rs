@@ -279,6 +279,17 @@ impl<'a> Engine<'a> {
                     .map(|d| d.spec.name.clone()),
             );
         }
+        // A `source: shared` intermediate model the shared zone builds anyway is not built again
+        // in each CSS's zone: its rows of a CSS are the same in both zones (same rows, shared
+        // columns only), so the CSS zone reads the shared zone's files of that CSS
+        // (`register_output`).
+        css.retain(|name| {
+            !(shared.contains(name)
+                && self
+                    .project
+                    .model(name)
+                    .is_some_and(|m| m.is_intermediate() && m.spec.source == Source::Shared))
+        });
         let in_order = |names: &BTreeSet<String>| -> Vec<&'a Mart> {
             self.project.models().filter(|m| names.contains(&m.spec.name)).collect()
         };
@@ -382,6 +393,16 @@ impl<'a> Engine<'a> {
         )
     }
 
+    /// The files of model `d` as seen from a zone: its own, or for a CSS zone the shared zone's
+    /// files of a shared intermediate model built only there (see `run`).
+    fn outputs_of(&self, css_zone: bool, d: &Mart) -> Option<&Files> {
+        self.outputs.get(&(css_zone, d.spec.name.clone())).or_else(|| {
+            (css_zone && d.is_intermediate() && d.spec.source == Source::Shared)
+                .then(|| self.outputs.get(&(false, d.spec.name.clone())))
+                .flatten()
+        })
+    }
+
     /// The CSS `m` must be built for this night (see the module), and its files kept for the
     /// others.
     fn plan(&mut self, m: &Mart, css_zone: bool) -> BTreeSet<String> {
@@ -392,7 +413,11 @@ impl<'a> Engine<'a> {
                 .model(d)
                 .is_some_and(|d| d.spec.execution == Execution::Province && !css_zone)
         });
-        let reads_whole = m.depends_on.iter().any(|d| self.whole.contains(&(css_zone, d.clone())));
+        // A model read from the shared zone (a shared intermediate model, see `run`) counts
+        // with its shared zone's rebuild.
+        let reads_whole = m.depends_on.iter().any(|d| {
+            self.whole.contains(&(css_zone, d.clone())) || (css_zone && self.whole.contains(&(false, d.clone())))
+        });
         let whole = self.full || previous.is_none() || reads_province || reads_whole;
         let previous = previous.unwrap_or_default();
         let build: BTreeSet<String> = self
@@ -445,7 +470,7 @@ impl<'a> Engine<'a> {
         css_zone: bool,
         code: Option<&str>,
     ) -> Result<(), PipelineError> {
-        let Some(files) = self.outputs.get(&(css_zone, d.spec.name.clone())) else {
+        let Some(files) = self.outputs_of(css_zone, d) else {
             return Ok(());
         };
         let (rels, filter): (Vec<&String>, bool) = match code {
