@@ -480,6 +480,19 @@ def mart_sql(m: dict) -> str:
     return m["sql"].strip().rstrip(";")
 
 
+def with_dependencies(models: list[dict], name: str) -> list[dict]:
+    """`name` and every model it reads (marts.json's `depends_on`), transitively, in the
+    dependency order of `models`."""
+    by_name = {m["name"]: m for m in models}
+    wanted, stack = set(), [name]
+    while stack:
+        n = stack.pop()
+        if n not in wanted:
+            wanted.add(n)
+            stack.extend((by_name.get(n) or {}).get("depends_on") or [])
+    return [m for m in models if m["name"] in wanted]
+
+
 def duckdb_marts(warehouse: Path, spec_dir: Path, marts: list[dict], runs: int, threads: int, css_for: dict[str, str]) -> dict:
     """Rebuild and read latency of each mart in DuckDB, in the shape of `socle bench queries`.
 
@@ -491,7 +504,6 @@ def duckdb_marts(warehouse: Path, spec_dir: Path, marts: list[dict], runs: int, 
     reference = {p.stem: str(p) for p in sorted((spec_dir / "reference").glob("*.parquet"))}
     # Entities without any shared file: registered empty with their schema, as Socle's session does.
     empty = {p.stem: str(p) for p in sorted((spec_dir / "shared_schemas").glob("*.parquet")) if p.stem not in tables}
-    by_name = {m["name"]: m for m in marts}
 
     functions = (spec_dir / "duckdb_functions.sql").read_text() if (spec_dir / "duckdb_functions.sql").exists() else ""
 
@@ -507,15 +519,6 @@ def duckdb_marts(warehouse: Path, spec_dir: Path, marts: list[dict], runs: int, 
         for name, f in reference.items():
             duck_view(con, name, [f])
         return con
-
-    def with_dependencies(name: str) -> list[dict]:
-        wanted, stack = set(), [name]
-        while stack:
-            n = stack.pop()
-            if n not in wanted:
-                wanted.add(n)
-                stack.extend((by_name.get(n) or {}).get("depends_on") or [])
-        return [m for m in marts if m["name"] in wanted]
 
     def build(con, chain: list[dict]) -> None:
         # Each mart held in memory under its name, for the marts after it that read it.
@@ -545,7 +548,7 @@ def duckdb_marts(warehouse: Path, spec_dir: Path, marts: list[dict], runs: int, 
         rebuilt = False
         try:
             samples = []
-            chain = with_dependencies(name)
+            chain = with_dependencies(marts, name)
             for _ in range(runs):
                 t0 = time.perf_counter()
                 con = base_session()

@@ -30,7 +30,6 @@ import polars as pl  # noqa: E402
 
 wh, spec_dir, exact_dir = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 models = json.loads((spec_dir / "marts.json").read_text())
-by_name = {m["name"]: m for m in models}
 tables, mart_files = bench.warehouse_files(wh)
 
 
@@ -57,16 +56,6 @@ def same(a: str, b: str) -> bool:
     return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)
 
 
-def chain_of(name: str) -> list[dict]:
-    wanted, stack = set(), [name]
-    while stack:
-        n = stack.pop()
-        if n not in wanted:
-            wanted.add(n)
-            stack.extend((by_name.get(n) or {}).get("depends_on") or [])
-    return [m for m in models if m["name"] in wanted]
-
-
 def session():
     con = bench.duck_connect(2)
     functions = spec_dir / "duckdb_functions.sql"
@@ -90,7 +79,7 @@ for m in models:
     entry = {"columns": columns}
     try:
         con = session()
-        for dep in chain_of(name):
+        for dep in bench.with_dependencies(models, name):
             con.execute(f"CREATE OR REPLACE TEMP TABLE {bench.sql_ident(dep['name'])} AS {bench.mart_sql(dep)}")
         cur = con.execute(f"SELECT * FROM {bench.sql_ident(name)}")
         got_cols = [d[0] for d in cur.description]

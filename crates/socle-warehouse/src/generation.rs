@@ -25,7 +25,6 @@ use std::path::{Path, PathBuf};
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::WarehouseError;
 use crate::layout::{self, SOCLE_DIR};
@@ -245,18 +244,12 @@ pub(crate) fn collect_stale_generations(root: &Path) {
     }
 }
 
-/// Reads a Parquet file whole.
+/// Reads a Parquet file whole (a rekeyed table's file: one CSS's partition).
 pub(crate) fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>, WarehouseError> {
-    let parquet_err = |source| WarehouseError::Parquet {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = fs::File::open(path).map_err(|e| WarehouseError::io("opening", path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(parquet_err)?
-        .build()
-        .map_err(parquet_err)?;
-    reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| WarehouseError::arrow(&path.display().to_string(), e))
+    let mut batches = Vec::new();
+    crate::marts::for_each_batch(path, |b| {
+        batches.push(b);
+        Ok(())
+    })?;
+    Ok(batches)
 }
