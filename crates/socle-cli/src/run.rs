@@ -220,9 +220,11 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
             secs,
             marts_secs,
             &outcomes,
-            &mart_summary,
-            &mart_failures,
-            marts_stage,
+            serde_json::json!({
+                "marts": mart_summary.iter().map(|(name, rows)| serde_json::json!({"name": name, "rows": rows})).collect::<Vec<_>>(),
+                "marts_stage": marts_stage,
+                "marts_failed": mart_failures.iter().map(|f| serde_json::json!({"name": f.name, "reason": f.reason})).collect::<Vec<_>>(),
+            }),
         );
         let text = serde_json::to_string_pretty(&summary)?;
         std::fs::write(path, text).with_context(|| format!("writing the run summary {}", path.display()))?;
@@ -347,9 +349,9 @@ fn summary_json(
     wall: f64,
     marts_secs: f64,
     outcomes: &[socle_pipeline::CssOutcome],
-    marts: &[(String, u64)],
-    mart_failures: &[socle_pipeline::MartFailure],
-    marts_stage: serde_json::Value,
+    // `marts`, `marts_stage` and `marts_failed`: what the marts stage built, where its time
+    // went, what failed.
+    marts: serde_json::Value,
 ) -> serde_json::Value {
     use serde_json::json;
     use std::collections::BTreeMap;
@@ -383,7 +385,7 @@ fn summary_json(
     let rows_quarantined: u64 = outcomes.iter().map(|o| o.rows_quarantined).sum();
     let rows_read: u64 = outcomes.iter().flat_map(|o| &o.sources).map(|s| s.rows_read).sum();
     let bytes: u64 = outcomes.iter().map(|o| o.bytes).sum();
-    json!({
+    let mut summary = json!({
         "run_id": run_id,
         "jobs": jobs,
         "wall_s": wall,
@@ -409,9 +411,6 @@ fn summary_json(
         "entities": entities.iter().map(|(entity, (rows, n, w))| json!({
             "entity": entity, "rows": rows, "normalise_s": n, "write_s": w,
         })).collect::<Vec<_>>(),
-        "marts": marts.iter().map(|(name, rows)| json!({"name": name, "rows": rows})).collect::<Vec<_>>(),
-        "marts_stage": marts_stage,
-        "marts_failed": mart_failures.iter().map(|f| json!({"name": f.name, "reason": f.reason})).collect::<Vec<_>>(),
         "css": outcomes.iter().map(|o| json!({
             "code_css": o.code_css,
             "status": status(&o.status),
@@ -424,5 +423,9 @@ fn summary_json(
             "held_drops": o.held_drops,
             "accepted_drops": o.accepted_drops,
         })).collect::<Vec<_>>(),
-    })
+    });
+    if let (Some(out), serde_json::Value::Object(marts)) = (summary.as_object_mut(), marts) {
+        out.extend(marts);
+    }
+    summary
 }
