@@ -5,7 +5,7 @@
 mod common;
 mod privacy;
 use common::warehouse_state as ws;
-use common::{copy_dir, load, load_command, root, socle, text};
+use common::{copy_dir, load, load_command, query_csv, read_csv, read_csv_file, root, socle, text};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -76,40 +76,11 @@ fn generated() -> &'static Generated {
     })
 }
 
-fn query_csv(warehouse: &Path, css: Option<&str>, sql: &str) -> Vec<BTreeMap<String, String>> {
-    let mut args = vec!["query", "--warehouse", warehouse.to_str().unwrap(), "--format", "csv"];
-    if let Some(c) = css {
-        args.extend(["--css", c]);
-    }
-    args.push(sql);
-    let o = socle(&args);
-    assert!(o.status.success(), "{}", text(&o));
-    read_csv(&o.stdout)
-}
-
 /// Every row of a mart over the CSS zones (exact values), all CSS together.
 fn exact_rows(warehouse: &Path, mart: &str) -> Vec<BTreeMap<String, String>> {
     CSS.split(',')
         .flat_map(|c| query_csv(warehouse, Some(c), &format!("SELECT * FROM {mart}")))
         .collect()
-}
-
-fn read_csv(bytes: &[u8]) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_reader(bytes);
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            headers
-                .iter()
-                .zip(rec.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
-fn read_csv_file(path: &Path) -> Vec<BTreeMap<String, String>> {
-    read_csv(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
 #[test]

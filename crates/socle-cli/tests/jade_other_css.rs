@@ -5,7 +5,7 @@
 //! never lost to the quarantine.
 
 mod common;
-use common::{copy_dir, load, socle, text};
+use common::{copy_dir, load, query_csv, socle, text};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -13,27 +13,6 @@ use std::path::{Path, PathBuf};
 const CSS: [&str; 2] = ["866000", "881000"];
 /// The marts that read `resultat_ministere` or `sanction`.
 const MARTS: [&str; 3] = ["epreuves_ministerielles", "sorties_sans_diplome", "diplomation_cohorte"];
-
-fn query_csv(warehouse: &Path, css: Option<&str>, sql: &str) -> Vec<BTreeMap<String, String>> {
-    let mut args = vec!["query", "--warehouse", warehouse.to_str().unwrap(), "--format", "csv"];
-    if let Some(c) = css {
-        args.extend(["--css", c]);
-    }
-    args.push(sql);
-    let o = socle(&args);
-    assert!(o.status.success(), "{sql}\n{}", text(&o));
-    let mut r = csv::Reader::from_reader(o.stdout.as_slice());
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            headers
-                .iter()
-                .zip(rec.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
 
 /// Every row of the marts in the CSS zones (exact figures), sorted, per mart.
 fn marts(warehouse: &Path) -> BTreeMap<&'static str, Vec<String>> {

@@ -3,7 +3,7 @@
 //! audit of queries and exports, retention and key rotation, each atomic under a failpoint.
 
 mod common;
-use common::{load, load_command, root, socle, socle_command, text};
+use common::{load, load_command, query_csv, root, socle, socle_command, text};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -17,31 +17,6 @@ fn loaded() -> (tempfile::TempDir, PathBuf) {
     let o = load(&root().join("fixtures/exports"), &wh, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     (dir, wh)
-}
-
-fn read_csv(bytes: &[u8]) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_reader(bytes);
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            headers
-                .iter()
-                .zip(rec.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
-fn query_csv(warehouse: &Path, css: Option<&str>, sql: &str) -> Vec<BTreeMap<String, String>> {
-    let mut args = vec!["query", "--warehouse", warehouse.to_str().unwrap(), "--format", "csv"];
-    if let Some(c) = css {
-        args.extend(["--css", c]);
-    }
-    args.push(sql);
-    let o = socle(&args);
-    assert!(o.status.success(), "{}", text(&o));
-    read_csv(&o.stdout)
 }
 
 fn sorted(mut rows: Vec<BTreeMap<String, String>>) -> Vec<BTreeMap<String, String>> {

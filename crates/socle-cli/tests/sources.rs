@@ -4,7 +4,7 @@
 //! and a failing source or CSS isolated from the rest.
 
 mod common;
-use common::{copy_dir, load, root, socle, text};
+use common::{copy_dir, load, query_csv, read_csv_file, root, socle, text};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -56,35 +56,6 @@ fn generate(out: &Path, truth: Option<&Path>, extra: &[&str]) {
     args.extend_from_slice(extra);
     let o = socle(&args);
     assert!(o.status.success(), "{}", text(&o));
-}
-
-fn query_csv(warehouse: &Path, css: Option<&str>, sql: &str) -> Vec<BTreeMap<String, String>> {
-    let mut args = vec!["query", "--warehouse", warehouse.to_str().unwrap(), "--format", "csv"];
-    if let Some(c) = css {
-        args.extend(["--css", c]);
-    }
-    args.push(sql);
-    let o = socle(&args);
-    assert!(o.status.success(), "{sql}\n{}", text(&o));
-    read_csv(&o.stdout)
-}
-
-fn read_csv(bytes: &[u8]) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_reader(bytes);
-    let headers = r.headers().unwrap().clone();
-    r.records()
-        .map(|rec| {
-            headers
-                .iter()
-                .zip(rec.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
-fn read_csv_file(path: &Path) -> Vec<BTreeMap<String, String>> {
-    read_csv(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
 /// Rows as sorted lists of values, for order-free comparison.

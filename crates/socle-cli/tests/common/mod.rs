@@ -1,6 +1,7 @@
 //! Helpers shared by the CLI's integration tests.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -71,4 +72,37 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
         }
     }
+}
+
+/// `socle query ... --format csv SQL` over `warehouse` (the shared zone, or CSS `css`'s zone):
+/// every row as column -> value. The query must succeed.
+pub fn query_csv(warehouse: &Path, css: Option<&str>, sql: &str) -> Vec<BTreeMap<String, String>> {
+    let mut args = vec!["query", "--warehouse", warehouse.to_str().unwrap(), "--format", "csv"];
+    if let Some(c) = css {
+        args.extend(["--css", c]);
+    }
+    args.push(sql);
+    let o = socle(&args);
+    assert!(o.status.success(), "{sql}\n{}", text(&o));
+    read_csv(&o.stdout)
+}
+
+/// CSV bytes (header first) as rows of column -> value.
+pub fn read_csv(bytes: &[u8]) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_reader(bytes);
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            headers
+                .iter()
+                .zip(rec.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// A CSV file as rows of column -> value.
+pub fn read_csv_file(path: &Path) -> Vec<BTreeMap<String, String>> {
+    read_csv(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
