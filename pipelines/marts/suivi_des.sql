@@ -15,9 +15,15 @@ population AS (
   WHERE ordre_enseignement = 4 AND trim(classe) = '5'
 ),
 -- Results of every year of this CSS (resultats_retenus: system kept, no dummy school, no
--- inactive subject enrolment).
+-- inactive subject enrolment), of the population's students only: every figure below is of a
+-- student of the population, and the courses of cours_des matter only through their results.
+-- (Reading every student's results cost about ten times more, for rows the output never shows.)
 res AS (
-  SELECT * FROM resultats_retenus
+  SELECT r.*
+  FROM resultats_retenus r
+  WHERE EXISTS (
+    SELECT 1 FROM population p WHERE p.code_css = r.code_css AND p.cle_eleve = r.cle_eleve
+  )
 ),
 -- Ministry courses of secondary 4 and 5 (6 digits; volets, ending in 0, excluded) and their units:
 -- ref_cours when the code is in the ministry sample, else the code's last digit.

@@ -129,7 +129,7 @@ async fn rebuild_marts(wh: &Warehouse, a: &RetentionArgs) -> Result<()> {
     };
     // In full: the years removed are gone from every CSS's rows, whatever the CSS runs say.
     let built = pipeline
-        .build_marts(&project, socle_pipeline::MartsOptions { full: true })
+        .build_marts(&project, socle_pipeline::MartsOptions { full: true, jobs: None })
         .await
         .context("rebuilding the marts (the next `socle run` rebuilds them)")?;
     println!("marts rebuilt: {}", built.built.len());

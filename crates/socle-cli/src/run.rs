@@ -183,7 +183,10 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
         .is_some_and(|m| m.project_hash.as_deref() != Some(socle_pipeline::project_fingerprint(&project).as_str()));
     if !marts_state.is_current() || project_changed || args.force {
         tracing::info!(marts = %marts_state, "rebuilding the marts");
-        let options = socle_pipeline::MartsOptions { full: args.force };
+        let options = socle_pipeline::MartsOptions {
+            full: args.force,
+            jobs: Some(jobs),
+        };
         match pipeline.build_marts(&project, options).await {
             Ok(report) => {
                 if !report.full {

@@ -54,6 +54,9 @@ pub struct MartsOptions {
     /// Rebuild every model for every CSS (`socle run --force`, after a retention), rather than
     /// only the CSS that changed.
     pub full: bool,
+    /// CSS built at the same time by a `par_css` wave (default: the machine's cores), each query
+    /// then on `cores / jobs` partitions. Memory stays bounded by `memoire_max`, shared by all.
+    pub jobs: Option<usize>,
 }
 
 /// A model that failed: it and the models reading it kept their previous files.
@@ -79,6 +82,13 @@ pub struct MartsReport {
     pub seconds: BTreeMap<String, (f64, u32)>,
 }
 
+/// What one CSS's run of a `par_css` wave gave: each model built (in build order) with its files
+/// or why it failed, and the seconds it took.
+struct CssOutcome<'a> {
+    code: String,
+    results: Vec<(&'a Mart, Result<Files, String>, f64)>,
+}
+
 /// Where a model's files are: the shared zone (`false`) or the CSS zones (`true`), and its name.
 type Key = (bool, String);
 /// A model's files by CSS (`None`: one file for every CSS, a `province` intermediate model).
@@ -90,6 +100,9 @@ struct Engine<'a> {
     tx: MartsTransaction,
     runtime: Arc<RuntimeEnv>,
     limit: usize,
+    /// The machine's cores and the CSS built at once (see [`MartsOptions::jobs`]).
+    cores: usize,
+    jobs: usize,
     codes: Vec<String>,
     nights: Vec<(String, chrono::NaiveDate)>,
     shared_schemas: BTreeMap<String, SchemaRef>,
@@ -139,7 +152,7 @@ impl crate::Pipeline {
     pub async fn build_marts(&self, project: &Project, options: MartsOptions) -> Result<MartsReport, PipelineError> {
         let started = std::time::Instant::now();
         let all: Vec<&Mart> = project.marts.iter().collect();
-        let engine = Engine::begin(&self.warehouse, &self.dictionary, project, &self.run_id, options.full)?;
+        let engine = Engine::begin(&self.warehouse, &self.dictionary, project, &self.run_id, &options)?;
         let (engine, mut report) = engine.run(&all).await?;
         let failed: BTreeMap<String, String> = engine.failed.clone();
         let css_runs = engine.css_runs()?;
@@ -170,7 +183,8 @@ pub async fn compute_marts(
 ) -> Result<MartsReport, PipelineError> {
     let run_id = socle_warehouse::new_run_id();
     let selected: Vec<&Mart> = marts.iter().copied().filter(|m| !m.is_intermediate()).collect();
-    let engine = Engine::begin(warehouse, dictionary, project, &run_id, true)?;
+    let options = MartsOptions { full: true, jobs: None };
+    let engine = Engine::begin(warehouse, dictionary, project, &run_id, &options)?;
     let (engine, mut report) = engine.run(&selected).await?;
     let _tx = engine.finish(&selected, &mut report)?;
     Ok(report)
@@ -182,8 +196,11 @@ impl<'a> Engine<'a> {
         dictionary: &Dictionary,
         project: &'a Project,
         run_id: &str,
-        full: bool,
+        options: &MartsOptions,
     ) -> Result<Self, PipelineError> {
+        let full = options.full;
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let jobs = options.jobs.unwrap_or(cores).max(1);
         let limit = project.config.memory_limit().map_err(|e| MartError::Invalid {
             path: project.root.join("config.yaml"),
             message: format!("memoire_max: {e}"),
@@ -237,6 +254,8 @@ impl<'a> Engine<'a> {
             tx,
             runtime,
             limit,
+            cores,
+            jobs,
             codes,
             nights,
             shared_schemas,
@@ -438,9 +457,15 @@ impl<'a> Engine<'a> {
     }
 
     /// A session of `zone` (restricted to `only_css` in the shared zone) on the stage's
-    /// runtime, with the reference tables and the nights.
-    async fn session(&self, zone: &Zone, only_css: Option<&str>) -> Result<SessionContext, PipelineError> {
-        let ctx = socle_warehouse::new_context_with(Some(self.runtime.clone()));
+    /// runtime, with the reference tables and the nights; its queries on `partitions` cores
+    /// (`None`: all of them).
+    async fn session(
+        &self,
+        zone: &Zone,
+        only_css: Option<&str>,
+        partitions: Option<usize>,
+    ) -> Result<SessionContext, PipelineError> {
+        let ctx = socle_warehouse::new_context_with(Some(self.runtime.clone()), partitions);
         let schemas = match zone {
             Zone::Shared => &self.shared_schemas,
             Zone::Css(_) => &self.css_schemas,
@@ -462,7 +487,6 @@ impl<'a> Engine<'a> {
     }
 
     /// Registers model `d`'s rows in `ctx` under its name: those of CSS `code`, or of every CSS.
-    /// A mart's `cellule_supprimee` is left out: readers see the rows the SQL produced.
     async fn register_output(
         &self,
         ctx: &SessionContext,
@@ -473,13 +497,26 @@ impl<'a> Engine<'a> {
         let Some(files) = self.outputs_of(css_zone, d) else {
             return Ok(());
         };
-        let (rels, filter): (Vec<&String>, bool) = match code {
+        let (rels, filter): (Vec<&String>, Option<&str>) = match code {
             Some(c) => match files.get(&Some(c.to_string())) {
-                Some(f) => (vec![f], false),
-                None => (files.values().collect(), true),
+                Some(f) => (vec![f], None),
+                None => (files.values().collect(), Some(c)),
             },
-            None => (files.values().collect(), false),
+            None => (files.values().collect(), None),
         };
+        self.register_files(ctx, d, &rels, filter).await
+    }
+
+    /// Registers files `rels` of model `d` in `ctx` under its name, only the rows of CSS
+    /// `filter` if given. A mart's `cellule_supprimee` is left out: readers see the rows the SQL
+    /// produced.
+    async fn register_files(
+        &self,
+        ctx: &SessionContext,
+        d: &Mart,
+        rels: &[&String],
+        filter: Option<&str>,
+    ) -> Result<(), PipelineError> {
         let paths: Vec<PathBuf> = rels.iter().map(|r| self.tx.path(r)).collect();
         ctx.deregister_table(d.spec.name.as_str())?;
         if paths.is_empty() {
@@ -491,7 +528,7 @@ impl<'a> Engine<'a> {
             let cols: Vec<&str> = d.spec.columns.iter().map(|c| c.name.as_str()).collect();
             df = df.select_columns(&cols)?;
         }
-        if let (true, Some(c)) = (filter, code) {
+        if let Some(c) = filter {
             df = df.filter(col(CSS_COLUMN).eq(lit(c)))?;
         }
         ctx.register_table(d.spec.name.as_str(), df.into_view())?;
@@ -499,7 +536,11 @@ impl<'a> Engine<'a> {
     }
 
     /// Runs `models` (`par_css`, in build order) CSS by CSS: in the shared zone restricted to
-    /// each CSS, or (`css_zone`) in each CSS's own zone.
+    /// each CSS, or (`css_zone`) in each CSS's own zone. `jobs` CSS at a time, each on its own
+    /// thread, its queries on `cores / jobs` partitions: many small queries on one core each
+    /// keep the cores busier than each query split over every core (a query's plan on one
+    /// partition has no repartitioning). A model that fails for one CSS fails whole, with the
+    /// models of the wave reading it.
     async fn per_css(&mut self, models: &[&'a Mart], css_zone: bool) -> Result<(), PipelineError> {
         let mut plans: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for m in models {
@@ -510,53 +551,171 @@ impl<'a> Engine<'a> {
             let plan = self.plan(m, css_zone);
             plans.insert(m.spec.name.clone(), plan);
         }
-        let codes = self.codes.clone();
-        for code in &codes {
-            let here: Vec<&Mart> = models
-                .iter()
-                .copied()
-                .filter(|m| plans.get(&m.spec.name).is_some_and(|p| p.contains(code)))
-                .collect();
-            if here.is_empty() {
-                continue;
+        let work: Vec<(String, Vec<&'a Mart>)> = self
+            .codes
+            .iter()
+            .map(|code| {
+                let here: Vec<&'a Mart> = models
+                    .iter()
+                    .copied()
+                    .filter(|m| plans.get(&m.spec.name).is_some_and(|p| p.contains(code)))
+                    .collect();
+                (code.clone(), here)
+            })
+            .filter(|(_, here)| !here.is_empty())
+            .collect();
+        let jobs = self.jobs.min(work.len()).max(1);
+        let outcomes = if jobs == 1 {
+            let mut outcomes = Vec::with_capacity(work.len());
+            for (code, here) in &work {
+                outcomes.push(self.one_css(code, here, models, css_zone, None).await?);
             }
-            let zone = if css_zone {
-                Zone::Css(code.clone())
-            } else {
-                Zone::Shared
-            };
-            let ctx = self.session(&zone, (!css_zone).then_some(code.as_str())).await?;
-            // The inputs built before this wave (or kept), for this CSS.
-            let mut registered: BTreeSet<String> = BTreeSet::new();
-            for m in models {
-                for d in &m.depends_on {
-                    if let Some(dm) = self.project.model(d)
-                        && registered.insert(d.clone())
-                    {
-                        self.register_output(&ctx, dm, css_zone, Some(code)).await?;
-                    }
-                }
-            }
-            for m in here {
-                if self.failed.contains_key(&m.spec.name) {
-                    continue;
-                }
-                if let Some(d) = self.failed_input(m) {
-                    self.fail(m, css_zone, format!("lit {d}, qui a échoué / reads {d}, which failed"));
-                    continue;
-                }
-                match self.run_model(&ctx, m, css_zone, Some(code)).await {
-                    Ok(files) => {
-                        if let Some(out) = self.outputs.get_mut(&(css_zone, m.spec.name.clone())) {
-                            out.extend(files);
-                        }
-                        self.register_output(&ctx, m, css_zone, Some(code)).await?;
-                    }
-                    Err(reason) => self.fail(m, css_zone, reason),
+            outcomes
+        } else {
+            let partitions = (self.cores / jobs).max(1);
+            let this: &Self = self;
+            let run = || this.css_concurrently(&work, models, css_zone, jobs, partitions);
+            match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+                // The threads below wait on this one: let the runtime move its other tasks.
+                Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
+                _ => run(),
+            }?
+        };
+        // Failures first, so that a model failed for one CSS drops the files of the others.
+        for outcome in &outcomes {
+            for (m, result, _) in &outcome.results {
+                if let Err(reason) = result {
+                    self.fail(m, css_zone, format!("{}: {reason}", outcome.code));
                 }
             }
         }
+        for outcome in outcomes {
+            for (m, result, seconds) in outcome.results {
+                let spent = self.seconds.entry(m.spec.name.clone()).or_default();
+                spent.0 += seconds;
+                spent.1 += 1;
+                let Ok(files) = result else { continue };
+                if self.failed.contains_key(&m.spec.name) {
+                    self.tx.discard(&files.into_values().collect::<Vec<_>>());
+                } else if let Some(out) = self.outputs.get_mut(&(css_zone, m.spec.name.clone())) {
+                    out.extend(files);
+                }
+            }
+        }
+        for m in models {
+            if !self.failed.contains_key(&m.spec.name)
+                && let Some(d) = self.failed_input(m)
+            {
+                self.fail(m, css_zone, format!("lit {d}, qui a échoué / reads {d}, which failed"));
+            }
+        }
         Ok(())
+    }
+
+    /// [`Engine::one_css`] for every CSS of `work`, `jobs` threads each taking the next CSS, each
+    /// with its own single-threaded runtime (the stage's memory pool is shared by all).
+    fn css_concurrently(
+        &self,
+        work: &[(String, Vec<&'a Mart>)],
+        models: &[&'a Mart],
+        css_zone: bool,
+        jobs: usize,
+        partitions: usize,
+    ) -> Result<Vec<CssOutcome<'a>>, PipelineError> {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let outcomes: std::sync::Mutex<Vec<(usize, CssOutcome<'a>)>> = std::sync::Mutex::new(Vec::new());
+        let first_error: std::sync::Mutex<Option<PipelineError>> = std::sync::Mutex::new(None);
+        std::thread::scope(|scope| {
+            for _ in 0..jobs {
+                scope.spawn(|| {
+                    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                        Ok(r) => r,
+                        Err(e) => {
+                            lock(&first_error).get_or_insert(PipelineError::Engine(e.into()));
+                            return;
+                        }
+                    };
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let Some((code, here)) = work.get(i) else { break };
+                        if lock(&first_error).is_some() {
+                            break;
+                        }
+                        match runtime.block_on(self.one_css(code, here, models, css_zone, Some(partitions))) {
+                            Ok(outcome) => lock(&outcomes).push((i, outcome)),
+                            Err(e) => {
+                                lock(&first_error).get_or_insert(e);
+                                break;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(e) = first_error
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            return Err(e);
+        }
+        let mut outcomes = outcomes.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        outcomes.sort_by_key(|(i, _)| *i);
+        Ok(outcomes.into_iter().map(|(_, o)| o).collect())
+    }
+
+    /// Builds `here` (the models of the wave `models` this CSS needs, in build order) for CSS
+    /// `code`, on one session. Reads the models built before the wave (or kept) from the
+    /// engine's files, and those of the wave from the files just built. A model failing skips
+    /// the models reading it. Errors are the warehouse's (the stage stops).
+    async fn one_css(
+        &self,
+        code: &str,
+        here: &[&'a Mart],
+        models: &[&'a Mart],
+        css_zone: bool,
+        partitions: Option<usize>,
+    ) -> Result<CssOutcome<'a>, PipelineError> {
+        let zone = if css_zone {
+            Zone::Css(code.to_string())
+        } else {
+            Zone::Shared
+        };
+        let ctx = self.session(&zone, (!css_zone).then_some(code), partitions).await?;
+        let mut registered: BTreeSet<String> = BTreeSet::new();
+        for m in models {
+            for d in &m.depends_on {
+                if let Some(dm) = self.project.model(d)
+                    && registered.insert(d.clone())
+                {
+                    self.register_output(&ctx, dm, css_zone, Some(code)).await?;
+                }
+            }
+        }
+        let mut outcome = CssOutcome {
+            code: code.to_string(),
+            results: Vec::with_capacity(here.len()),
+        };
+        let mut failed_here: BTreeSet<&str> = BTreeSet::new();
+        for m in here {
+            if self.failed.contains_key(&m.spec.name) {
+                continue;
+            }
+            if let Some(d) = m.depends_on.iter().find(|d| failed_here.contains(d.as_str())) {
+                failed_here.insert(&m.spec.name);
+                let reason = format!("lit {d}, qui a échoué / reads {d}, which failed");
+                outcome.results.push((m, Err(reason), 0.0));
+                continue;
+            }
+            let (result, seconds) = self.run_model(&ctx, m, css_zone, Some(code)).await;
+            if let Ok(files) = &result {
+                let rels: Vec<&String> = files.values().collect();
+                self.register_files(&ctx, m, &rels, None).await?;
+            } else {
+                failed_here.insert(&m.spec.name);
+            }
+            outcome.results.push((m, result, seconds));
+        }
+        Ok(outcome)
     }
 
     /// Runs a `province` model once over the shared zone.
@@ -565,7 +724,7 @@ impl<'a> Engine<'a> {
             self.fail(m, false, format!("lit {d}, qui a échoué / reads {d}, which failed"));
             return Ok(());
         }
-        let ctx = self.session(&Zone::Shared, None).await?;
+        let ctx = self.session(&Zone::Shared, None, None).await?;
         for d in &m.depends_on {
             if let Some(dm) = self.project.model(d) {
                 self.register_output(&ctx, dm, false, None).await?;
@@ -574,7 +733,11 @@ impl<'a> Engine<'a> {
         let key = (false, m.spec.name.clone());
         self.whole.insert(key.clone());
         self.outputs.insert(key.clone(), Files::new());
-        match self.run_model(&ctx, m, false, None).await {
+        let (result, seconds) = self.run_model(&ctx, m, false, None).await;
+        let spent = self.seconds.entry(m.spec.name.clone()).or_default();
+        spent.0 += seconds;
+        spent.1 += 1;
+        match result {
             Ok(files) => {
                 self.outputs.insert(key, files);
             }
@@ -586,13 +749,14 @@ impl<'a> Engine<'a> {
     /// Runs `m` on `ctx` and streams its rows into staged files: one for CSS `code` (a
     /// `par_css` run), or (a `province` run) one per CSS for a mart, one for an intermediate
     /// model. Then checks the grain. Any failure is the model's (a message), its files discarded.
+    /// With the seconds it took.
     async fn run_model(
-        &mut self,
+        &self,
         ctx: &SessionContext,
         m: &Mart,
         css_zone: bool,
         code: Option<&str>,
-    ) -> Result<Files, String> {
+    ) -> (Result<Files, String>, f64) {
         let started = std::time::Instant::now();
         let mut files = Files::new();
         let result = self.stream_model(ctx, m, css_zone, code, &mut files).await;
@@ -600,24 +764,22 @@ impl<'a> Engine<'a> {
             Ok(()) => self.check_key(ctx, m, &files).await,
             Err(e) => Err(e),
         };
-        let spent = self.seconds.entry(m.spec.name.clone()).or_default();
-        spent.0 += started.elapsed().as_secs_f64();
-        spent.1 += 1;
+        let seconds = started.elapsed().as_secs_f64();
         match result {
             Ok(()) => {
                 tracing::debug!(model = %m.spec.name, code_css = code.unwrap_or("*"), elapsed_ms = started.elapsed().as_millis() as u64, "model built");
-                Ok(files)
+                (Ok(files), seconds)
             }
             Err(e) => {
                 let staged: Vec<String> = files.into_values().collect();
                 self.tx.discard(&staged);
-                Err(e)
+                (Err(e), seconds)
             }
         }
     }
 
     async fn stream_model(
-        &mut self,
+        &self,
         ctx: &SessionContext,
         m: &Mart,
         css_zone: bool,
@@ -683,7 +845,7 @@ impl<'a> Engine<'a> {
             }
             None if m.is_intermediate() => {
                 let rel = socle_warehouse::intermediate_file(name, None, None, &run);
-                let mut writer = self.tx.create_unsorted(&rel, file_schema).map_err(werr)?;
+                let mut writer = self.tx.create(&rel, file_schema).map_err(werr)?;
                 files.insert(None, rel);
                 let mut stream = df.execute_stream().await.map_err(engine)?;
                 while let Some(batch) = stream.next().await {
@@ -830,6 +992,12 @@ impl<'a> Engine<'a> {
         }
         Ok(self.tx)
     }
+}
+
+/// The value behind `m`, even if a thread panicked holding it (each change of the values locked
+/// here is a single push or insert: never half done).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Rows of `batch` whose `code_css` is not `code` (or is null).

@@ -36,8 +36,9 @@ pub struct MartsTransaction {
     marts: BTreeMap<String, TableFiles>,
     intermediates: BTreeMap<String, TableFiles>,
     /// Files written to staging (relative paths), whether or not the manifest ends up listing
-    /// them (a failed model's files stay in staging and go with it).
-    staged: BTreeSet<String>,
+    /// them (a failed model's files stay in staging and go with it). Behind a lock: the marts
+    /// stage builds several CSS at once, each creating its files.
+    staged: std::sync::Mutex<BTreeSet<String>>,
     started: Instant,
     // Dropped in declaration order: staging first, then the lock.
     staging: StagingGuard,
@@ -68,7 +69,7 @@ impl Warehouse {
             previous,
             marts: BTreeMap::new(),
             intermediates: BTreeMap::new(),
-            staged: BTreeSet::new(),
+            staged: std::sync::Mutex::new(BTreeSet::new()),
             started: Instant::now(),
             staging,
             _lock: lock,
@@ -108,43 +109,40 @@ impl MartsTransaction {
     /// Where file `rel` is now: in staging if this transaction wrote it, else in the warehouse
     /// (a file kept from the previous build).
     pub fn path(&self, rel: &str) -> PathBuf {
-        if self.staged.contains(rel) {
+        if self.is_staged(rel) {
             layout::resolve(&self.staging.dir, rel)
         } else {
             layout::resolve(self.warehouse.root(), rel)
         }
     }
 
+    /// The files staged so far (a poisoned lock still holds a whole set: each change is one
+    /// insert or remove).
+    fn staged_files(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        self.staged.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn is_staged(&self, rel: &str) -> bool {
+        self.staged_files().contains(rel)
+    }
+
     /// Creates the staged file `rel` (a path of [`crate::mart_css_file`],
     /// [`crate::intermediate_file`]...) for rows of `schema`.
-    /// The file's rows come CSS by CSS (one CSS's file, or rows grouped by CSS): its footer says
-    /// it is sorted by `code_css`.
-    pub fn create(&mut self, rel: &str, schema: SchemaRef) -> Result<MartWriter, WarehouseError> {
-        self.create_file(rel, schema, true)
-    }
-
-    /// Like [`MartsTransaction::create`] for a file whose rows of several CSS come in any order
-    /// (a `province` intermediate model): its footer claims no order, since a reader trusting a
-    /// false order (a streaming aggregation) gives wrong results.
-    pub fn create_unsorted(&mut self, rel: &str, schema: SchemaRef) -> Result<MartWriter, WarehouseError> {
-        self.create_file(rel, schema, false)
-    }
-
-    fn create_file(&mut self, rel: &str, schema: SchemaRef, by_css: bool) -> Result<MartWriter, WarehouseError> {
+    pub fn create(&self, rel: &str, schema: SchemaRef) -> Result<MartWriter, WarehouseError> {
         if crate::warehouse::owned_path(self.warehouse.root(), rel).is_none() {
             return Err(WarehouseError::InvalidName {
                 what: "mart file path",
                 value: rel.to_string(),
             });
         }
-        self.staged.insert(rel.to_string());
-        MartWriter::create(&layout::resolve(&self.staging.dir, rel), schema, by_css)
+        self.staged_files().insert(rel.to_string());
+        MartWriter::create(&layout::resolve(&self.staging.dir, rel), schema)
     }
 
     /// Removes staged files (a model that failed after writing some).
-    pub fn discard(&mut self, rels: &[String]) {
+    pub fn discard(&self, rels: &[String]) {
         for rel in rels {
-            if self.staged.remove(rel) {
+            if self.staged_files().remove(rel) {
                 let _ = layout::remove_file_if_exists(&layout::resolve(&self.staging.dir, rel));
             }
         }
@@ -217,7 +215,12 @@ impl MartsTransaction {
             project_hash,
         };
         let listed: HashSet<&String> = manifest.files().collect();
-        let staged: Vec<String> = self.staged.iter().filter(|f| listed.contains(f)).cloned().collect();
+        let staged: Vec<String> = self
+            .staged_files()
+            .iter()
+            .filter(|f| listed.contains(f))
+            .cloned()
+            .collect();
         let old: Vec<String> = self
             .previous
             .as_ref()

@@ -29,13 +29,14 @@ const FOOTER_SIZE_HINT: usize = 64 * 1024;
 /// A session for the warehouse's files, configured for the marts' queries at the province scale
 /// (see the comments on each option), with no memory limit: what queries and dashboards use.
 pub fn new_context() -> SessionContext {
-    new_context_with(None)
+    new_context_with(None, None)
 }
 
 /// [`new_context`] on `runtime`: the marts stage passes one with a memory pool and a disk
 /// manager for spilling ([`crate::MartsTransaction::runtime`]), shared by every session of the
-/// stage so the limit holds for the stage as a whole.
-pub fn new_context_with(runtime: Option<Arc<RuntimeEnv>>) -> SessionContext {
+/// stage so the limit holds for the stage as a whole, and `target_partitions` (default: the
+/// machine's cores) when it runs several queries at once, each on fewer cores.
+pub fn new_context_with(runtime: Option<Arc<RuntimeEnv>>, target_partitions: Option<usize>) -> SessionContext {
     let mut config = datafusion::prelude::SessionConfig::new();
     // Text read as plain `Utf8`: string views keep whole decoded pages alive behind slices.
     config.options_mut().execution.parquet.schema_force_view_types = false;
@@ -44,6 +45,9 @@ pub fn new_context_with(runtime: Option<Arc<RuntimeEnv>>) -> SessionContext {
     // large left side again at every join.
     config.options_mut().optimizer.hash_join_single_partition_threshold = 0;
     config.options_mut().optimizer.hash_join_single_partition_threshold_rows = 0;
+    if let Some(n) = target_partitions {
+        config = config.with_target_partitions(n.max(1));
+    }
     match runtime {
         Some(rt) => {
             // A sort reserves this much up front to merge what it spilled (10 MiB by default):

@@ -16,7 +16,7 @@ use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties}
 use crate::error::WarehouseError;
 
 /// Writer settings of every warehouse file: zstd, page statistics.
-fn writer_properties() -> WriterProperties {
+pub(crate) fn writer_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .set_statistics_enabled(EnabledStatistics::Page)
