@@ -40,7 +40,8 @@ pub struct RunArgs {
     /// Use the public demo key (synthetic data only). Implied for the committed fixtures.
     #[arg(long)]
     demo_key: bool,
-    /// CSS loaded at the same time (default: the number of cores). Memory grows with it.
+    /// CSS loaded at the same time, and CSS whose marts are built at the same time (default: the
+    /// number of cores). Memory grows with it (the marts stay under `memoire_max`).
     #[arg(long)]
     jobs: Option<usize>,
     /// Reload a CSS even when its export files are those already loaded.
