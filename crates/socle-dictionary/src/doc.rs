@@ -179,6 +179,13 @@ impl Dictionary {
                         list.join(", ")
                     );
                 }
+                for s in &f.secteurs {
+                    let _ = writeln!(
+                        o,
+                        "- Finance: activity prefix `{}` -> sector `{}`",
+                        s.prefixe, s.secteur
+                    );
+                }
                 for ob in &f.objets {
                     let _ = writeln!(
                         o,
@@ -231,6 +238,18 @@ impl Dictionary {
             } else {
                 ri.join(", ")
             }
+        );
+        let _ = writeln!(
+            o,
+            "| préfixe d'activité / activity prefix | secteur / sector |\n|---|---|"
+        );
+        for s in &f.secteurs {
+            let _ = writeln!(o, "| `{}` | `{}` |", cell(&s.prefixe), cell(&s.secteur));
+        }
+        let _ = writeln!(
+            o,
+            "\nAn activity that no sector prefix matches is `{}` (shared by every sector).\n",
+            crate::model::FINANCE_COMMON_SECTOR
         );
         let _ = writeln!(
             o,

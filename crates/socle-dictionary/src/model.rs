@@ -294,6 +294,15 @@ pub const FINANCE_CATEGORIES: &[&str] = &[
 pub const FINANCE_NATURES: &[&str] = &["depense", "revenu"];
 /// Fields (champs) of the annual financial report, `1` to `6`.
 pub const FINANCE_FIELDS: &[&str] = &["1", "2", "3", "4", "5", "6"];
+
+/// The teaching sectors an activity may belong to (`secteurs:` of the finance mapping): youth
+/// (`jeunes`), adult general education (`fga`), vocational training (`fp`). An activity of no
+/// sector is [`FINANCE_COMMON_SECTOR`].
+pub const FINANCE_SECTORS: &[&str] = &["jeunes", "fga", "fp"];
+
+/// The sector of an activity that no `secteurs:` prefix matches: shared by every sector
+/// (administration, buildings, transport...).
+pub const FINANCE_COMMON_SECTOR: &str = "commun";
 /// Source systems whose students the dictionary knows (`eleve.systeme_source`).
 pub const STUDENT_SYSTEMS: &[&str] = &["gpi", "mozaik", "jade"];
 
@@ -330,6 +339,16 @@ pub struct ActivityPrefix {
     pub champ: String,
 }
 
+/// An activity-code prefix and its teaching sector.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SectorPrefix {
+    /// Leading digits of the `activite` code (`13`, `14`...).
+    pub prefixe: String,
+    /// One of [`FINANCE_SECTORS`].
+    pub secteur: String,
+}
+
 /// An object-code prefix and its category and nature.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -358,6 +377,9 @@ pub struct FinanceMap {
     /// replaces the default one (so a CSS can also drop a prefix).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ressources_informationnelles: Option<Vec<String>>,
+    /// Activity prefixes -> teaching sector (the longest prefix wins; no prefix: `commun`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secteurs: Vec<SectorPrefix>,
     /// Object prefixes -> category and nature.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objets: Vec<ObjectPrefix>,
@@ -381,6 +403,8 @@ pub struct EffectiveFinance {
     pub activites: BTreeMap<String, String>,
     /// Activity prefixes of IT spending.
     pub ressources_informationnelles: BTreeSet<String>,
+    /// Activity prefix -> teaching sector.
+    pub secteurs: BTreeMap<String, String>,
     /// Object prefix -> class.
     pub objets: BTreeMap<String, ObjectClass>,
 }
@@ -409,6 +433,9 @@ impl EffectiveFinance {
         if let Some(ri) = &m.ressources_informationnelles {
             self.ressources_informationnelles = ri.iter().cloned().collect();
         }
+        for s in &m.secteurs {
+            self.secteurs.insert(s.prefixe.clone(), s.secteur.clone());
+        }
         for o in &m.objets {
             self.objets.insert(
                 o.prefixe.clone(),
@@ -430,6 +457,13 @@ impl EffectiveFinance {
         self.ressources_informationnelles
             .iter()
             .any(|p| activite.starts_with(p.as_str()))
+    }
+
+    /// The teaching sector of an activity code: its longest mapped prefix, else `commun`.
+    pub fn secteur(&self, activite: &str) -> &str {
+        longest_prefix(&self.secteurs, activite)
+            .map(|(_, s)| s.as_str())
+            .unwrap_or(FINANCE_COMMON_SECTOR)
     }
 
     /// The class of an object code: its longest mapped prefix.

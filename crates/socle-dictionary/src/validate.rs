@@ -147,6 +147,27 @@ fn check_finance(
         }
     }
     let mut seen = BTreeSet::new();
+    for (i, s) in m.secteurs.iter().enumerate() {
+        let p = format!("{base}secteurs[{i}] ({})", s.prefixe);
+        if !is_digits(&s.prefixe) {
+            r.add(file, format!("{p}.prefixe"), "a prefix is one or more digits");
+        }
+        if !seen.insert(s.prefixe.as_str()) {
+            r.add(file, format!("{p}.prefixe"), "prefix defined twice");
+        }
+        if !FINANCE_SECTORS.contains(&s.secteur.as_str()) {
+            r.add(
+                file,
+                format!("{p}.secteur"),
+                format!(
+                    "unknown sector {:?} (expected one of {}; an activity of no sector is {FINANCE_COMMON_SECTOR})",
+                    s.secteur,
+                    FINANCE_SECTORS.join(", ")
+                ),
+            );
+        }
+    }
+    let mut seen = BTreeSet::new();
     for (i, o) in m.objets.iter().enumerate() {
         let p = format!("{base}objets[{i}] ({})", o.prefixe);
         if !is_digits(&o.prefixe) {
@@ -482,6 +503,10 @@ mod tests {
         assert_eq!(f.objet("110").unwrap().categorie, "salaires");
         assert!(f.objet("700").is_none(), "7 is not mapped: such codes are quarantined");
         assert!(f.champ("91000").is_none());
+        assert_eq!(f.secteur("13000"), "jeunes");
+        assert_eq!(f.secteur("14000"), "fga");
+        assert_eq!(f.secteur("15000"), "fp");
+        assert_eq!(f.secteur("41000"), "commun", "an activity of no sector");
     }
 
     #[test]
@@ -489,7 +514,7 @@ mod tests {
         let tmp = tempdir("finance-override");
         std::fs::write(
             tmp.join("css/751000.yaml"),
-            "code_css: \"751000\"\nfinance:\n  activites:\n    - {prefixe: \"271\", champ: \"3\"}\n    - {prefixe: \"7\", champ: \"6\"}\n  ressources_informationnelles: [\"27\"]\n  objets:\n    - {prefixe: \"75\", categorie: autres_depenses, nature: depense}\n",
+            "code_css: \"751000\"\nfinance:\n  activites:\n    - {prefixe: \"271\", champ: \"3\"}\n    - {prefixe: \"7\", champ: \"6\"}\n  ressources_informationnelles: [\"27\"]\n  secteurs:\n    - {prefixe: \"271\", secteur: fp}\n  objets:\n    - {prefixe: \"75\", categorie: autres_depenses, nature: depense}\n",
         )
         .unwrap();
         let d = Dictionary::load(&tmp).unwrap();
@@ -504,6 +529,8 @@ mod tests {
             "the CSS's IT list replaces the default one"
         );
         assert_eq!(own.objet("751").unwrap().categorie, "autres_depenses");
+        assert_eq!(own.secteur("27105"), "fp", "a CSS adds a sector prefix");
+        assert_eq!(own.secteur("13000"), "jeunes", "and keeps the default ones");
         assert!(own.objet("700").is_none());
         // Another CSS keeps the defaults.
         let other = d.profile("866000").finance;

@@ -13,7 +13,7 @@
 //!   establishment codes are checked, never trusted;
 //! - the CSS's effective value maps (`map_valeurs_speciales`, `map_cours`,
 //!   `map_categories_absence`, `map_codes_resultat_ministere`) and finance mapping
-//!   (`map_finance_activite`, `map_finance_ri`, `map_finance_objet`: prefixes, the longest wins)
+//!   (`map_finance_activite`, `map_finance_ri`, `map_finance_secteur`, `map_finance_objet`: prefixes, the longest wins)
 //!   from the dictionary, so each CSS's own codes become canonical;
 //! - the UDF `cle_eleve(code_perm, code_css, fiche)`: the keyed pseudonymous student key.
 //!

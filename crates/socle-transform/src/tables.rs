@@ -98,7 +98,7 @@ pub fn register_value_maps(ctx: &SessionContext, profile: &EffectiveProfile) -> 
 
 /// The CSS's effective finance mapping as prefix tables; plans pick the longest matching prefix.
 /// `map_finance_activite(prefixe, champ, champ_libelle)`, `map_finance_ri(prefixe)`,
-/// `map_finance_objet(prefixe, categorie_objet, nature)`.
+/// `map_finance_secteur(prefixe, secteur)`, `map_finance_objet(prefixe, categorie_objet, nature)`.
 fn register_finance_maps(ctx: &SessionContext, profile: &EffectiveProfile) -> Result<()> {
     let f = &profile.finance;
     string_table(
@@ -118,6 +118,12 @@ fn register_finance_maps(ctx: &SessionContext, profile: &EffectiveProfile) -> Re
         "map_finance_ri",
         &["prefixe"],
         f.ressources_informationnelles.iter().map(|p| vec![p.clone()]).collect(),
+    )?;
+    string_table(
+        ctx,
+        "map_finance_secteur",
+        &["prefixe", "secteur"],
+        f.secteurs.iter().map(|(p, s)| vec![p.clone(), s.clone()]).collect(),
     )?;
     string_table(
         ctx,

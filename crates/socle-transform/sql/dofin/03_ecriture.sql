@@ -22,6 +22,7 @@ SELECT
   a.champ_libelle,
   o.categorie_objet,
   coalesce(a.ressources_informationnelles, false) AS ressources_informationnelles,
+  COALESCE(a.secteur, 'commun') AS secteur,
   f.descr AS description,
   CASE
     WHEN u.code_unite IS NULL THEN 'unknown_unit'

@@ -16,6 +16,7 @@ SELECT
   a.champ_libelle,
   o.categorie_objet,
   coalesce(a.ressources_informationnelles, false) AS ressources_informationnelles,
+  COALESCE(a.secteur, 'commun') AS secteur,
   CASE
     WHEN u.code_unite IS NULL THEN 'unknown_unit'
     WHEN a.champ IS NULL THEN 'unmapped_code'
