@@ -405,11 +405,20 @@ fn load_mart(path: &Path, problems: &mut Vec<Problem>) -> Result<Option<Mart>, M
         ));
     }
     match spec.publication {
-        Publication::Shared if spec.suppression.is_empty() => problems.push(problem(
-            path,
-            "suppression",
-            "a mart published in the shared zone needs its small-cell rules (which count hides which columns)",
-        )),
+        Publication::Shared if spec.suppression.is_empty() && spec.suppression_reason.is_none() => {
+            problems.push(problem(
+                path,
+                "suppression",
+                "a mart published in the shared zone needs its small-cell rules (which count hides which columns), or `suppression_reason` when it counts no one",
+            ))
+        }
+        Publication::Shared if !spec.suppression.is_empty() && spec.suppression_reason.is_some() => {
+            problems.push(problem(
+                path,
+                "suppression_reason",
+                "a mart with small-cell rules has no `suppression_reason`: remove one of the two",
+            ))
+        }
         Publication::Css if !spec.suppression.is_empty() => problems.push(problem(
             path,
             "suppression",

@@ -145,6 +145,10 @@ pub struct MartSpec {
     /// Small-cell rules (required for `publication: shared`, not allowed for `css`).
     #[serde(default)]
     pub suppression: Vec<SuppressionRule>,
+    /// Why a `publication: shared` mart has no small-cell rule (it counts no one: amounts of a
+    /// ledger, say). Required then, so that no mart skips suppression by omission.
+    #[serde(default)]
+    pub suppression_reason: Option<String>,
     #[serde(default)]
     pub parameters: BTreeMap<String, Parameter>,
     pub columns: Vec<MartColumn>,
@@ -203,6 +207,7 @@ impl IntermediateSpec {
             excluded: self.excluded,
             notes: self.notes,
             suppression: Vec::new(),
+            suppression_reason: None,
             parameters: self.parameters,
             columns: self.columns,
         }
