@@ -2,7 +2,7 @@
 //! data dictionary, run through a mart (and the marts it reads) exactly as the night does, in
 //! the zone the mart's YAML names.
 //!
-//! ```ignore
+//! ```text
 //! let rows = Fixture::new()?
 //!     .table("resultat", "
 //!         annee_scolaire,code_css,code_etablissement,cle_eleve,code_cours,etape,statut_resultat,evalue,reussi,reprise,etat,ecole_bidon
