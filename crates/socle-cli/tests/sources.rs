@@ -285,6 +285,97 @@ fn finance_sums_by_field_equal_the_generators_totals() {
     }
 }
 
+/// The finance marts over a generated night equal the generator's totals to the cent (the
+/// identities their YAML states): `budget_reel`'s actual and budgets, `cout_par_eleve`'s
+/// operating expenses (the CSS rows) and `depenses_ri`'s IT expenses, by CSS, year, fund and
+/// field where the mart has them.
+#[test]
+fn finance_marts_equal_the_generators_totals() {
+    let g = generated();
+    let truth = read_csv_file(&g.truth.join("finance.csv"));
+    // Truth in cents by (CSS, first year, version, fund, field).
+    let mut by: BTreeMap<(String, String, String, String, String), (i64, i64, i64)> = BTreeMap::new();
+    for r in &truth {
+        by.insert(
+            (
+                r["code_css"].clone(),
+                r["exer_fin"].clone(),
+                r["version"].clone(),
+                r["fonds"].clone(),
+                r["champ"].clone(),
+            ),
+            (
+                cents(&r["depenses"]),
+                cents(&r["revenus"]),
+                cents(&r["ressources_informationnelles"]),
+            ),
+        );
+    }
+    assert!(!by.is_empty());
+    let grouped = |sql: &str| -> BTreeMap<Vec<String>, i64> {
+        query_csv(&g.warehouse, None, sql)
+            .into_iter()
+            .map(|mut r| {
+                let v = cents(&r.remove("v").unwrap_or_default());
+                (r.into_values().collect(), v)
+            })
+            .collect()
+    };
+    // budget_reel: each version's depenses + revenus per CSS, year, fund and field.
+    for (version, column) in [
+        ("REEL", "reel"),
+        ("INITIAL", "budget_initial"),
+        ("REVISE", "budget_revise"),
+    ] {
+        let got = grouped(&format!(
+            "SELECT code_css, substr(annee_scolaire, 1, 4) AS exer_fin, fonds, champ, CAST(sum({column}) AS VARCHAR) AS v \
+             FROM budget_reel GROUP BY 1, 2, 3, 4 HAVING sum({column}) IS NOT NULL"
+        ));
+        // Keys in query_csv's column order (by name): champ, code_css, exer_fin, fonds.
+        let expected: BTreeMap<Vec<String>, i64> = by
+            .iter()
+            .filter(|(k, _)| k.2 == version)
+            .map(|((css, year, _, fonds, champ), (d, r, _))| {
+                (vec![champ.clone(), css.clone(), year.clone(), fonds.clone()], d + r)
+            })
+            .collect();
+        for (k, v) in &expected {
+            assert_eq!(got.get(k).copied().unwrap_or(0), *v, "budget_reel.{column} {k:?}");
+        }
+        for (k, v) in &got {
+            assert!(
+                expected.contains_key(k) || *v == 0,
+                "budget_reel.{column}: {k:?} not in the truth"
+            );
+        }
+    }
+    // cout_par_eleve: the CSS rows' expenses = the fund-1 expenses, by CSS, year and field.
+    let got = grouped(
+        "SELECT code_css, substr(annee_scolaire, 1, 4) AS exer_fin, champ, CAST(sum(depenses) AS VARCHAR) AS v \
+         FROM cout_par_eleve WHERE code_etablissement IS NULL GROUP BY 1, 2, 3",
+    );
+    for ((css, year, version, fonds, champ), (d, _, _)) in &by {
+        if version == "REEL" && fonds == "1" && *d != 0 {
+            let k = vec![champ.clone(), css.clone(), year.clone()];
+            assert_eq!(got.get(&k).copied(), Some(*d), "cout_par_eleve.depenses {k:?}");
+        }
+    }
+    // depenses_ri: the IT expenses (nature depense), by CSS and year.
+    let got = grouped(
+        "SELECT code_css, substr(annee_scolaire, 1, 4) AS exer_fin, CAST(sum(depenses_ri) AS VARCHAR) AS v \
+         FROM depenses_ri WHERE nature = 'depense' GROUP BY 1, 2",
+    );
+    let mut expected: BTreeMap<Vec<String>, i64> = BTreeMap::new();
+    for ((css, year, version, _, _), (_, _, ri)) in &by {
+        if version == "REEL" {
+            *expected.entry(vec![css.clone(), year.clone()]).or_default() += ri;
+        }
+    }
+    expected.retain(|_, v| *v != 0);
+    assert!(!expected.is_empty(), "the generated night has IT spending");
+    assert_eq!(got, expected, "depenses_ri by CSS and year");
+}
+
 /// Ministry results keep the latest copy only, and diplomas match the generator's truth.
 #[test]
 fn ministry_results_and_diplomas_match_the_truth() {
