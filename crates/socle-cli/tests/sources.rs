@@ -293,8 +293,9 @@ fn finance_sums_by_field_equal_the_generators_totals() {
 fn finance_marts_equal_the_generators_totals() {
     let g = generated();
     let truth = read_csv_file(&g.truth.join("finance.csv"));
-    // Truth in cents by (CSS, first year, version, fund, field).
-    let mut by: BTreeMap<(String, String, String, String, String), (i64, i64, i64)> = BTreeMap::new();
+    // Truth in cents (expenses, revenues, IT expenses) by (CSS, first year, version, fund, field).
+    type Key = (String, String, String, String, String);
+    let mut by: BTreeMap<Key, (i64, i64, i64)> = BTreeMap::new();
     for r in &truth {
         by.insert(
             (
