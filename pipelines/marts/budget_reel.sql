@@ -71,10 +71,8 @@ SELECT
   budget_reference,
   reel,
   CAST(reel - budget_reference AS DECIMAL(28, 2)) AS ecart,
-  CASE
-    WHEN budget_reference = 0 THEN NULL
-    ELSE CAST(round(CAST(reel - budget_reference AS DECIMAL(38, 6)) * 100 / budget_reference, 2) AS DECIMAL(12, 2))
-  END AS ecart_pct,
+  -- au_cent: exact, half away from zero, NULL when the reference budget is 0.
+  CAST(au_cent((reel - budget_reference) * 100, budget_reference) AS DECIMAL(12, 2)) AS ecart_pct,
   CAST(round(least(greatest(jours_ecoules, 0), jours_exercice) / jours_exercice, 4) AS DECIMAL(5, 4)) AS part_exercice_ecoulee
 FROM avec_reference
 ORDER BY annee_scolaire, code_css, fonds, champ, categorie_objet, unite_adm, code_etablissement

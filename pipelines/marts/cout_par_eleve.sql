@@ -55,10 +55,8 @@ SELECT
   c.secteur,
   CAST(c.depenses AS DECIMAL(28, 2)) AS depenses,
   CAST(COALESCE(e.nb_eleves, 0) AS BIGINT) AS nb_eleves,
-  CASE
-    WHEN COALESCE(e.nb_eleves, 0) = 0 THEN NULL
-    ELSE CAST(round(CAST(c.depenses AS DECIMAL(38, 6)) / e.nb_eleves, 2) AS DECIMAL(28, 2))
-  END AS cout_par_eleve
+  -- au_cent: exact, half away from zero, NULL without students.
+  au_cent(c.depenses, COALESCE(e.nb_eleves, 0)) AS cout_par_eleve
 FROM cellules c
 LEFT JOIN effectifs e
   ON e.annee_scolaire = c.annee_scolaire AND e.code_css = c.code_css AND e.secteur = c.secteur

@@ -31,21 +31,13 @@ SELECT
   r.nature,
   CAST(r.depenses_ri AS DECIMAL(28, 2)) AS depenses_ri,
   CAST(COALESCE(e.nb_eleves, 0) AS BIGINT) AS nb_eleves,
-  CASE
-    WHEN COALESCE(e.nb_eleves, 0) = 0 THEN NULL
-    ELSE CAST(round(CAST(r.depenses_ri AS DECIMAL(38, 6)) / e.nb_eleves, 2) AS DECIMAL(28, 2))
-  END AS ri_par_eleve,
+  -- au_cent: exact, half away from zero, NULL when dividing by 0.
+  au_cent(r.depenses_ri, COALESCE(e.nb_eleves, 0)) AS ri_par_eleve,
   CAST(f.depenses_fonctionnement AS DECIMAL(28, 2)) AS depenses_fonctionnement,
-  CASE
-    WHEN COALESCE(f.depenses_fonctionnement, 0) = 0 THEN NULL
-    ELSE CAST(round(CAST(r.depenses_ri AS DECIMAL(38, 6)) * 100 / f.depenses_fonctionnement, 2) AS DECIMAL(12, 2))
-  END AS part_fonctionnement_pct,
+  CAST(au_cent(r.depenses_ri * 100, f.depenses_fonctionnement) AS DECIMAL(12, 2)) AS part_fonctionnement_pct,
   CAST(p.depenses_ri AS DECIMAL(28, 2)) AS depenses_ri_annee_precedente,
   CAST(r.depenses_ri - p.depenses_ri AS DECIMAL(28, 2)) AS variation,
-  CASE
-    WHEN p.depenses_ri IS NULL OR p.depenses_ri = 0 THEN NULL
-    ELSE CAST(round(CAST(r.depenses_ri - p.depenses_ri AS DECIMAL(38, 6)) * 100 / p.depenses_ri, 2) AS DECIMAL(12, 2))
-  END AS variation_pct
+  CAST(au_cent((r.depenses_ri - p.depenses_ri) * 100, p.depenses_ri) AS DECIMAL(12, 2)) AS variation_pct
 FROM ri r
 LEFT JOIN effectifs e ON e.annee_scolaire = r.annee_scolaire AND e.code_css = r.code_css
 LEFT JOIN fonctionnement f ON f.annee_scolaire = r.annee_scolaire AND f.code_css = r.code_css

@@ -337,8 +337,7 @@ fn sql(a: SqlArgs) -> Result<()> {
     std::fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")
         .with_context(|| format!("cannot write {}", path.display()))?;
     let path = a.out.join("duckdb_functions.sql");
-    std::fs::write(&path, format!("{}\n", socle_marts::TAUX_DUCKDB_MACRO))
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::write(&path, socle_marts::duckdb_macros()).with_context(|| format!("cannot write {}", path.display()))?;
     println!(
         "{}: {} intermediate models and {} marts (dependency order), {} reference tables and seeds, {} entity schemas",
         a.out.display(),

@@ -23,6 +23,11 @@
 //! student of 12,400 to 15,600 $, spread over the six fields (teaching about half), then over
 //! activities and objects by profile (salaries 55-65 %, employee benefits next, IT a few %), and
 //! over the schools by weight. Revenues match it within 2 %; fund 2 (investment) adds 5-9 %.
+//! Adult general education (14000) and vocational training (15000) are budgeted at the
+//! educational services, so every teaching sector has spending; IT activities are scaled by a
+//! factor drawn per CSS (0.6 to 1.6), so IT spending per student differs between CSS; and the
+//! first school overspends its operating budget by 10 %, taken from the other units so the
+//! CSS's totals stay exact.
 //! Actual amounts are the REVISE budget within 1.2-3.5 % for expenses, 0.2-1.2 % for revenues
 //! (exact totals per fund and nature), with a few % of noise per budget line. About 2.5 ledger
 //! lines per student and year (at least one per budget line) keep the files bounded; a year is
@@ -341,8 +346,24 @@ static ACTIVITIES: [Activity; 31] = [
         0.38,
         TEACH,
     ),
-    act("14000", "Formation générale des adultes", None, 1, 0.0, &[]),
-    act("15000", "Formation professionnelle", None, 1, 0.0, &[]),
+    // Adult and vocational teaching (the centres are JADE's, not in the units of the youth
+    // schools): budgeted at the educational services, so the sectors fga and fp have spending.
+    act(
+        "14000",
+        "Formation générale des adultes",
+        Some(Site::Service(SE)),
+        1,
+        0.04,
+        TEACH,
+    ),
+    act(
+        "15000",
+        "Formation professionnelle",
+        Some(Site::Service(SE)),
+        1,
+        0.05,
+        TEACH,
+    ),
     act(
         "16000",
         "Enseignement en adaptation scolaire",
@@ -781,6 +802,9 @@ struct CssModel {
     beta: f64,
     /// First pay day: the first Thursday of July, or the next one.
     pay_offset: u64,
+    /// How much this CSS spends on information resources against the convention's weights
+    /// (0.6 to 1.6): IT spending per student varies from one CSS to another.
+    ri: f64,
 }
 
 impl CssModel {
@@ -797,6 +821,7 @@ impl CssModel {
         }
         let beta = r.random_range(0.25..0.30);
         let pay_offset = if r.random_bool(0.5) { 0 } else { 7 };
+        let ri = r.random_range(0.6..1.6);
         let mut units: Vec<Unit> = SERVICES
             .iter()
             .map(|(c, d)| Unit {
@@ -835,6 +860,7 @@ impl CssModel {
             fields,
             beta,
             pay_offset,
+            ri,
         }
     }
 
@@ -934,6 +960,11 @@ fn plan_year(ctx: &Ctx<'_>, ci: usize, m: &CssModel, exer: i32, last_year: i32) 
         } else {
             investment * a.weight
         };
+        let amount = if is_information_resources(a.code) {
+            amount * m.ri
+        } else {
+            amount
+        };
         for (obj, share) in expand_profile(a.profile, m.beta) {
             push(&mut cells, a.fonds, ai, obj, site, amount * share, &mut r);
         }
@@ -1011,7 +1042,57 @@ fn plan_year(ctx: &Ctx<'_>, ci: usize, m: &CssModel, exer: i32, last_year: i32) 
             }
         }
     }
+    over_budget_unit(&mut cells, m);
     (cells, students)
+}
+
+/// Whether an activity is information-resources spending (the convention's 26xxx and 46xxx).
+fn is_information_resources(code: &str) -> bool {
+    code.starts_with("26") || code.starts_with("46")
+}
+
+/// The first school of the CSS overspends its operating budget: 10 % more actual expenses,
+/// taken from the other units' operating expense lines in proportion, so the CSS's totals (and
+/// the ground truth's sums per fund and nature) stay as drawn. A budget-against-actual report
+/// then has a unit over budget to show.
+fn over_budget_unit(cells: &mut [Cell], m: &CssModel) {
+    let school = SERVICES.len();
+    if m.units.len() <= school {
+        return;
+    }
+    let operating = |c: &Cell| c.fonds == 1 && !is_revenue(c.obj) && c.actual > 0;
+    let extra: i64 = cells
+        .iter()
+        .filter(|c| operating(c) && c.unit == school)
+        .map(|c| c.actual / 10)
+        .sum();
+    let others: i64 = cells
+        .iter()
+        .filter(|c| operating(c) && c.unit != school)
+        .map(|c| c.actual)
+        .sum();
+    if extra <= 0 || others <= extra * 4 {
+        return;
+    }
+    let mut taken = 0i64;
+    for c in cells.iter_mut().filter(|c| operating(c)) {
+        if c.unit == school {
+            c.actual += c.actual / 10;
+        } else {
+            let cut = ((c.actual as f64) * (extra as f64) / (others as f64)).round() as i64;
+            let cut = cut.min(c.actual - 1);
+            c.actual -= cut;
+            taken += cut;
+        }
+    }
+    // Rounding: the largest other line gives or takes the last cents.
+    if let Some(big) = cells
+        .iter_mut()
+        .filter(|c| operating(c) && c.unit != school)
+        .max_by_key(|c| c.actual)
+    {
+        big.actual -= extra - taken;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
