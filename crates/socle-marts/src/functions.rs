@@ -110,10 +110,7 @@ impl ScalarUDFImpl for AuCent {
             .collect::<Decimal128Array>()
             .with_precision_and_scale(28, 2)?;
         let cents: ArrayRef = std::sync::Arc::new(cents);
-        if rows == 1 && args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
-            return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&cents, 0)?));
-        }
-        Ok(ColumnarValue::Array(cents))
+        columnar(cents, &args)
     }
 }
 
@@ -178,11 +175,17 @@ impl ScalarUDFImpl for Taux {
         // NULL where d = 0: the rate of nothing is not 0, it is unknown.
         let d = nullif(&d, &eq(&d, &zero)?)?;
         let rate: ArrayRef = div(&n, &d)?;
-        if rows == 1 && args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
-            return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&rate, 0)?));
-        }
-        Ok(ColumnarValue::Array(rate))
+        columnar(rate, &args)
     }
+}
+
+/// A function's result as DataFusion wants it: a scalar when every argument was one (a constant
+/// folded at planning), else the array.
+fn columnar(result: ArrayRef, args: &ScalarFunctionArgs) -> Result<ColumnarValue> {
+    if args.number_rows == 1 && args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) {
+        return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&result, 0)?));
+    }
+    Ok(ColumnarValue::Array(result))
 }
 
 fn as_doubles(value: &ColumnarValue, rows: usize) -> Result<ArrayRef> {
