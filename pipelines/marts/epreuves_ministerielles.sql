@@ -100,7 +100,12 @@ SELECT
   avg(CASE WHEN c.present THEN CAST(c.note_ecole_moderee AS DOUBLE) END) AS moyenne_ecole_moderee,
   avg(CASE WHEN c.present THEN CAST(c.note_finale AS DOUBLE) END) AS moyenne_finale,
   avg(CASE WHEN c.present THEN CAST(c.note_ecole_moderee AS DOUBLE) - CAST(c.note_ecole_brute AS DOUBLE) END) AS moderation,
-  avg(CASE WHEN c.present THEN CAST(c.note_ecole_moderee AS DOUBLE) - CAST(c.note_epreuve AS DOUBLE) END) AS ecart_ecole_epreuve
+  avg(CASE WHEN c.present THEN CAST(c.note_ecole_moderee AS DOUBLE) - CAST(c.note_epreuve AS DOUBLE) END) AS ecart_ecole_epreuve,
+  -- The PEVR's "share at 70% or more" (indicators 1.1.1.4-6): the exam mark of the present.
+  sum(CASE WHEN c.present AND c.note_epreuve >= 70 THEN 1 ELSE 0 END) AS nb_70_plus,
+  sum(CASE WHEN c.present AND c.note_epreuve < 70 THEN 1 ELSE 0 END) AS nb_sous_70,
+  taux(sum(CASE WHEN c.present AND c.note_epreuve >= 70 THEN 1 ELSE 0 END), sum(CASE WHEN c.present THEN 1 ELSE 0 END))
+    AS taux_70_plus
 FROM retenus c
 LEFT JOIN ponderation_epreuves p ON p.annee_scolaire = c.annee_scolaire
 GROUP BY c.annee_scolaire, c.code_css, c.code_etablissement, c.secteur, c.code_cours, c.volet_de,

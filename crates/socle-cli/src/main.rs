@@ -4,6 +4,7 @@
 mod audit;
 mod bench;
 mod dashboards;
+mod extracts;
 mod logging;
 mod personne;
 mod query;
@@ -50,6 +51,9 @@ enum Command {
     /// Export the marts for dashboards and spreadsheets: `list` them, `export` one to CSV, Excel
     /// (xlsx) or Parquet from the shared zone or a CSS's own zone.
     Dashboards(dashboards::DashboardsArgs),
+    /// The ministry accountability extracts (reddition de comptes): `list`, `build` (validated,
+    /// all or nothing per CSS and year), `submit` (freeze a build as transmitted).
+    Extracts(extracts::ExtractsArgs),
     /// Right of access (Law 25): every row a CSS's zone holds about one student, as JSON or Excel; audited.
     Personne(personne::PersonneArgs),
     /// Retention (Law 25): list, or remove with --apply, the school years past the N most recent.
@@ -116,6 +120,10 @@ struct GenerateArgs {
     /// The dictionary whose per-CSS conventions the generator follows.
     #[arg(long, default_value = "schemas")]
     schemas: PathBuf,
+    /// Also write the PEVR targets of the generated CSS (`cibles_pevr.csv`, the seed of the
+    /// extract `indicateurs_pevr`) in this folder, e.g. `pipelines/seeds`.
+    #[arg(long, value_name = "DIR")]
+    seeds: Option<PathBuf>,
     /// CSS whose youth sector is exported as Mozaïk instead of GPI: comma-separated codes
     /// (among the generated CSS) or `all`.
     #[arg(long, value_name = "CODES|all")]
@@ -138,6 +146,7 @@ fn main() -> ExitCode {
             Command::Query(args) => query::query(args).await.map(|_| 0),
             Command::Bench(args) => bench::bench(args).await.map(|_| 0),
             Command::Dashboards(args) => dashboards::dashboards(args).await.map(|_| 0),
+            Command::Extracts(args) => extracts::extracts(args).await,
             Command::Status(args) => status::status(args),
             Command::Personne(args) => personne::personne(args).await.map(|_| 0),
             Command::Retention(args) => retention::retention(args).await.map(|_| 0),
@@ -191,15 +200,36 @@ async fn check(schemas: PathBuf, pipelines: PathBuf) -> Result<u8> {
             .iter()
             .map(|p| p.to_string()),
     );
+    // The extracts, planned on the same sessions (the marts and intermediate models are
+    // registered there, empty, by the marts' check).
+    // A CSS's zone holds every mart (its own rows), whatever zone built it.
+    for m in project.models() {
+        let name = m.spec.name.as_str();
+        if !css.table_exist(name)?
+            && shared.table_exist(name)?
+            && let Ok(provider) = shared.table_provider(name).await
+        {
+            css.register_table(name, provider)?;
+        }
+    }
+    let (extracts, extract_problems) = socle_extracts::load(&pipelines, &socle_extracts::personal_columns(&dict))?;
+    problems.extend(extract_problems.iter().map(|p| p.to_string()));
+    problems.extend(
+        socle_extracts::check(&extracts, &shared, &css)
+            .await
+            .iter()
+            .map(|p| p.to_string()),
+    );
     let marts = &project.marts;
     if problems.is_empty() {
         println!(
-            "OK: dictionary {} ({} entities, {} sources, {} CSS profiles), {} marts",
+            "OK: dictionary {} ({} entities, {} sources, {} CSS profiles), {} marts, {} extracts",
             dict.version,
             dict.entities.len(),
             dict.sources.len(),
             dict.css.len(),
-            marts.len()
+            marts.len(),
+            extracts.len()
         );
         Ok(0)
     } else {
@@ -253,6 +283,15 @@ fn generate(a: GenerateArgs) -> Result<()> {
         .unwrap_or_default();
     let started = std::time::Instant::now();
     let s = socle_fixtures::generate(&opts)?;
+    if let Some(dir) = &a.seeds {
+        use chrono::Datelike;
+        let year = socle_core::SchoolYear::containing(a.night.year(), a.night.month());
+        let path = dir.join("cibles_pevr.csv");
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::write(&path, socle_fixtures::pevr_targets(&s.css, year, a.years, a.seed))
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("PEVR targets of {} CSS written to {}", s.css.len(), path.display());
+    }
     let secs = started.elapsed().as_secs_f64();
     println!(
         "generated {} CSS ({}), {} students (+{} adults), {} files, {} rows ({} bad) in {:.1}s ({:.0} rows/s) under {}",

@@ -58,6 +58,10 @@ pub struct RunArgs {
     /// Load a night older than the one already loaded for a CSS (refused otherwise).
     #[arg(long)]
     allow_older_night: bool,
+    /// Then build every extract of `pipelines/extracts/` (each CSS, the most recent school year
+    /// of each source) into `<warehouse>/extracts/`; a refused unit makes the exit status 2.
+    #[arg(long)]
+    extracts: bool,
 }
 
 fn resolve_key(args: &RunArgs) -> Result<Pseudonymiser> {
@@ -316,10 +320,33 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
         args.warehouse.display(),
         args.warehouse.display()
     );
+    // The extracts, on the night just published (or the previous state of a CSS that failed).
+    let mut extracts_refused = false;
+    if args.extracts {
+        if marts_failed.is_some() || !mart_failures.is_empty() {
+            println!("Extracts NOT built: the marts of this night did not all build (see above)");
+            extracts_refused = true;
+        } else {
+            let extracts = crate::extracts::load_extracts(&args.pipelines, &args.schemas)?;
+            let selected: Vec<&socle_extracts::Extract> = extracts.iter().collect();
+            println!("Extracts ({}):", selected.len());
+            let reports = crate::extracts::build_all(
+                &warehouse,
+                &args.pipelines,
+                &args.schemas,
+                None,
+                None,
+                &selected,
+                &socle_extracts::BuildRequest::default(),
+            )
+            .await?;
+            extracts_refused = reports.iter().any(socle_extracts::UnitReport::failed);
+        }
+    }
     let ok = published + unchanged;
     Ok(if ok == 0 {
         1
-    } else if failed > 0 || partial > 0 || marts_failed.is_some() || !mart_failures.is_empty() {
+    } else if failed > 0 || partial > 0 || marts_failed.is_some() || !mart_failures.is_empty() || extracts_refused {
         2
     } else {
         0

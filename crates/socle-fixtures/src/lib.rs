@@ -72,6 +72,7 @@ mod finance;
 mod jade;
 mod mozaik;
 mod names;
+mod pevr;
 mod results;
 mod rng;
 mod roster;
@@ -96,6 +97,8 @@ pub use mozaik::MozaikBadKind;
 pub use tables::BadKind;
 
 /// Names of the 12 GPI table files, without `.csv`, in generation order.
+pub use pevr::pevr_targets;
+
 pub fn table_names() -> Vec<&'static str> {
     tables::TABLES[..tables::N_TABLES].iter().map(|t| t.name).collect()
 }

@@ -140,6 +140,7 @@ pub use schema::{PERSONAL_METADATA_KEY, entity_schema, entity_schemas, shared_sc
 pub use session::{Zone, new_context, new_context_with, parquet_table};
 pub use transaction::CssTransaction;
 pub use warehouse::{FAILPOINT_ENV, MartOutput, Warehouse, failpoint_from_env, new_run_id};
+pub use write::write_parquet;
 
 /// Re-exported so callers build batches and schemas with the very Arrow the warehouse uses.
 pub use datafusion::arrow::datatypes::SchemaRef;

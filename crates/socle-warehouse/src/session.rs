@@ -243,6 +243,66 @@ impl Warehouse {
         Ok(registered)
     }
 
+    /// Registers the intermediate models of `zone` by name, from the current marts manifest
+    /// (none if the marts were never built). Query sessions never hold them; the extracts may
+    /// read one (`source: {intermediate: NAME}`).
+    ///
+    /// - [`Zone::Shared`]: the files built in the shared zone.
+    /// - [`Zone::Css`]: the files built in that CSS's zone; for a model built in the shared zone
+    ///   only, that CSS's files there (`code_css=<code>`), or a `province` model's file restricted
+    ///   to the CSS's rows. A model with no rows of the CSS is not registered.
+    pub async fn register_intermediates(&self, ctx: &SessionContext, zone: &Zone) -> Result<usize, WarehouseError> {
+        let Some(manifest) = self.marts_manifest()? else {
+            return Ok(0);
+        };
+        let mut registered = 0;
+        for (name, files) in &manifest.intermediates {
+            let provider = match zone {
+                Zone::Shared if files.shared_files.is_empty() => continue,
+                Zone::Shared => self.listing_table(ctx, &files.shared_files).await?,
+                Zone::Css(code) => {
+                    layout::check_code_css(code)?;
+                    let own: Vec<String> = files
+                        .css_files
+                        .iter()
+                        .filter(|f| layout::file_css(f) == Some(code.as_str()))
+                        .cloned()
+                        .collect();
+                    let shared_own: Vec<String> = files
+                        .shared_files
+                        .iter()
+                        .filter(|f| layout::file_css(f) == Some(code.as_str()))
+                        .cloned()
+                        .collect();
+                    let province: Vec<String> = files
+                        .shared_files
+                        .iter()
+                        .filter(|f| layout::file_css(f).is_none())
+                        .cloned()
+                        .collect();
+                    if !own.is_empty() {
+                        self.listing_table(ctx, &own).await?
+                    } else if !shared_own.is_empty() {
+                        self.listing_table(ctx, &shared_own).await?
+                    } else if !province.is_empty() {
+                        let provider = self.listing_table(ctx, &province).await?;
+                        if provider.schema().index_of(CSS_COLUMN).is_err() {
+                            continue;
+                        }
+                        ctx.read_table(provider)?
+                            .filter(col(CSS_COLUMN).eq(lit(code.as_str())))?
+                            .into_view()
+                    } else {
+                        continue;
+                    }
+                }
+            };
+            ctx.register_table(TableReference::bare(name.as_str()), provider)?;
+            registered += 1;
+        }
+        Ok(registered)
+    }
+
     /// Registers the marts of `manifest` (see [`Warehouse::session`] for the CSS zone's views).
     async fn register_marts_of(
         &self,

@@ -26,7 +26,7 @@ pub(crate) fn writer_properties() -> WriterProperties {
 
 /// Writes `batches` (all of `schema`) to a new Parquet file at `path` and syncs it to disk.
 /// Returns the number of rows written.
-pub(crate) fn write_parquet(path: &Path, schema: SchemaRef, batches: &[RecordBatch]) -> Result<u64, WarehouseError> {
+pub fn write_parquet(path: &Path, schema: SchemaRef, batches: &[RecordBatch]) -> Result<u64, WarehouseError> {
     if let Some(parent) = path.parent() {
         crate::layout::create_dir_all(parent)?;
     }
