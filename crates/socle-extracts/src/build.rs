@@ -296,6 +296,21 @@ async fn build_unit(
     let frame = ctx.sql(&sql).await.map_err(df)?;
     let schema = Arc::new(frame.schema().as_arrow().clone());
     let batches = frame.collect().await.map_err(df)?;
+    // A plan's batches may not carry its declared types (Utf8View for Utf8 after a UNION):
+    // each column is cast to the declared type.
+    let batches = batches
+        .iter()
+        .map(|b| {
+            let columns = b
+                .columns()
+                .iter()
+                .zip(schema.fields())
+                .map(|(c, f)| cast(c, f.data_type()))
+                .collect::<Result<Vec<_>, _>>()?;
+            RecordBatch::try_new(schema.clone(), columns)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ExtractError::Engine(e.to_string()))?;
     let rows = concat_batches(&schema, &batches).map_err(|e| ExtractError::Engine(e.to_string()))?;
     if rows.num_rows() == 0 {
         return Ok(report(
