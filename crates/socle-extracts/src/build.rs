@@ -31,7 +31,7 @@ use std::sync::Arc;
 pub const EXTRACT_TABLE: &str = "extrait";
 /// The line number column of that table (1 = the file's first data row).
 pub const LINE_COLUMN: &str = "ligne";
-/// Failures listed per rule in a report (all are counted).
+/// Failures listed per rule and field in a report (all are counted).
 const LISTED_PER_RULE: usize = 20;
 
 /// What a build reads and where it writes.
@@ -92,8 +92,8 @@ pub enum Outcome {
         files: Vec<FileEntry>,
         diff: DiffSummary,
     },
-    /// A rule failed: nothing written. `failures` lists at most 20 per rule; `counts` has every
-    /// rule's total.
+    /// A rule failed: nothing written. `failures` lists at most 20 per rule and field; `counts`
+    /// has every rule's total.
     Refused {
         failures: Vec<Failure>,
         counts: Vec<RuleResult>,
@@ -445,7 +445,7 @@ async fn build_unit(
         let frame = ctx.sql(&rule.sql).await.map_err(|e| ExtractError::Definition {
             message: format!("extract {}: set rule {}: {e}", spec.name, rule.name),
         })?;
-        let has_line = frame.schema().field_names().iter().any(|n| n == LINE_COLUMN);
+        let has_line = frame.schema().fields().iter().any(|f| f.name() == LINE_COLUMN);
         let batches = frame.collect().await.map_err(df)?;
         let n: usize = batches.iter().map(RecordBatch::num_rows).sum();
         results.push(RuleResult {
@@ -492,9 +492,9 @@ async fn build_unit(
     }
     // Only the built-in rules count rows per rule in `failures`; fill their totals.
     if !failures.is_empty() {
-        let mut listed: BTreeMap<String, usize> = BTreeMap::new();
+        let mut listed: BTreeMap<(String, Option<String>), usize> = BTreeMap::new();
         failures.retain(|f| {
-            let n = listed.entry(f.rule.clone()).or_default();
+            let n = listed.entry((f.rule.clone(), f.field.clone())).or_default();
             *n += 1;
             *n <= LISTED_PER_RULE
         });

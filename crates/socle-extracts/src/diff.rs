@@ -79,7 +79,7 @@ pub async fn diff(
         .join(", ");
     let diffs: Vec<String> = compared
         .iter()
-        .map(|c| format!("a.{q} IS DISTINCT FROM b.{q}", q = quoted(c)))
+        .map(|c| format!("(a.{q} IS DISTINCT FROM b.{q})", q = quoted(c)))
         .collect();
     let diff_cols = diffs
         .iter()

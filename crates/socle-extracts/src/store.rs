@@ -178,7 +178,8 @@ impl UnitDir {
             .flatten()
         {
             let id = e.file_name().to_string_lossy().to_string();
-            if id.as_str() >= build_id {
+            // Build ids sort by second only: every other unsubmitted build goes, whatever its id.
+            if id == build_id {
                 continue;
             }
             match self.manifest(&id) {

@@ -1,0 +1,1 @@
+SELECT annee_scolaire, cle, valeur, note FROM essai_seed
