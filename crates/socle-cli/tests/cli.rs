@@ -222,8 +222,16 @@ fn the_committed_fixtures_are_what_the_generator_writes() {
         "0.01",
         "--mozaik",
         "881000",
+        "--seeds",
+        dir.path().join("seeds").to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
+    // The PEVR targets of the fixtures' CSS are the generator's too.
+    assert!(
+        std::fs::read(dir.path().join("seeds/cibles_pevr.csv")).unwrap()
+            == std::fs::read(root().join("pipelines/seeds/cibles_pevr.csv")).unwrap(),
+        "pipelines/seeds/cibles_pevr.csv differs from the generator's: regenerate with the command of fixtures/README.md"
+    );
     let committed = root().join("fixtures/exports");
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     files_under(&committed, &committed, &mut ours);

@@ -552,3 +552,76 @@ fn extracts_list_names_each_extract_first() {
     );
     assert!(stdout.contains("(nominatif)"));
 }
+
+/// The PEVR indicators of a year with data equal the CSS's marts they come from.
+#[test]
+fn pevr_indicators_are_their_marts_figures_against_the_seed() {
+    let b = built();
+    let dir = tempfile::tempdir().unwrap();
+    let p = pipelines_with_tests(dir.path());
+    let out = dir.path().join("out");
+    let o = extracts(
+        &p,
+        &out,
+        &["build", "indicateurs_pevr", "--css", "866000", "--year", "2024-2025"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let v = version_dir(&out, "indicateurs_pevr", "866000", "2024-2025");
+    let csv = std::fs::read(v.join("indicateurs_pevr_866000_2024-2025.csv")).unwrap();
+    let mut reader = csv::ReaderBuilder::new().delimiter(b';').from_reader(&csv[3..]);
+    let headers = reader.headers().unwrap().clone();
+    let rows: BTreeMap<String, BTreeMap<String, String>> = reader
+        .records()
+        .map(|r| {
+            let r: BTreeMap<String, String> = headers
+                .iter()
+                .zip(r.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect();
+            (r["indicateur"].clone(), r)
+        })
+        .collect();
+    let q = |sql: &str| query_csv(&b.warehouse, Some("866000"), sql).remove(0);
+    let exams = q(
+        "SELECT CAST(sum(nb_reussites) AS VARCHAR) AS r, CAST(sum(nb_70_plus) AS VARCHAR) AS s, \
+                   CAST(sum(nb_presents) AS VARCHAR) AS p FROM epreuves_ministerielles \
+                   WHERE annee_scolaire = '2024-2025' AND volet_de IS NULL",
+    );
+    assert_eq!(rows["reussite_epreuves"]["numerateur"], exams["r"]);
+    assert_eq!(rows["reussite_epreuves"]["denominateur"], exams["p"]);
+    assert_eq!(rows["part_70_plus_epreuves"]["numerateur"], exams["s"]);
+    let retard = q(
+        "SELECT CAST(sum(nb_retard) AS VARCHAR) AS n, CAST(sum(nb_entrants) AS VARCHAR) AS d \
+                    FROM retard_scolaire WHERE annee_scolaire = '2024-2025'",
+    );
+    assert_eq!(rows["retard_entree_secondaire"]["numerateur"], retard["n"]);
+    assert_eq!(rows["retard_entree_secondaire"]["denominateur"], retard["d"]);
+    // 1.1.1.1 in 2024-2025: the cohort of 2018-2019, whose 7-year horizon is reached.
+    let cohort = q(
+        "SELECT CAST(nb_diplomes_qualifies_7ans AS VARCHAR) AS n, CAST(nb_eleves_cohorte AS VARCHAR) AS d \
+                    FROM diplomation_cohorte WHERE annee_scolaire = '2018-2019' AND code_etablissement IS NULL \
+                    AND ventilation = 'ensemble' AND sous_groupe = 'tous'",
+    );
+    assert_eq!(rows["diplomation_qualification_7ans"]["numerateur"], cohort["n"]);
+    assert_eq!(rows["diplomation_qualification_7ans"]["denominateur"], cohort["d"]);
+    // Value = n / d to 4 decimals with a decimal comma; the target is the seed's; the gap signed.
+    let seed = std::fs::read_to_string(root().join("pipelines/seeds/cibles_pevr.csv")).unwrap();
+    for (indicator, r) in &rows {
+        let target = seed
+            .lines()
+            .find(|l| l.starts_with(&format!("866000,{indicator},2024-2025,")))
+            .and_then(|l| l.rsplit(',').next())
+            .unwrap();
+        let target: f64 = target.parse().unwrap();
+        assert_eq!(r["cible"], format!("{target:.4}").replace('.', ","));
+        if r["denominateur"].is_empty() || r["denominateur"] == "0" {
+            assert_eq!(r["statut"], "aucune donnée");
+            continue;
+        }
+        let value = r["numerateur"].parse::<f64>().unwrap() / r["denominateur"].parse::<f64>().unwrap();
+        assert_eq!(r["valeur"], format!("{value:.4}").replace('.', ","), "{indicator}");
+        let gap = r["ecart"].replace(',', ".").parse::<f64>().unwrap();
+        assert!((gap - (value - target)).abs() < 0.0001, "{indicator}");
+        assert!(r["ecart"].starts_with('+') || r["ecart"].starts_with('-'));
+    }
+}

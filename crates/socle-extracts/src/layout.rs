@@ -177,11 +177,11 @@ pub fn write_xlsx(
     let bold = Format::new().set_bold();
     let text = Format::new().set_num_format("@");
     let sheet = wb.add_worksheet().set_name("Extrait").map_err(err)?;
-    for (c, f) in fields.iter().enumerate() {
+    for (c, (f, column)) in fields.iter().zip(values).enumerate() {
         let c = u16::try_from(c).map_err(|_| ExtractError::Other("too many fields for Excel".into()))?;
         sheet.write_string_with_format(0, c, &f.name, &bold).map_err(err)?;
-        for r in 0..rows {
-            if let Some(v) = &values[c as usize][r] {
+        for (r, v) in column.iter().enumerate() {
+            if let Some(v) = v {
                 sheet.write_string_with_format(r as u32 + 1, c, v, &text).map_err(err)?;
             }
         }

@@ -339,3 +339,53 @@ pub fn personal_columns(dict: &socle_dictionary::Dictionary) -> BTreeSet<String>
         .map(|f| f.name.clone())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems_of(yaml: &str) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let extracts = dir.path().join(EXTRACTS_DIR);
+        std::fs::create_dir_all(&extracts).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(extracts.join("essai.yaml"), yaml).unwrap_or_else(|e| panic!("{e}"));
+        let personal: BTreeSet<String> = ["code_permanent".to_string()].into();
+        let (_, problems) = load(dir.path(), &personal).unwrap_or_else(|e| panic!("{e}"));
+        problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect()
+    }
+
+    const HEAD: &str =
+        "name: essai\nversion: '1'\ntitle: t\ndefinition: {fr: f, en: e}\nsource: {mart: m}\ngrain: g\nkey: [a]\n";
+
+    #[test]
+    fn a_valid_extract_has_no_problem() {
+        let p = problems_of(&format!(
+            "{HEAD}zone: css\nfile: '{{extrait}}_{{code_css}}_{{annee}}.txt'\nlayout: {{kind: fixed_width}}\n\
+             fields:\n  - {{name: a, description: d, type: text, start: 1, width: 3}}\n  - {{name: b, description: d, type: integer, zero_pad: 3, start: 4, width: 3}}\n"
+        ));
+        assert!(p.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn overlaps_placeholders_personal_fields_and_misplaced_formats_are_problems() {
+        let p = problems_of(&format!(
+            "{HEAD}zone: shared\nfile: '{{extrait}}_{{code_css}}_{{nuit}}.txt'\nlayout: {{kind: fixed_width, delimiter: ';'}}\n\
+             fields:\n  - {{name: a, description: d, type: text, start: 1, width: 3, decimals: 2}}\n\
+               - {{name: b, description: d, type: text, start: 3, width: 3, personal: direct_identifier}}\n\
+               - {{name: code_permanent, description: d, type: text, start: 7, width: 12}}\n"
+        ));
+        let all = p.join("\n");
+        for needle in [
+            "{code_css} in a shared-zone extract",
+            "unknown placeholder {nuit}",
+            "the file name needs {annee}",
+            "fixed_width takes encoding and line_end only",
+            "decimals and decimal_separator apply to type decimal only",
+            "personal class direct_identifier never reaches the shared zone",
+            "b (bytes 3-5) overlaps a",
+            "column code_permanent is personal information",
+        ] {
+            assert!(all.contains(needle), "{needle:?} not in:\n{all}");
+        }
+    }
+}
