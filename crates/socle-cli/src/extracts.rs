@@ -233,17 +233,11 @@ pub async fn build_all(
             .unwrap_or_else(|| wh.root().join(socle_extracts::WAREHOUSE_EXTRACTS_DIR)),
         by: who(by),
     };
-    let mut all = Vec::new();
-    for e in selected {
-        let reports = socle_extracts::build(&cx, e, request)
-            .await
-            .with_context(|| format!("extract {}", e.spec.name))?;
-        for r in &reports {
-            print_report(r);
-        }
-        all.extend(reports);
+    let reports = socle_extracts::build(&cx, selected, request).await?;
+    for r in &reports {
+        print_report(r);
     }
-    Ok(all)
+    Ok(reports)
 }
 
 fn print_report(r: &UnitReport) {
@@ -281,6 +275,10 @@ fn print_report(r: &UnitReport) {
             }
         }
         Outcome::NoRows { reason } => println!("{} {} {annee}: rien à écrire: {reason}", r.extract, r.unit),
+        Outcome::Error { message } => println!(
+            "{} {} {annee}: ÉCHEC, rien n'est écrit pour cette unité: {message}",
+            r.extract, r.unit
+        ),
     }
 }
 

@@ -100,6 +100,8 @@ pub enum Outcome {
     },
     /// Nothing to build (no rows in the source for the unit).
     NoRows { reason: String },
+    /// The unit could not be built (an SQL error, the disk): nothing written.
+    Error { message: String },
 }
 
 #[derive(Debug)]
@@ -113,7 +115,7 @@ pub struct UnitReport {
 
 impl UnitReport {
     pub fn failed(&self) -> bool {
-        matches!(self.outcome, Outcome::Refused { .. })
+        matches!(self.outcome, Outcome::Refused { .. } | Outcome::Error { .. })
     }
 }
 
@@ -160,59 +162,83 @@ pub async fn zone_session(
     Ok(ctx)
 }
 
-/// Builds `extract` for the units of `request`; see the module.
+/// Builds `extracts` for the units of `request`; see the module. Each zone's session is opened
+/// once for every extract reading it (a CSS's zone session reads the footers of all its files).
 pub async fn build(
     cx: &BuildContext<'_>,
-    extract: &Extract,
+    extracts: &[&Extract],
     request: &BuildRequest,
 ) -> Result<Vec<UnitReport>, ExtractError> {
     let manifests = cx.warehouse.manifests()?;
     let marts_run_id = cx.warehouse.marts_manifest()?.map(|m| m.run_id);
     let registry = RegistryCodes::embedded()?;
     let mut reports = Vec::new();
-    match extract.spec.zone {
-        ExtractZone::Css => {
-            let known: Vec<&str> = manifests.iter().map(|m| m.code_css.as_str()).collect();
-            for code in &request.css {
-                if !known.contains(&code.as_str()) {
-                    return Err(ExtractError::UnknownCss {
-                        code: code.clone(),
-                        known: known.join(", "),
-                    });
-                }
-            }
-            for m in &manifests {
-                if !request.css.is_empty() && !request.css.contains(&m.code_css) {
-                    continue;
-                }
-                let zone = Zone::Css(m.code_css.clone());
-                let ctx = zone_session(cx.warehouse, cx.project, cx.dictionary, &zone).await?;
-                let runs = BTreeMap::from([(m.code_css.clone(), m.run_id.clone())]);
-                let unit = Unit {
-                    name: m.code_css.clone(),
-                    zone,
-                    css_runs: runs,
-                    marts_run_id: marts_run_id.clone(),
-                };
-                reports.push(build_unit(cx, extract, &ctx, &unit, request.year, &registry).await?);
+    let (css_extracts, shared_extracts): (Vec<&Extract>, Vec<&Extract>) =
+        extracts.iter().partition(|e| e.spec.zone == ExtractZone::Css);
+    if !css_extracts.is_empty() {
+        let known: Vec<&str> = manifests.iter().map(|m| m.code_css.as_str()).collect();
+        for code in &request.css {
+            if !known.contains(&code.as_str()) {
+                return Err(ExtractError::UnknownCss {
+                    code: code.clone(),
+                    known: known.join(", "),
+                });
             }
         }
-        ExtractZone::Shared => {
-            let zone = Zone::Shared;
+        for m in &manifests {
+            if !request.css.is_empty() && !request.css.contains(&m.code_css) {
+                continue;
+            }
+            let zone = Zone::Css(m.code_css.clone());
             let ctx = zone_session(cx.warehouse, cx.project, cx.dictionary, &zone).await?;
             let unit = Unit {
-                name: PROVINCE.to_string(),
+                name: m.code_css.clone(),
                 zone,
-                css_runs: manifests
-                    .iter()
-                    .map(|m| (m.code_css.clone(), m.run_id.clone()))
-                    .collect(),
-                marts_run_id,
+                css_runs: BTreeMap::from([(m.code_css.clone(), m.run_id.clone())]),
+                marts_run_id: marts_run_id.clone(),
             };
-            reports.push(build_unit(cx, extract, &ctx, &unit, request.year, &registry).await?);
+            for e in &css_extracts {
+                reports.push(unit_report(cx, e, &ctx, &unit, request.year, &registry).await);
+            }
+        }
+    }
+    if !shared_extracts.is_empty() {
+        let zone = Zone::Shared;
+        let ctx = zone_session(cx.warehouse, cx.project, cx.dictionary, &zone).await?;
+        let unit = Unit {
+            name: PROVINCE.to_string(),
+            zone,
+            css_runs: manifests
+                .iter()
+                .map(|m| (m.code_css.clone(), m.run_id.clone()))
+                .collect(),
+            marts_run_id,
+        };
+        for e in &shared_extracts {
+            reports.push(unit_report(cx, e, &ctx, &unit, request.year, &registry).await);
         }
     }
     Ok(reports)
+}
+
+/// One unit's build; an error (the engine, the disk) fails that unit only, the others go on.
+async fn unit_report(
+    cx: &BuildContext<'_>,
+    extract: &Extract,
+    ctx: &SessionContext,
+    unit: &Unit,
+    year: Option<SchoolYear>,
+    registry: &RegistryCodes,
+) -> UnitReport {
+    match build_unit(cx, extract, ctx, unit, year, registry).await {
+        Ok(r) => r,
+        Err(e) => UnitReport {
+            extract: extract.spec.name.clone(),
+            unit: unit.name.clone(),
+            annee: year.map(|y| y.to_string()),
+            outcome: Outcome::Error { message: e.to_string() },
+        },
+    }
 }
 
 struct Unit {

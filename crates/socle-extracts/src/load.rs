@@ -371,8 +371,8 @@ mod tests {
         let p = problems_of(&format!(
             "{HEAD}zone: shared\nfile: '{{extrait}}_{{code_css}}_{{nuit}}.txt'\nlayout: {{kind: fixed_width, delimiter: ';'}}\n\
              fields:\n  - {{name: a, description: d, type: text, start: 1, width: 3, decimals: 2}}\n\
-               - {{name: b, description: d, type: text, start: 3, width: 3, personal: direct_identifier}}\n\
-               - {{name: code_permanent, description: d, type: text, start: 7, width: 12}}\n"
+             \x20 - {{name: b, description: d, type: text, start: 3, width: 3, personal: direct_identifier}}\n\
+             \x20 - {{name: code_permanent, description: d, type: text, start: 7, width: 12}}\n"
         ));
         let all = p.join("\n");
         for needle in [
