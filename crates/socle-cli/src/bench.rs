@@ -42,6 +42,7 @@ use serde_json::{Value, json};
 use socle_dictionary::Dictionary;
 use socle_marts::{Project, Publication, Source};
 use socle_warehouse::{MartsManifest, Warehouse, Zone};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -361,17 +362,17 @@ fn fresh_dir(dir: &Path) -> Result<PathBuf> {
     Ok(dir.to_path_buf())
 }
 
+/// A Parquet file for the other engine (socle-export's writer: zstd, the Arrow types kept).
 fn write_parquet(
     path: &Path,
     schema: datafusion::arrow::datatypes::SchemaRef,
     batches: &[datafusion::arrow::array::RecordBatch],
 ) -> Result<()> {
     let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(file, schema, None)?;
-    for b in batches {
-        w.write(b)?;
-    }
-    w.close()?;
+    let mut sink = std::io::BufWriter::new(file);
+    socle_export::write_parquet(&mut sink, &schema, batches, &[])?;
+    sink.flush()
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 

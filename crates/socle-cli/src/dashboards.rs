@@ -7,15 +7,12 @@
 //!   dashboard never picks up a half-written file.
 
 use anyhow::{Context, Result, bail};
-use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{
-    DataType, Date32Type, Field, Float64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType,
-};
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::prelude::{SessionContext, ident, lit};
-use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, IgnoreError, Workbook, Worksheet};
 use socle_core::SchoolYear;
+use socle_export::{AtomicFile, Cell, CsvOptions, DataSheet, Style, Workbook, XLSX_MAX_ROWS};
 use socle_marts::{Mart, Project, Publication};
 use socle_warehouse::{Warehouse, Zone};
 use std::io::Write;
@@ -24,10 +21,6 @@ use std::sync::Arc;
 
 /// The year column every mart has (`--year` filters on it).
 const YEAR_COLUMN: &str = "annee_scolaire";
-/// Rows of an Excel sheet, header included.
-const XLSX_MAX_ROWS: usize = 1_048_576;
-/// Characters of an Excel sheet name.
-const SHEET_NAME_MAX: usize = 31;
 const DEFINITION_SHEET: &str = "Définition";
 
 #[derive(clap::Args)]
@@ -234,6 +227,91 @@ impl Extract<'_> {
         }
     }
 
+    /// What the Parquet file says about itself, in its footer.
+    fn parquet_metadata(&self) -> Vec<(String, String)> {
+        let mut meta = vec![
+            ("socle.mart".to_string(), self.mart.spec.name.clone()),
+            (
+                "socle.zone".to_string(),
+                match &self.zone {
+                    Zone::Shared => "shared".to_string(),
+                    Zone::Css(c) => format!("css:{c}"),
+                },
+            ),
+            (
+                "socle.small_cells_suppressed".to_string(),
+                self.suppressed().to_string(),
+            ),
+            ("socle.marts_run_id".to_string(), self.marts_run_id.clone()),
+            ("socle.marts_published_at".to_string(), self.marts_published_at.clone()),
+            ("socle.extracted_at".to_string(), self.extracted_at.clone()),
+        ];
+        if let Some(y) = &self.year {
+            meta.push(("socle.annee_scolaire".to_string(), y.clone()));
+        }
+        meta
+    }
+
+    /// The (label, value) lines of the Définition sheet: the mart in words, then this file.
+    fn definition_entries(&self) -> Vec<(&'static str, String)> {
+        let spec = &self.mart.spec;
+        let lines = |v: &[String]| {
+            if v.is_empty() {
+                "aucune".to_string()
+            } else {
+                v.iter().map(|s| format!("• {s}")).collect::<Vec<_>>().join("\n")
+            }
+        };
+        let mut entries: Vec<(&str, String)> = vec![
+            ("Mart", spec.name.clone()),
+            ("Résumé", spec.summary.fr.trim().to_string()),
+            ("Summary", spec.summary.en.trim().to_string()),
+            ("Grain", spec.grain.trim().to_string()),
+            ("Définition", spec.definition.fr.trim().to_string()),
+            ("Definition", spec.definition.en.trim().to_string()),
+        ];
+        for (what, v) in [
+            ("Population", &spec.population),
+            ("Numérateur", &spec.numerator),
+            ("Dénominateur", &spec.denominator),
+        ] {
+            if let Some(v) = v {
+                entries.push((what, v.trim().to_string()));
+            }
+        }
+        entries.push(("Exclusions", lines(&spec.excluded)));
+        entries.push(("Notes", lines(&spec.notes)));
+        if !spec.parameters.is_empty() {
+            let params: Vec<String> = spec
+                .parameters
+                .iter()
+                .map(|(n, p)| format!("{n} = {}: {}", p.value.to_sql(), p.description.trim()))
+                .collect();
+            entries.push(("Paramètres", lines(&params)));
+        }
+        entries.extend([
+            ("Publication", publication_label(spec.publication).to_string()),
+            ("Petites cellules supprimées", self.suppression_fr()),
+            ("Zone", self.zone_fr()),
+            (
+                "CSS",
+                match &self.zone {
+                    Zone::Shared => "tous".to_string(),
+                    Zone::Css(c) => c.clone(),
+                },
+            ),
+            (
+                "Année scolaire",
+                self.year.clone().unwrap_or_else(|| "toutes".to_string()),
+            ),
+            ("Lignes", self.rows.to_string()),
+            ("Exécution des marts (run)", self.marts_run_id.clone()),
+            ("Publiés le (UTC)", self.marts_published_at.clone()),
+            ("Extrait le (UTC)", self.extracted_at.clone()),
+        ]);
+        entries
+    }
+
     fn suppression_fr(&self) -> String {
         let t = self.threshold;
         match (self.mart.spec.publication, &self.zone) {
@@ -423,23 +501,18 @@ async fn export(a: ExportArgs) -> Result<()> {
         );
     }
 
-    let staged = Staged::new(&a.output)?;
-    {
-        let file =
-            std::fs::File::create(&staged.path).with_context(|| format!("cannot create {}", staged.path.display()))?;
-        let mut sink = std::io::BufWriter::new(file);
-        match format {
-            ExportFormat::Csv => write_csv(&mut sink, &schema, &batches, a.delimiter.unwrap_or(b','))?,
-            ExportFormat::Xlsx => write_xlsx(&mut sink, &schema, &batches, &extract)?,
-            ExportFormat::Parquet => write_parquet(&mut sink, &schema, &batches, &extract)?,
+    let mut file = AtomicFile::create(&a.output)?;
+    match format {
+        ExportFormat::Csv => {
+            let options = CsvOptions::spreadsheet().with_delimiter(a.delimiter.unwrap_or(b','));
+            socle_export::write_csv(&mut file, &schema, &batches, &options)?;
         }
-        let file = sink
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(|| format!("cannot write {}", staged.path.display()))?;
-        file.sync_all()
-            .with_context(|| format!("cannot write {}", staged.path.display()))?;
+        ExportFormat::Xlsx => write_xlsx(&mut file, &schema, &batches, &extract)?,
+        ExportFormat::Parquet => {
+            socle_export::write_parquet(&mut file, &schema, &batches, &extract.parquet_metadata())?;
+        }
     }
+    file.sync()?;
     // Audited before the file appears: no export without its audit line.
     crate::audit::record(
         wh.root(),
@@ -449,7 +522,7 @@ async fn export(a: ExportArgs) -> Result<()> {
         &format!("mart:{}", a.name),
         rows as u64,
     )?;
-    staged.commit()?;
+    file.commit()?;
     println!(
         "{rows} row(s) written to {} ({})",
         a.output.display(),
@@ -551,394 +624,42 @@ fn plain_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
-/// The output file while it is written: `.<name>.<pid>.tmp` beside it, removed unless
-/// committed (renamed over the output).
-pub(crate) struct Staged {
-    pub(crate) path: PathBuf,
-    output: PathBuf,
-    committed: bool,
-}
-
-impl Staged {
-    pub(crate) fn new(output: &Path) -> Result<Self> {
-        let Some(file_name) = output.file_name().and_then(|n| n.to_str()) else {
-            bail!("--output {} is not a file name", output.display());
-        };
-        let dir = match output.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if !dir.is_dir() {
-            bail!(
-                "cannot write {}: folder {} does not exist",
-                output.display(),
-                dir.display()
-            );
-        }
-        if output.is_dir() {
-            bail!("cannot write {}: it is a folder", output.display());
-        }
-        Ok(Staged {
-            path: dir.join(format!(".{file_name}.{}.tmp", std::process::id())),
-            output: output.to_path_buf(),
-            committed: false,
-        })
-    }
-
-    pub(crate) fn commit(mut self) -> Result<()> {
-        std::fs::rename(&self.path, &self.output)
-            .with_context(|| format!("cannot move {} to {}", self.path.display(), self.output.display()))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-fn write_csv(sink: &mut impl Write, schema: &SchemaRef, batches: &[RecordBatch], delimiter: u8) -> Result<()> {
-    // The byte order mark: Excel otherwise reads UTF-8 as the machine's code page.
-    sink.write_all(b"\xEF\xBB\xBF")?;
-    let mut w = datafusion::arrow::csv::WriterBuilder::new()
-        .with_header(true)
-        .with_delimiter(delimiter)
-        .with_line_terminator(datafusion::arrow::csv::writer::Terminator::CRLF)
-        .build(sink);
-    // The header is written with the first batch, even an empty one.
-    w.write(&RecordBatch::new_empty(schema.clone()))?;
-    for b in batches {
-        w.write(b)?;
-    }
-    Ok(())
-}
-
-fn write_parquet(
-    sink: &mut (impl Write + Send),
+/// A mart as a workbook: its rows on a sheet named after it, its definition in words on the
+/// sheet `Définition`.
+fn write_xlsx(
+    sink: impl std::io::Write + Send,
     schema: &SchemaRef,
     batches: &[RecordBatch],
     e: &Extract,
 ) -> Result<()> {
-    use datafusion::parquet::file::metadata::KeyValue;
-    let mut meta = vec![
-        KeyValue::new("socle.mart".to_string(), e.mart.spec.name.clone()),
-        KeyValue::new(
-            "socle.zone".to_string(),
-            match &e.zone {
-                Zone::Shared => "shared".to_string(),
-                Zone::Css(c) => format!("css:{c}"),
-            },
-        ),
-        KeyValue::new("socle.small_cells_suppressed".to_string(), e.suppressed().to_string()),
-        KeyValue::new("socle.marts_run_id".to_string(), e.marts_run_id.clone()),
-        KeyValue::new("socle.marts_published_at".to_string(), e.marts_published_at.clone()),
-        KeyValue::new("socle.extracted_at".to_string(), e.extracted_at.clone()),
-    ];
-    if let Some(y) = &e.year {
-        meta.push(KeyValue::new("socle.annee_scolaire".to_string(), y.clone()));
-    }
-    let props = datafusion::parquet::file::properties::WriterProperties::builder()
-        .set_compression(datafusion::parquet::basic::Compression::ZSTD(Default::default()))
-        .set_key_value_metadata(Some(meta))
-        .build();
-    let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(sink, schema.clone(), Some(props))?;
-    for b in batches {
-        w.write(b)?;
-    }
-    w.close()?;
-    Ok(())
-}
-
-/// An Excel sheet name for `name`: no `[]:*?/\`, at most 31 characters.
-fn sheet_name(name: &str) -> String {
-    let clean: String = name
-        .chars()
-        .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
-        .take(SHEET_NAME_MAX)
-        .collect();
-    let clean = clean.trim_matches('\'').to_string();
-    if clean.is_empty() || clean.to_lowercase() == DEFINITION_SHEET.to_lowercase() {
-        format!("{}_1", clean.chars().take(SHEET_NAME_MAX - 2).collect::<String>())
-    } else {
-        clean
-    }
-}
-
-/// How a column is written in Excel.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum CellKind {
-    Number,
-    Rate,
-    Bool,
-    Date,
-    Timestamp,
-    Text,
-    Other,
-}
-
-fn cell_kind(name: &str, t: &DataType) -> CellKind {
-    if t.is_integer() || t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) {
-        if name.starts_with("taux_") {
-            CellKind::Rate
-        } else {
-            CellKind::Number
-        }
-    } else {
-        match t {
-            DataType::Boolean => CellKind::Bool,
-            DataType::Date32 | DataType::Date64 => CellKind::Date,
-            DataType::Timestamp(..) => CellKind::Timestamp,
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => CellKind::Text,
-            _ => CellKind::Other,
-        }
-    }
-}
-
-pub(crate) fn xlsx_err(e: rust_xlsxwriter::XlsxError) -> anyhow::Error {
-    anyhow::anyhow!("Excel: {e}")
-}
-
-fn write_xlsx(sink: &mut (impl Write + Send), schema: &SchemaRef, batches: &[RecordBatch], e: &Extract) -> Result<()> {
-    let mut workbook = Workbook::new();
-    let data = workbook.add_worksheet();
-    write_data_sheet(data, schema, batches, &e.mart.spec.name)?;
-    let def = workbook.add_worksheet();
-    write_definition_sheet(def, e)?;
-    workbook.save_to_writer(sink).map_err(xlsx_err)?;
-    Ok(())
-}
-
-pub(crate) fn write_data_sheet(
-    ws: &mut Worksheet,
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-    name: &str,
-) -> Result<()> {
-    ws.set_name(sheet_name(name)).map_err(xlsx_err)?;
-    let header = Format::new().set_bold();
-    let rate = Format::new().set_num_format("0.0%");
-    let date = Format::new().set_num_format("yyyy-mm-dd");
-    let timestamp = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
-    let kinds: Vec<CellKind> = schema
-        .fields()
-        .iter()
-        .map(|f| cell_kind(f.name(), f.data_type()))
-        .collect();
-    // Width in characters: the header (plus the filter button), then the widest value.
-    let mut widths: Vec<usize> = schema.fields().iter().map(|f| f.name().chars().count() + 3).collect();
-    let last_col = u16::try_from(schema.fields().len().saturating_sub(1)).context("too many columns for Excel")?;
-    for (i, f) in schema.fields().iter().enumerate() {
-        ws.write_string_with_format(0, col_num(i)?, f.name(), &header)
-            .map_err(xlsx_err)?;
-    }
-    let options = FormatOptions::default();
-    let mut row: u32 = 0;
-    for batch in batches {
-        for (i, column) in batch.columns().iter().enumerate() {
-            let col = col_num(i)?;
-            let kind = kinds[i];
-            let width = &mut widths[i];
-            match kind {
-                CellKind::Number | CellKind::Rate => {
-                    let values = cast(column, &DataType::Float64)?;
-                    let values = values.as_primitive::<Float64Type>();
-                    for (r, v) in values.iter().enumerate() {
-                        let Some(v) = v else { continue };
-                        let cell_row = row + 1 + r as u32;
-                        if kind == CellKind::Rate {
-                            ws.write_number_with_format(cell_row, col, v, &rate).map_err(xlsx_err)?;
-                            *width = (*width).max(7);
-                        } else {
-                            ws.write_number(cell_row, col, v).map_err(xlsx_err)?;
-                            *width = (*width).max(number_width(v));
-                        }
-                    }
-                }
-                CellKind::Bool => {
-                    for (r, v) in column.as_boolean().iter().enumerate() {
-                        let Some(v) = v else { continue };
-                        ws.write_boolean(row + 1 + r as u32, col, v).map_err(xlsx_err)?;
-                        *width = (*width).max(6);
-                    }
-                }
-                CellKind::Date => {
-                    let values = cast(column, &DataType::Date32)?;
-                    for (r, d) in values.as_primitive::<Date32Type>().iter().enumerate() {
-                        let Some(d) = d else { continue };
-                        let cell_row = row + 1 + r as u32;
-                        let day = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
-                            .and_then(|epoch| epoch.checked_add_signed(chrono::Duration::days(i64::from(d))));
-                        match day.and_then(|d| excel_date(d).ok()) {
-                            Some(x) => ws.write_datetime_with_format(cell_row, col, &x, &date),
-                            // Before 1900: Excel has no such date.
-                            None => ws.write_string(cell_row, col, day.map(|d| d.to_string()).unwrap_or_default()),
-                        }
-                        .map_err(xlsx_err)?;
-                        *width = (*width).max(11);
-                    }
-                }
-                CellKind::Timestamp => {
-                    let values = cast(column, &DataType::Timestamp(TimeUnit::Microsecond, None))?;
-                    for (r, t) in values.as_primitive::<TimestampMicrosecondType>().iter().enumerate() {
-                        let Some(t) = t else { continue };
-                        let cell_row = row + 1 + r as u32;
-                        let at = chrono::DateTime::from_timestamp_micros(t).map(|t| t.naive_utc());
-                        match at.and_then(|t| excel_datetime(t).ok()) {
-                            Some(x) => ws.write_datetime_with_format(cell_row, col, &x, &timestamp),
-                            None => ws.write_string(cell_row, col, at.map(|t| t.to_string()).unwrap_or_default()),
-                        }
-                        .map_err(xlsx_err)?;
-                        *width = (*width).max(20);
-                    }
-                }
-                CellKind::Text | CellKind::Other => {
-                    let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
-                    for r in 0..column.len() {
-                        if column.is_null(r) {
-                            continue;
-                        }
-                        let s = formatter.value(r).to_string();
-                        *width = (*width).max(s.chars().count() + 1);
-                        ws.write_string(row + 1 + r as u32, col, s).map_err(xlsx_err)?;
-                    }
-                }
-            }
-        }
-        row += u32::try_from(batch.num_rows()).context("too many rows for Excel")?;
-    }
-    for (i, w) in widths.iter().enumerate() {
-        ws.set_column_width(col_num(i)?, (*w).clamp(6, 60) as f64)
-            .map_err(xlsx_err)?;
-    }
-    // Codes (CSS, establishment, course) are text that looks like numbers: no green triangles.
-    if row > 0 {
-        for (i, k) in kinds.iter().enumerate() {
-            if matches!(k, CellKind::Text | CellKind::Other) {
-                let c = col_num(i)?;
-                ws.ignore_error_range(1, c, row, c, IgnoreError::NumberStoredAsText)
-                    .map_err(xlsx_err)?;
-            }
-        }
-    }
-    if !schema.fields().is_empty() {
-        ws.set_freeze_panes(1, 0).map_err(xlsx_err)?;
-        ws.autofilter(0, 0, row, last_col).map_err(xlsx_err)?;
-    }
-    Ok(())
-}
-
-fn col_num(i: usize) -> Result<u16> {
-    u16::try_from(i).context("too many columns for Excel")
-}
-
-/// Characters Excel's General format needs for `v` (about 11 significant characters at most).
-fn number_width(v: f64) -> usize {
-    let s = v.to_string();
-    s.chars().count().min(12) + 1
-}
-
-fn excel_date(d: chrono::NaiveDate) -> Result<ExcelDateTime, rust_xlsxwriter::XlsxError> {
-    use chrono::Datelike;
-    let year = u16::try_from(d.year()).map_err(|_| rust_xlsxwriter::XlsxError::DateTimeRangeError("year".into()))?;
-    ExcelDateTime::from_ymd(year, d.month() as u8, d.day() as u8)
-}
-
-fn excel_datetime(t: chrono::NaiveDateTime) -> Result<ExcelDateTime, rust_xlsxwriter::XlsxError> {
-    use chrono::Timelike;
-    let seconds = f64::from(t.second()) + f64::from(t.nanosecond() % 1_000_000_000) / 1e9;
-    excel_date(t.date())?.and_hms(t.hour() as u16, t.minute() as u8, seconds)
-}
-
-fn write_definition_sheet(ws: &mut Worksheet, e: &Extract) -> Result<()> {
+    let mut book = Workbook::new();
+    let data = DataSheet::new(&e.mart.spec.name, schema).avoiding(&[DEFINITION_SHEET]);
+    book.add_data_sheet(data, batches)?;
     let spec = &e.mart.spec;
-    ws.set_name(DEFINITION_SHEET).map_err(xlsx_err)?;
-    let title = Format::new().set_bold().set_font_size(14);
-    let label = Format::new().set_bold().set_align(FormatAlign::Top);
-    let text = Format::new().set_text_wrap().set_align(FormatAlign::Top);
-    ws.set_column_width(0, 26).map_err(xlsx_err)?;
-    ws.set_column_width(1, 110).map_err(xlsx_err)?;
-
-    ws.write_string_with_format(0, 0, &spec.title.fr, &title)
-        .map_err(xlsx_err)?;
-    ws.write_string_with_format(1, 0, &spec.title.en, &text)
-        .map_err(xlsx_err)?;
-
-    let lines = |v: &[String]| {
-        if v.is_empty() {
-            "aucune".to_string()
-        } else {
-            v.iter().map(|s| format!("• {s}")).collect::<Vec<_>>().join("\n")
-        }
-    };
-    let mut entries: Vec<(&str, String)> = vec![
-        ("Mart", spec.name.clone()),
-        ("Résumé", spec.summary.fr.trim().to_string()),
-        ("Summary", spec.summary.en.trim().to_string()),
-        ("Grain", spec.grain.trim().to_string()),
-        ("Définition", spec.definition.fr.trim().to_string()),
-        ("Definition", spec.definition.en.trim().to_string()),
+    let entries = e.definition_entries();
+    let mut rows: Vec<Vec<Cell>> = vec![
+        vec![Cell::Text(&spec.title.fr, Style::Title)],
+        vec![Cell::Text(&spec.title.en, Style::Wrapped)],
+        vec![],
     ];
-    for (what, v) in [
-        ("Population", &spec.population),
-        ("Numérateur", &spec.numerator),
-        ("Dénominateur", &spec.denominator),
-    ] {
-        if let Some(v) = v {
-            entries.push((what, v.trim().to_string()));
-        }
-    }
-    entries.push(("Exclusions", lines(&spec.excluded)));
-    entries.push(("Notes", lines(&spec.notes)));
-    if !spec.parameters.is_empty() {
-        let params: Vec<String> = spec
-            .parameters
+    rows.extend(
+        entries
             .iter()
-            .map(|(n, p)| format!("{n} = {}: {}", p.value.to_sql(), p.description.trim()))
-            .collect();
-        entries.push(("Paramètres", lines(&params)));
-    }
-    entries.extend([
-        ("Publication", publication_label(spec.publication).to_string()),
-        ("Petites cellules supprimées", e.suppression_fr()),
-        ("Zone", e.zone_fr()),
-        (
-            "CSS",
-            match &e.zone {
-                Zone::Shared => "tous".to_string(),
-                Zone::Css(c) => c.clone(),
-            },
-        ),
-        ("Année scolaire", e.year.clone().unwrap_or_else(|| "toutes".to_string())),
-        ("Lignes", e.rows.to_string()),
-        ("Exécution des marts (run)", e.marts_run_id.clone()),
-        ("Publiés le (UTC)", e.marts_published_at.clone()),
-        ("Extrait le (UTC)", e.extracted_at.clone()),
+            .map(|(what, value)| vec![Cell::Text(what, Style::Label), Cell::Text(value, Style::Wrapped)]),
+    );
+    rows.push(vec![]);
+    rows.push(vec![
+        Cell::Text("Colonne", Style::Label),
+        Cell::Text("Description", Style::Label),
     ]);
-
-    let mut row: u32 = 3;
-    for (what, value) in &entries {
-        ws.write_string_with_format(row, 0, *what, &label).map_err(xlsx_err)?;
-        ws.write_string_with_format(row, 1, value, &text).map_err(xlsx_err)?;
-        row += 1;
-    }
-    row += 1;
-    ws.write_string_with_format(row, 0, "Colonne", &label)
-        .map_err(xlsx_err)?;
-    ws.write_string_with_format(row, 1, "Description", &label)
-        .map_err(xlsx_err)?;
-    row += 1;
-    for (name, description) in &e.columns {
-        ws.write_string_with_format(row, 0, name, &text).map_err(xlsx_err)?;
+    rows.extend(e.columns.iter().map(|(name, description)| {
         let d = description
             .as_deref()
             .unwrap_or("(non documentée dans la définition actuelle du mart)");
-        ws.write_string_with_format(row, 1, d, &text).map_err(xlsx_err)?;
-        row += 1;
-    }
+        vec![Cell::Text(name, Style::Wrapped), Cell::Text(d, Style::Wrapped)]
+    }));
+    book.add_text_sheet(DEFINITION_SHEET, &[26.0, 110.0], &rows)?;
+    book.save(sink)?;
     Ok(())
 }
 
@@ -947,14 +668,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn delimiters_and_sheet_names() {
+    fn delimiters_and_formats() {
         assert_eq!(parse_delimiter(";"), Ok(b';'));
         assert_eq!(parse_delimiter("tab"), Ok(b'\t'));
         assert!(parse_delimiter("ab").is_err());
         assert!(parse_delimiter("\"").is_err());
-        assert_eq!(sheet_name("taux_reussite"), "taux_reussite");
-        assert_eq!(sheet_name(&"x".repeat(40)).chars().count(), 31);
-        assert_eq!(sheet_name("définition"), "définition_1");
         assert_eq!(
             ExportFormat::from_extension(Path::new("a/b.XLSX")),
             Some(ExportFormat::Xlsx)

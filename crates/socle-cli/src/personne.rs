@@ -4,14 +4,11 @@
 //! line names the student's pseudonymous key, never the code permanent.
 
 use anyhow::{Context, Result, bail};
-use datafusion::arrow::record_batch::RecordBatch;
-use rust_xlsxwriter::Workbook;
 use socle_dictionary::Dictionary;
+use socle_export::{AtomicFile, DataSheet, Workbook};
 use socle_warehouse::{Warehouse, Zone};
 use std::io::Write;
 use std::path::PathBuf;
-
-use crate::dashboards::{Staged, write_data_sheet, xlsx_err};
 
 #[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq, Debug)]
 pub enum PersonneFormat {
@@ -77,22 +74,12 @@ pub async fn personne(a: PersonneArgs) -> Result<()> {
     let record = socle_pipeline::person_record(&wh, &dict, &a.css, &a.code_permanent).await?;
     let rows = record.rows();
 
-    let staged = Staged::new(&a.output)?;
-    {
-        let file =
-            std::fs::File::create(&staged.path).with_context(|| format!("cannot create {}", staged.path.display()))?;
-        let mut sink = std::io::BufWriter::new(file);
-        match format {
-            PersonneFormat::Json => write_json(&mut sink, &record)?,
-            PersonneFormat::Xlsx => write_xlsx(&mut sink, &record)?,
-        }
-        let file = sink
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(|| format!("cannot write {}", staged.path.display()))?;
-        file.sync_all()
-            .with_context(|| format!("cannot write {}", staged.path.display()))?;
+    let mut file = AtomicFile::create(&a.output)?;
+    match format {
+        PersonneFormat::Json => write_json(&mut file, &record)?,
+        PersonneFormat::Xlsx => write_xlsx(&mut file, &record)?,
     }
+    file.sync()?;
     // Audited before the file appears: no access without its audit line.
     crate::audit::record(
         wh.root(),
@@ -102,7 +89,7 @@ pub async fn personne(a: PersonneArgs) -> Result<()> {
         &record.audit_target(),
         rows,
     )?;
-    staged.commit()?;
+    file.commit()?;
     if record.found() {
         let with_rows: Vec<String> = record
             .tables
@@ -127,22 +114,10 @@ pub async fn personne(a: PersonneArgs) -> Result<()> {
 }
 
 /// `{"code_css": ..., "extrait_le": ..., "lignes": N, "tables": {"eleve": [{...}], ...}}`.
-fn write_json(sink: &mut impl Write, record: &socle_pipeline::PersonRecord) -> Result<()> {
+fn write_json(sink: impl Write, record: &socle_pipeline::PersonRecord) -> Result<()> {
     let mut tables = serde_json::Map::new();
     for (name, (_, batches)) in &record.tables {
-        let mut buf = Vec::new();
-        {
-            let mut w = datafusion::arrow::json::ArrayWriter::new(&mut buf);
-            let refs: Vec<&RecordBatch> = batches.iter().collect();
-            w.write_batches(&refs)?;
-            w.finish()?;
-        }
-        let rows: serde_json::Value = if buf.is_empty() {
-            serde_json::Value::Array(Vec::new())
-        } else {
-            serde_json::from_slice(&buf)?
-        };
-        tables.insert(name.clone(), rows);
+        tables.insert(name.clone(), socle_export::json_rows(batches)?);
     }
     let doc = serde_json::json!({
         "code_css": record.code_css,
@@ -150,18 +125,16 @@ fn write_json(sink: &mut impl Write, record: &socle_pipeline::PersonRecord) -> R
         "lignes": record.rows(),
         "tables": tables,
     });
-    serde_json::to_writer_pretty(&mut *sink, &doc)?;
-    writeln!(sink)?;
+    socle_export::write_json_document(sink, &doc)?;
     Ok(())
 }
 
-/// One sheet per table, the dashboards' typed sheet writer.
-fn write_xlsx(sink: &mut (impl Write + Send), record: &socle_pipeline::PersonRecord) -> Result<()> {
-    let mut workbook = Workbook::new();
+/// One sheet per table, typed as the dashboards' sheets are.
+fn write_xlsx(sink: impl Write + Send, record: &socle_pipeline::PersonRecord) -> Result<()> {
+    let mut book = Workbook::new();
     for (name, (schema, batches)) in &record.tables {
-        let ws = workbook.add_worksheet();
-        write_data_sheet(ws, schema, batches, name)?;
+        book.add_data_sheet(DataSheet::new(name, schema), batches)?;
     }
-    workbook.save_to_writer(sink).map_err(xlsx_err)?;
+    book.save(sink)?;
     Ok(())
 }

@@ -1,9 +1,15 @@
 //! `socle query`: DataFusion SQL over the warehouse, every table by its plain name.
+//!
+//! Read-only unless `--allow-files`: the text goes through `socle_warehouse::check_read_only`
+//! (no COPY, DDL, DML, engine settings nor file-reading table function, in any statement), then
+//! DataFusion plans it with `read_only_options` (DDL, DML and statements off), the same two
+//! layers as the SQL endpoint's.
 
 use anyhow::{Context, Result, bail};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use socle_dictionary::Dictionary;
+use socle_export::CsvOptions;
 use socle_warehouse::{Warehouse, Zone};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -32,6 +38,10 @@ pub struct QueryArgs {
     /// Who queries, for the audit log (default: the OS user).
     #[arg(long, value_name = "NAME")]
     by: Option<String>,
+    /// Lets the SQL read and write local files (COPY, CREATE EXTERNAL TABLE): for the data team
+    /// on the warehouse machine only.
+    #[arg(long)]
+    allow_files: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
@@ -58,6 +68,12 @@ fn css_schemas(dict: &Dictionary) -> BTreeMap<String, SchemaRef> {
 }
 
 pub async fn query(a: QueryArgs) -> Result<()> {
+    // Before anything is opened: a refused text does nothing at all.
+    if a.allow_files {
+        tracing::warn!("--allow-files: this SQL may read and write local files");
+    } else if let Err(refusal) = socle_warehouse::check_read_only(&a.sql) {
+        bail!("{refusal} (`socle query --allow-files`: for the data team on the warehouse machine only)");
+    }
     if !a.warehouse.join("_socle").exists() {
         bail!(
             "{} is not a Socle warehouse yet: run `socle run` first",
@@ -98,7 +114,12 @@ pub async fn query(a: QueryArgs) -> Result<()> {
             .collect();
         socle_marts::register_nights(&ctx, &nights)?;
     }
-    let df = ctx.sql(&a.sql).await.context("SQL error")?;
+    let df = if a.allow_files {
+        ctx.sql(&a.sql).await
+    } else {
+        ctx.sql_with_options(&a.sql, socle_warehouse::read_only_options()).await
+    }
+    .context("SQL error")?;
     let schema: SchemaRef = std::sync::Arc::new(df.schema().as_arrow().clone());
     let target = crate::audit::query_target(df.logical_plan(), &a.sql);
     let batches = df.collect().await.context("query failed")?;
@@ -126,32 +147,13 @@ fn write(batches: &[RecordBatch], schema: SchemaRef, format: OutputFormat, outpu
             writeln!(sink, "{rows} row(s)")?;
         }
         OutputFormat::Csv => {
-            let mut w = datafusion::arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(&mut sink);
-            if batches.is_empty() {
-                w.write(&RecordBatch::new_empty(schema))?;
-            }
-            for b in batches {
-                w.write(b)?;
-            }
+            socle_export::write_csv(&mut sink, &schema, batches, &CsvOptions::plain())?;
         }
         OutputFormat::Json => {
-            let mut w = datafusion::arrow::json::ArrayWriter::new(&mut sink);
-            let refs: Vec<&RecordBatch> = batches.iter().collect();
-            w.write_batches(&refs)?;
-            w.finish()?;
-            writeln!(sink)?;
+            socle_export::write_json(&mut sink, batches)?;
         }
         OutputFormat::Parquet => {
-            let props = datafusion::parquet::file::properties::WriterProperties::builder()
-                .set_compression(datafusion::parquet::basic::Compression::ZSTD(Default::default()))
-                .build();
-            let mut w = datafusion::parquet::arrow::ArrowWriter::try_new(&mut sink, schema, Some(props))?;
-            for b in batches {
-                w.write(b)?;
-            }
-            w.close()?;
+            socle_export::write_parquet(&mut sink, &schema, batches, &[])?;
         }
     }
     sink.flush()?;

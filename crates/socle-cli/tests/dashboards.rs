@@ -151,12 +151,13 @@ fn nominative_fixture() -> &'static Built {
                  grain: une ligne par CSS, année scolaire et élève\n\
                  unique_key: [code_css, annee_scolaire, fiche, nom, prenom]\n\
                  definition: {{fr: Les élèves inscrits (test du nominatif)., en: Enrolled students (nominative test).}}\n\
+                 tableau_de_bord: {{graphique: barres, etiquette: [nom, prenom], valeur: fiche, filtres: [code_css, annee_scolaire]}}\n\
                  columns:\n\
-                 \x20 - {{name: code_css, description: Code du CSS}}\n\
-                 \x20 - {{name: annee_scolaire, description: Année scolaire}}\n\
-                 \x20 - {{name: fiche, description: Fiche de l'élève}}\n\
-                 \x20 - {{name: nom, description: Nom}}\n\
-                 \x20 - {{name: prenom, description: Prénom}}\n"
+                 \x20 - {{name: code_css, libelle: Code du CSS, description: Code du CSS}}\n\
+                 \x20 - {{name: annee_scolaire, libelle: Année scolaire, description: Année scolaire}}\n\
+                 \x20 - {{name: fiche, libelle: Fiche de l'élève, description: Fiche de l'élève}}\n\
+                 \x20 - {{name: nom, libelle: Nom, description: Nom}}\n\
+                 \x20 - {{name: prenom, libelle: Prénom, description: Prénom}}\n"
             ),
         )
         .unwrap();

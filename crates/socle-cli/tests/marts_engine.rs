@@ -144,7 +144,7 @@ fn add_mart(pipelines: &Path, name: &str, sql: &str, key: &str, columns: &[&str]
     std::fs::write(pipelines.join("marts").join(format!("{name}.sql")), sql).unwrap();
     let cols: String = columns
         .iter()
-        .map(|c| format!("  - {{name: {c}, description: {c}}}\n"))
+        .map(|c| format!("  - {{name: {c}, libelle: {c}, description: {c}}}\n"))
         .collect();
     std::fs::write(
         pipelines.join("marts").join(format!("{name}.yaml")),
@@ -159,6 +159,7 @@ fn add_mart(pipelines: &Path, name: &str, sql: &str, key: &str, columns: &[&str]
              unique_key: [{key}]\n\
              definition: {{fr: Test., en: Test.}}\n\
              suppression:\n  - {{count: {count}, hides: []}}\n\
+             tableau_de_bord: {{graphique: barres, etiquette: [{key}], valeur: {count}, filtres: [{key}]}}\n\
              columns:\n{cols}"
         ),
     )

@@ -1,10 +1,11 @@
 //! The file of an extract in its layout (CSV, fixed width, XML), from the formatted values,
-//! and the signer's XLSX copy with its validation sheet.
+//! and the signer's XLSX copy with its validation sheet. What each holds is decided here; the
+//! CSV and XLSX bytes are written by `socle-export`, Socle's one writer of each format.
 
 use crate::ExtractError;
 use crate::format::encode;
 use crate::spec::{Align, Encoding, FieldSpec, FieldType, Layout, LayoutKind, Quoting};
-use rust_xlsxwriter::{Format, IgnoreError, Workbook};
+use socle_export::{Cell, CsvOptions, ExportError, LineEnd, Style, TextCsvWriter, Workbook};
 
 /// The byte of a CSV delimiter: one ASCII punctuation character or a space, or `tab`.
 pub fn delimiter_byte(s: &str) -> Option<u8> {
@@ -26,8 +27,9 @@ pub fn render(layout: &Layout, fields: &[FieldSpec], values: &[Vec<Option<String
         LayoutKind::FixedWidth => return fixed_width(layout, fields, values, rows),
     };
     let mut out = Vec::with_capacity(utf8.len() + 3);
+    // The BOM is the encoding's (`utf-8-bom`), whatever the layout: before the encoded bytes.
     if layout.encoding == Encoding::Utf8Bom {
-        out.extend_from_slice(b"\xEF\xBB\xBF");
+        out.extend_from_slice(socle_export::csv::BOM);
     }
     let bytes = encode(&utf8, layout.encoding).ok_or_else(|| ExtractError::Definition {
         message: format!(
@@ -45,32 +47,29 @@ fn csv_text(
     values: &[Vec<Option<String>>],
     rows: usize,
 ) -> Result<String, ExtractError> {
-    let delimiter = layout.delimiter.as_deref().and_then(delimiter_byte).unwrap_or(b';');
-    let quote_style = match layout.quoting.unwrap_or_default() {
-        Quoting::Necessary => csv::QuoteStyle::Necessary,
-        Quoting::Always => csv::QuoteStyle::Always,
-        Quoting::Never => csv::QuoteStyle::Never,
+    let options = CsvOptions {
+        header: layout.header.unwrap_or(true),
+        // Written by `render`, for every layout of a `utf-8-bom` extract.
+        bom: false,
+        delimiter: layout.delimiter.as_deref().and_then(delimiter_byte).unwrap_or(b';'),
+        line_end: match layout.line_end {
+            crate::spec::LineEnd::Crlf => LineEnd::Crlf,
+            crate::spec::LineEnd::Lf => LineEnd::Lf,
+        },
+        quoting: match layout.quoting.unwrap_or_default() {
+            Quoting::Necessary => socle_export::Quoting::Necessary,
+            Quoting::Always => socle_export::Quoting::Always,
+            Quoting::Never => socle_export::Quoting::Never,
+        },
     };
-    let terminator = match layout.line_end {
-        crate::spec::LineEnd::Crlf => csv::Terminator::CRLF,
-        crate::spec::LineEnd::Lf => csv::Terminator::Any(b'\n'),
-    };
-    let mut w = csv::WriterBuilder::new()
-        .delimiter(delimiter)
-        .quote_style(quote_style)
-        .terminator(terminator)
-        .from_writer(Vec::new());
-    let err = |e: csv::Error| ExtractError::Other(format!("writing CSV: {e}"));
-    if layout.header.unwrap_or(true) {
-        w.write_record(fields.iter().map(|f| f.name.as_str())).map_err(err)?;
-    }
+    let err = |e: ExportError| ExtractError::Other(format!("writing CSV: {e}"));
+    let headings = fields.iter().map(|f| f.name.as_str());
+    let mut w = TextCsvWriter::new(Vec::new(), headings, &options).map_err(err)?;
     for r in 0..rows {
         w.write_record(values.iter().map(|col| col[r].as_deref().unwrap_or("")))
             .map_err(err)?;
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| ExtractError::Other(format!("writing CSV: {e}")))?;
+    let bytes = w.finish().map_err(err)?;
     String::from_utf8(bytes).map_err(|e| ExtractError::Other(format!("writing CSV: {e}")))
 }
 
@@ -166,62 +165,69 @@ pub fn write_xlsx(
     values: &[Vec<Option<String>>],
     info: &XlsxInfo<'_>,
 ) -> Result<(), ExtractError> {
-    let err = |e: rust_xlsxwriter::XlsxError| ExtractError::Other(format!("writing {}: {e}", path.display()));
     let rows = values.first().map_or(0, Vec::len);
-    if rows + 1 > 1_048_576 {
+    if rows + 1 > socle_export::XLSX_MAX_ROWS {
         return Err(ExtractError::Other(format!(
             "{rows} rows do not fit in an Excel sheet: the signer's copy is not written"
         )));
     }
-    let mut wb = Workbook::new();
-    let bold = Format::new().set_bold();
-    let text = Format::new().set_num_format("@");
-    let sheet = wb.add_worksheet().set_name("Extrait").map_err(err)?;
-    for (c, (f, column)) in fields.iter().zip(values).enumerate() {
-        let c = u16::try_from(c).map_err(|_| ExtractError::Other("too many fields for Excel".into()))?;
-        sheet.write_string_with_format(0, c, &f.name, &bold).map_err(err)?;
-        for (r, v) in column.iter().enumerate() {
-            if let Some(v) = v {
-                sheet.write_string_with_format(r as u32 + 1, c, v, &text).map_err(err)?;
-            }
-        }
-        sheet
-            .set_column_width(c, (f.name.chars().count().max(10) + 2) as f64)
-            .map_err(err)?;
+    signer_copy(path, fields, values, rows, info)
+        .map_err(|e| ExtractError::Other(format!("writing {}: {e}", path.display())))
+}
+
+fn signer_copy(
+    path: &std::path::Path,
+    fields: &[FieldSpec],
+    values: &[Vec<Option<String>>],
+    rows: usize,
+    info: &XlsxInfo<'_>,
+) -> socle_export::Result<()> {
+    let mut book = Workbook::new();
+    let mut sheet = book.text_sheet("Extrait")?;
+    let widths: Vec<f64> = fields
+        .iter()
+        .map(|f| (f.name.chars().count().max(10) + 2) as f64)
+        .collect();
+    sheet.set_column_widths(&widths)?;
+    let heading: Vec<Cell> = fields.iter().map(|f| Cell::Text(&f.name, Style::Bold)).collect();
+    sheet.write_row(&heading)?;
+    // The values as the file holds them (`0042` stays `0042`), in Excel's text format.
+    let mut cells: Vec<Cell> = Vec::with_capacity(fields.len());
+    for r in 0..rows {
+        cells.clear();
+        cells.extend(
+            values
+                .iter()
+                .take(fields.len())
+                .map(|column| match column.get(r).and_then(Option::as_deref) {
+                    Some(v) => Cell::Text(v, Style::Literal),
+                    None => Cell::Empty,
+                }),
+        );
+        sheet.write_row(&cells)?;
     }
-    sheet.set_freeze_panes(1, 0).map_err(err)?;
-    if rows > 0 && !fields.is_empty() {
-        sheet
-            .ignore_error_range(
-                1,
-                0,
-                rows as u32,
-                fields.len() as u16 - 1,
-                IgnoreError::NumberStoredAsText,
-            )
-            .map_err(err)?;
-    }
-    let v = wb.add_worksheet().set_name("Validation").map_err(err)?;
-    v.write_string_with_format(0, 0, info.title, &bold).map_err(err)?;
-    let mut r = 2u32;
+    sheet.freeze_heading();
+    sheet.numbers_as_text();
+    sheet.finish()?;
+
+    let mut v = book.text_sheet("Validation")?;
+    v.set_column_widths(&[28.0, 40.0, 80.0])?;
+    v.write_row(&[Cell::Text(info.title, Style::Bold)])?;
+    v.skip_rows(1);
     for (label, value) in &info.about {
-        v.write_string_with_format(r, 0, label, &bold).map_err(err)?;
-        v.write_string(r, 1, value).map_err(err)?;
-        r += 1;
+        v.write_row(&[Cell::Text(label, Style::Bold), Cell::Text(value, Style::Plain)])?;
     }
-    r += 1;
-    for (c, h) in ["Règle", "Type", "Description", "Lignes en échec"].iter().enumerate() {
-        v.write_string_with_format(r, c as u16, *h, &bold).map_err(err)?;
-    }
+    v.skip_rows(1);
+    let heading = ["Règle", "Type", "Description", "Lignes en échec"].map(|h| Cell::Text(h, Style::Bold));
+    v.write_row(&heading)?;
     for (name, kind, description, failures) in &info.rules {
-        r += 1;
-        v.write_string(r, 0, name).map_err(err)?;
-        v.write_string(r, 1, kind).map_err(err)?;
-        v.write_string(r, 2, description).map_err(err)?;
-        v.write_number(r, 3, *failures as f64).map_err(err)?;
+        v.write_row(&[
+            Cell::Text(name, Style::Plain),
+            Cell::Text(kind, Style::Plain),
+            Cell::Text(description, Style::Plain),
+            Cell::Number(*failures as f64, Style::Plain),
+        ])?;
     }
-    v.set_column_width(0, 28).map_err(err)?;
-    v.set_column_width(1, 40).map_err(err)?;
-    v.set_column_width(2, 80).map_err(err)?;
-    wb.save(path).map_err(err)
+    v.finish()?;
+    book.save_to_path(path)
 }

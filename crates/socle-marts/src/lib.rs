@@ -28,8 +28,8 @@ pub use reference::{
     school_years,
 };
 pub use spec::{
-    Config, Execution, IntermediateSpec, MartColumn, MartSpec, Parameter, ParameterValue, Publication, SeedColumn,
-    SeedSpec, SeedType, Source, SuppressionRule, Text, parse_bytes,
+    ChartKind, Config, Dashboard, Execution, IntermediateSpec, MartColumn, MartSpec, Parameter, ParameterValue,
+    Publication, SeedColumn, SeedSpec, SeedType, Source, SuppressionRule, Text, parse_bytes,
 };
 pub use suppress::{flag, flagged_schema, suppress};
 
@@ -276,6 +276,9 @@ pub async fn check(project: &Project, shared: &SessionContext, css: &SessionCont
                 });
             }
         }
+        if let Some(valeur) = m.spec.tableau_de_bord.as_ref().and_then(|d| d.valeur.as_deref()) {
+            check_valeur(m, valeur, &schema, &mut problems);
+        }
         // A shared intermediate model is built in the CSS zones too, for the models there that
         // read it: registered in both sessions.
         let zones: Vec<&SessionContext> = if m.is_intermediate() && m.spec.source == Source::Shared {
@@ -294,6 +297,32 @@ pub async fn check(project: &Project, shared: &SessionContext, css: &SessionCont
         }
     }
     problems
+}
+
+/// The column a mart's chart draws (`tableau_de_bord.valeur`) is a number (integer, float or
+/// decimal): a bar or a line of text means nothing. A column the SQL does not produce is already
+/// reported (by `load`, or as an undocumented column above).
+fn check_valeur(m: &Mart, valeur: &str, schema: &SchemaRef, problems: &mut Vec<Problem>) {
+    use datafusion::arrow::datatypes::DataType;
+    // Socle adds `cellule_supprimee` after the SQL: a flag, never in the planned schema.
+    let data_type = if valeur == SUPPRESSED_COLUMN && m.spec.publication == Publication::Shared {
+        DataType::Boolean
+    } else {
+        match schema.field_with_name(valeur) {
+            Ok(f) => f.data_type().clone(),
+            Err(_) => return,
+        }
+    };
+    if !data_type.is_numeric() {
+        problems.push(Problem {
+            file: m.yaml_path.clone(),
+            path: "tableau_de_bord.valeur".into(),
+            message: format!(
+                "{valeur} must be numeric (an integer, float or decimal column): the chart draws it, and it is \
+                 {data_type}"
+            ),
+        });
+    }
 }
 
 /// The schema a mart is published with: the planned columns, every one nullable, text as plain

@@ -3,7 +3,7 @@
 //! dependency order (a model reading another comes after it), found from the tables their SQL
 //! reads; intermediate models never read marts, so they all come before the marts.
 
-use crate::spec::{Config, Execution, IntermediateSpec, MartColumn, MartSpec, Publication, SeedSpec, Source};
+use crate::spec::{ChartKind, Config, Execution, IntermediateSpec, MartColumn, MartSpec, Publication, SeedSpec, Source};
 use crate::{MartError, Problem};
 use datafusion::common::config::Dialect;
 use datafusion::prelude::SessionContext;
@@ -13,6 +13,13 @@ use std::path::{Path, PathBuf};
 /// The column every `publication: shared` mart gets: whether the row is (or, in a CSS's zone,
 /// would be) partly hidden in the shared zone.
 pub const SUPPRESSED_COLUMN: &str = "cellule_supprimee";
+
+/// The heading of [`SUPPRESSED_COLUMN`]: Socle adds the column, so it gives its `libelle` too.
+const SUPPRESSED_LIBELLE: &str = "Valeur cachée (petite cellule)";
+
+/// The longest `libelle` (in characters, accents counting one): a column heading on a web page
+/// and in a spreadsheet, not a sentence (that is the `description`).
+const LIBELLE_MAX_CHARS: usize = 60;
 
 /// A loaded mart or intermediate model (publication [`Publication::Internal`]): its
 /// description, its SQL with parameters filled in, and the models it reads.
@@ -40,6 +47,7 @@ impl Mart {
         if self.spec.publication == Publication::Shared {
             cols.push(MartColumn {
                 name: SUPPRESSED_COLUMN.to_string(),
+                libelle: Some(SUPPRESSED_LIBELLE.to_string()),
                 description: "Vrai si une valeur de la ligne est cachée dans la zone partagée (compte sous le seuil des petites cellules, ou taux bâti sur un tel compte); dans la zone d'un CSS, les valeurs sont exactes et ce drapeau dit ce qui ne peut pas être publié tel quel".to_string(),
             });
         }
@@ -437,7 +445,121 @@ fn load_mart(path: &Path, problems: &mut Vec<Problem>) -> Result<Option<Mart>, M
             }
         }
     }
+    check_libelles(path, &spec, problems);
+    check_dashboard(path, &spec, problems);
     with_sql(path, spec, problems)
+}
+
+/// Every column of a mart has a `libelle`: a heading a person reads on the dashboard page and in
+/// a download, short enough for a column heading, and telling its column apart from the others
+/// (two headings alike would make a table ambiguous).
+fn check_libelles(path: &Path, spec: &MartSpec, problems: &mut Vec<Problem>) {
+    // Headings already given, lower case (two headings differing by case only still look alike),
+    // with their column; the one Socle adds to a shared mart first.
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    if spec.publication == Publication::Shared {
+        seen.insert(SUPPRESSED_LIBELLE.to_lowercase(), SUPPRESSED_COLUMN);
+    }
+    for (i, c) in spec.columns.iter().enumerate() {
+        let key = format!("columns[{i}].libelle");
+        let Some(libelle) = &c.libelle else {
+            problems.push(problem(
+                path,
+                &key,
+                format!(
+                    "column {} has no libelle: the short French heading shown on its dashboard and in downloads \
+                     (\"Taux de réussite\", not the technical name)",
+                    c.name
+                ),
+            ));
+            continue;
+        };
+        let text = libelle.trim();
+        if text.is_empty() {
+            problems.push(problem(path, &key, format!("column {}: the libelle is empty", c.name)));
+            continue;
+        }
+        let chars = text.chars().count();
+        if chars > LIBELLE_MAX_CHARS {
+            problems.push(problem(
+                path,
+                &key,
+                format!(
+                    "column {}: the libelle has {chars} characters, at most {LIBELLE_MAX_CHARS}: a column heading, \
+                     not a sentence (that is the description)",
+                    c.name
+                ),
+            ));
+        }
+        if let Some(other) = seen.insert(text.to_lowercase(), &c.name) {
+            problems.push(problem(
+                path,
+                &key,
+                format!(
+                    "column {}: the libelle {text:?} is already that of column {other}: each heading must tell its \
+                     column apart",
+                    c.name
+                ),
+            ));
+        }
+    }
+}
+
+/// A mart has its dashboard page (`tableau_de_bord`), whose columns are the mart's. Whether
+/// `valeur` is numeric needs the planned schema: [`crate::check`] says it.
+fn check_dashboard(path: &Path, spec: &MartSpec, problems: &mut Vec<Problem>) {
+    let Some(d) = &spec.tableau_de_bord else {
+        problems.push(problem(
+            path,
+            "tableau_de_bord",
+            "required: what the mart's dashboard page shows (graphique, etiquette, valeur, filtres)",
+        ));
+        return;
+    };
+    // The columns of the mart as published: a shared mart's `cellule_supprimee` may be a filter.
+    let mut columns: BTreeSet<&str> = spec.columns.iter().map(|c| c.name.as_str()).collect();
+    if spec.publication == Publication::Shared {
+        columns.insert(SUPPRESSED_COLUMN);
+    }
+    match (d.graphique, &d.valeur) {
+        (ChartKind::Aucun, Some(_)) => problems.push(problem(
+            path,
+            "tableau_de_bord.valeur",
+            "graphique: aucun draws nothing: remove valeur (or choose barres or lignes)",
+        )),
+        (ChartKind::Aucun, None) if !d.etiquette.is_empty() => problems.push(problem(
+            path,
+            "tableau_de_bord.etiquette",
+            "graphique: aucun draws nothing: remove etiquette (or choose barres or lignes)",
+        )),
+        (ChartKind::Barres | ChartKind::Lignes, None) => problems.push(problem(
+            path,
+            "tableau_de_bord.valeur",
+            "required: the numeric column the chart draws (or graphique: aucun for a table only)",
+        )),
+        _ => {}
+    }
+    if d.graphique != ChartKind::Aucun && d.etiquette.is_empty() {
+        problems.push(problem(
+            path,
+            "tableau_de_bord.etiquette",
+            "required: the columns whose values name each mark of the chart (what identifies a row)",
+        ));
+    }
+    let lists = [("etiquette", &d.etiquette), ("filtres", &d.filtres), ("tri", &d.tri)];
+    let named = lists
+        .iter()
+        .flat_map(|(key, cols)| cols.iter().map(move |c| (*key, c)))
+        .chain(d.valeur.iter().map(|v| ("valeur", v)));
+    for (key, c) in named {
+        if !columns.contains(c.as_str()) {
+            problems.push(problem(
+                path,
+                &format!("tableau_de_bord.{key}"),
+                format!("column {c} is not a column of the mart"),
+            ));
+        }
+    }
 }
 
 /// The model of YAML `path` with its SQL (beside it), parameters filled in.

@@ -12,11 +12,77 @@ pub struct Text {
     pub en: String,
 }
 
+/// A column of a mart or an intermediate model.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MartColumn {
     pub name: String,
+    /// The heading a person reads on the dashboard page and in a download ("Taux de réussite",
+    /// not `taux_reussite`): short French words, accents, capital first letter only, at most 60
+    /// characters, unique within the mart. Required for a mart's column (`load` reports one
+    /// without); optional for an intermediate model's, whose rows are never shown.
+    #[serde(default)]
+    pub libelle: Option<String>,
+    /// What the column holds, for the definition sheet of a download: units, range, nulls.
     pub description: String,
+}
+
+impl MartColumn {
+    /// The heading to show: the `libelle`, or the technical name where there is none (an
+    /// intermediate model's column), so a page never shows an empty heading.
+    pub fn heading(&self) -> &str {
+        self.libelle.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// The kind of chart a mart's dashboard page draws: one mark per row of the table shown.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ChartKind {
+    /// Bars: rows compared side by side (establishments, courses, categories).
+    Barres,
+    /// Lines: rows that follow each other in time (school years, étapes), where the trend matters.
+    Lignes,
+    /// No chart: the page shows the table only. For a list of cases with no measure of its own
+    /// (the findings to fix, one per row), where a bar per row would draw nothing meaningful.
+    Aucun,
+}
+
+/// What the dashboard page of a mart shows (`tableau_de_bord:` in its YAML): the mart's rows as a
+/// table and a chart of one measure, with drop-down filters. Declared beside the mart's
+/// definition so the page shows what the mart's author chose as the measure a manager looks at
+/// first, not a guess of the web server. French keys, like the rest of the project's vocabulary.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dashboard {
+    /// Bars or lines.
+    pub graphique: ChartKind,
+    /// The columns whose values, put together, name each mark (one mark per row): what
+    /// identifies the row to a reader (the establishment, the course, the étape). Not empty
+    /// when there is a chart; absent with `graphique: aucun`.
+    #[serde(default)]
+    pub etiquette: Vec<String>,
+    /// The numeric column drawn (integer, float or decimal): a rate, an amount, a count.
+    /// Required when there is a chart; absent with `graphique: aucun`.
+    #[serde(default)]
+    pub valeur: Option<String>,
+    /// The columns offered as filters, each a drop-down of its distinct values (the school year
+    /// always, the CSS, the establishment, the main categories).
+    pub filtres: Vec<String>,
+    /// The default order of the rows; empty: the mart's `unique_key`.
+    #[serde(default)]
+    pub tri: Vec<String>,
+}
+
+impl Dashboard {
+    /// The chart of the page, if it has one: its kind, the columns naming each mark and the
+    /// column drawn. `None` for `graphique: aucun` (the loader has checked the rest is there).
+    pub fn chart(&self) -> Option<(ChartKind, &[String], &str)> {
+        match (self.graphique, self.valeur.as_deref()) {
+            (ChartKind::Aucun, _) | (_, None) => None,
+            (kind, Some(valeur)) => Some((kind, &self.etiquette, valeur)),
+        }
+    }
 }
 
 /// Which tables a mart's SQL reads.
@@ -152,6 +218,21 @@ pub struct MartSpec {
     #[serde(default)]
     pub parameters: BTreeMap<String, Parameter>,
     pub columns: Vec<MartColumn>,
+    /// The dashboard page of the mart. Required for a mart (`load` reports one without); an
+    /// `Option` because an intermediate model, read as a [`MartSpec`], is never shown.
+    #[serde(default)]
+    pub tableau_de_bord: Option<Dashboard>,
+}
+
+impl MartSpec {
+    /// The default order of the mart's rows on its page and in a download: the dashboard's
+    /// `tri`, or the `unique_key` (the grain, which orders every row) when it declares none.
+    pub fn sort_order(&self) -> &[String] {
+        match &self.tableau_de_bord {
+            Some(d) if !d.tri.is_empty() => &d.tri,
+            _ => &self.unique_key,
+        }
+    }
 }
 
 /// The YAML description of an intermediate model (`pipelines/intermediate/<name>.yaml`): a
@@ -210,6 +291,7 @@ impl IntermediateSpec {
             suppression_reason: None,
             parameters: self.parameters,
             columns: self.columns,
+            tableau_de_bord: None,
         }
     }
 }
