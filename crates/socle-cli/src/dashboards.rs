@@ -9,19 +9,18 @@
 use anyhow::{Context, Result, bail};
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::prelude::{SessionContext, ident, lit};
 use socle_core::SchoolYear;
-use socle_export::{AtomicFile, Cell, CsvOptions, DataSheet, Style, Workbook, XLSX_MAX_ROWS};
+use socle_export::{AtomicFile, CsvOptions, XLSX_MAX_ROWS};
 use socle_marts::{Mart, Project, Publication};
+use socle_serve::download::{Format, MartFile, plain_batch, plain_schema};
 use socle_warehouse::{Warehouse, Zone};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// The year column every mart has (`--year` filters on it).
 const YEAR_COLUMN: &str = "annee_scolaire";
-const DEFINITION_SHEET: &str = "Définition";
 
 #[derive(clap::Args)]
 pub struct DashboardsArgs {
@@ -192,143 +191,12 @@ fn list(pipelines: &Path) -> Result<()> {
 }
 
 /// Everything the Définition sheet and the Parquet footer say about an export.
-struct Extract<'a> {
-    mart: &'a Mart,
-    zone: Zone,
-    year: Option<String>,
-    threshold: i64,
-    marts_run_id: String,
-    marts_published_at: String,
-    extracted_at: String,
-    rows: usize,
-    /// The file's columns, each with its documented description (if any).
-    columns: Vec<(String, Option<String>)>,
-}
-
-impl Extract<'_> {
-    fn suppressed(&self) -> bool {
-        self.zone == Zone::Shared && self.mart.spec.publication == Publication::Shared
-    }
-
-    fn zone_label(&self) -> String {
-        match &self.zone {
-            Zone::Shared => "shared zone, small cells suppressed".to_string(),
-            Zone::Css(code) if self.mart.spec.publication == Publication::Css => {
-                format!("CSS {code} zone, nominative")
-            }
-            Zone::Css(code) => format!("CSS {code} zone, exact counts"),
-        }
-    }
-
-    fn zone_fr(&self) -> String {
-        match &self.zone {
-            Zone::Shared => "zone partagée (tous les CSS)".to_string(),
-            Zone::Css(code) => format!("zone du CSS {code} (ses propres lignes)"),
-        }
-    }
-
-    /// What the Parquet file says about itself, in its footer.
-    fn parquet_metadata(&self) -> Vec<(String, String)> {
-        let mut meta = vec![
-            ("socle.mart".to_string(), self.mart.spec.name.clone()),
-            (
-                "socle.zone".to_string(),
-                match &self.zone {
-                    Zone::Shared => "shared".to_string(),
-                    Zone::Css(c) => format!("css:{c}"),
-                },
-            ),
-            (
-                "socle.small_cells_suppressed".to_string(),
-                self.suppressed().to_string(),
-            ),
-            ("socle.marts_run_id".to_string(), self.marts_run_id.clone()),
-            ("socle.marts_published_at".to_string(), self.marts_published_at.clone()),
-            ("socle.extracted_at".to_string(), self.extracted_at.clone()),
-        ];
-        if let Some(y) = &self.year {
-            meta.push(("socle.annee_scolaire".to_string(), y.clone()));
-        }
-        meta
-    }
-
-    /// The (label, value) lines of the Définition sheet: the mart in words, then this file.
-    fn definition_entries(&self) -> Vec<(&'static str, String)> {
-        let spec = &self.mart.spec;
-        let lines = |v: &[String]| {
-            if v.is_empty() {
-                "aucune".to_string()
-            } else {
-                v.iter().map(|s| format!("• {s}")).collect::<Vec<_>>().join("\n")
-            }
-        };
-        let mut entries: Vec<(&str, String)> = vec![
-            ("Mart", spec.name.clone()),
-            ("Résumé", spec.summary.fr.trim().to_string()),
-            ("Summary", spec.summary.en.trim().to_string()),
-            ("Grain", spec.grain.trim().to_string()),
-            ("Définition", spec.definition.fr.trim().to_string()),
-            ("Definition", spec.definition.en.trim().to_string()),
-        ];
-        for (what, v) in [
-            ("Population", &spec.population),
-            ("Numérateur", &spec.numerator),
-            ("Dénominateur", &spec.denominator),
-        ] {
-            if let Some(v) = v {
-                entries.push((what, v.trim().to_string()));
-            }
-        }
-        entries.push(("Exclusions", lines(&spec.excluded)));
-        entries.push(("Notes", lines(&spec.notes)));
-        if !spec.parameters.is_empty() {
-            let params: Vec<String> = spec
-                .parameters
-                .iter()
-                .map(|(n, p)| format!("{n} = {}: {}", p.value.to_sql(), p.description.trim()))
-                .collect();
-            entries.push(("Paramètres", lines(&params)));
-        }
-        entries.extend([
-            ("Publication", publication_label(spec.publication).to_string()),
-            ("Petites cellules supprimées", self.suppression_fr()),
-            ("Zone", self.zone_fr()),
-            (
-                "CSS",
-                match &self.zone {
-                    Zone::Shared => "tous".to_string(),
-                    Zone::Css(c) => c.clone(),
-                },
-            ),
-            (
-                "Année scolaire",
-                self.year.clone().unwrap_or_else(|| "toutes".to_string()),
-            ),
-            ("Lignes", self.rows.to_string()),
-            ("Exécution des marts (run)", self.marts_run_id.clone()),
-            ("Publiés le (UTC)", self.marts_published_at.clone()),
-            ("Extrait le (UTC)", self.extracted_at.clone()),
-        ]);
-        entries
-    }
-
-    fn suppression_fr(&self) -> String {
-        let t = self.threshold;
-        match (self.mart.spec.publication, &self.zone) {
-            (Publication::Css, _) => {
-                "sans objet: mart nominatif, publié seulement dans la zone de chaque CSS".to_string()
-            }
-            (Publication::Internal, _) => "sans objet: modèle intermédiaire, jamais publié".to_string(),
-            (Publication::Shared, Zone::Shared) => format!(
-                "oui: dans ce fichier, les comptes sous {t} (seuil des petites cellules) et les taux \
-                 bâtis sur eux sont vides; cellule_supprimee = vrai sur ces lignes"
-            ),
-            (Publication::Shared, Zone::Css(_)) => format!(
-                "non: comptes exacts de la zone du CSS; cellule_supprimee = vrai sur les lignes qui \
-                 auraient des comptes sous {t} (seuil des petites cellules) cachés dans la zone partagée: \
-                 ne pas les diffuser telles quelles"
-            ),
-        }
+/// The zone a file was read from, in words, for the line printed after it.
+fn zone_label(mart: &Mart, zone: &Zone) -> String {
+    match zone {
+        Zone::Shared => "shared zone, small cells suppressed".to_string(),
+        Zone::Css(code) if mart.spec.publication == Publication::Css => format!("CSS {code} zone, nominative"),
+        Zone::Css(code) => format!("CSS {code} zone, exact counts"),
     }
 }
 
@@ -440,17 +308,6 @@ async fn export(a: ExportArgs) -> Result<()> {
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
 
     let documented = mart.published_columns();
-    let columns: Vec<(String, Option<String>)> = schema
-        .fields()
-        .iter()
-        .map(|f| {
-            let d = documented
-                .iter()
-                .find(|c| &c.name == f.name())
-                .map(|c| c.description.clone());
-            (f.name().clone(), d)
-        })
-        .collect();
     let produced: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let expected: Vec<&str> = documented.iter().map(|c| c.name.as_str()).collect();
     if produced != expected {
@@ -482,17 +339,6 @@ async fn export(a: ExportArgs) -> Result<()> {
         );
     }
 
-    let extract = Extract {
-        mart,
-        zone,
-        year,
-        threshold: project.config.seuil_petites_cellules,
-        marts_run_id: manifest.run_id.clone(),
-        marts_published_at: manifest.published_at.clone(),
-        extracted_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        rows,
-        columns,
-    };
     if format == ExportFormat::Xlsx && rows >= XLSX_MAX_ROWS {
         bail!(
             "{rows} rows do not fit in an Excel sheet ({} at most): filter with --year or --css, or \
@@ -500,25 +346,31 @@ async fn export(a: ExportArgs) -> Result<()> {
             XLSX_MAX_ROWS - 1
         );
     }
-
+    let file_of = MartFile {
+        mart,
+        zone: zone.clone(),
+        filters: year.iter().map(|y| (YEAR_COLUMN.to_string(), y.clone())).collect(),
+        threshold: project.config.seuil_petites_cellules,
+        marts_run_id: manifest.run_id.clone(),
+        marts_published_at: manifest.published_at.clone(),
+        extracted_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        french_headings: true,
+    };
     let mut file = AtomicFile::create(&a.output)?;
-    match format {
-        ExportFormat::Csv => {
-            let options = CsvOptions::spreadsheet().with_delimiter(a.delimiter.unwrap_or(b','));
-            socle_export::write_csv(&mut file, &schema, &batches, &options)?;
-        }
-        ExportFormat::Xlsx => write_xlsx(&mut file, &schema, &batches, &extract)?,
-        ExportFormat::Parquet => {
-            socle_export::write_parquet(&mut file, &schema, &batches, &extract.parquet_metadata())?;
-        }
-    }
+    let csv = CsvOptions::spreadsheet().with_delimiter(a.delimiter.unwrap_or(b','));
+    let format = match format {
+        ExportFormat::Csv => Format::Csv,
+        ExportFormat::Xlsx => Format::Xlsx,
+        ExportFormat::Parquet => Format::Parquet,
+    };
+    file_of.write(&mut file, format, &schema, &batches, &csv)?;
     file.sync()?;
     // Audited before the file appears: no export without its audit line.
     crate::audit::record(
         wh.root(),
         a.by.as_deref(),
         "dashboards_export",
-        &extract.zone,
+        &zone,
         &format!("mart:{}", a.name),
         rows as u64,
     )?;
@@ -526,7 +378,7 @@ async fn export(a: ExportArgs) -> Result<()> {
     println!(
         "{rows} row(s) written to {} ({})",
         a.output.display(),
-        extract.zone_label()
+        zone_label(mart, &zone)
     );
     Ok(())
 }
@@ -586,81 +438,6 @@ fn sortable(t: &DataType) -> bool {
             t,
             DataType::Boolean | DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
         )
-}
-
-/// The type a file gets for `t`: string views and dictionaries become plain strings (readable
-/// by every Parquet and CSV reader).
-fn plain_type(t: &DataType) -> DataType {
-    match t {
-        DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
-        DataType::BinaryView | DataType::LargeBinary => DataType::Binary,
-        DataType::Dictionary(_, v) => plain_type(v),
-        other => other.clone(),
-    }
-}
-
-fn plain_schema(schema: &Schema) -> SchemaRef {
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone().with_data_type(plain_type(f.data_type())))
-        .collect();
-    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
-}
-
-fn plain_batch(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
-    let columns = batch
-        .columns()
-        .iter()
-        .zip(schema.fields())
-        .map(|(c, f)| {
-            if c.data_type() == f.data_type() {
-                Ok(c.clone())
-            } else {
-                cast(c, f.data_type()).map_err(anyhow::Error::from)
-            }
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(RecordBatch::try_new(schema.clone(), columns)?)
-}
-
-/// A mart as a workbook: its rows on a sheet named after it, its definition in words on the
-/// sheet `Définition`.
-fn write_xlsx(
-    sink: impl std::io::Write + Send,
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-    e: &Extract,
-) -> Result<()> {
-    let mut book = Workbook::new();
-    let data = DataSheet::new(&e.mart.spec.name, schema).avoiding(&[DEFINITION_SHEET]);
-    book.add_data_sheet(data, batches)?;
-    let spec = &e.mart.spec;
-    let entries = e.definition_entries();
-    let mut rows: Vec<Vec<Cell>> = vec![
-        vec![Cell::Text(&spec.title.fr, Style::Title)],
-        vec![Cell::Text(&spec.title.en, Style::Wrapped)],
-        vec![],
-    ];
-    rows.extend(
-        entries
-            .iter()
-            .map(|(what, value)| vec![Cell::Text(what, Style::Label), Cell::Text(value, Style::Wrapped)]),
-    );
-    rows.push(vec![]);
-    rows.push(vec![
-        Cell::Text("Colonne", Style::Label),
-        Cell::Text("Description", Style::Label),
-    ]);
-    rows.extend(e.columns.iter().map(|(name, description)| {
-        let d = description
-            .as_deref()
-            .unwrap_or("(non documentée dans la définition actuelle du mart)");
-        vec![Cell::Text(name, Style::Wrapped), Cell::Text(d, Style::Wrapped)]
-    }));
-    book.add_text_sheet(DEFINITION_SHEET, &[26.0, 110.0], &rows)?;
-    book.save(sink)?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod query;
 mod rekey;
 mod retention;
 mod run;
+mod serve;
 mod status;
 mod test;
 
@@ -62,6 +63,11 @@ enum Command {
     Rekey(rekey::RekeyArgs),
     /// Show, per CSS and source, the last night loaded, row and quarantine counts, failures.
     Status(status::StatusArgs),
+    /// The web page (dashboards, downloads, documentation) and the SQL endpoint (Postgres wire)
+    /// with roles, scopes and an audit log; `serve passwd USER` sets an account's password.
+    Serve(serve::ServeArgs),
+    /// Read the audit log (Law 25): every sign-in, page, download, query and statement.
+    Audit(serve::AuditArgs),
     /// Validate the data dictionary and the pipelines; report every problem with its file.
     Check {
         #[arg(long, default_value = "schemas")]
@@ -148,6 +154,8 @@ fn main() -> ExitCode {
             Command::Dashboards(args) => dashboards::dashboards(args).await.map(|_| 0),
             Command::Extracts(args) => extracts::extracts(args).await,
             Command::Status(args) => status::status(args),
+            Command::Serve(args) => serve::serve(args).await,
+            Command::Audit(args) => serve::audit(args),
             Command::Personne(args) => personne::personne(args).await.map(|_| 0),
             Command::Retention(args) => retention::retention(args).await.map(|_| 0),
             Command::Rekey(args) => rekey::rekey(args).await.map(|_| 0),

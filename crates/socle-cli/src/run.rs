@@ -62,6 +62,11 @@ pub struct RunArgs {
     /// of each source) into `<warehouse>/extracts/`; a refused unit makes the exit status 2.
     #[arg(long)]
     extracts: bool,
+    /// Minutes the files this night replaces are kept before they are deleted, so that a query
+    /// of `socle serve` (or a long `socle query`) planned just before the night published
+    /// finishes on them; 0 deletes them at once.
+    #[arg(long, value_name = "MINUTES", default_value_t = 10)]
+    keep_replaced_minutes: u64,
 }
 
 fn resolve_key(args: &RunArgs) -> Result<Pseudonymiser> {
@@ -116,7 +121,8 @@ pub async fn run(args: RunArgs, log_format: LogFormat) -> Result<u8> {
     for value in &args.accept_drop {
         accept_drops.insert(socle_pipeline::parse_accept_drop(value, &dict).map_err(anyhow::Error::msg)?);
     }
-    let warehouse = Warehouse::open(&args.warehouse)?;
+    let mut warehouse = Warehouse::open(&args.warehouse)?;
+    warehouse.set_replaced_grace(std::time::Duration::from_secs(args.keep_replaced_minutes * 60));
     // One run at a time: a second one fails here at once, naming the holder.
     let command: Vec<String> = std::env::args().collect();
     let _run_lock = warehouse.lock_run(&command.join(" "))?;

@@ -498,7 +498,7 @@ fn xlsx_export_has_typed_cells_and_the_definition() {
         mart.spec.definition.fr.trim(),
         mart.spec.definition.en.trim(),
         mart.spec.grain.trim(),
-        "partagé + CSS",
+        "agrégé: zone partagée (petites cellules supprimées) et zone de chaque CSS",
         "zone partagée (tous les CSS)",
         &mart.published_columns().last().unwrap().description,
     ] {
@@ -592,7 +592,7 @@ fn nominative_mart_only_from_a_css_zone() {
     assert!(o.status.success(), "{}", text(&o));
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&xlsx).unwrap()).unwrap();
     let strings = zip_entry(&mut zip, "xl/sharedStrings.xml");
-    assert!(strings.contains("CSS seulement (nominatif)") && strings.contains("zone du CSS 866000"));
+    assert!(strings.contains("nominatif: zone de chaque CSS seulement") && strings.contains("zone du CSS 866000"));
     assert!(strings.contains(&xml_escape(&accented[0][3])));
 }
 

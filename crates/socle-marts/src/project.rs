@@ -3,7 +3,9 @@
 //! dependency order (a model reading another comes after it), found from the tables their SQL
 //! reads; intermediate models never read marts, so they all come before the marts.
 
-use crate::spec::{ChartKind, Config, Execution, IntermediateSpec, MartColumn, MartSpec, Publication, SeedSpec, Source};
+use crate::spec::{
+    ChartKind, Config, Execution, IntermediateSpec, MartColumn, MartSpec, Publication, SeedSpec, Source,
+};
 use crate::{MartError, Problem};
 use datafusion::common::config::Dialect;
 use datafusion::prelude::SessionContext;

@@ -327,7 +327,10 @@ fn a_table_only_dashboard_has_no_chart_and_names_no_valeur() -> Result<(), Box<d
         .ok_or("no tableau_de_bord")?;
     assert!(d.chart().is_none());
     // A valeur with `aucun` is a contradiction; a chart without valeur draws nothing.
-    let got = mart_messages(&[("graphique: barres", "graphique: aucun"), ("  etiquette: [code_css]\n", "")])?;
+    let got = mart_messages(&[
+        ("graphique: barres", "graphique: aucun"),
+        ("  etiquette: [code_css]\n", ""),
+    ])?;
     assert!(reported(&got, "tableau_de_bord.valeur", &["aucun"]), "{got:?}");
     let got = mart_messages(&[("  valeur: n\n", "")])?;
     assert!(reported(&got, "tableau_de_bord.valeur", &["required"]), "{got:?}");

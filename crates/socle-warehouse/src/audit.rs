@@ -43,6 +43,24 @@ pub struct AuditEvent {
     /// A pseudonymous key, table names or a hash: never a personal value.
     pub target: String,
     pub rows: u64,
+    /// The server's fields (absent from the CLI's lines): the account's role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// The filters of a dashboard page or download (column = value, values of the mart's
+    /// filter columns, which are never personal columns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<String>,
+    /// A SQL statement with every literal replaced by `?` (the full text's hash is `target`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// The client's address (IP and port).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// `ok`, or why the action was refused or failed (a fixed reason, never the data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
 }
 
 impl AuditEvent {
@@ -55,6 +73,12 @@ impl AuditEvent {
             zone: zone.to_string(),
             target: target.to_string(),
             rows,
+            role: None,
+            filters: None,
+            statement: None,
+            duration_ms: None,
+            client: None,
+            outcome: None,
         }
     }
 }
@@ -135,6 +159,27 @@ impl AuditLog {
         f.sync_data()
             .map_err(|e| WarehouseError::io("syncing audit log", &path, e))?;
         Ok(())
+    }
+
+    /// The days that have a file, oldest first (`YYYY-MM-DD`).
+    pub fn days(&self) -> Result<Vec<String>, WarehouseError> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(WarehouseError::io("listing audit log", &self.dir, e)),
+        };
+        let mut days: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".jsonl"))
+                    .map(str::to_string)
+            })
+            .filter(|d| d.len() == 10)
+            .collect();
+        days.sort();
+        Ok(days)
     }
 
     /// Every event of the day `date` (`YYYY-MM-DD`), in order; none if the file does not exist.

@@ -115,6 +115,7 @@ mod marts;
 mod marts_state;
 mod marts_tx;
 mod retention;
+mod retired;
 mod run_lock;
 mod schema;
 mod session;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -112,6 +112,8 @@ impl Drop for StagingGuard {
 pub struct Warehouse {
     root: PathBuf,
     failpoint: Option<String>,
+    /// How long replaced files outlive the publication that replaced them.
+    grace: Duration,
 }
 
 impl Warehouse {
@@ -135,6 +137,7 @@ impl Warehouse {
         let warehouse = Warehouse {
             root,
             failpoint: failpoint_from_env(),
+            grace: Duration::ZERO,
         };
         warehouse.collect_garbage()?;
         Ok(warehouse)
@@ -149,6 +152,18 @@ impl Warehouse {
     /// [`Warehouse::publish_marts`]; see [`FAILPOINT_ENV`].
     pub fn set_failpoint(&mut self, failpoint: Option<&str>) {
         self.failpoint = failpoint.map(str::to_string);
+    }
+
+    /// Keeps the files a publication replaces for `grace` before deleting them, so that a query
+    /// planned on the previous state (the server, a long `socle query`) can finish; zero (the
+    /// default) deletes them at once. See the `retired` module.
+    pub fn set_replaced_grace(&mut self, grace: Duration) {
+        self.grace = grace;
+    }
+
+    /// See [`Warehouse::set_replaced_grace`].
+    pub fn replaced_grace(&self) -> Duration {
+        self.grace
     }
 
     /// The test failpoint in force, if any.
@@ -248,6 +263,27 @@ impl Warehouse {
     /// The current marts manifest, `None` if marts were never published.
     pub fn marts_manifest(&self) -> Result<Option<MartsManifest>, WarehouseError> {
         manifest::read_json(&layout::marts_manifest_path(&self.root))
+    }
+
+    /// A stamp that changes whenever anything is published: a CSS's night or the marts (each a
+    /// manifest swapped into the manifests folder, which changes the folder's modification
+    /// time), or a switch of generation (rekey, retention: another manifests folder). Two
+    /// metadata reads: cheap enough for a server to call on every request and rebuild its
+    /// sessions only when it changes.
+    pub fn publication_stamp(&self) -> Result<String, WarehouseError> {
+        let dir = layout::manifests_dir(&self.root);
+        let modified = match fs::metadata(&dir) {
+            Ok(m) => m
+                .modified()
+                .map_err(|e| WarehouseError::io("reading the date of", &dir, e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok("vide".to_string()),
+            Err(e) => return Err(WarehouseError::io("reading the date of", &dir, e)),
+        };
+        let nanos = modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        Ok(format!("{}@{nanos}", dir.display()))
     }
 
     /// The key fingerprint the CSS other than `except_css` were published with, with one of those
@@ -410,6 +446,7 @@ impl Warehouse {
             (self.failpoint.as_deref(), MARTS_MANIFEST),
             || manifest::write_json_atomic(&layout::marts_manifest_path(&self.root), &manifest, run_id),
             &old,
+            self.grace,
         )?;
         tracing::info!(
             run_id,
@@ -434,6 +471,9 @@ impl Warehouse {
         if let Some(m) = self.marts_manifest()? {
             keep.extend(m.files().map(|f| layout::resolve(&self.root, f)));
         }
+        // Replaced files past their grace go; those still in it are not orphans.
+        crate::retired::sweep(&self.root);
+        keep.extend(crate::retired::protected(&self.root));
         let mut orphans = Vec::new();
         for zone in layout::DATA_DIRS {
             find_orphans(&self.root.join(zone), &keep, &mut orphans)?;
@@ -585,7 +625,8 @@ fn checked_schema(name: &str, schema: &SchemaRef, batches: &[RecordBatch]) -> Re
 /// The commit protocol: (1) move each staged file (`staged`, relative to the root and to the
 /// staging folder) to its final place, refusing to overwrite (`replaceable` files may be
 /// overwritten: reports); (2) `write_manifest` (an atomic swap: the commit point); (3) delete
-/// the previous manifest's files that the new one does not list. The failpoint (spec, code)
+/// the previous manifest's files that the new one does not list, at once or after `grace` (see
+/// the `retired` module). The failpoint (spec, code)
 /// fires at each step: `staged` before (1), `renamed` between (1) and (2), `swapped` between (2)
 /// and (3) (see the `failpoint` module).
 pub(crate) fn publish(
@@ -596,6 +637,7 @@ pub(crate) fn publish(
     (failpoint, code): (Option<&str>, &str),
     write_manifest: impl FnOnce() -> Result<(), WarehouseError>,
     old_files: &[String],
+    grace: Duration,
 ) -> Result<(), WarehouseError> {
     failpoint::hit(failpoint, "staged", code)?;
     // (1) Move. Check first that nothing published would be overwritten.
@@ -622,24 +664,16 @@ pub(crate) fn publish(
     // (2) The commit point.
     write_manifest()?;
     failpoint::hit(failpoint, "swapped", code)?;
-    // (3) The previous files.
+    // (3) The previous files: retired, deleted once no reader can still be on them.
     let new: HashSet<&str> = staged.iter().map(String::as_str).collect();
-    for rel in old_files {
-        if new.contains(rel.as_str()) {
-            continue;
-        }
-        let Some(path) = owned_path(root, rel) else {
-            tracing::warn!(path = %rel, "manifest lists a path outside the data zones: not deleted");
-            continue;
-        };
-        if let Err(e) = layout::remove_file_if_exists(&path) {
-            // Published state is already consistent; the next open collects it.
-            tracing::warn!(error = %e, "could not delete a previous file");
-            continue;
-        }
-        if let (Some(parent), Some(zone)) = (path.parent(), rel.split('/').next()) {
-            layout::prune_empty_parents(parent, &root.join(zone));
-        }
+    let replaced: Vec<String> = old_files
+        .iter()
+        .filter(|rel| !new.contains(rel.as_str()))
+        .cloned()
+        .collect();
+    if let Err(e) = crate::retired::retire(root, code, &replaced, grace) {
+        // Published state is already consistent; the next open collects them.
+        tracing::warn!(error = %e, "could not retire the previous files");
     }
     Ok(())
 }

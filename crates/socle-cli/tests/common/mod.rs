@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod server;
 pub mod warehouse_state;
 
 /// The repository root (the CLI's default paths are relative to it).

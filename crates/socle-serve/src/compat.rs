@@ -1,0 +1,91 @@
+//! What SQL clients send that PostgreSQL runs and DataFusion plans differently, rewritten to
+//! mean the same thing before DataFusion sees it. Applied after the read-only guard (on the
+//! text the guard accepted) and only to the endpoint's statements; the audit log keeps the
+//! client's own text.
+//!
+//! One rewrite today: a scalar subquery selecting one plain column, such as Npgsql's (Power BI's
+//! driver) type-loading query `(SELECT rngtypid FROM pg_range WHERE rngmultitypid = typ.oid)`.
+//! PostgreSQL runs it and fails only if it returns more than one row; DataFusion refuses to plan
+//! a correlated one that is not an aggregate ("Correlated scalar subquery must be aggregated").
+//! Selecting `max(column)` instead gives the same value whenever PostgreSQL would give one (no
+//! row: null; one row: its value). Where PostgreSQL would fail (two rows or more), the maximum
+//! is returned instead of an error.
+
+use std::borrow::Cow;
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{Expr, GroupByExpr, SelectItem, SetExpr, visit_expressions_mut};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+/// `sql` with each scalar subquery of one plain column made an aggregate, or `sql` itself when
+/// there is none (or it does not parse: the planner then says why).
+pub fn rewrite(sql: &str) -> Cow<'_, str> {
+    let Ok(mut statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
+        return Cow::Borrowed(sql);
+    };
+    let mut changed = false;
+    let _ = visit_expressions_mut(&mut statements, |expr| {
+        if let Expr::Subquery(query) = expr
+            && let SetExpr::Select(select) = query.body.as_mut()
+            && select.projection.len() == 1
+            && select.having.is_none()
+            && select.distinct.is_none()
+            && matches!(&select.group_by, GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty())
+        {
+            let column = match &mut select.projection[0] {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
+                _ => return ControlFlow::<()>::Continue(()),
+            };
+            if matches!(column, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+                && let Ok(aggregate) = Parser::new(&PostgreSqlDialect {})
+                    .try_with_sql(&format!("max({column})"))
+                    .and_then(|mut p| p.parse_expr())
+            {
+                *column = aggregate;
+                changed = true;
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    if !changed {
+        return Cow::Borrowed(sql);
+    }
+    Cow::Owned(
+        statements
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite;
+
+    #[test]
+    fn a_scalar_subquery_of_one_column_becomes_an_aggregate() {
+        let sql = "SELECT CASE WHEN t = 'm' THEN (SELECT rngtypid FROM pg_range WHERE rngmultitypid = typ.oid) END FROM pg_type AS typ";
+        let got = rewrite(sql);
+        assert!(
+            got.contains("(SELECT max(rngtypid) FROM pg_range WHERE rngmultitypid = typ.oid)"),
+            "{got}"
+        );
+    }
+
+    #[test]
+    fn other_statements_are_left_as_written() {
+        for sql in [
+            "SELECT 1",
+            "SELECT (SELECT count(*) FROM eleve) AS n",
+            "SELECT x FROM t WHERE x IN (SELECT y FROM u)",
+            "SELECT (SELECT y FROM u GROUP BY y) FROM t",
+            "SELECT (SELECT DISTINCT y FROM u) FROM t",
+            "SELECT (SELECT y + 1 FROM u) FROM t",
+            "not sql at all",
+        ] {
+            assert_eq!(rewrite(sql), sql);
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! What an account sees, enforced where the data is read: the DataFusion session a request or a
+//! SQL connection gets holds only the tables of its account's scope, each already restricted
+//! (rows of its establishments, columns without personal data). A page never "hides" a table
+//! the session has: a `css` account's session has no other CSS's table to ask for.
+//!
+//! | role | tables in its session |
+//! |---|---|
+//! | `ministere` | the shared zone: each canonical table over every CSS (pseudonymous, no personal column) and the aggregate marts with small cells suppressed; never a nominative mart |
+//! | `css` | its CSS's zone: canonical tables, aggregate marts with exact counts; with `nominatif`, also the personal columns, the nominative marts and `quarantaine` |
+//! | `ecole` | the marts of its CSS's zone that have `code_etablissement`, restricted to its establishments; the nominative ones only with `nominatif` |
+//! | `admin` | nothing (it reads the audit log) |
+//!
+//! Building a zone's tables reads the Parquet footers of its files: done once per scope and per
+//! publication of the warehouse ([`Warehouse::publication_stamp`]), then shared by every
+//! session of that scope. A new night is picked up by the next request or statement, and a
+//! statement already running keeps reading the files it planned with (the night keeps replaced
+//! files for a grace period).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use datafusion::catalog::TableProvider;
+use datafusion::common::TableReference;
+use datafusion::prelude::{SessionConfig, SessionContext, col, lit};
+use socle_dictionary::Dictionary;
+use socle_marts::{Project, Publication};
+use socle_warehouse::{QUARANTINE, Warehouse, Zone};
+
+use crate::access::{Account, Role};
+
+/// The column that ties a mart's row to an establishment.
+pub const ETABLISSEMENT: &str = "code_etablissement";
+
+/// An account's scope, as far as data goes (two accounts of one scope share their tables).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub role: Role,
+    pub css: Option<String>,
+    pub etablissements: BTreeSet<String>,
+    pub nominatif: bool,
+}
+
+impl Scope {
+    pub fn of(account: &Account) -> Self {
+        Scope {
+            role: account.role,
+            css: account.css.clone(),
+            etablissements: account.etablissements.iter().cloned().collect(),
+            nominatif: account.nominatif,
+        }
+    }
+
+    /// The warehouse zone the scope reads, if any.
+    pub fn zone(&self) -> Option<Zone> {
+        match self.role {
+            Role::Ministere => Some(Zone::Shared),
+            Role::Css | Role::Ecole => self.css.clone().map(Zone::Css),
+            Role::Admin => None,
+        }
+    }
+
+    /// `shared`, `css:<code>`, `ecole:<code>:<etab>,...` or `none`: the audit's zone.
+    pub fn label(&self) -> String {
+        match (self.role, &self.css) {
+            (Role::Ministere, _) => "shared".to_string(),
+            (Role::Css, Some(c)) => format!("css:{c}"),
+            (Role::Ecole, Some(c)) => format!(
+                "ecole:{c}:{}",
+                self.etablissements.iter().cloned().collect::<Vec<_>>().join(",")
+            ),
+            _ => "none".to_string(),
+        }
+    }
+}
+
+/// The tables of one scope at one publication.
+#[derive(Debug)]
+pub struct ScopeTables {
+    pub stamp: String,
+    pub tables: BTreeMap<String, Arc<dyn TableProvider>>,
+}
+
+impl ScopeTables {
+    /// Whether `name` is a mart this scope may read.
+    pub fn has(&self, name: &str) -> bool {
+        self.tables.contains_key(name)
+    }
+}
+
+/// The warehouse as the server reads it: the dictionary, the pipelines, and the tables of each
+/// scope at the current publication.
+pub struct Catalog {
+    pub warehouse: Warehouse,
+    pub dictionary: Dictionary,
+    pub project: Project,
+    cache: Mutex<HashMap<Scope, Arc<ScopeTables>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScopeError {
+    #[error(transparent)]
+    Warehouse(#[from] socle_warehouse::WarehouseError),
+    #[error(transparent)]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error("{0}")]
+    Marts(String),
+}
+
+/// Session settings of every server session: read-only use, Postgres-like names.
+pub fn session_config() -> SessionConfig {
+    let mut config = SessionConfig::new().with_information_schema(true);
+    // Same reading options as the warehouse's own sessions.
+    config.options_mut().execution.parquet.schema_force_view_types = false;
+    config.options_mut().optimizer.hash_join_single_partition_threshold = 0;
+    config.options_mut().optimizer.hash_join_single_partition_threshold_rows = 0;
+    config
+}
+
+impl Catalog {
+    pub fn new(warehouse: Warehouse, dictionary: Dictionary, project: Project) -> Self {
+        Catalog {
+            warehouse,
+            dictionary,
+            project,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The tables of `scope` at the current publication (built once per publication).
+    pub async fn tables(&self, scope: &Scope) -> Result<Arc<ScopeTables>, ScopeError> {
+        let stamp = self.warehouse.publication_stamp()?;
+        if let Ok(cache) = self.cache.lock()
+            && let Some(t) = cache.get(scope)
+            && t.stamp == stamp
+        {
+            return Ok(Arc::clone(t));
+        }
+        let tables = Arc::new(ScopeTables {
+            tables: self.build(scope).await?,
+            stamp,
+        });
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(scope.clone(), Arc::clone(&tables));
+        }
+        Ok(tables)
+    }
+
+    /// A new session holding exactly the tables of `scope` (and the marts' reference tables).
+    pub async fn session(&self, scope: &Scope) -> Result<(SessionContext, Arc<ScopeTables>), ScopeError> {
+        let tables = self.tables(scope).await?;
+        let ctx = SessionContext::new_with_config(session_config());
+        for (name, provider) in &tables.tables {
+            ctx.register_table(TableReference::bare(name.as_str()), Arc::clone(provider))?;
+        }
+        if scope.role != Role::Admin {
+            // Year lists, course lists and seeds: public reference data the marts' SQL reads.
+            socle_marts::register_reference(&ctx, &self.project).map_err(|e| ScopeError::Marts(e.to_string()))?;
+        }
+        Ok((ctx, tables))
+    }
+
+    /// The names of nominative marts (never outside a `nominatif` account of the CSS).
+    fn nominative(&self) -> BTreeSet<String> {
+        self.project
+            .marts
+            .iter()
+            .filter(|m| m.spec.publication == Publication::Css)
+            .map(|m| m.spec.name.clone())
+            .collect()
+    }
+
+    async fn build(&self, scope: &Scope) -> Result<BTreeMap<String, Arc<dyn TableProvider>>, ScopeError> {
+        let Some(zone) = scope.zone() else {
+            return Ok(BTreeMap::new());
+        };
+        let wh = &self.warehouse;
+        let nominative = self.nominative();
+        let mut out = BTreeMap::new();
+        match scope.role {
+            Role::Admin => {}
+            Role::Ministere => {
+                let schemas = socle_warehouse::entity_schemas(&self.dictionary.entities);
+                let ctx = wh.session(zone, &schemas).await?;
+                for (name, provider) in registered(&ctx).await? {
+                    // The shared zone never holds a nominative mart; refuse one by name anyway.
+                    if !nominative.contains(&name) && name != QUARANTINE {
+                        out.insert(name, provider);
+                    }
+                }
+            }
+            Role::Css => {
+                let schemas = socle_warehouse::entity_schemas(&self.dictionary.entities);
+                let ctx = wh.session(zone, &schemas).await?;
+                let entities: BTreeMap<&str, _> = self
+                    .dictionary
+                    .entities
+                    .iter()
+                    .map(|e| (e.name.as_str(), e.arrow_schema()))
+                    .collect();
+                for (name, provider) in registered(&ctx).await? {
+                    if scope.nominatif {
+                        out.insert(name, provider);
+                        continue;
+                    }
+                    if name == QUARANTINE || nominative.contains(&name) {
+                        continue;
+                    }
+                    match entities.get(name.as_str()) {
+                        // A canonical table: only the columns the shared zone may hold.
+                        Some(full) => {
+                            let keep: Vec<String> = socle_warehouse::shared_schema(full)
+                                .fields()
+                                .iter()
+                                .map(|f| f.name().clone())
+                                .filter(|f| provider.schema().index_of(f).is_ok())
+                                .collect();
+                            let cols: Vec<&str> = keep.iter().map(String::as_str).collect();
+                            let view = ctx.read_table(provider)?.select_columns(&cols)?.into_view();
+                            out.insert(name, view);
+                        }
+                        None => {
+                            out.insert(name, provider);
+                        }
+                    }
+                }
+            }
+            Role::Ecole => {
+                let ctx = wh.marts_session(zone).await?;
+                let etabs: Vec<_> = scope.etablissements.iter().map(|e| lit(e.as_str())).collect();
+                for (name, provider) in registered(&ctx).await? {
+                    if nominative.contains(&name) && !scope.nominatif {
+                        continue;
+                    }
+                    if provider.schema().index_of(ETABLISSEMENT).is_err() {
+                        continue;
+                    }
+                    let view = ctx
+                        .read_table(provider)?
+                        .filter(col(ETABLISSEMENT).in_list(etabs.clone(), false))?
+                        .into_view();
+                    out.insert(name, view);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Every table of the default schema of `ctx`, by name.
+async fn registered(ctx: &SessionContext) -> Result<Vec<(String, Arc<dyn TableProvider>)>, ScopeError> {
+    let Some(schema) = ctx.catalog("datafusion").and_then(|c| c.schema("public")) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for name in schema.table_names() {
+        if let Some(t) = schema.table(&name).await? {
+            out.push((name, t));
+        }
+    }
+    Ok(out)
+}
