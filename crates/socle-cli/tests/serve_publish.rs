@@ -12,7 +12,7 @@ use socle_serve::Role;
 use socle_serve::scope::{Catalog, Scope};
 
 fn catalog(wh: &std::path::Path) -> Catalog {
-    let dict = socle_dictionary::Dictionary::load(&root().join("schemas")).unwrap();
+    let dict = socle_dictionary::Dictionary::load(root().join("schemas")).unwrap();
     let (project, problems) = socle_marts::load(&root().join("pipelines")).unwrap();
     assert!(problems.is_empty(), "{problems:?}");
     Catalog::new(socle_warehouse::Warehouse::open(wh).unwrap(), dict, project)

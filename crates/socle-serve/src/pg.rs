@@ -266,13 +266,16 @@ impl StartupHandler for Startup {
     }
 }
 
+/// The account's session service of a connection and the publication stamp it was built on.
+type SharedSession = Arc<Mutex<Option<(String, Arc<DfSessionService>)>>>;
+
 /// The statements of one connection.
 struct Queries {
     server: Arc<Server>,
     client: SocketAddr,
     /// The session service of the account, with the publication stamp it was built on; shared
     /// with the connection's extended-protocol parser.
-    session: Arc<Mutex<Option<(String, Arc<DfSessionService>)>>>,
+    session: SharedSession,
 }
 
 /// What a statement is run as.

@@ -234,8 +234,7 @@ impl MartsTransaction {
             &[],
             (self.warehouse.failpoint(), MARTS_MANIFEST),
             || manifest::write_json_atomic(&layout::marts_manifest_path(root), &manifest, &self.run_id),
-            &old,
-            self.warehouse.replaced_grace(),
+            (&old, self.warehouse.replaced_grace()),
         )?;
         tracing::info!(
             run_id = %self.run_id,

@@ -349,8 +349,7 @@ impl CssTransaction {
             &self.reports,
             (self.failpoint.as_deref(), &self.code_css),
             || manifest::write_json_atomic(&manifest_path, &manifest, &self.run_id),
-            &old,
-            warehouse.replaced_grace(),
+            (&old, warehouse.replaced_grace()),
         )?;
         tracing::info!(
             code_css = %self.code_css,

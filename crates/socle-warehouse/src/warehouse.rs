@@ -445,8 +445,7 @@ impl Warehouse {
             &[],
             (self.failpoint.as_deref(), MARTS_MANIFEST),
             || manifest::write_json_atomic(&layout::marts_manifest_path(&self.root), &manifest, run_id),
-            &old,
-            self.grace,
+            (&old, self.grace),
         )?;
         tracing::info!(
             run_id,
@@ -636,8 +635,7 @@ pub(crate) fn publish(
     replaceable: &[String],
     (failpoint, code): (Option<&str>, &str),
     write_manifest: impl FnOnce() -> Result<(), WarehouseError>,
-    old_files: &[String],
-    grace: Duration,
+    (old_files, grace): (&[String], Duration),
 ) -> Result<(), WarehouseError> {
     failpoint::hit(failpoint, "staged", code)?;
     // (1) Move. Check first that nothing published would be overwritten.

@@ -14,8 +14,17 @@ use super::{load, socle_command, text};
 /// The password of every test account.
 pub const PASSWORD: &str = "mot de passe de test 123";
 
-/// The test accounts: name, role, css, etablissements, nominatif.
-pub const ACCOUNTS: &[(&str, &str, Option<&str>, &[&str], bool)] = &[
+/// A test account: name, role, css, etablissements, nominatif.
+pub type TestAccount = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static [&'static str],
+    bool,
+);
+
+/// The test accounts.
+pub const ACCOUNTS: &[TestAccount] = &[
     ("analyste", "ministere", None, &[], false),
     ("css866", "css", Some("866000"), &[], false),
     ("css866n", "css", Some("866000"), &[], true),
