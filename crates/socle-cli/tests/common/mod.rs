@@ -45,6 +45,11 @@ pub fn load_command(exports: &Path, warehouse: &Path, extra: &[&str]) -> Command
         "--demo-key",
     ])
     .args(extra);
+    // The tests check that a run leaves only the files its manifests list: replaced files are
+    // deleted at once unless the test sets the grace itself (serve_publish.rs tests it).
+    if !extra.contains(&"--keep-replaced-minutes") {
+        c.args(["--keep-replaced-minutes", "0"]);
+    }
     c
 }
 
