@@ -171,11 +171,23 @@ impl Driver {
             .unwrap()
     }
 
+    /// Waits until the JavaScript condition `js` holds on a loaded page: a click that submits a
+    /// form returns before the next page is there.
+    fn wait_for(&self, js: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let check = format!("return document.readyState === 'complete' && Boolean({js});");
+        while self.cmd("POST", "/execute/sync", Some(json!({"script": check, "args": []}))) != Ok(json!(true)) {
+            assert!(Instant::now() < deadline, "the page never showed {js}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn sign_in(&self, base: &str, user: &str) {
         self.go(&format!("{base}/connexion"));
         self.type_in("#utilisateur", user);
         self.type_in("#mot_de_passe", PASSWORD);
         self.click("#se-connecter");
+        self.wait_for("!location.pathname.startsWith('/connexion')");
         let title = self.script("return document.querySelector('h1').textContent");
         assert_eq!(title, "Tableaux de bord", "sign-in of {user}");
     }
@@ -223,6 +235,7 @@ fn a_person_signs_in_reads_a_dashboard_filters_downloads_and_stays_in_scope() {
     // Change a filter with the drop-down, as a person does.
     d.click("#filtre-etape option[value='final']");
     d.click("#filtrer");
+    d.wait_for("location.search.includes('etape=final')");
     let etapes = d.script(
         "const h=[...document.querySelectorAll('#donnees thead th')].map(t=>t.getAttribute('title')).indexOf('etape');\
          return [...new Set([...document.querySelectorAll('#donnees tbody tr')].map(tr=>tr.children[h].textContent))];",
