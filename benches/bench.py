@@ -12,7 +12,7 @@ For a scale, on the same machine and in the same run:
    benches/duckdb/nuit.sql over the same raw exports (GPI CSS only: the script reads no Mozaïk);
    each in a child process whose peak resident memory comes from os.wait4 (ru_maxrss);
 3. the marts over Socle's own warehouse (the last night's): DataFusion through
-   `socle bench queries --json`, DuckDB with the same SQL (`socle bench sql`: every mart in
+   `socle-bench queries --json`, DuckDB with the same SQL (`socle-bench sql`: every mart in
    dependency order, parameters filled in, and the reference tables and seeds as Parquet) over
    the Parquet files the manifests list, rebuild and reads, cold and warm. Marts of
    `source: css` run in each CSS's own zone in Socle: n/a on the DuckDB side (with the reason);
@@ -21,7 +21,7 @@ For a scale, on the same machine and in the same run:
 
 Python 3.11 standard library plus the `duckdb` module (pip install duckdb). No SQL is written
 here besides the glue of the DuckDB side (views over the manifests' files, materialising a
-query's result, counting rows): the marts' SQL comes from `socle bench sql` (pipelines/marts),
+query's result, counting rows): the marts' SQL comes from `socle-bench sql` (pipelines/marts),
 the DuckDB night from benches/duckdb/nuit.sql and its `taux_reussite` from
 benches/duckdb/taux_reussite.sql (the DuckDB side's SQL of the same definition: Socle's mart is
 a view of `reussite`, which reads tables the DuckDB night does not build).
@@ -86,7 +86,7 @@ class BenchError(Exception):
 
 def stats(values: list[float]) -> dict:
     """Median (mean of the two middle values for an even count), p95 (nearest rank: the smallest
-    value with at least 95% of the values at or below it), min and max; as `socle bench`."""
+    value with at least 95% of the values at or below it), min and max; as `socle-bench`."""
     if not values:
         return {"median": None, "p95": None, "min": None, "max": None, "n": 0}
     v = sorted(values)
@@ -97,7 +97,7 @@ def stats(values: list[float]) -> dict:
 
 
 def ms_stats(seconds: list[float]) -> dict:
-    """`stats` in milliseconds with the key names of `socle bench queries --json`."""
+    """`stats` in milliseconds with the key names of `socle-bench queries --json`."""
     s = stats([x * 1000.0 for x in seconds])
     return {"median_ms": s["median"], "p95_ms": s["p95"], "min_ms": s["min"], "max_ms": s["max"]}
 
@@ -437,17 +437,17 @@ def css_zone_files(files: list[str], code: str) -> list[str]:
     return [f for f in files if f"/css/{code}/" in f.replace(os.sep, "/")]
 
 
-def socle_sql(socle: Path, out: Path, pipelines: Path, warehouse: Path) -> list[dict]:
-    """`socle bench sql --out OUT`: the marts in dependency order (marts.json) and the reference
+def socle_sql(bench: Path, out: Path, pipelines: Path, warehouse: Path) -> list[dict]:
+    """`socle-bench sql --out OUT`: the marts in dependency order (marts.json) and the reference
     tables, seeds (and `nuits`, the warehouse's night of each CSS) and shared-zone schemas as
     Parquet, under OUT."""
     r = subprocess.run(
-        [str(socle), "bench", "sql", "--out", str(out), "--pipelines", str(pipelines),
+        [str(bench), "sql", "--out", str(out), "--pipelines", str(pipelines),
          "--schemas", str(REPO / "schemas"), "--warehouse", str(warehouse)],
         cwd=REPO, capture_output=True, text=True,
     )
     if r.returncode != 0 or not (out / "marts.json").exists():
-        raise BenchError(f"socle bench sql failed (exit {r.returncode}):\n{r.stderr[-3000:]}")
+        raise BenchError(f"socle-bench sql failed (exit {r.returncode}):\n{r.stderr[-3000:]}")
     return json.loads((out / "marts.json").read_text())
 
 
@@ -494,9 +494,9 @@ def with_dependencies(models: list[dict], name: str) -> list[dict]:
 
 
 def duckdb_marts(warehouse: Path, spec_dir: Path, marts: list[dict], runs: int, threads: int, css_for: dict[str, str]) -> dict:
-    """Rebuild and read latency of each mart in DuckDB, in the shape of `socle bench queries`.
+    """Rebuild and read latency of each mart in DuckDB, in the shape of `socle-bench queries`.
 
-    `marts`: `socle bench sql`'s marts.json (dependency order), whose reference tables and seeds
+    `marts`: `socle-bench sql`'s marts.json (dependency order), whose reference tables and seeds
     are the Parquet files under `spec_dir/reference`. A `source: shared` mart is rebuilt over the
     shared zone's canonical tables after the marts it reads (each created as a table, as Socle's
     build registers each result); a `source: css` mart is n/a (it runs in each CSS's own zone)."""
@@ -509,7 +509,7 @@ def duckdb_marts(warehouse: Path, spec_dir: Path, marts: list[dict], runs: int, 
 
     def base_session():
         con = duck_connect(threads)
-        # The pipelines' SQL functions (taux) as DuckDB macros, written by `socle bench sql`.
+        # The pipelines' SQL functions (taux) as DuckDB macros, written by `socle-bench sql`.
         for statement in filter(str.strip, functions.split(";")):
             con.execute(statement)
         for name, files in tables.items():
@@ -776,21 +776,26 @@ def prepare_exports(scale: str, data: Path, socle: Path) -> Path:
     return exports
 
 
-def socle_binary(given: Path | None) -> Path:
-    if given:
-        return given.resolve()
-    print("building socle: cargo build --release -p socle-cli", file=sys.stderr)
-    subprocess.run(["cargo", "build", "--release", "-p", "socle-cli"], cwd=REPO, check=True)
-    return REPO / "target" / "release" / "socle"
+def socle_binaries(socle: Path | None, bench: Path | None) -> tuple[Path, Path]:
+    """The `socle` binary and the benchmark helper `socle-bench` (benches/socle-bench): those
+    given, else a release build of both (`socle-bench` beside a given `socle` when present)."""
+    if socle and not bench and (socle.parent / "socle-bench").exists():
+        bench = socle.parent / "socle-bench"
+    if socle and bench:
+        return socle.resolve(), bench.resolve()
+    print("building socle: cargo build --release -p socle-cli -p socle-bench", file=sys.stderr)
+    subprocess.run(["cargo", "build", "--release", "-p", "socle-cli", "-p", "socle-bench"], cwd=REPO, check=True)
+    release = REPO / "target" / "release"
+    return (socle or release / "socle").resolve(), (bench or release / "socle-bench").resolve()
 
 
-def check_socle(socle: Path) -> None:
+def check_socle(socle: Path, bench: Path) -> None:
     help_run = subprocess.run([str(socle), "run", "--help"], capture_output=True, text=True, cwd=REPO)
     if "--summary-json" not in help_run.stdout:
         raise BenchError(f"{socle} has no `run --summary-json`: build the current tree (cargo build --release -p socle-cli)")
-    help_bench = subprocess.run([str(socle), "bench", "--help"], capture_output=True, text=True, cwd=REPO)
+    help_bench = subprocess.run([str(bench), "--help"], capture_output=True, text=True, cwd=REPO)
     if not re.search(r"^\s+sql\b", help_bench.stdout, re.M):
-        raise BenchError(f"{socle} has no `bench sql`: build the current tree (cargo build --release -p socle-cli)")
+        raise BenchError(f"{bench} has no `sql`: build the current tree (cargo build --release -p socle-bench)")
 
 
 def socle_night(socle: Path, exports: Path, warehouse: Path, work: Path, i: int, pipelines: Path) -> dict:
@@ -890,8 +895,8 @@ def ratio_stats(pairs: list[tuple[float, float]]) -> dict:
 
 def run_bench(a) -> dict:
     data = a.data.resolve()
-    socle = socle_binary(a.socle)
-    check_socle(socle)
+    socle, bench = socle_binaries(a.socle, a.socle_bench)
+    check_socle(socle, bench)
     exports = prepare_exports(a.scale, data, socle).resolve()
     base = data / a.scale
     base.mkdir(parents=True, exist_ok=True)
@@ -912,22 +917,22 @@ def run_bench(a) -> dict:
             duck_runs.append(duckdb_run(exports, duck_out, work, i, threads))
 
     # Marts over the last night's warehouse.
-    print("marts: socle bench queries", file=sys.stderr)
+    print("marts: socle-bench queries", file=sys.stderr)
     df_json = work / "datafusion-queries.json"
     r = subprocess.run(
-        [str(socle), "bench", "queries", "--warehouse", str(warehouse), "--runs", str(a.query_runs), "--json", str(df_json),
+        [str(bench), "queries", "--warehouse", str(warehouse), "--runs", str(a.query_runs), "--json", str(df_json),
          "--pipelines", str(pipelines)],
         cwd=REPO, capture_output=True, text=True,
     )
     if r.returncode == 0 and df_json.exists():
         datafusion = json.loads(df_json.read_text())
     else:
-        datafusion = {"error": f"socle bench queries failed (exit {r.returncode}): {r.stderr[-2000:]}"}
+        datafusion = {"error": f"socle-bench queries failed (exit {r.returncode}): {r.stderr[-2000:]}"}
     duck_marts = None
     if not a.skip_duckdb:
-        print("marts: socle bench sql, duckdb", file=sys.stderr)
+        print("marts: socle-bench sql, duckdb", file=sys.stderr)
         spec_dir = work / "sql"
-        marts = socle_sql(socle, spec_dir, pipelines, warehouse)
+        marts = socle_sql(bench, spec_dir, pipelines, warehouse)
         css_for = {}
         for m in datafusion.get("marts", []):
             for rd in m.get("read", []):
@@ -1211,7 +1216,7 @@ def markdown(res: dict) -> str:
             L.append("")
             L.append(f"{c['note']}: {', '.join(c['excluded_css'])}.")
         L.append("")
-    L.append("## Marts over Socle's warehouse: DataFusion (`socle bench queries`) and DuckDB")
+    L.append("## Marts over Socle's warehouse: DataFusion (`socle-bench queries`) and DuckDB")
     L.append("")
     df = res.get("datafusion_marts", {})
     if "error" in df:
@@ -1304,7 +1309,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--runs", type=int, default=5, help="nights per engine (default 5)")
     p.add_argument("--query-runs", type=int, default=20, help="timed runs of each mart query (default 20)")
     p.add_argument("--data", type=Path, default=Path("/work/bench-data"), help="exports, warehouses and DuckDB outputs (outside the repository)")
-    p.add_argument("--socle", type=Path, help="the socle binary (default: cargo build --release -p socle-cli, target/release/socle)")
+    p.add_argument("--socle", type=Path, help="the socle binary (default: cargo build --release -p socle-cli -p socle-bench, target/release/socle)")
+    p.add_argument("--socle-bench", type=Path, help="the benchmark helper (default: socle-bench beside --socle, else built as above)")
     p.add_argument("--out", type=Path, default=REPO / "benches" / "results", help="where the JSON and Markdown results go")
     p.add_argument("--skip-duckdb", action="store_true", help="Socle only (no DuckDB night, no DuckDB marts)")
     p.add_argument("--pipelines", type=Path, default=REPO / "pipelines", help="the marts and seeds (default: pipelines/)")

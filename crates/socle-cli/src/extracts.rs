@@ -10,7 +10,7 @@
 use anyhow::{Context, Result, bail};
 use socle_core::SchoolYear;
 use socle_dictionary::Dictionary;
-use socle_extracts::{BuildContext, BuildRequest, Extract, Outcome, PROVINCE, UnitReport};
+use socle_extracts::{BuildContext, BuildRequest, Extract, UnitReport};
 use socle_warehouse::Warehouse;
 use std::path::{Path, PathBuf};
 
@@ -38,22 +38,7 @@ enum ExtractsCommand {
 }
 
 #[derive(clap::Args)]
-#[command(after_long_help = "\
-Each unit (the extract for one CSS and one school year, or for the province and one year) is
-validated first: the built-in rules of each field (required, domain, registry, max_length, what
-the layout can hold), the key, the row rules and the set rules of the YAML. When one fails,
-nothing of that unit is written and the report names the rule, field, line and key (never a
-personal value); the other units go on. Otherwise the unit's files are written atomically in
-  <out>/<extract>/<code_css|province>/<annee>/versions/<build id>/
-with manifest.json (version, warehouse runs read, SHA-256 and rows of each file, validation
-summary, status provisoire), the XLSX copy for the person who signs it, and diff.json (rows
-added, removed and changed since the last submitted version). COURANTE names the last build.
-
-Exit status: 0 every unit written (or nothing to build), 1 a unit refused or bad usage.
-
-Examples:
-  socle extracts build declaration_30_septembre --css 866000 --year 2025-2026
-  socle extracts submit declaration_30_septembre --css 866000 --year 2025-2026 --by mtremblay")]
+#[command(after_long_help = socle_extracts::BUILD_HELP)]
 pub struct BuildArgs {
     /// The extract (see `socle extracts list`), or `all`.
     name: String,
@@ -109,7 +94,7 @@ pub async fn extracts(a: ExtractsArgs) -> Result<u8> {
 }
 
 /// The extracts of `pipelines`, refusing a definition with problems (run `socle check`).
-pub fn load_extracts(pipelines: &Path, schemas: &Path) -> Result<Vec<Extract>> {
+fn load_extracts(pipelines: &Path, schemas: &Path) -> Result<Vec<Extract>> {
     let dict = Dictionary::load(schemas).with_context(|| format!("loading the dictionary {}", schemas.display()))?;
     let (extracts, problems) = socle_extracts::load(pipelines, &socle_extracts::personal_columns(&dict))
         .with_context(|| format!("reading {}", pipelines.join(socle_extracts::EXTRACTS_DIR).display()))?;
@@ -125,13 +110,6 @@ pub fn load_extracts(pipelines: &Path, schemas: &Path) -> Result<Vec<Extract>> {
     Ok(extracts)
 }
 
-fn who(by: Option<&str>) -> String {
-    match by {
-        Some(n) if !n.trim().is_empty() => n.trim().to_string(),
-        _ => socle_warehouse::default_who(),
-    }
-}
-
 fn list(pipelines: &Path, schemas: &Path) -> Result<()> {
     let extracts = load_extracts(pipelines, schemas)?;
     if extracts.is_empty() {
@@ -141,25 +119,7 @@ fn list(pipelines: &Path, schemas: &Path) -> Result<()> {
         );
         return Ok(());
     }
-    let width = extracts.iter().map(|e| e.spec.name.len()).max().unwrap_or(0);
-    for e in &extracts {
-        let zone = match e.spec.zone {
-            socle_extracts::spec::ExtractZone::Css => "css",
-            socle_extracts::spec::ExtractZone::Shared => "province",
-        };
-        let layout = match e.spec.layout.kind {
-            socle_extracts::spec::LayoutKind::Csv => "csv",
-            socle_extracts::spec::LayoutKind::FixedWidth => "largeur fixe",
-            socle_extracts::spec::LayoutKind::Xml => "xml",
-        };
-        println!(
-            "{:<width$}  {zone:<8}  {layout:<12}  v{:<6}  {}{}",
-            e.spec.name,
-            e.spec.version,
-            e.spec.title,
-            if e.holds_identifying_data() { " (nominatif)" } else { "" }
-        );
-    }
+    print!("{}", socle_extracts::list_text(&extracts));
     Ok(())
 }
 
@@ -199,87 +159,22 @@ async fn build(a: BuildArgs) -> Result<u8> {
         css: a.css.clone(),
         year,
     };
-    let reports = build_all(
-        &wh,
-        &a.pipelines,
-        &a.schemas,
-        a.out.as_deref(),
-        a.by.as_deref(),
-        &selected,
-        &request,
-    )
-    .await?;
-    Ok(if reports.iter().any(UnitReport::failed) { 1 } else { 0 })
-}
-
-/// Builds `selected` and prints one report per unit; what `socle run --extracts` calls too.
-pub async fn build_all(
-    wh: &Warehouse,
-    pipelines: &Path,
-    schemas: &Path,
-    out: Option<&Path>,
-    by: Option<&str>,
-    selected: &[&Extract],
-    request: &BuildRequest,
-) -> Result<Vec<UnitReport>> {
-    let dict = Dictionary::load(schemas)?;
-    let (project, _) = socle_marts::load(pipelines)?;
+    let dict = Dictionary::load(&a.schemas)?;
+    let (project, _) = socle_marts::load(&a.pipelines)?;
     let cx = BuildContext {
-        warehouse: wh,
+        warehouse: &wh,
         project: &project,
         dictionary: &dict,
-        out: out
-            .map(Path::to_path_buf)
+        out: a
+            .out
             .unwrap_or_else(|| wh.root().join(socle_extracts::WAREHOUSE_EXTRACTS_DIR)),
-        by: who(by),
+        by: socle_warehouse::who_or_default(a.by.as_deref()),
     };
-    let reports = socle_extracts::build(&cx, selected, request).await?;
+    let reports = socle_extracts::build(&cx, &selected, &request).await?;
     for r in &reports {
-        print_report(r);
+        println!("{r}");
     }
-    Ok(reports)
-}
-
-fn print_report(r: &UnitReport) {
-    let annee = r.annee.as_deref().unwrap_or("-");
-    match &r.outcome {
-        Outcome::Built { dir, rows, diff, .. } => {
-            let d = match &diff.against {
-                Some(id) => format!(
-                    "depuis la version transmise {id}: {} ajoutée(s), {} retirée(s), {} modifiée(s)",
-                    diff.added, diff.removed, diff.changed
-                ),
-                None => "aucune version transmise encore".to_string(),
-            };
-            println!(
-                "{} {} {annee}: {rows} ligne(s) écrites (provisoire) dans {}; {d}",
-                r.extract,
-                r.unit,
-                dir.display()
-            );
-        }
-        Outcome::Refused { failures, counts } => {
-            println!(
-                "{} {} {annee}: REFUSÉ, rien n'est écrit pour cette unité ({} règle(s) en échec: {})",
-                r.extract,
-                r.unit,
-                counts.len(),
-                counts
-                    .iter()
-                    .map(|c| format!("{} {} ligne(s)", c.name, c.failures))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            for f in failures {
-                println!("    {} {} {annee}: {f}", r.extract, r.unit);
-            }
-        }
-        Outcome::NoRows { reason } => println!("{} {} {annee}: rien à écrire: {reason}", r.extract, r.unit),
-        Outcome::Error { message } => println!(
-            "{} {} {annee}: ÉCHEC, rien n'est écrit pour cette unité: {message}",
-            r.extract, r.unit
-        ),
-    }
+    Ok(if reports.iter().any(UnitReport::failed) { 1 } else { 0 })
 }
 
 fn submit(a: SubmitArgs) -> Result<()> {
@@ -290,29 +185,20 @@ fn submit(a: SubmitArgs) -> Result<()> {
     let year = SchoolYear::parse(&a.year)
         .with_context(|| format!("invalid school year {:?}: expected 2024-2025 or 2024", a.year))?
         .to_string();
-    let unit = match (extract.spec.zone, &a.css) {
-        (socle_extracts::spec::ExtractZone::Css, Some(c)) => c.clone(),
-        (socle_extracts::spec::ExtractZone::Css, None) => bail!("{} is built per CSS: add --css CODE", a.name),
-        (socle_extracts::spec::ExtractZone::Shared, None) => PROVINCE.to_string(),
-        (socle_extracts::spec::ExtractZone::Shared, Some(_)) => {
-            bail!("{} is a province extract: no --css", a.name)
-        }
-    };
+    let unit = extract.unit_for(a.css.as_deref()).map_err(anyhow::Error::msg)?;
     let wh = open_warehouse(&a.warehouse)?;
     let out = a
         .out
         .clone()
         .unwrap_or_else(|| wh.root().join(socle_extracts::WAREHOUSE_EXTRACTS_DIR));
-    let m = socle_extracts::submit(&wh, &out, extract, &unit, &year, &who(a.by.as_deref()))?;
-    println!(
-        "{} {} {}: version {} transmise le {} par {} ({} ligne(s)); elle ne sera plus modifiée",
-        m.extract,
-        m.unit,
-        m.annee_scolaire,
-        m.build_id,
-        m.submitted_at.as_deref().unwrap_or_default(),
-        m.submitted_by.as_deref().unwrap_or_default(),
-        m.files.first().and_then(|f| f.rows).unwrap_or(0)
-    );
+    let m = socle_extracts::submit(
+        &wh,
+        &out,
+        extract,
+        &unit,
+        &year,
+        &socle_warehouse::who_or_default(a.by.as_deref()),
+    )?;
+    println!("{}", socle_extracts::submitted_text(&m));
     Ok(())
 }

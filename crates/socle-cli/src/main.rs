@@ -2,7 +2,6 @@
 //! calls the crates (connectors, transform, warehouse, marts, fixtures).
 
 mod audit;
-mod bench;
 mod dashboards;
 mod extracts;
 mod logging;
@@ -47,8 +46,6 @@ enum Command {
     Run(run::RunArgs),
     /// Run SQL over the warehouse (shared zone by default, a CSS's own zone with --css).
     Query(query::QueryArgs),
-    /// Measure the warehouse: `bench queries` times each mart's rebuild and reads; `bench sql` writes the marts' SQL and reference tables for another engine.
-    Bench(bench::BenchArgs),
     /// Export the marts for dashboards and spreadsheets: `list` them, `export` one to CSV, Excel
     /// (xlsx) or Parquet from the shared zone or a CSS's own zone.
     Dashboards(dashboards::DashboardsArgs),
@@ -150,7 +147,6 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => run::run(args, cli.log_format).await,
             Command::Query(args) => query::query(args).await.map(|_| 0),
-            Command::Bench(args) => bench::bench(args).await.map(|_| 0),
             Command::Dashboards(args) => dashboards::dashboards(args).await.map(|_| 0),
             Command::Extracts(args) => extracts::extracts(args).await,
             Command::Status(args) => status::status(args),
@@ -182,71 +178,16 @@ fn main() -> ExitCode {
 }
 
 async fn check(schemas: PathBuf, pipelines: PathBuf) -> Result<u8> {
-    let dict = Dictionary::load(&schemas)?;
-    let mut problems: Vec<String> = dict.validate().iter().map(|p| p.to_string()).collect();
-    let (project, mart_problems) = socle_marts::load(&pipelines)?;
-    problems.extend(mart_problems.iter().map(|p| p.to_string()));
-    // Plan every mart against empty tables of its zone: the shared-zone schemas of the
-    // dictionary, or a CSS zone's full schemas and its quarantine.
-    let shared = datafusion::prelude::SessionContext::new();
-    let css = datafusion::prelude::SessionContext::new();
-    for e in &dict.entities {
-        for (ctx, schema) in [(&shared, e.shared_arrow_schema()), (&css, e.arrow_schema())] {
-            let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?;
-            ctx.register_table(e.name.as_str(), std::sync::Arc::new(table))?;
-        }
+    let c = socle_pipeline::check_project(&schemas, &pipelines).await?;
+    if c.problems.is_empty() {
+        println!("OK: {}", c.checked);
+        return Ok(0);
     }
-    let quarantine = datafusion::datasource::MemTable::try_new(socle_transform::quarantine_schema(), vec![vec![]])?;
-    css.register_table(socle_warehouse::QUARANTINE, std::sync::Arc::new(quarantine))?;
-    for ctx in [&shared, &css] {
-        socle_marts::register_reference(ctx, &project)?;
-        socle_marts::register_nights(ctx, &[])?;
+    for p in &c.problems {
+        println!("{p}");
     }
-    problems.extend(
-        socle_marts::check(&project, &shared, &css)
-            .await
-            .iter()
-            .map(|p| p.to_string()),
-    );
-    // The extracts, planned on the same sessions (the marts and intermediate models are
-    // registered there, empty, by the marts' check).
-    // A CSS's zone holds every mart (its own rows), whatever zone built it.
-    for m in project.models() {
-        let name = m.spec.name.as_str();
-        if !css.table_exist(name)?
-            && shared.table_exist(name)?
-            && let Ok(provider) = shared.table_provider(name).await
-        {
-            css.register_table(name, provider)?;
-        }
-    }
-    let (extracts, extract_problems) = socle_extracts::load(&pipelines, &socle_extracts::personal_columns(&dict))?;
-    problems.extend(extract_problems.iter().map(|p| p.to_string()));
-    problems.extend(
-        socle_extracts::check(&extracts, &shared, &css)
-            .await
-            .iter()
-            .map(|p| p.to_string()),
-    );
-    let marts = &project.marts;
-    if problems.is_empty() {
-        println!(
-            "OK: dictionary {} ({} entities, {} sources, {} CSS profiles), {} marts, {} extracts",
-            dict.version,
-            dict.entities.len(),
-            dict.sources.len(),
-            dict.css.len(),
-            marts.len(),
-            extracts.len()
-        );
-        Ok(0)
-    } else {
-        for p in &problems {
-            println!("{p}");
-        }
-        eprintln!("{} problem(s) found", problems.len());
-        Ok(1)
-    }
+    eprintln!("{} problem(s) found", c.problems.len());
+    Ok(1)
 }
 
 fn generate(a: GenerateArgs) -> Result<()> {
@@ -254,25 +195,6 @@ fn generate(a: GenerateArgs) -> Result<()> {
         Dictionary::load(&a.schemas).with_context(|| format!("loading the dictionary from {}", a.schemas.display()))?;
     if !(0.0..=0.5).contains(&a.bad_rate) {
         bail!("--bad-rate must be between 0 and 0.5");
-    }
-    let mut conventions = std::collections::BTreeMap::new();
-    for (code, p) in &dict.css {
-        let mut c = socle_fixtures::ConventionOverrides {
-            encoding: match p.encodage {
-                socle_dictionary::Encoding::Auto => None,
-                socle_dictionary::Encoding::Utf8 => Some(socle_fixtures::Encoding::Utf8),
-                socle_dictionary::Encoding::Windows1252 => Some(socle_fixtures::Encoding::Windows1252),
-            },
-            ..Default::default()
-        };
-        // The CSS's own codes, inverted: canonical -> what the CSS writes.
-        for (local, status) in &p.valeurs_speciales_resultat {
-            c.special_values.entry(status.clone()).or_insert_with(|| local.clone());
-        }
-        for (local, canonical) in &p.cours {
-            c.course_codes.entry(canonical.clone()).or_insert_with(|| local.clone());
-        }
-        conventions.insert(code.clone(), c);
     }
     let mut opts = socle_fixtures::GenerateOptions::default_for(a.out.clone());
     opts.css = a.css;
@@ -283,7 +205,7 @@ fn generate(a: GenerateArgs) -> Result<()> {
     opts.night = a.night;
     opts.bad_rate = a.bad_rate;
     opts.truth = a.truth;
-    opts.conventions = conventions;
+    opts.conventions = socle_fixtures::ConventionOverrides::of_dictionary(&dict);
     opts.mozaik = a
         .mozaik
         .as_deref()

@@ -5,9 +5,8 @@
 
 use anyhow::{Context, Result, bail};
 use socle_dictionary::Dictionary;
-use socle_export::{AtomicFile, DataSheet, Workbook};
+use socle_export::AtomicFile;
 use socle_warehouse::{Warehouse, Zone};
-use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq, Debug)]
@@ -76,8 +75,8 @@ pub async fn personne(a: PersonneArgs) -> Result<()> {
 
     let mut file = AtomicFile::create(&a.output)?;
     match format {
-        PersonneFormat::Json => write_json(&mut file, &record)?,
-        PersonneFormat::Xlsx => write_xlsx(&mut file, &record)?,
+        PersonneFormat::Json => record.write_json(&mut file)?,
+        PersonneFormat::Xlsx => record.write_xlsx(&mut file)?,
     }
     file.sync()?;
     // Audited before the file appears: no access without its audit line.
@@ -110,31 +109,5 @@ pub async fn personne(a: PersonneArgs) -> Result<()> {
             a.output.display()
         );
     }
-    Ok(())
-}
-
-/// `{"code_css": ..., "extrait_le": ..., "lignes": N, "tables": {"eleve": [{...}], ...}}`.
-fn write_json(sink: impl Write, record: &socle_pipeline::PersonRecord) -> Result<()> {
-    let mut tables = serde_json::Map::new();
-    for (name, (_, batches)) in &record.tables {
-        tables.insert(name.clone(), socle_export::json_rows(batches)?);
-    }
-    let doc = serde_json::json!({
-        "code_css": record.code_css,
-        "extrait_le": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "lignes": record.rows(),
-        "tables": tables,
-    });
-    socle_export::write_json_document(sink, &doc)?;
-    Ok(())
-}
-
-/// One sheet per table, typed as the dashboards' sheets are.
-fn write_xlsx(sink: impl Write + Send, record: &socle_pipeline::PersonRecord) -> Result<()> {
-    let mut book = Workbook::new();
-    for (name, (schema, batches)) in &record.tables {
-        book.add_data_sheet(DataSheet::new(name, schema), batches)?;
-    }
-    book.save(sink)?;
     Ok(())
 }

@@ -9,10 +9,9 @@ use anyhow::{Context, Result, bail};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use socle_dictionary::Dictionary;
-use socle_export::CsvOptions;
+use socle_export::ResultFormat;
+use socle_session::ZoneSessions;
 use socle_warehouse::{Warehouse, Zone};
-use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -24,8 +23,8 @@ pub struct QueryArgs {
     /// Query this CSS's own zone (its staff's view, with personal data) instead of the shared zone.
     #[arg(long)]
     css: Option<String>,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    format: OutputFormat,
+    #[arg(long, value_parser = ResultFormat::from_arg, default_value = "table", value_name = "table|csv|json|parquet")]
+    format: ResultFormat,
     /// Write the result to this file instead of standard output.
     #[arg(long)]
     output: Option<PathBuf>,
@@ -44,29 +43,6 @@ pub struct QueryArgs {
     allow_files: bool,
 }
 
-#[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
-enum OutputFormat {
-    Table,
-    Csv,
-    Json,
-    Parquet,
-}
-
-/// Entity name -> shared-zone schema (for tables with no file yet).
-pub fn shared_schemas(dict: &Dictionary) -> BTreeMap<String, SchemaRef> {
-    dict.entities
-        .iter()
-        .map(|e| (e.name.clone(), e.shared_arrow_schema()))
-        .collect()
-}
-
-fn css_schemas(dict: &Dictionary) -> BTreeMap<String, SchemaRef> {
-    dict.entities
-        .iter()
-        .map(|e| (e.name.clone(), e.arrow_schema()))
-        .collect()
-}
-
 pub async fn query(a: QueryArgs) -> Result<()> {
     // Before anything is opened: a refused text does nothing at all.
     if a.allow_files {
@@ -82,38 +58,23 @@ pub async fn query(a: QueryArgs) -> Result<()> {
     }
     let wh = Warehouse::open(&a.warehouse)?;
     let dict = Dictionary::load(&a.schemas).ok();
-    let (zone, schemas) = match &a.css {
-        Some(code) => {
-            if wh.manifest(code)?.is_none() {
-                bail!("CSS {code} has no published data in {}", a.warehouse.display());
-            }
-            (
-                Zone::Css(code.clone()),
-                dict.as_ref().map(css_schemas).unwrap_or_default(),
-            )
+    let zone = match &a.css {
+        Some(code) if wh.manifest(code)?.is_none() => {
+            bail!("CSS {code} has no published data in {}", a.warehouse.display())
         }
-        None => (Zone::Shared, dict.as_ref().map(shared_schemas).unwrap_or_default()),
+        Some(code) => Zone::Css(code.clone()),
+        None => Zone::Shared,
     };
-    let ctx = wh.session(zone.clone(), &schemas).await?;
-    // The marts' reference tables, so a mart's SQL can be run (or explained) as is.
-    if a.pipelines.join("marts").exists() {
-        let (project, _) = socle_marts::load(&a.pipelines)?;
-        socle_marts::register_reference(&ctx, &project)?;
-        let nights: Vec<(String, chrono::NaiveDate)> = wh
-            .manifests()?
-            .into_iter()
-            .filter(|m| match &zone {
-                Zone::Css(code) => &m.code_css == code,
-                Zone::Shared => true,
-            })
-            .filter_map(|m| {
-                chrono::NaiveDate::parse_from_str(&m.night, "%Y-%m-%d")
-                    .ok()
-                    .map(|d| (m.code_css, d))
-            })
-            .collect();
-        socle_marts::register_nights(&ctx, &nights)?;
+    // The marts' reference tables too, so a mart's SQL can be run (or explained) as is.
+    let project = match a.pipelines.join("marts").exists() {
+        true => Some(socle_marts::load(&a.pipelines)?.0),
+        false => None,
+    };
+    let mut sessions = ZoneSessions::new(&wh, dict.as_ref())?;
+    if let Some(p) = &project {
+        sessions = sessions.with_project(p);
     }
+    let ctx = sessions.open(&zone).await?;
     let df = if a.allow_files {
         ctx.sql(&a.sql).await
     } else {
@@ -121,41 +82,19 @@ pub async fn query(a: QueryArgs) -> Result<()> {
     }
     .context("SQL error")?;
     let schema: SchemaRef = std::sync::Arc::new(df.schema().as_arrow().clone());
-    let target = crate::audit::query_target(df.logical_plan(), &a.sql);
+    let target = socle_warehouse::query_target(df.logical_plan(), &a.sql);
     let batches = df.collect().await.context("query failed")?;
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     crate::audit::record(wh.root(), a.by.as_deref(), "query", &zone, &target, rows as u64)?;
-    write(&batches, schema, a.format, a.output.as_ref())
-}
-
-fn write(batches: &[RecordBatch], schema: SchemaRef, format: OutputFormat, output: Option<&PathBuf>) -> Result<()> {
-    let mut sink: Box<dyn Write + Send> = match output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None if format == OutputFormat::Parquet => bail!("--format parquet needs --output FILE"),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout())),
-    };
-    match format {
-        OutputFormat::Table => {
-            writeln!(
-                sink,
-                "{}",
-                datafusion::arrow::util::pretty::pretty_format_batches(batches)?
-            )?;
-            let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-            writeln!(sink, "{rows} row(s)")?;
+    match &a.output {
+        Some(p) => {
+            let file = std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?;
+            a.format.write(std::io::BufWriter::new(file), &schema, &batches)?;
         }
-        OutputFormat::Csv => {
-            socle_export::write_csv(&mut sink, &schema, batches, &CsvOptions::plain())?;
-        }
-        OutputFormat::Json => {
-            socle_export::write_json(&mut sink, batches)?;
-        }
-        OutputFormat::Parquet => {
-            socle_export::write_parquet(&mut sink, &schema, batches, &[])?;
-        }
+        None if a.format == ResultFormat::Parquet => bail!("--format parquet needs --output FILE"),
+        None => a
+            .format
+            .write(std::io::BufWriter::new(std::io::stdout()), &schema, &batches)?,
     }
-    sink.flush()?;
     Ok(())
 }

@@ -5,11 +5,9 @@
 //! without `--force`.
 
 use anyhow::{Context, Result, bail};
-use socle_core::{Pseudonymiser, Registry};
 use socle_dictionary::Dictionary;
 use socle_warehouse::{MIN_KEEP_YEARS, Warehouse, Zone};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(clap::Args)]
 pub struct RetentionArgs {
@@ -59,25 +57,7 @@ pub async fn retention(a: RetentionArgs) -> Result<()> {
         None
     };
     let plan = wh.plan_retention(a.keep_years)?;
-    let kept: Vec<&String> = plan.years.iter().filter(|y| !plan.years_removed.contains(y)).collect();
-    println!(
-        "Retention of {} school year(s): kept {}; past retention {}",
-        a.keep_years,
-        join(kept.iter().map(|s| s.as_str())),
-        join(plan.years_removed.iter().map(String::as_str))
-    );
-    for p in &plan.partitions {
-        println!(
-            "  {}  {:<22} {}  rows {:>8}  files {}",
-            p.code_css, p.table, p.annee_scolaire, p.rows, p.files
-        );
-    }
-    for (code, rows) in &plan.quarantines {
-        println!("  {code}  quarantaine (night past retention)  rows {rows}");
-    }
-    if !plan.runs.is_empty() {
-        println!("  run reports: {}", plan.runs.join(", "));
-    }
+    print!("{plan}");
     if plan.is_empty() {
         println!("nothing to remove");
         return Ok(());
@@ -104,13 +84,13 @@ pub async fn retention(a: RetentionArgs) -> Result<()> {
         "removed {} row(s) of {} CSS ({}), {} run report(s); recorded in the manifests (generation {run_id})",
         plan.rows(),
         records.len(),
-        join(plan.years_removed.iter().map(String::as_str)),
+        plan.years_removed.join(", "),
         plan.runs.len()
     );
     rebuild_marts(&wh, &a).await
 }
 
-/// The marts rebuilt from what retention kept.
+/// The marts rebuilt, in full, from what retention kept.
 async fn rebuild_marts(wh: &Warehouse, a: &RetentionArgs) -> Result<()> {
     let dict =
         Dictionary::load(&a.schemas).with_context(|| format!("loading the dictionary from {}", a.schemas.display()))?;
@@ -118,18 +98,7 @@ async fn rebuild_marts(wh: &Warehouse, a: &RetentionArgs) -> Result<()> {
     if let Some(p) = problems.first() {
         bail!("pipeline problem: {p} (run `socle check`); the marts are rebuilt by the next `socle run`");
     }
-    let pipeline = socle_pipeline::Pipeline {
-        dictionary: Arc::new(dict),
-        registry: Arc::new(Registry::embedded()?),
-        // Building marts reads the warehouse and never pseudonymises: no key is needed.
-        pseudonymiser: Arc::new(Pseudonymiser::demo()),
-        warehouse: wh.clone(),
-        run_id: socle_warehouse::new_run_id(),
-        options: Default::default(),
-    };
-    // In full: the years removed are gone from every CSS's rows, whatever the CSS runs say.
-    let built = pipeline
-        .build_marts(&project, socle_pipeline::MartsOptions { full: true, jobs: None })
+    let built = socle_pipeline::rebuild_marts(wh, dict, &project)
         .await
         .context("rebuilding the marts (the next `socle run` rebuilds them)")?;
     println!("marts rebuilt: {}", built.built.len());
@@ -137,9 +106,4 @@ async fn rebuild_marts(wh: &Warehouse, a: &RetentionArgs) -> Result<()> {
         println!("mart {} FAILED (previous files kept): {}", f.name, f.reason);
     }
     Ok(())
-}
-
-fn join<'a>(items: impl Iterator<Item = &'a str>) -> String {
-    let v: Vec<&str> = items.collect();
-    if v.is_empty() { "none".to_string() } else { v.join(", ") }
 }

@@ -156,18 +156,7 @@ pub fn audit(a: AuditArgs) -> Result<u8> {
         if a.json {
             println!("{}", serde_json::to_string(e)?);
         } else {
-            println!(
-                "{}  {:<12} {:<9} {:<14} {:<16} {:<24} rows={:<6} {}{}",
-                e.time,
-                e.who,
-                e.role.as_deref().unwrap_or("-"),
-                e.action,
-                e.zone,
-                e.target,
-                e.rows,
-                e.outcome.as_deref().unwrap_or(""),
-                e.statement.as_deref().map(|s| format!("  {s}")).unwrap_or_default()
-            );
+            println!("{e}");
         }
     }
     eprintln!("{} line(s)", events.len());

@@ -1,8 +1,8 @@
-//! `socle bench queries` on the committed fixtures: the JSON it writes, checked against the
+//! `socle-bench queries` on the committed fixtures: the JSON it writes, checked against the
 //! marts read independently with `socle query`.
 
 mod common;
-use common::{load, root, socle, text};
+use common::{load, root, socle, socle_bench, text};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -87,7 +87,6 @@ fn check_timing(t: &Value, what: &str) {
 
 fn bench(wh: &Path, json: &Path, extra: &[&str]) -> Value {
     let mut args = vec![
-        "bench",
         "queries",
         "--warehouse",
         wh.to_str().unwrap(),
@@ -95,7 +94,7 @@ fn bench(wh: &Path, json: &Path, extra: &[&str]) -> Value {
         json.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    let o = socle(&args);
+    let o = socle_bench(&args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("read province") && out.contains("rebuild"), "{out}");
@@ -234,8 +233,7 @@ fn bench_queries_times_every_mart_and_reads_the_right_rows() {
     }
 
     // A CSS the warehouse does not hold is refused.
-    let o = socle(&[
-        "bench",
+    let o = socle_bench(&[
         "queries",
         "--warehouse",
         wh.to_str().unwrap(),

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{root, socle, text};
+use common::{root, socle_bench, socle_bench_binary, text};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -54,18 +54,18 @@ fn assert_latency(v: &serde_json::Value, what: &str) {
     assert!(v["median_ms"].as_f64() <= v["max_ms"].as_f64(), "{what}: median > max");
 }
 
-/// A mart as `socle bench sql` describes it (marts.json).
+/// A mart as `socle-bench sql` describes it (marts.json).
 struct MartInfo {
     name: String,
     source: String,
     publication: String,
 }
 
-/// The marts of pipelines/marts, with their source and publication, from `socle bench sql`
+/// The marts of pipelines/marts, with their source and publication, from `socle-bench sql`
 /// (which also writes the reference tables and seeds another engine registers: checked here).
 fn marts_of_pipelines(out: &Path) -> Vec<MartInfo> {
-    let o = socle(&["bench", "sql", "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "socle bench sql: {}", text(&o));
+    let o = socle_bench(&["sql", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "socle-bench sql: {}", text(&o));
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("marts.json")).unwrap()).unwrap();
     let listed = doc.as_array().expect("marts.json is a list");
@@ -219,6 +219,8 @@ fn the_benchmark_harness_runs_at_the_small_scale() {
         .arg("benches/bench.py")
         .args(["--scale", "small", "--runs", "1", "--query-runs", "3", "--socle"])
         .arg(env!("CARGO_BIN_EXE_socle"))
+        .arg("--socle-bench")
+        .arg(socle_bench_binary())
         .arg("--data")
         .arg(&data)
         .arg("--out")
@@ -323,7 +325,7 @@ fn the_benchmark_harness_runs_at_the_small_scale() {
     let marts = marts_of_pipelines(&tmp.path().join("sql"));
     assert!(!marts.is_empty());
     let df = &v["datafusion_marts"];
-    assert!(df.get("error").is_none(), "socle bench queries: {}", df["error"]);
+    assert!(df.get("error").is_none(), "socle-bench queries: {}", df["error"]);
     let duck = &v["duckdb_marts"];
     for m in &marts {
         assert_mart(df, "DataFusion", m);

@@ -5,7 +5,7 @@
 mod common;
 mod privacy;
 use common::warehouse_state as ws;
-use common::{copy_dir, load, load_command, query_csv, read_csv, read_csv_file, root, socle, text};
+use common::{copy_dir, load, load_command, query_csv, read_csv, read_csv_file, root, socle, socle_bench, text};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -987,7 +987,7 @@ fn loading_the_same_night_twice_is_idempotent() {
     assert_eq!(snapshot(&wh), before);
 }
 
-/// DuckDB runs the pipeline's own SQL of every shared mart (what `socle bench sql` exports: the
+/// DuckDB runs the pipeline's own SQL of every shared mart (what `socle-bench sql` exports: the
 /// intermediate models, the marts, the `taux` macro) over the warehouse, and every column of
 /// every row equals Socle's exact cells; polars reads the same files.
 #[test]
@@ -996,15 +996,14 @@ fn duckdb_and_polars_read_the_same_warehouse() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop.py");
     let tmp = tempfile::tempdir().unwrap();
     let spec = tmp.path().join("spec");
-    let o = socle(&[
-        "bench",
+    let o = socle_bench(&[
         "sql",
         "--out",
         spec.to_str().unwrap(),
         "--warehouse",
         g.warehouse.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "socle bench sql: {}", text(&o));
+    assert!(o.status.success(), "socle-bench sql: {}", text(&o));
     // Socle's exact cells of every shared mart: every CSS zone's rows put together.
     let exact = tmp.path().join("exact");
     std::fs::create_dir_all(&exact).unwrap();

@@ -265,3 +265,29 @@ mod tests {
         Ok(())
     }
 }
+
+/// A CSV delimiter as a person types it: one ASCII punctuation character (`,`, `;`, `|`...),
+/// or `tab`. Letters, digits, quotes and line ends are refused (the file would not read back).
+pub fn parse_delimiter(s: &str) -> std::result::Result<u8, String> {
+    if matches!(s, "tab" | "\\t" | "\t") {
+        return Ok(b'\t');
+    }
+    match s.as_bytes() {
+        [b] if b.is_ascii() && !b.is_ascii_alphanumeric() && !matches!(b, b'"' | b'\r' | b'\n') => Ok(*b),
+        _ => Err("one ASCII punctuation character, e.g. `,` or `;` (or `tab`)".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod delimiter_tests {
+    use super::parse_delimiter;
+
+    #[test]
+    fn delimiters() {
+        assert_eq!(parse_delimiter(";"), Ok(b';'));
+        assert_eq!(parse_delimiter("tab"), Ok(b'\t'));
+        assert!(parse_delimiter("ab").is_err());
+        assert!(parse_delimiter("\"").is_err());
+        assert!(parse_delimiter("a").is_err());
+    }
+}

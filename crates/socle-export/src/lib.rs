@@ -30,11 +30,13 @@ pub mod csv;
 mod error;
 pub mod json;
 pub mod parquet;
+pub mod result;
 pub mod xlsx;
 
-pub use self::csv::{CsvOptions, CsvWriter, LineEnd, Quoting, TextCsvWriter, write_csv};
+pub use self::csv::{CsvOptions, CsvWriter, LineEnd, Quoting, TextCsvWriter, parse_delimiter, write_csv};
 pub use atomic::AtomicFile;
 pub use error::{ExportError, Result};
 pub use json::{JsonWriter, json_rows, write_json, write_json_document};
 pub use parquet::{ParquetWriter, write_parquet};
+pub use result::ResultFormat;
 pub use xlsx::{Cell, DataSheet, DataSheetWriter, Style, TextSheetWriter, Workbook, XLSX_MAX_ROWS, sheet_name};

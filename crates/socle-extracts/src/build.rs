@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use socle_core::SchoolYear;
 use socle_dictionary::Dictionary;
 use socle_marts::Project;
+use socle_session::{Open, Tables, ZoneSessions};
 use socle_warehouse::{AuditEvent, AuditLog, Warehouse, Zone};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -119,47 +120,69 @@ impl UnitReport {
     }
 }
 
+/// The report of a unit in French, as `socle extracts build` and `socle run --extracts` print
+/// it: one line, and under a refusal one more line per failure.
+impl fmt::Display for UnitReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (extract, unit) = (&self.extract, &self.unit);
+        let annee = self.annee.as_deref().unwrap_or("-");
+        match &self.outcome {
+            Outcome::Built { dir, rows, diff, .. } => {
+                let d = match &diff.against {
+                    Some(id) => format!(
+                        "depuis la version transmise {id}: {} ajoutée(s), {} retirée(s), {} modifiée(s)",
+                        diff.added, diff.removed, diff.changed
+                    ),
+                    None => "aucune version transmise encore".to_string(),
+                };
+                write!(
+                    f,
+                    "{extract} {unit} {annee}: {rows} ligne(s) écrites (provisoire) dans {}; {d}",
+                    dir.display()
+                )
+            }
+            Outcome::Refused { failures, counts } => {
+                write!(
+                    f,
+                    "{extract} {unit} {annee}: REFUSÉ, rien n'est écrit pour cette unité ({} règle(s) en échec: {})",
+                    counts.len(),
+                    counts
+                        .iter()
+                        .map(|c| format!("{} {} ligne(s)", c.name, c.failures))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )?;
+                for failure in failures {
+                    write!(f, "\n    {extract} {unit} {annee}: {failure}")?;
+                }
+                Ok(())
+            }
+            Outcome::NoRows { reason } => write!(f, "{extract} {unit} {annee}: rien à écrire: {reason}"),
+            Outcome::Error { message } => write!(
+                f,
+                "{extract} {unit} {annee}: ÉCHEC, rien n'est écrit pour cette unité: {message}"
+            ),
+        }
+    }
+}
+
 fn df(e: datafusion::error::DataFusionError) -> ExtractError {
     ExtractError::Engine(e.to_string())
 }
 
-/// The session of a zone: its tables, marts and intermediate models, the reference tables,
-/// seeds and Socle's SQL functions.
-pub async fn zone_session(
-    wh: &Warehouse,
-    project: &Project,
-    dictionary: &Dictionary,
-    zone: &Zone,
-) -> Result<SessionContext, ExtractError> {
-    let schemas = dictionary
-        .entities
-        .iter()
-        .map(|e| {
-            let schema = match zone {
-                Zone::Shared => e.shared_arrow_schema(),
-                Zone::Css(_) => e.arrow_schema(),
-            };
-            (e.name.clone(), schema)
-        })
-        .collect();
-    let ctx = wh.session(zone.clone(), &schemas).await?;
-    wh.register_intermediates(&ctx, zone).await?;
-    socle_marts::register_reference(&ctx, project).map_err(|e| ExtractError::Other(e.to_string()))?;
-    let nights: Vec<(String, chrono::NaiveDate)> = wh
-        .manifests()?
-        .into_iter()
-        .filter(|m| match zone {
-            Zone::Css(code) => &m.code_css == code,
-            Zone::Shared => true,
-        })
-        .filter_map(|m| {
-            chrono::NaiveDate::parse_from_str(&m.night, "%Y-%m-%d")
-                .ok()
-                .map(|d| (m.code_css, d))
-        })
-        .collect();
-    socle_marts::register_nights(&ctx, &nights).map_err(|e| ExtractError::Other(e.to_string()))?;
-    Ok(ctx)
+/// The session of `zone` the extracts read: its tables, the marts and the intermediate
+/// models, the reference tables and the nights (`socle-session`, the one opener).
+async fn zone_session(cx: &BuildContext<'_>, zone: &Zone) -> Result<SessionContext, ExtractError> {
+    let how = Open {
+        tables: Tables::WithIntermediates,
+        ..Default::default()
+    };
+    ZoneSessions::new(cx.warehouse, Some(cx.dictionary))
+        .map_err(|e| ExtractError::Other(e.to_string()))?
+        .with_project(cx.project)
+        .open_with(zone, &how)
+        .await
+        .map_err(|e| ExtractError::Other(e.to_string()))
 }
 
 /// Builds `extracts` for the units of `request`; see the module. Each zone's session is opened
@@ -190,7 +213,7 @@ pub async fn build(
                 continue;
             }
             let zone = Zone::Css(m.code_css.clone());
-            let ctx = zone_session(cx.warehouse, cx.project, cx.dictionary, &zone).await?;
+            let ctx = zone_session(cx, &zone).await?;
             let unit = Unit {
                 name: m.code_css.clone(),
                 zone,
@@ -204,7 +227,7 @@ pub async fn build(
     }
     if !shared_extracts.is_empty() {
         let zone = Zone::Shared;
-        let ctx = zone_session(cx.warehouse, cx.project, cx.dictionary, &zone).await?;
+        let ctx = zone_session(cx, &zone).await?;
         let unit = Unit {
             name: PROVINCE.to_string(),
             zone,

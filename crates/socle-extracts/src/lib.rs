@@ -21,11 +21,13 @@ pub mod diff;
 pub mod format;
 pub mod layout;
 pub mod load;
+mod report;
 pub mod spec;
 pub mod store;
 
-pub use build::{BuildContext, BuildRequest, Failure, Outcome, UnitReport, build, zone_session};
+pub use build::{BuildContext, BuildRequest, Failure, Outcome, UnitReport, build};
 pub use load::{EXTRACTS_DIR, Extract, load, personal_columns};
+pub use report::{BUILD_HELP, list_text, submitted_text};
 pub use store::{ExtractManifest, PROVINCE, Status, UnitDir};
 
 use datafusion::prelude::SessionContext;

@@ -240,6 +240,33 @@ pub struct ConventionOverrides {
     pub course_codes: BTreeMap<String, String>,
 }
 
+impl ConventionOverrides {
+    /// Each CSS profile of `dictionary` as the generator follows it: its encoding, and its own
+    /// codes inverted (canonical -> what the CSS writes), so that the exports generated for a
+    /// CSS read back through its profile.
+    pub fn of_dictionary(dictionary: &socle_dictionary::Dictionary) -> BTreeMap<String, ConventionOverrides> {
+        let mut conventions = BTreeMap::new();
+        for (code, p) in &dictionary.css {
+            let mut c = ConventionOverrides {
+                encoding: match p.encodage {
+                    socle_dictionary::Encoding::Auto => None,
+                    socle_dictionary::Encoding::Utf8 => Some(Encoding::Utf8),
+                    socle_dictionary::Encoding::Windows1252 => Some(Encoding::Windows1252),
+                },
+                ..Default::default()
+            };
+            for (local, status) in &p.valeurs_speciales_resultat {
+                c.special_values.entry(status.clone()).or_insert_with(|| local.clone());
+            }
+            for (local, canonical) in &p.cours {
+                c.course_codes.entry(canonical.clone()).or_insert_with(|| local.clone());
+            }
+            conventions.insert(code.clone(), c);
+        }
+        conventions
+    }
+}
+
 /// Options of [`generate`].
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {

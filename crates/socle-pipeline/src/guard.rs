@@ -23,7 +23,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
 use socle_dictionary::{Dictionary, Partitioning};
-use socle_warehouse::Manifest;
+use socle_warehouse::{DropRecord, Manifest};
 
 use crate::PipelineError;
 
@@ -33,6 +33,42 @@ const YEAR_COLUMN: &str = "annee_scolaire";
 /// The command that accepts a held drop of `entity` for `code_css`.
 pub fn accept_drop_command(code_css: &str, entity: &str) -> String {
     format!("socle run --accept-drop {code_css}:{entity}")
+}
+
+/// A recorded drop in words: entity, year, rows before and now, and the night.
+pub fn describe_drop_record(d: &DropRecord) -> String {
+    format!(
+        "{} (night {})",
+        describe_drop(
+            &d.entity,
+            d.annee_scolaire.as_deref(),
+            d.rows_before,
+            d.rows_now,
+            d.baisse_max
+        ),
+        d.night
+    )
+}
+
+/// The held and accepted drops of a CSS, one line each (ending with a newline), each held one
+/// with the command that accepts it: what the night's summary and `socle status` print.
+pub fn drop_lines(code_css: &str, held: &[DropRecord], accepted: &[DropRecord], indent: &str) -> String {
+    let mut out = String::new();
+    for d in held {
+        out.push_str(&format!(
+            "{indent}HELD {}; sources {} keep their previous state; if the drop is real: {}\n",
+            describe_drop_record(d),
+            d.sources.join(", "),
+            accept_drop_command(code_css, &d.entity)
+        ));
+    }
+    for d in accepted {
+        out.push_str(&format!(
+            "{indent}accepted drop (--accept-drop): {}\n",
+            describe_drop_record(d)
+        ));
+    }
+    out
 }
 
 /// Parses an `--accept-drop` value, `CSS:ENTITY` (`866000:absence`), checking the entity

@@ -27,12 +27,15 @@
 //! key with a new secret from the code permanent, in a new generation of the warehouse switched
 //! at once.
 
+mod check;
 mod discover;
 mod guard;
 mod load;
 mod marts;
+mod night;
 mod personne;
 mod rekey;
+mod status;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,12 +45,21 @@ use socle_dictionary::Dictionary;
 use socle_warehouse::Warehouse;
 use tokio::task::JoinSet;
 
+pub use check::{ProjectCheck, check_project};
 pub use discover::{NightPlan, Planned, discover, fingerprint_inputs, same_inputs};
-pub use guard::{Fall, RowsByYear, accept_drop_command, describe_drop, find_falls, parse_accept_drop, rows_by_year};
+pub use guard::{
+    Fall, RowsByYear, accept_drop_command, describe_drop, describe_drop_record, drop_lines, find_falls,
+    parse_accept_drop, rows_by_year,
+};
 pub use load::{CssOutcome, CssStatus, EntityStat, SourceOutcome, StageTimes, TableStat, entities_fed, load_css};
-pub use marts::{MartFailure, MartsOptions, MartsReport, compute_marts, project_fingerprint};
+pub use marts::{MartFailure, MartsOptions, MartsReport, compute_marts, project_fingerprint, rebuild_marts};
+pub use night::{
+    ExtractsOutcome, MartsOutcome, NightError, NightProgress, NightReport, NightRequest, Quiet, peak_rss_bytes,
+    resolve_key, run_night,
+};
 pub use personne::{NOMINATIVE_MARTS, PersonRecord, person_record};
 pub use rekey::{RekeyError, RekeyOutcome, rekey};
+pub use status::{StatusCheck, WarehouseStatus};
 
 /// A failure of the pipeline for one CSS (or of the marts).
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +97,18 @@ pub enum PipelineError {
     Json(serde_json::Error),
     #[error("rekey: {0}")]
     Rekey(#[from] RekeyError),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl From<socle_session::SessionError> for PipelineError {
+    fn from(e: socle_session::SessionError) -> Self {
+        match e {
+            socle_session::SessionError::Warehouse(e) => PipelineError::Warehouse(e),
+            socle_session::SessionError::Reference(e) => PipelineError::Marts(e),
+            socle_session::SessionError::DataFusion(e) => PipelineError::Engine(e),
+        }
+    }
 }
 
 /// Options of a run.

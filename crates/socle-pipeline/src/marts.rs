@@ -32,14 +32,14 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, StringArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::prelude::{SessionContext, col, lit};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 use socle_dictionary::Dictionary;
 use socle_marts::{Execution, Mart, MartError, Project, Publication, Source};
+use socle_session::ZoneSessions;
 use socle_warehouse::{MartWriter, MartsTransaction, TableFiles, Warehouse, Zone};
 
 use crate::PipelineError;
@@ -98,15 +98,14 @@ struct Engine<'a> {
     wh: &'a Warehouse,
     project: &'a Project,
     tx: MartsTransaction,
-    runtime: Arc<RuntimeEnv>,
     limit: usize,
     /// The machine's cores and the CSS built at once (see [`MartsOptions::jobs`]).
     cores: usize,
     jobs: usize,
     codes: Vec<String>,
-    nights: Vec<(String, chrono::NaiveDate)>,
-    shared_schemas: BTreeMap<String, SchemaRef>,
-    css_schemas: BTreeMap<String, SchemaRef>,
+    /// The sessions of the stage: on its runtime, with the quarantine declared for a CSS that
+    /// never had a quarantined row.
+    sessions: ZoneSessions<'a>,
     full: bool,
     changed: BTreeSet<String>,
     /// The files of each model as of now: kept from the previous build, then this night's.
@@ -116,6 +115,27 @@ struct Engine<'a> {
     failed: BTreeMap<String, String>,
     /// Seconds and runs of each model (see [`MartsReport::seconds`]).
     seconds: BTreeMap<String, (f64, u32)>,
+}
+
+/// Rebuilds every mart in full outside a night (after retention removed school years: they are
+/// gone from every CSS's rows, whatever the CSS runs say). Building marts reads the warehouse
+/// and never pseudonymises: no key is needed.
+pub async fn rebuild_marts(
+    warehouse: &Warehouse,
+    dictionary: Dictionary,
+    project: &Project,
+) -> Result<MartsReport, PipelineError> {
+    let pipeline = crate::Pipeline {
+        dictionary: Arc::new(dictionary),
+        registry: Arc::new(socle_core::Registry::embedded().map_err(|e| PipelineError::Other(e.to_string()))?),
+        pseudonymiser: Arc::new(socle_core::Pseudonymiser::demo()),
+        warehouse: warehouse.clone(),
+        run_id: socle_warehouse::new_run_id(),
+        options: Default::default(),
+    };
+    pipeline
+        .build_marts(project, MartsOptions { full: true, jobs: None })
+        .await
 }
 
 /// A fingerprint of the pipelines: every model's SQL and YAML, the seeds, the small-cell
@@ -209,15 +229,12 @@ impl<'a> Engine<'a> {
         let runtime = tx.runtime(limit)?;
         let manifests = wh.manifests()?;
         let codes: Vec<String> = manifests.iter().map(|m| m.code_css.clone()).collect();
-        // The night of each CSS: what the marts mean by "as of" (never the wall clock).
-        let nights = manifests
-            .iter()
-            .filter_map(|m| {
-                chrono::NaiveDate::parse_from_str(&m.night, "%Y-%m-%d")
-                    .ok()
-                    .map(|d| (m.code_css.clone(), d))
-            })
-            .collect();
+        // The night of each CSS (`nuits`, from the manifests): what the marts mean by "as of"
+        // (never the wall clock).
+        let sessions = ZoneSessions::new(wh, Some(dictionary))?
+            .with_project(project)
+            .with_runtime(runtime)
+            .with_schema(socle_warehouse::QUARANTINE, socle_transform::quarantine_schema());
         let hash = project_fingerprint(project);
         let previous = tx.previous();
         let full =
@@ -227,20 +244,6 @@ impl<'a> Engine<'a> {
             .filter(|m| full || previous.is_none_or(|p| p.css_runs.get(&m.code_css) != Some(&m.run_id)))
             .map(|m| m.code_css.clone())
             .collect();
-        let shared_schemas = dictionary
-            .entities
-            .iter()
-            .map(|e| (e.name.clone(), e.shared_arrow_schema()))
-            .collect();
-        let mut css_schemas: BTreeMap<String, SchemaRef> = dictionary
-            .entities
-            .iter()
-            .map(|e| (e.name.clone(), e.arrow_schema()))
-            .collect();
-        css_schemas.insert(
-            socle_warehouse::QUARANTINE.to_string(),
-            socle_transform::quarantine_schema(),
-        );
         tracing::info!(
             full,
             changed = changed.len(),
@@ -252,14 +255,11 @@ impl<'a> Engine<'a> {
             wh,
             project,
             tx,
-            runtime,
             limit,
             cores,
             jobs,
             codes,
-            nights,
-            shared_schemas,
-            css_schemas,
+            sessions,
             full,
             changed,
             outputs: BTreeMap::new(),
@@ -465,25 +465,12 @@ impl<'a> Engine<'a> {
         only_css: Option<&str>,
         partitions: Option<usize>,
     ) -> Result<SessionContext, PipelineError> {
-        let ctx = socle_warehouse::new_context_with(Some(self.runtime.clone()), partitions);
-        let schemas = match zone {
-            Zone::Shared => &self.shared_schemas,
-            Zone::Css(_) => &self.css_schemas,
+        let how = socle_session::Open {
+            tables: socle_session::Tables::Canonical,
+            only_css,
+            partitions,
         };
-        self.wh.register_zone_tables(&ctx, zone, only_css, schemas).await?;
-        socle_marts::register_reference(&ctx, self.project)?;
-        let one = match zone {
-            Zone::Css(code) => Some(code.as_str()),
-            Zone::Shared => only_css,
-        };
-        let nights: Vec<(String, chrono::NaiveDate)> = self
-            .nights
-            .iter()
-            .filter(|(c, _)| one.is_none_or(|o| o == c))
-            .cloned()
-            .collect();
-        socle_marts::register_nights(&ctx, &nights)?;
-        Ok(ctx)
+        Ok(self.sessions.open_with(zone, &how).await?)
     }
 
     /// Registers model `d`'s rows in `ctx` under its name: those of CSS `code`, or of every CSS.

@@ -43,6 +43,32 @@ pub struct PersonRecord {
 }
 
 impl PersonRecord {
+    /// `{"code_css": ..., "extrait_le": ..., "lignes": N, "tables": {"eleve": [{...}], ...}}`.
+    pub fn write_json(&self, sink: impl std::io::Write) -> Result<(), socle_export::ExportError> {
+        let mut tables = serde_json::Map::new();
+        for (name, (_, batches)) in &self.tables {
+            tables.insert(name.clone(), socle_export::json_rows(batches)?);
+        }
+        let doc = serde_json::json!({
+            "code_css": self.code_css,
+            "extrait_le": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "lignes": self.rows(),
+            "tables": tables,
+        });
+        socle_export::write_json_document(sink, &doc).map(|_| ())
+    }
+
+    /// One sheet per table, typed as the dashboards' sheets are.
+    pub fn write_xlsx(&self, sink: impl std::io::Write + Send) -> Result<(), socle_export::ExportError> {
+        let mut book = socle_export::Workbook::new();
+        for (name, (schema, batches)) in &self.tables {
+            book.add_data_sheet(socle_export::DataSheet::new(name, schema), batches)?;
+        }
+        book.save(sink)
+    }
+}
+
+impl PersonRecord {
     /// Rows returned, over every table.
     pub fn rows(&self) -> u64 {
         self.tables

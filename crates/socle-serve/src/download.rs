@@ -34,6 +34,16 @@ impl Format {
         }
     }
 
+    /// The format a file name says by its extension (`.csv`, `.xlsx`, `.parquet`, any case).
+    pub fn of_path(path: &std::path::Path) -> Option<Self> {
+        Self::parse(&path.extension()?.to_str()?.to_ascii_lowercase())
+    }
+
+    /// `Format::parse` for a command-line value; the error lists the formats.
+    pub fn from_arg(s: &str) -> Result<Self, String> {
+        Self::parse(s).ok_or_else(|| "csv, xlsx or parquet".to_string())
+    }
+
     pub fn extension(self) -> &'static str {
         match self {
             Format::Csv => "csv",
@@ -341,4 +351,18 @@ pub fn plain_batch(batch: &RecordBatch, schema: &SchemaRef) -> anyhow::Result<Re
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::Format;
+    use std::path::Path;
+
+    #[test]
+    fn formats_from_paths_and_arguments() {
+        assert_eq!(Format::of_path(Path::new("a/b.XLSX")), Some(Format::Xlsx));
+        assert_eq!(Format::of_path(Path::new("b.txt")), None);
+        assert_eq!(Format::from_arg("parquet"), Ok(Format::Parquet));
+        assert!(Format::from_arg("xls").is_err());
+    }
 }

@@ -24,6 +24,7 @@ pub mod access;
 pub mod audit;
 mod compat;
 pub mod download;
+pub mod export;
 mod http;
 pub mod pg;
 pub mod scope;

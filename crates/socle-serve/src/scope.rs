@@ -24,6 +24,7 @@ use datafusion::common::TableReference;
 use datafusion::prelude::{SessionConfig, SessionContext, col, lit};
 use socle_dictionary::Dictionary;
 use socle_marts::{Project, Publication};
+use socle_session::ZoneSessions;
 use socle_warehouse::{QUARANTINE, Warehouse, Zone};
 
 use crate::access::{Account, Role};
@@ -104,16 +105,14 @@ pub enum ScopeError {
     DataFusion(#[from] datafusion::error::DataFusionError),
     #[error("{0}")]
     Marts(String),
+    #[error(transparent)]
+    Session(#[from] socle_session::SessionError),
 }
 
-/// Session settings of every server session: read-only use, Postgres-like names.
+/// Session settings of every server session: the warehouse's reading options, and
+/// `information_schema` for the SQL clients' catalog queries.
 pub fn session_config() -> SessionConfig {
-    let mut config = SessionConfig::new().with_information_schema(true);
-    // Same reading options as the warehouse's own sessions.
-    config.options_mut().execution.parquet.schema_force_view_types = false;
-    config.options_mut().optimizer.hash_join_single_partition_threshold = 0;
-    config.options_mut().optimizer.hash_join_single_partition_threshold_rows = 0;
-    config
+    socle_warehouse::session_config().with_information_schema(true)
 }
 
 impl Catalog {
@@ -169,6 +168,16 @@ impl Catalog {
             .collect()
     }
 
+    /// The zone's session from the one opener (`socle-session`): tables, marts, reference
+    /// tables and nights; [`Catalog::build`] keeps what the scope may see of it.
+    async fn zone_session(&self, zone: &Zone) -> Result<SessionContext, ScopeError> {
+        ZoneSessions::new(&self.warehouse, Some(&self.dictionary))?
+            .with_project(&self.project)
+            .open(zone)
+            .await
+            .map_err(ScopeError::from)
+    }
+
     async fn build(&self, scope: &Scope) -> Result<BTreeMap<String, Arc<dyn TableProvider>>, ScopeError> {
         let Some(zone) = scope.zone() else {
             return Ok(BTreeMap::new());
@@ -179,8 +188,7 @@ impl Catalog {
         match scope.role {
             Role::Admin => {}
             Role::Ministere => {
-                let schemas = socle_warehouse::entity_schemas(&self.dictionary.entities);
-                let ctx = wh.session(zone, &schemas).await?;
+                let ctx = self.zone_session(&zone).await?;
                 for (name, provider) in registered(&ctx).await? {
                     // The shared zone never holds a nominative mart; refuse one by name anyway.
                     if !nominative.contains(&name) && name != QUARANTINE {
@@ -189,8 +197,7 @@ impl Catalog {
                 }
             }
             Role::Css => {
-                let schemas = socle_warehouse::entity_schemas(&self.dictionary.entities);
-                let ctx = wh.session(zone, &schemas).await?;
+                let ctx = self.zone_session(&zone).await?;
                 let entities: BTreeMap<&str, _> = self
                     .dictionary
                     .entities

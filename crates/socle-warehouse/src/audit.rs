@@ -202,6 +202,79 @@ impl AuditLog {
     }
 }
 
+/// One line of `socle audit`: time, who, role, action, zone, target, rows, outcome, statement.
+impl std::fmt::Display for AuditEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}  {:<12} {:<9} {:<14} {:<16} {:<24} rows={:<6} {}{}",
+            self.time,
+            self.who,
+            self.role.as_deref().unwrap_or("-"),
+            self.action,
+            self.zone,
+            self.target,
+            self.rows,
+            self.outcome.as_deref().unwrap_or(""),
+            self.statement.as_deref().map(|s| format!("  {s}")).unwrap_or_default()
+        )
+    }
+}
+
+/// `by` trimmed, or [`default_who`] when it is absent or blank.
+pub fn who_or_default(by: Option<&str>) -> String {
+    match by {
+        Some(name) if !name.trim().is_empty() => name.trim().to_string(),
+        _ => default_who(),
+    }
+}
+
+/// The audit name of a zone: `shared` or `css:<code>`.
+pub fn zone_audit_label(zone: &crate::Zone) -> String {
+    match zone {
+        crate::Zone::Shared => "shared".to_string(),
+        crate::Zone::Css(code) => format!("css:{code}"),
+    }
+}
+
+/// Appends one line for a read of `zone` by `by` (default: the OS user) to the audit log of the
+/// warehouse at `root`: what `socle query`, `socle personne`, `socle dashboards export` and
+/// `socle retention` call before they return anything.
+pub fn record_read(
+    root: &Path,
+    by: Option<&str>,
+    action: &str,
+    zone: &crate::Zone,
+    target: &str,
+    rows: u64,
+) -> Result<(), WarehouseError> {
+    let event = AuditEvent::now(&who_or_default(by), action, &zone_audit_label(zone), target, rows);
+    AuditLog::open(root)?.append(&event)
+}
+
+/// The audit target of a query: the tables it reads (from its plan, subqueries included) and a
+/// hash of its text — never the text, which may hold a code permanent in a literal.
+pub fn query_target(plan: &datafusion::logical_expr::LogicalPlan, sql: &str) -> String {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    let mut tables = std::collections::BTreeSet::new();
+    let _ = plan.apply_with_subqueries(|node| {
+        if let datafusion::logical_expr::LogicalPlan::TableScan(scan) = node {
+            tables.insert(scan.table_name.table().to_string());
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    let tables: Vec<String> = tables.into_iter().collect();
+    format!(
+        "tables:{};{}",
+        if tables.is_empty() {
+            "none".to_string()
+        } else {
+            tables.join(",")
+        },
+        sql_target(sql)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

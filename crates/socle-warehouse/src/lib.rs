@@ -124,7 +124,9 @@ mod transaction;
 mod warehouse;
 mod write;
 
-pub use audit::{AuditEvent, AuditLog, default_who, sql_target};
+pub use audit::{
+    AuditEvent, AuditLog, default_who, query_target, record_read, sql_target, who_or_default, zone_audit_label,
+};
 pub use error::WarehouseError;
 pub use failpoint::FAILPOINT_MODE_ENV;
 pub use generation::Generation;
@@ -139,7 +141,7 @@ pub use marts_tx::MartsTransaction;
 pub use retention::{ExpiredPartition, MIN_KEEP_YEARS, RetentionPlan};
 pub use run_lock::{RunLock, RunLockHolder};
 pub use schema::{PERSONAL_METADATA_KEY, entity_schema, entity_schemas, shared_schema};
-pub use session::{Zone, new_context, new_context_with, parquet_table};
+pub use session::{Zone, new_context, new_context_with, parquet_table, session_config};
 pub use sql_guard::{ALLOWED_TABLE_FUNCTIONS, HARMLESS_SETTINGS, SqlRefusal, check_read_only, read_only_options};
 pub use transaction::CssTransaction;
 pub use warehouse::{FAILPOINT_ENV, MartOutput, Warehouse, failpoint_from_env, new_run_id};

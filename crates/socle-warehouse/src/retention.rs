@@ -69,6 +69,41 @@ impl RetentionPlan {
     }
 }
 
+/// The plan as `socle retention` lists it: the years kept and removed, then each partition,
+/// quarantine and run report past retention, one per line.
+impl std::fmt::Display for RetentionPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let join = |v: Vec<&str>| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+        let kept: Vec<&str> = self
+            .years
+            .iter()
+            .filter(|y| !self.years_removed.contains(y))
+            .map(String::as_str)
+            .collect();
+        writeln!(
+            f,
+            "Retention of {} school year(s): kept {}; past retention {}",
+            self.keep_years,
+            join(kept),
+            join(self.years_removed.iter().map(String::as_str).collect())
+        )?;
+        for p in &self.partitions {
+            writeln!(
+                f,
+                "  {}  {:<22} {}  rows {:>8}  files {}",
+                p.code_css, p.table, p.annee_scolaire, p.rows, p.files
+            )?;
+        }
+        for (code, rows) in &self.quarantines {
+            writeln!(f, "  {code}  quarantaine (night past retention)  rows {rows}")?;
+        }
+        if !self.runs.is_empty() {
+            writeln!(f, "  run reports: {}", self.runs.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
 /// The school year of a night (`YYYY-MM-DD`) or of a run id (`YYYYMMDDT...`).
 fn year_of_date(date: &str) -> Option<SchoolYear> {
     let digits: String = date.chars().filter(char::is_ascii_digit).take(8).collect();

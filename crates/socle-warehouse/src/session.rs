@@ -32,11 +32,9 @@ pub fn new_context() -> SessionContext {
     new_context_with(None, None)
 }
 
-/// [`new_context`] on `runtime`: the marts stage passes one with a memory pool and a disk
-/// manager for spilling ([`crate::MartsTransaction::runtime`]), shared by every session of the
-/// stage so the limit holds for the stage as a whole, and `target_partitions` (default: the
-/// machine's cores) when it runs several queries at once, each on fewer cores.
-pub fn new_context_with(runtime: Option<Arc<RuntimeEnv>>, target_partitions: Option<usize>) -> SessionContext {
+/// The reading options of every session over the warehouse's files (see the comment on each);
+/// the server adds its own (information_schema) on top.
+pub fn session_config() -> datafusion::prelude::SessionConfig {
     let mut config = datafusion::prelude::SessionConfig::new();
     // Text read as plain `Utf8`: string views keep whole decoded pages alive behind slices.
     config.options_mut().execution.parquet.schema_force_view_types = false;
@@ -45,6 +43,15 @@ pub fn new_context_with(runtime: Option<Arc<RuntimeEnv>>, target_partitions: Opt
     // large left side again at every join.
     config.options_mut().optimizer.hash_join_single_partition_threshold = 0;
     config.options_mut().optimizer.hash_join_single_partition_threshold_rows = 0;
+    config
+}
+
+/// [`new_context`] on `runtime`: the marts stage passes one with a memory pool and a disk
+/// manager for spilling ([`crate::MartsTransaction::runtime`]), shared by every session of the
+/// stage so the limit holds for the stage as a whole, and `target_partitions` (default: the
+/// machine's cores) when it runs several queries at once, each on fewer cores.
+pub fn new_context_with(runtime: Option<Arc<RuntimeEnv>>, target_partitions: Option<usize>) -> SessionContext {
+    let mut config = session_config();
     if let Some(n) = target_partitions {
         config = config.with_target_partitions(n.max(1));
     }

@@ -33,6 +33,28 @@ pub fn socle(args: &[&str]) -> Output {
     socle_command().args(args).output().unwrap()
 }
 
+/// The `socle-bench` binary (the benchmark helper, `benches/socle-bench`), beside `socle`:
+/// `cargo test --workspace` builds both before any test runs.
+pub fn socle_bench_binary() -> PathBuf {
+    let bin =
+        Path::new(env!("CARGO_BIN_EXE_socle")).with_file_name(format!("socle-bench{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build -p socle-bench` (or run `cargo test --workspace`)",
+        bin.display()
+    );
+    bin
+}
+
+/// `socle-bench ARGS` from the repository root.
+pub fn socle_bench(args: &[&str]) -> Output {
+    Command::new(socle_bench_binary())
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// `socle run` of an exports root into a warehouse with the demo key, as a command to adjust.
 pub fn load_command(exports: &Path, warehouse: &Path, extra: &[&str]) -> Command {
     let mut c = socle_command();

@@ -1,6 +1,6 @@
-//! `socle bench`: what the benchmark harness (`benches/bench.py`) needs from Socle.
+//! `socle-bench`: what the benchmark harness (`benches/bench.py`) needs from Socle.
 //!
-//! `socle bench queries`: how long the marts take to rebuild and to read, measured on a
+//! `socle-bench queries`: how long the marts take to rebuild and to read, measured on a
 //! warehouse (the dashboards' latency). For each mart of the pipelines:
 //! - **rebuild**: the mart and the marts it reads, computed as the night's marts stage computes
 //!   them ([`socle_pipeline::compute_marts`]: a `source: shared` mart over the shared zone's
@@ -22,7 +22,7 @@
 //! Timings are wall clock ([`Instant`]); median, p95 (nearest rank), min and max. Nothing is
 //! written to the warehouse (opening it collects garbage, as every command does).
 //!
-//! `socle bench sql --out DIR [--warehouse W]`: what another engine needs to run the marts as
+//! `socle-bench sql --out DIR [--warehouse W]`: what another engine needs to run the marts as
 //! Socle does: `DIR/marts.json` (every intermediate model then every mart, in dependency order:
 //! name, kind `intermediate` or `mart`, source, publication, execution, unique key, the models it
 //! reads, its SQL with parameters filled in, its columns), `DIR/duckdb_functions.sql` (the
@@ -296,7 +296,7 @@ async fn largest_css_zone(wh: &Warehouse, codes: &[String], mart: &str) -> Resul
     Ok(best.map(|(_, code)| code))
 }
 
-/// `socle bench sql`: the marts as another engine needs them (see the module).
+/// `socle-bench sql`: the marts as another engine needs them (see the module).
 fn sql(a: SqlArgs) -> Result<()> {
     let (project, problems) = socle_marts::load(&a.pipelines)?;
     if let Some(p) = problems.first() {
@@ -425,7 +425,7 @@ async fn queries(a: QueriesArgs) -> Result<()> {
     }
     let dict =
         Dictionary::load(&a.schemas).with_context(|| format!("loading the dictionary from {}", a.schemas.display()))?;
-    let schemas = crate::query::shared_schemas(&dict);
+    let schemas = socle_warehouse::entity_schemas(&dict.entities);
     let (project, problems) = socle_marts::load(&a.pipelines)?;
     let marts = &project.marts;
     if let Some(p) = problems.first() {
