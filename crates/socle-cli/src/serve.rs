@@ -1,9 +1,8 @@
 //! `socle serve` (the web page and the SQL endpoint, `socle-serve`), `socle serve passwd`, and
 //! `socle audit` (reads the audit log).
 
-use anyhow::{Context, Result, bail};
-use std::io::BufRead;
-use std::net::SocketAddr;
+use anyhow::Result;
+use socle_serve::{PasswdRequest, ServeOptions};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -11,30 +10,8 @@ use std::path::PathBuf;
 pub struct ServeArgs {
     #[command(subcommand)]
     command: Option<ServeCommand>,
-    #[arg(long, default_value = "warehouse")]
-    warehouse: PathBuf,
-    /// The accounts and settings (see `socle serve passwd`).
-    #[arg(long, default_value = "access.yaml")]
-    access: PathBuf,
-    /// The web page's address.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// The SQL endpoint's address (Postgres wire).
-    #[arg(long, default_value = "127.0.0.1:5433")]
-    pg_listen: SocketAddr,
-    /// Serve the web page only.
-    #[arg(long)]
-    no_sql: bool,
-    /// TLS certificate (PEM) for both the web page and the SQL endpoint; the server refuses to
-    /// start if it cannot be loaded.
-    #[arg(long, requires = "tls_key")]
-    tls_cert: Option<PathBuf>,
-    #[arg(long, requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
-    #[arg(long, default_value = "schemas")]
-    schemas: PathBuf,
-    #[arg(long, default_value = "pipelines")]
-    pipelines: PathBuf,
+    #[command(flatten)]
+    options: ServeOptions,
 }
 
 #[derive(clap::Subcommand)]
@@ -42,29 +19,7 @@ enum ServeCommand {
     /// Set an account's password (read from the first line of standard input), as an argon2
     /// hash for the web and a SCRAM-SHA-256 verifier for the SQL endpoint; with --role, create
     /// the account if it does not exist.
-    Passwd(PasswdArgs),
-}
-
-#[derive(clap::Args)]
-struct PasswdArgs {
-    user: String,
-    #[arg(long, default_value = "access.yaml")]
-    access: PathBuf,
-    /// Role of a new account: ecole, css, ministere, admin.
-    #[arg(long)]
-    role: Option<String>,
-    /// CSS of a new `css` or `ecole` account.
-    #[arg(long)]
-    css: Option<String>,
-    /// Establishments of a new `ecole` account, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    etablissements: Vec<String>,
-    /// A new account may see students by name.
-    #[arg(long)]
-    nominatif: bool,
-    /// Last day a new account may sign in (YYYY-MM-DD).
-    #[arg(long)]
-    expires: Option<chrono::NaiveDate>,
+    Passwd(PasswdRequest),
 }
 
 #[derive(clap::Args)]
@@ -84,20 +39,15 @@ pub struct AuditArgs {
 
 pub async fn serve(a: ServeArgs) -> Result<u8> {
     if let Some(ServeCommand::Passwd(p)) = a.command {
-        return passwd(p);
+        eprintln!(
+            "Mot de passe de {} (une ligne sur l'entrée standard) / password:",
+            p.user
+        );
+        println!("{}", socle_serve::passwd_from(&p, &mut std::io::stdin().lock())?);
+        return Ok(0);
     }
-    let options = socle_serve::ServeOptions {
-        warehouse: a.warehouse,
-        access: a.access,
-        schemas: a.schemas,
-        pipelines: a.pipelines,
-        listen: a.listen,
-        pg_listen: (!a.no_sql).then_some(a.pg_listen),
-        tls_cert: a.tls_cert,
-        tls_key: a.tls_key,
-    };
-    let bound = socle_serve::bind(&options).await?;
-    let scheme = if options.tls_cert.is_some() { "https" } else { "http" };
+    let bound = socle_serve::bind(&a.options).await?;
+    let scheme = if a.options.tls_cert.is_some() { "https" } else { "http" };
     // Printed on standard output, one line each, for people and for tests that bind port 0.
     println!("web: {scheme}://{}", bound.web_addr()?);
     if let Some(pg) = bound.pg_addr() {
@@ -110,53 +60,14 @@ pub async fn serve(a: ServeArgs) -> Result<u8> {
     Ok(0)
 }
 
-fn passwd(p: PasswdArgs) -> Result<u8> {
-    let template = match &p.role {
-        None => None,
-        Some(role) => Some(socle_serve::Account {
-            role: role.parse().map_err(anyhow::Error::msg)?,
-            css: p.css.clone(),
-            etablissements: p.etablissements.clone(),
-            nominatif: p.nominatif,
-            expires: p.expires,
-            password: Default::default(),
-        }),
-    };
-    eprintln!(
-        "Mot de passe de {} (une ligne sur l'entrée standard) / password:",
-        p.user
-    );
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("reading the password")?;
-    let password = line.trim_end_matches(['\r', '\n']);
-    if password.is_empty() {
-        bail!("empty password");
-    }
-    let created = socle_serve::passwd(&p.access, &p.user, password, template)?;
-    println!(
-        "{} {} in {}",
-        if created { "account created:" } else { "password set:" },
-        p.user,
-        p.access.display()
-    );
-    Ok(0)
-}
-
 pub fn audit(a: AuditArgs) -> Result<u8> {
-    if !a.warehouse.join("_socle").exists() {
-        bail!("{} is not a Socle warehouse", a.warehouse.display());
-    }
-    let auditor = socle_serve::audit::Auditor::open(&a.warehouse)?;
+    let wh = socle_warehouse::Warehouse::open_existing(&a.warehouse)?;
     let since = a.since.map(|d| d.to_string());
-    let events = auditor.read(since.as_deref(), a.user.as_deref())?;
+    let events = socle_serve::audit::Auditor::open(wh.root())?.read(since.as_deref(), a.user.as_deref())?;
     for e in &events {
-        if a.json {
-            println!("{}", serde_json::to_string(e)?);
-        } else {
-            println!("{e}");
+        match a.json {
+            true => println!("{}", serde_json::to_string(e)?),
+            false => println!("{e}"),
         }
     }
     eprintln!("{} line(s)", events.len());

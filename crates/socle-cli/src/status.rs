@@ -1,13 +1,5 @@
-//! `socle status`: what the warehouse holds, per CSS and source: the last night loaded, rows and
-//! quarantine, the last failure of a source if its last attempt failed, and the drops the guard
-//! holds (with the command that accepts each); and whether the marts are current (built from
-//! every CSS's current run). Read from the manifests only (no data file is opened, the run lock
-//! is not taken), so it is instant and safe during a run.
-//!
-//! `--check` is for schedulers: one line per CSS, `OK` or why not, and exit code 2 when a CSS
-//! failed (the last attempt of one of its sources failed), is held by the drop guard, or (with
-//! `--max-age DAYS`) has not loaded a night for more than DAYS days; 0 when all is well. There is
-//! no age check without `--max-age`.
+//! `socle status`: what the warehouse holds, per CSS and source, and whether the marts are
+//! current; `--check` for schedulers (`socle_pipeline::WarehouseStatus`).
 
 use anyhow::Result;
 use clap::ValueEnum;

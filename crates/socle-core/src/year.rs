@@ -39,6 +39,11 @@ impl SchoolYear {
     pub fn previous(self) -> Self {
         SchoolYear(self.0 - 1)
     }
+    /// [`SchoolYear::parse`] for a command-line value; the error says what is expected.
+    pub fn from_arg(s: &str) -> Result<Self, String> {
+        Self::parse(s).ok_or_else(|| format!("invalid school year {s:?}: expected 2024-2025 or 2024"))
+    }
+
     /// Parses `2024-2025` (the canonical label) or `2024` (GPI's start year).
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim();

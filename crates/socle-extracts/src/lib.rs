@@ -27,7 +27,7 @@ pub mod store;
 
 pub use build::{BuildContext, BuildRequest, Failure, Outcome, UnitReport, build};
 pub use load::{EXTRACTS_DIR, Extract, load, personal_columns};
-pub use report::{BUILD_HELP, list_text, submitted_text};
+pub use report::{BUILD_HELP, list_text, load_checked, select, submitted_text};
 pub use store::{ExtractManifest, PROVINCE, Status, UnitDir};
 
 use datafusion::prelude::SessionContext;

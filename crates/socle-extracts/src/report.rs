@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use crate::spec::{ExtractZone, LayoutKind};
-use crate::{Extract, ExtractManifest, PROVINCE};
+use std::path::Path;
+
+use crate::{Extract, ExtractError, ExtractManifest, PROVINCE};
 
 /// One extract per line, its name first: zone, layout, version, title, and whether it names
 /// students.
@@ -78,3 +80,38 @@ Exit status: 0 every unit written (or nothing to build), 1 a unit refused or bad
 Examples:
   socle extracts build declaration_30_septembre --css 866000 --year 2025-2026
   socle extracts submit declaration_30_septembre --css 866000 --year 2025-2026 --by mtremblay";
+
+/// The extracts of `pipelines`, refusing definitions with problems: the error lists them and
+/// points to `socle check`.
+pub fn load_checked(pipelines: &Path, dictionary: &socle_dictionary::Dictionary) -> Result<Vec<Extract>, ExtractError> {
+    let (extracts, problems) = crate::load(pipelines, &crate::personal_columns(dictionary))
+        .map_err(|e| ExtractError::io(&pipelines.join(crate::EXTRACTS_DIR), e))?;
+    if problems.is_empty() {
+        return Ok(extracts);
+    }
+    let list: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    Err(ExtractError::Definition {
+        message: format!(
+            "{} problem(s) in the extracts' definitions (see `socle check`): {}",
+            problems.len(),
+            list.join("; ")
+        ),
+    })
+}
+
+/// The extracts `name` designates: `all`, or one by its name (the error lists the names).
+pub fn select<'a>(extracts: &'a [Extract], name: &str) -> Result<Vec<&'a Extract>, ExtractError> {
+    if name == "all" {
+        return Ok(extracts.iter().collect());
+    }
+    match extracts.iter().find(|e| e.spec.name == name) {
+        Some(e) => Ok(vec![e]),
+        None => {
+            let known: Vec<&str> = extracts.iter().map(|e| e.spec.name.as_str()).collect();
+            Err(ExtractError::Other(format!(
+                "unknown extract {name:?}; known: {}",
+                known.join(", ")
+            )))
+        }
+    }
+}

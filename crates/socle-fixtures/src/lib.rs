@@ -73,6 +73,7 @@ mod jade;
 mod mozaik;
 mod names;
 mod pevr;
+mod request;
 mod results;
 mod rng;
 mod roster;
@@ -98,6 +99,7 @@ pub use tables::BadKind;
 
 /// Names of the 12 GPI table files, without `.csv`, in generation order.
 pub use pevr::pevr_targets;
+pub use request::{GenerateRequest, run_generate};
 
 pub fn table_names() -> Vec<&'static str> {
     tables::TABLES[..tables::N_TABLES].iter().map(|t| t.name).collect()
@@ -327,6 +329,42 @@ pub struct GenerateSummary {
     pub students: u64,
     /// Adults of JADE never in the youth sector.
     pub adults: u64,
+}
+
+impl GenerateSummary {
+    /// The line `socle generate` prints: what was written, how fast, where.
+    pub fn describe(&self, seconds: f64, out: &Path) -> String {
+        format!(
+            "generated {} CSS ({}), {} students (+{} adults), {} files, {} rows ({} bad) in {:.1}s ({:.0} rows/s) under {}",
+            self.css.len(),
+            self.css.join(", "),
+            self.students,
+            self.adults,
+            self.files,
+            self.rows,
+            self.bad_rows,
+            seconds,
+            self.rows as f64 / seconds.max(1e-9),
+            out.display()
+        )
+    }
+}
+
+/// Writes the PEVR targets of `css` (`cibles_pevr.csv`, the seed of the extract
+/// `indicateurs_pevr`) in `dir` for the `years` school years ending with the one of `night`;
+/// returns the file written.
+pub fn write_pevr_targets(
+    dir: &Path,
+    css: &[String],
+    night: NaiveDate,
+    years: u32,
+    seed: u64,
+) -> Result<PathBuf, GenerateError> {
+    let year = SchoolYear::containing(night.year(), night.month());
+    let path = dir.join("cibles_pevr.csv");
+    std::fs::create_dir_all(dir).map_err(|e| write_err(dir, e))?;
+    std::fs::write(&path, pevr_targets(css, year, years, seed)).map_err(|e| write_err(&path, e))?;
+    Ok(path)
 }
 
 #[derive(Debug, thiserror::Error)]

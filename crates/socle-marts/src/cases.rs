@@ -217,6 +217,44 @@ impl Outcome {
 }
 
 /// Runs mart cases against the dictionary and pipelines (both loaded once).
+/// The outcomes of a run of cases, as `socle test` prints them: one line per case (`ok` or
+/// `ÉCHEC` with what differs), then the totals and the folder of the cases.
+pub struct CasesReport<'a> {
+    pub outcomes: &'a [Outcome],
+    pub dir: &'a Path,
+}
+
+impl CasesReport<'_> {
+    pub fn failed(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.failure.is_some()).count()
+    }
+}
+
+impl std::fmt::Display for CasesReport<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for o in self.outcomes {
+            match &o.failure {
+                None => writeln!(f, "ok     {}", o.id)?,
+                Some(why) => {
+                    writeln!(f, "ÉCHEC  {}", o.id)?;
+                    for line in why.lines() {
+                        writeln!(f, "       {line}")?;
+                    }
+                }
+            }
+        }
+        let failed = self.failed();
+        writeln!(
+            f,
+            "{} cas: {} réussi(s), {} en échec ({})",
+            self.outcomes.len(),
+            self.outcomes.len() - failed,
+            failed,
+            self.dir.display()
+        )
+    }
+}
+
 pub struct Runner {
     dictionary: Arc<Dictionary>,
     project: Arc<Project>,

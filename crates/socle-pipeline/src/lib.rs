@@ -35,6 +35,7 @@ mod marts;
 mod night;
 mod personne;
 mod rekey;
+mod retention;
 mod status;
 
 use std::path::PathBuf;
@@ -57,8 +58,9 @@ pub use night::{
     ExtractsOutcome, MartsOutcome, NightError, NightProgress, NightReport, NightRequest, Quiet, peak_rss_bytes,
     resolve_key, run_night,
 };
-pub use personne::{NOMINATIVE_MARTS, PersonRecord, person_record};
-pub use rekey::{RekeyError, RekeyOutcome, rekey};
+pub use personne::{NOMINATIVE_MARTS, PersonExport, PersonFormat, PersonRecord, export_person, person_record};
+pub use rekey::{RekeyError, RekeyOutcome, rekey, rotate_key};
+pub use retention::{RetentionOutcome, RetentionRequest, retention};
 pub use status::{StatusCheck, WarehouseStatus};
 
 /// A failure of the pipeline for one CSS (or of the marts).

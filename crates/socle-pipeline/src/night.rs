@@ -25,30 +25,57 @@ use crate::{
     parse_accept_drop, project_fingerprint,
 };
 
-/// What a night is asked to do (the options of `socle run`).
+/// What a night is asked to do: the options of `socle run`, defined here once.
+#[derive(clap::Args)]
 pub struct NightRequest {
     /// Exports root: `<exports>/<css>/<YYYY-MM-DD>/{gpi,mozaik,jade,dofin}/`.
+    #[arg(long, default_value = "fixtures/exports")]
     pub exports: PathBuf,
+    /// Warehouse root.
+    #[arg(long, default_value = "warehouse")]
     pub warehouse: PathBuf,
-    /// The night to load (YYYY-MM-DD); `None`: the latest night folder of each CSS.
+    /// Night to load (YYYY-MM-DD); default: the latest night folder of each CSS.
+    #[arg(long)]
     pub night: Option<String>,
-    /// Only these CSS (empty: every CSS folder of the exports root).
+    /// Load only these CSS (default: every CSS folder of the exports root).
+    #[arg(long, num_args = 1..)]
     pub css: Vec<String>,
+    #[arg(long, default_value = "schemas")]
     pub schemas: PathBuf,
+    #[arg(long, default_value = "pipelines")]
     pub pipelines: PathBuf,
-    pub key: Pseudonymiser,
-    /// CSS loaded, and CSS whose marts are built, at once (`None`: the machine's cores).
+    /// File holding the pseudonymisation secret (else env SOCLE_PSEUDO_KEY_FILE or SOCLE_PSEUDO_KEY).
+    #[arg(long, env = "SOCLE_PSEUDO_KEY_FILE")]
+    pub pseudo_key_file: Option<PathBuf>,
+    /// Use the public demo key (synthetic data only). Implied for the committed fixtures.
+    #[arg(long)]
+    pub demo_key: bool,
+    /// CSS loaded at the same time, and CSS whose marts are built at the same time (default: the
+    /// number of cores). Memory grows with it (the marts stay under `memoire_max`).
+    #[arg(long)]
     pub jobs: Option<usize>,
-    /// Reload a CSS whose files are those already loaded, and rebuild every mart in full.
+    /// Reload a CSS even when its export files are those already loaded (and rebuild every mart
+    /// in full).
+    #[arg(long)]
     pub force: bool,
-    /// `CSS:ENTITY` drops accepted despite the guard.
-    pub accept_drops: Vec<String>,
+    /// Accept a drop the guard holds: publish ENTITY of CSS although its rows fell (repeatable,
+    /// e.g. --accept-drop 866000:absence). Recorded in the CSS's manifest.
+    #[arg(long, value_name = "CSS:ENTITY")]
+    pub accept_drop: Vec<String>,
+    /// Load a night older than the one already loaded for a CSS (refused otherwise).
+    #[arg(long)]
     pub allow_older_night: bool,
-    /// Then build every extract of the pipelines into `<warehouse>/extracts/`.
+    /// Then build every extract of `pipelines/extracts/` (each CSS, the most recent school year
+    /// of each source) into `<warehouse>/extracts/`; a refused unit makes the exit status 2.
+    #[arg(long)]
     pub extracts: bool,
-    /// How long replaced files are kept after the swap (queries planned before it finish).
-    pub keep_replaced: Duration,
+    /// Minutes the files this night replaces are kept before they are deleted, so that a query
+    /// of `socle serve` (or a long `socle query`) planned just before the night published
+    /// finishes on them; 0 deletes them at once.
+    #[arg(long, value_name = "MINUTES", default_value_t = 10)]
+    pub keep_replaced_minutes: u64,
     /// The command line, recorded in the run lock (who holds the warehouse).
+    #[arg(skip)]
     pub command: String,
 }
 
@@ -192,13 +219,14 @@ pub async fn run_night(req: NightRequest, progress: &dyn NightProgress) -> Resul
     } else {
         None
     };
+    let key = resolve_key(req.pseudo_key_file.as_deref(), req.demo_key, &req.exports)?;
     let registry = Registry::embedded()?;
     let mut accept_drops = BTreeSet::new();
-    for value in &req.accept_drops {
+    for value in &req.accept_drop {
         accept_drops.insert(parse_accept_drop(value, &dict).map_err(NightError::Usage)?);
     }
     let mut warehouse = Warehouse::open(&req.warehouse)?;
-    warehouse.set_replaced_grace(req.keep_replaced);
+    warehouse.set_replaced_grace(Duration::from_secs(req.keep_replaced_minutes * 60));
     // One run at a time: a second one fails here at once, naming the holder.
     let _run_lock = warehouse.lock_run(&req.command)?;
     let run_id = socle_warehouse::new_run_id();
@@ -215,7 +243,7 @@ pub async fn run_night(req: NightRequest, progress: &dyn NightProgress) -> Resul
     let pipeline = Pipeline {
         dictionary: Arc::new(dict),
         registry: Arc::new(registry),
-        pseudonymiser: Arc::new(req.key),
+        pseudonymiser: Arc::new(key),
         warehouse: warehouse.clone(),
         run_id: run_id.clone(),
         options: LoadOptions {

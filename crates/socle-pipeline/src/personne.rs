@@ -202,3 +202,115 @@ pub async fn person_record(
     );
     Ok(record)
 }
+
+/// The file formats of a right-of-access answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonFormat {
+    /// One array of rows per table.
+    Json,
+    /// One sheet per table.
+    Xlsx,
+}
+
+impl PersonFormat {
+    /// A command-line value: `json` or `xlsx`.
+    pub fn from_arg(s: &str) -> Result<Self, String> {
+        match s {
+            "json" => Ok(PersonFormat::Json),
+            "xlsx" => Ok(PersonFormat::Xlsx),
+            _ => Err("json or xlsx".to_string()),
+        }
+    }
+
+    /// The format a file name says by its extension.
+    pub fn of_path(path: &std::path::Path) -> Option<Self> {
+        Self::from_arg(&path.extension()?.to_str()?.to_ascii_lowercase()).ok()
+    }
+}
+
+/// A right-of-access answer written to its file.
+pub struct PersonExport {
+    pub code_css: String,
+    pub output: std::path::PathBuf,
+    pub rows: u64,
+    /// Tables with rows about the student, and how many.
+    pub tables: Vec<(String, u64)>,
+}
+
+/// What `socle personne` prints.
+impl std::fmt::Display for PersonExport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.rows == 0 {
+            return write!(
+                f,
+                "no row about this code permanent in the zone of CSS {}: {} holds an empty result",
+                self.code_css,
+                self.output.display()
+            );
+        }
+        let tables: Vec<String> = self.tables.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        write!(
+            f,
+            "{} row(s) about this student in the zone of CSS {} written to {} ({})",
+            self.rows,
+            self.code_css,
+            self.output.display(),
+            tables.join(", ")
+        )
+    }
+}
+
+/// `socle personne`: every row CSS `code_css`'s zone holds about the student `code_permanent`
+/// ([`person_record`]) written to `output` atomically, audited (as `by`, the student named by
+/// their pseudonymous key) before the file appears: no access without its audit line.
+pub async fn export_person(
+    warehouse: &Warehouse,
+    dictionary: &Dictionary,
+    code_css: &str,
+    code_permanent: &str,
+    output: &std::path::Path,
+    format: PersonFormat,
+    by: Option<&str>,
+) -> Result<PersonExport, PipelineError> {
+    if !socle_core::is_valid_code_permanent(code_permanent) {
+        return Err(PipelineError::Other(
+            "--code-permanent: expected 4 letters and 8 digits".into(),
+        ));
+    }
+    if warehouse.manifest(code_css)?.is_none() {
+        return Err(PipelineError::Other(format!(
+            "CSS {code_css} has no published data in {}",
+            warehouse.root().display()
+        )));
+    }
+    let record = person_record(warehouse, dictionary, code_css, code_permanent).await?;
+    let export = |e: socle_export::ExportError| PipelineError::Other(e.to_string());
+    let mut file = socle_export::AtomicFile::create(output).map_err(export)?;
+    match format {
+        PersonFormat::Json => record.write_json(&mut file),
+        PersonFormat::Xlsx => record.write_xlsx(&mut file),
+    }
+    .map_err(export)?;
+    file.sync().map_err(export)?;
+    let zone = Zone::Css(code_css.to_string());
+    socle_warehouse::record_read(
+        warehouse.root(),
+        by,
+        "personne",
+        &zone,
+        &record.audit_target(),
+        record.rows(),
+    )?;
+    file.commit().map_err(export)?;
+    Ok(PersonExport {
+        code_css: code_css.to_string(),
+        output: output.to_path_buf(),
+        rows: record.rows(),
+        tables: record
+            .tables
+            .keys()
+            .filter(|t| record.rows_of(t) > 0)
+            .map(|t| (t.clone(), record.rows_of(t)))
+            .collect(),
+    })
+}

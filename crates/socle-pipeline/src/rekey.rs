@@ -42,6 +42,18 @@ pub struct RekeyOutcome {
     pub fingerprint: String,
 }
 
+/// What `socle rekey` prints once the new generation is current.
+impl std::fmt::Display for RekeyOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} student key(s) recomputed in {} file(s), {} row(s); generation {} is current (key fingerprint {}, \
+             was {}); load the next nights with this key",
+            self.keys, self.files, self.rows, self.generation, self.fingerprint, self.previous_fingerprint
+        )
+    }
+}
+
 /// A rotation that cannot be done.
 #[derive(Debug, thiserror::Error)]
 pub enum RekeyError {
@@ -177,6 +189,20 @@ fn rewrite(
         }
     }
     Ok(count)
+}
+
+/// `socle rekey`: takes the run lock (no night may publish into the generation being replaced),
+/// refuses a key the warehouse already uses, then [`rekey`]s in a new generation.
+pub fn rotate_key(warehouse: &Warehouse, new: &Pseudonymiser) -> Result<RekeyOutcome, PipelineError> {
+    let _run_lock = warehouse.lock_run("socle rekey")?;
+    if let Some((code, fingerprint)) = warehouse.key_fingerprint(None)?
+        && fingerprint == new.fingerprint()
+    {
+        return Err(PipelineError::Other(format!(
+            "the warehouse's keys (CSS {code}) already come from this key: nothing to do"
+        )));
+    }
+    rekey(warehouse, new, &socle_warehouse::new_run_id(), None)
 }
 
 /// Recomputes every student key of the warehouse with `new` as the generation `run_id` (see the

@@ -1,6 +1,14 @@
 //! What the warehouse holds, per CSS and source, read from the manifests only (no data file is
 //! opened, the run lock is not taken: instant and safe during a run): [`WarehouseStatus`], what
 //! `socle status` prints, and [`StatusCheck`], what `socle status --check` gives a scheduler.
+//!
+//! The status: per CSS and source, the last night loaded, rows and quarantine, the last failure
+//! of a source if its last attempt failed, the drops the guard holds (with the command that
+//! accepts each), and whether the marts are current (built from every CSS's current run).
+//!
+//! The check: one line per CSS, `OK` or why not, and exit code 2 when a CSS failed (the last
+//! attempt of one of its sources failed), is held by the drop guard, or (with a maximum age)
+//! has not loaded a night for more than that many days; 0 when all is well.
 
 use std::collections::BTreeSet;
 use std::fmt;

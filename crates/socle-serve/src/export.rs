@@ -11,7 +11,9 @@ use datafusion::prelude::{SessionContext, ident, lit};
 use socle_marts::{Mart, Project, Publication};
 use socle_warehouse::{Warehouse, Zone};
 
-use crate::download::{MartFile, plain_batch, plain_schema};
+use crate::download::{Format, MartFile, plain_batch, plain_schema};
+use socle_core::SchoolYear;
+use socle_export::{AtomicFile, CsvOptions, XLSX_MAX_ROWS};
 
 /// The year column every mart has (`--year` filters on it).
 pub const YEAR_COLUMN: &str = "annee_scolaire";
@@ -79,6 +81,116 @@ impl MartExport<'_> {
     pub fn rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
+}
+
+/// What `socle dashboards export` asks for: its options, defined here once.
+#[derive(clap::Args)]
+#[command(after_long_help = EXPORT_HELP)]
+pub struct ExportRequest {
+    /// The mart to export (see `socle dashboards list`).
+    pub name: String,
+    /// Read this CSS's own zone (exact counts, nominative marts) instead of the shared zone.
+    #[arg(long, value_name = "CODE")]
+    pub css: Option<String>,
+    /// Only this school year: `2024-2025` or its start year `2024`.
+    #[arg(long, value_name = "YEAR", value_parser = SchoolYear::from_arg)]
+    pub year: Option<SchoolYear>,
+    /// File format; default: from the extension of --output.
+    #[arg(long, value_parser = Format::from_arg, value_name = "csv|xlsx|parquet")]
+    pub format: Option<Format>,
+    /// File to write (replaced if it exists).
+    #[arg(long, value_name = "FILE")]
+    pub output: std::path::PathBuf,
+    /// Warehouse root.
+    #[arg(long, default_value = "warehouse")]
+    pub warehouse: std::path::PathBuf,
+    /// The pipelines folder: the mart's definition (`marts/NAME.yaml`) and the small-cell
+    /// threshold (`config.yaml`).
+    #[arg(long, default_value = "pipelines")]
+    pub pipelines: std::path::PathBuf,
+    /// CSV field delimiter, one character (`,` by default; `;` for Excel in French; `tab`).
+    #[arg(long, value_parser = socle_export::parse_delimiter, value_name = "CHAR")]
+    pub delimiter: Option<u8>,
+    /// Who exports, for the audit log (default: the OS user).
+    #[arg(long, value_name = "NAME")]
+    pub by: Option<String>,
+}
+
+/// A mart written to its file: rows, file, and the zone in words.
+pub struct Exported {
+    pub rows: usize,
+    pub output: std::path::PathBuf,
+    pub zone: String,
+}
+
+/// What `socle dashboards export` prints.
+impl std::fmt::Display for Exported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} row(s) written to {} ({})",
+            self.rows,
+            self.output.display(),
+            self.zone
+        )
+    }
+}
+
+/// `socle dashboards export`: the mart read as [`read_mart_for_export`] says, written to the
+/// request's file atomically (a dashboard never picks up a half-written file), audited before
+/// the file appears.
+pub async fn export_to_file(req: &ExportRequest) -> Result<Exported> {
+    let format = match req.format.or_else(|| Format::of_path(&req.output)) {
+        Some(f) => f,
+        None => bail!(
+            "cannot tell the format of {} from its extension: add --format csv|xlsx|parquet \
+             (or name it .csv, .xlsx or .parquet)",
+            req.output.display()
+        ),
+    };
+    if req.delimiter.is_some() && format != Format::Csv {
+        tracing::warn!("--delimiter applies to CSV only: ignored for {format:?}");
+    }
+    let (project, problems) = socle_marts::load(&req.pipelines)
+        .with_context(|| format!("loading the marts of {}", req.pipelines.display()))?;
+    for p in problems
+        .iter()
+        .filter(|p| p.file.file_stem().and_then(|s| s.to_str()) == Some(req.name.as_str()))
+    {
+        tracing::warn!("pipeline problem: {p}");
+    }
+    let warehouse = Warehouse::open_existing(&req.warehouse)?;
+    let year = req.year.map(|y| y.to_string());
+    let read = read_mart_for_export(&warehouse, &project, &req.name, req.css.as_deref(), year.as_deref()).await?;
+    let rows = read.rows();
+    if format == Format::Xlsx && rows >= XLSX_MAX_ROWS {
+        bail!(
+            "{rows} rows do not fit in an Excel sheet ({} at most): filter with --year or --css, or \
+             export csv or parquet",
+            XLSX_MAX_ROWS - 1
+        );
+    }
+    let csv = CsvOptions::spreadsheet().with_delimiter(req.delimiter.unwrap_or(b','));
+    let mut file = AtomicFile::create(&req.output)?;
+    read.file.write(&mut file, format, &read.schema, &read.batches, &csv)?;
+    file.sync()?;
+    let zone = &read.file.zone;
+    let target = format!("mart:{}", req.name);
+    socle_warehouse::record_read(
+        warehouse.root(),
+        req.by.as_deref(),
+        "dashboards_export",
+        zone,
+        &target,
+        rows as u64,
+    )
+    .context("cannot write the audit log: nothing is returned without its audit line")?;
+    file.commit()?;
+    Ok(Exported {
+        rows,
+        output: req.output.clone(),
+        zone: zone_label(read.file.mart, zone),
+    })
 }
 
 /// Reads mart `name` of `project` from the warehouse as zone `css` shows it (the shared zone

@@ -36,6 +36,53 @@ pub use server::{Bound, ServeOptions, Server, bind, serve};
 
 use std::path::Path;
 
+/// `socle serve passwd USER`: who, where, and the fields of a new account.
+#[derive(clap::Args)]
+pub struct PasswdRequest {
+    pub user: String,
+    #[arg(long, default_value = "access.yaml")]
+    pub access: std::path::PathBuf,
+    /// Role of a new account: ecole, css, ministere, admin.
+    #[arg(long)]
+    pub role: Option<Role>,
+    /// CSS of a new `css` or `ecole` account.
+    #[arg(long)]
+    pub css: Option<String>,
+    /// Establishments of a new `ecole` account, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub etablissements: Vec<String>,
+    /// A new account may see students by name.
+    #[arg(long)]
+    pub nominatif: bool,
+    /// Last day a new account may sign in (YYYY-MM-DD).
+    #[arg(long)]
+    pub expires: Option<chrono::NaiveDate>,
+}
+
+/// `socle serve passwd`: the password read from the first line of `input` (never echoed, never
+/// an argument a process listing would show), set as [`passwd`] does; returns the line to print.
+pub fn passwd_from(req: &PasswdRequest, input: &mut impl std::io::BufRead) -> anyhow::Result<String> {
+    let template = req.role.map(|role| Account {
+        role,
+        css: req.css.clone(),
+        etablissements: req.etablissements.clone(),
+        nominatif: req.nominatif,
+        expires: req.expires,
+        password: Default::default(),
+    });
+    let mut line = String::new();
+    input
+        .read_line(&mut line)
+        .map_err(|e| anyhow::anyhow!("reading the password: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        anyhow::bail!("empty password");
+    }
+    let created = passwd(&req.access, &req.user, password, template)?;
+    let done = if created { "account created:" } else { "password set:" };
+    Ok(format!("{done} {} in {}", req.user, req.access.display()))
+}
+
 /// `socle serve passwd USER`: sets `user`'s password in `access` (both forms), creating the
 /// account with `template` when it does not exist yet. The file is rewritten with mode 0600.
 pub fn passwd(access: &Path, user: &str, password: &str, template: Option<Account>) -> anyhow::Result<bool> {

@@ -68,16 +68,31 @@ pub struct Server {
 }
 
 /// What `socle serve` is given.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ServeOptions {
+    #[arg(long, default_value = "warehouse")]
     pub warehouse: PathBuf,
+    /// The accounts and settings (see `socle serve passwd`).
+    #[arg(long, default_value = "access.yaml")]
     pub access: PathBuf,
+    #[arg(long, default_value = "schemas")]
     pub schemas: PathBuf,
+    #[arg(long, default_value = "pipelines")]
     pub pipelines: PathBuf,
+    /// The web page's address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// The SQL endpoint's address; `None`: no SQL endpoint.
-    pub pg_listen: Option<SocketAddr>,
+    /// The SQL endpoint's address (Postgres wire).
+    #[arg(long, default_value = "127.0.0.1:5433")]
+    pub pg_listen: SocketAddr,
+    /// Serve the web page only (no SQL endpoint).
+    #[arg(long)]
+    pub no_sql: bool,
+    /// TLS certificate (PEM) for both the web page and the SQL endpoint; the server refuses to
+    /// start if it cannot be loaded.
+    #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
+    #[arg(long, requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 }
 
@@ -171,7 +186,7 @@ pub async fn bind(o: &ServeOptions) -> Result<Bound> {
     let web = TcpListener::bind(o.listen)
         .await
         .with_context(|| format!("listening on {}", o.listen))?;
-    let pg = match o.pg_listen {
+    let pg = match (!o.no_sql).then_some(o.pg_listen) {
         Some(a) => Some(
             TcpListener::bind(a)
                 .await

@@ -15,8 +15,15 @@
 //!    as is;
 //! 4. `nuits`: each CSS's loaded night (one CSS's in its own zone).
 //!
+//! [`run_query`] is `socle query` on top of it: the read-only guard, a zone's session, the
+//! audit line.
+//!
 //! Sessions use the warehouse's reading options ([`socle_warehouse::new_context_with`]); the
 //! marts stage passes its memory-limited runtime ([`ZoneSessions::with_runtime`]).
+
+mod query;
+
+pub use query::{QueryError, QueryRequest, run_query};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

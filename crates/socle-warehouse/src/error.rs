@@ -7,6 +7,9 @@ use datafusion::parquet::errors::ParquetError;
 /// Everything that can go wrong in the warehouse, with the file or table it concerns.
 #[derive(Debug, thiserror::Error)]
 pub enum WarehouseError {
+    /// A command that reads a warehouse was given a folder that is not one yet.
+    #[error("{} is not a Socle warehouse yet: run `socle run` first", .0.display())]
+    NotAWarehouse(PathBuf),
     /// A file-system operation failed.
     #[error("{action} {path}: {source}")]
     Io {

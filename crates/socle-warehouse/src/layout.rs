@@ -13,6 +13,11 @@ pub(crate) const SHARED_DIR: &str = "shared";
 pub(crate) const MARTS_DIR: &str = "marts";
 /// The warehouse's own folder.
 pub(crate) const SOCLE_DIR: &str = "_socle";
+
+/// Whether `root` holds a warehouse (its `_socle` folder, made by the first open).
+pub(crate) fn is_warehouse(root: &Path) -> bool {
+    root.join(SOCLE_DIR).is_dir()
+}
 /// The zones whose files are owned by manifests (and garbage-collected).
 pub(crate) const DATA_DIRS: [&str; 3] = [CSS_DIR, SHARED_DIR, MARTS_DIR];
 /// Name of the quarantine folder and table.

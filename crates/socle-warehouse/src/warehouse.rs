@@ -117,6 +117,16 @@ pub struct Warehouse {
 }
 
 impl Warehouse {
+    /// Opens the warehouse at `root` for reading: refuses, saying what to run first, a folder
+    /// that no `socle run` has made a warehouse yet (rather than creating an empty one).
+    pub fn open_existing(root: impl AsRef<Path>) -> Result<Self, WarehouseError> {
+        let root = root.as_ref();
+        if !layout::is_warehouse(root) {
+            return Err(WarehouseError::NotAWarehouse(root.to_path_buf()));
+        }
+        Self::open(root)
+    }
+
     /// Opens (creating if needed) the warehouse at `root`, then collects garbage: deletes the
     /// files of the data zones (`css/`, `shared/`, `marts/`) that no current manifest lists
     /// (left by a run that failed or was killed before its commit point), stale staging folders
