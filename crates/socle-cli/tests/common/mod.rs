@@ -19,7 +19,7 @@ pub fn root() -> PathBuf {
 /// The `socle` binary, run from the repository root with no key and no failpoint taken from
 /// the environment.
 pub fn socle_command() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_socle"));
+    let mut c = Command::new(socle_binary());
     c.current_dir(root())
         .env_remove("SOCLE_PSEUDO_KEY")
         .env_remove("SOCLE_PSEUDO_KEY_FILE")
@@ -33,14 +33,33 @@ pub fn socle(args: &[&str]) -> Output {
     socle_command().args(args).output().unwrap()
 }
 
-/// The `socle-bench` binary (the benchmark helper, `benches/socle-bench`), beside `socle`:
-/// `cargo test --workspace` builds both before any test runs.
+/// The `socle` binary: this package's (socle-cli's tests), or the one beside `socle-bench`
+/// (socle-bench's tests, which drive both): `cargo test --workspace` builds both before any
+/// test runs.
+pub fn socle_binary() -> PathBuf {
+    match option_env!("CARGO_BIN_EXE_socle") {
+        Some(p) => PathBuf::from(p),
+        None => sibling("socle"),
+    }
+}
+
+/// The `socle-bench` binary (the benchmark helper, `benches/socle-bench`), as [`socle_binary`].
 pub fn socle_bench_binary() -> PathBuf {
-    let bin =
-        Path::new(env!("CARGO_BIN_EXE_socle")).with_file_name(format!("socle-bench{}", std::env::consts::EXE_SUFFIX));
+    match option_env!("CARGO_BIN_EXE_socle-bench") {
+        Some(p) => PathBuf::from(p),
+        None => sibling("socle-bench"),
+    }
+}
+
+/// A binary of the workspace beside this package's own.
+fn sibling(name: &str) -> PathBuf {
+    let own = option_env!("CARGO_BIN_EXE_socle")
+        .or(option_env!("CARGO_BIN_EXE_socle-bench"))
+        .expect("a package with a binary");
+    let bin = Path::new(own).with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
-        "{} is missing: build it with `cargo build -p socle-bench` (or run `cargo test --workspace`)",
+        "{} is missing: build it (`cargo build --workspace`, or run `cargo test --workspace`)",
         bin.display()
     );
     bin

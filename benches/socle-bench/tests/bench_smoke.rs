@@ -3,6 +3,8 @@
 //! section, with sane values. Benchmarks are not timed tests: no figure is compared with a target
 //! here; the figures come from the full runs (benches/README.md).
 
+// The CLI tests' helpers: this package's tests drive `socle` too (beside `socle-bench`).
+#[path = "../../../crates/socle-cli/tests/common/mod.rs"]
 mod common;
 
 use common::{root, socle_bench, socle_bench_binary, text};
@@ -218,7 +220,7 @@ fn the_benchmark_harness_runs_at_the_small_scale() {
         .current_dir(root())
         .arg("benches/bench.py")
         .args(["--scale", "small", "--runs", "1", "--query-runs", "3", "--socle"])
-        .arg(env!("CARGO_BIN_EXE_socle"))
+        .arg(common::socle_binary())
         .arg("--socle-bench")
         .arg(socle_bench_binary())
         .arg("--data")
