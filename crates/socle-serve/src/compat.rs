@@ -3,29 +3,53 @@
 //! text the guard accepted) and only to the endpoint's statements; the audit log keeps the
 //! client's own text.
 //!
-//! One rewrite today: a scalar subquery selecting one plain column, such as Npgsql's (Power BI's
+//! Two rewrites today.
+//!
+//! A scalar subquery selecting one plain column, such as Npgsql's (Power BI's
 //! driver) type-loading query `(SELECT rngtypid FROM pg_range WHERE rngmultitypid = typ.oid)`.
 //! PostgreSQL runs it and fails only if it returns more than one row; DataFusion refuses to plan
 //! a correlated one that is not an aggregate ("Correlated scalar subquery must be aggregated").
 //! Selecting `max(column)` instead gives the same value whenever PostgreSQL would give one (no
 //! row: null; one row: its value). Where PostgreSQL would fail (two rows or more), the maximum
 //! is returned instead of an error.
+//!
+//! A join of a function's `oid` to one of `pg_type`'s function columns (`typreceive`,
+//! `typsend`, `typinput`, `typoutput`), as Npgsql writes `LEFT JOIN pg_proc AS proc ON proc.oid
+//! = typ.typreceive`. In PostgreSQL those columns are `regproc`, an oid that prints as the
+//! function's name; the catalog of datafusion-postgres keeps only the name, as text, so the
+//! join would cast the name to a number and fail. Comparing the function's `proname` to it
+//! instead finds the same row (Npgsql only reads `proname` from it, to spot `array_recv`).
 
 use std::borrow::Cow;
 use std::ops::ControlFlow;
 
-use datafusion::sql::sqlparser::ast::{Expr, GroupByExpr, SelectItem, SetExpr, visit_expressions_mut};
+use datafusion::sql::sqlparser::ast::{
+    BinaryOperator, Expr, GroupByExpr, Ident, SelectItem, SetExpr, visit_expressions_mut,
+};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 
-/// `sql` with each scalar subquery of one plain column made an aggregate, or `sql` itself when
-/// there is none (or it does not parse: the planner then says why).
+/// `pg_type`'s columns that hold a function (a `regproc` in PostgreSQL, its name here).
+const REGPROC_COLUMNS: [&str; 4] = ["typreceive", "typsend", "typinput", "typoutput"];
+
+/// `sql` with each scalar subquery of one plain column made an aggregate and each join of a
+/// function's oid to a `regproc` column made a join on its name, or `sql` itself when there is
+/// none (or it does not parse: the planner then says why).
 pub fn rewrite(sql: &str) -> Cow<'_, str> {
     let Ok(mut statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
         return Cow::Borrowed(sql);
     };
     let mut changed = false;
     let _ = visit_expressions_mut(&mut statements, |expr| {
+        if let Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } = expr
+        {
+            changed |= name_for_regproc_oid(left.as_mut(), right.as_ref())
+                || name_for_regproc_oid(right.as_mut(), left.as_ref());
+        }
         if let Expr::Subquery(query) = expr
             && let SetExpr::Select(select) = query.body.as_mut()
             && select.projection.len() == 1
@@ -60,6 +84,26 @@ pub fn rewrite(sql: &str) -> Cow<'_, str> {
     )
 }
 
+/// When `oid_side` is `<alias>.oid` and `regproc_side` is `<alias>.<regproc column>`, makes the
+/// former `<alias>.proname`; says whether it did.
+fn name_for_regproc_oid(oid_side: &mut Expr, regproc_side: &Expr) -> bool {
+    let Expr::CompoundIdentifier(regproc) = regproc_side else {
+        return false;
+    };
+    let is_regproc = regproc
+        .last()
+        .is_some_and(|c| REGPROC_COLUMNS.contains(&c.value.to_ascii_lowercase().as_str()));
+    if let Expr::CompoundIdentifier(parts) = oid_side
+        && is_regproc
+        && let Some(column) = parts.last_mut()
+        && column.value.eq_ignore_ascii_case("oid")
+    {
+        *column = Ident::new("proname");
+        return true;
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::rewrite;
@@ -75,6 +119,14 @@ mod tests {
     }
 
     #[test]
+    fn a_join_of_a_function_oid_to_typreceive_joins_on_its_name() {
+        let sql = "SELECT t.typname FROM pg_type AS t LEFT JOIN pg_proc AS proc ON proc.oid = t.typreceive LEFT JOIN pg_proc AS e ON t.typsend = e.oid";
+        let got = rewrite(sql);
+        assert!(got.contains("ON proc.proname = t.typreceive"), "{got}");
+        assert!(got.contains("ON t.typsend = e.proname"), "{got}");
+    }
+
+    #[test]
     fn other_statements_are_left_as_written() {
         for sql in [
             "SELECT 1",
@@ -83,6 +135,7 @@ mod tests {
             "SELECT (SELECT y FROM u GROUP BY y) FROM t",
             "SELECT (SELECT DISTINCT y FROM u) FROM t",
             "SELECT (SELECT y + 1 FROM u) FROM t",
+            "SELECT * FROM pg_class AS c JOIN pg_type AS t ON c.oid = t.typrelid",
             "not sql at all",
         ] {
             assert_eq!(rewrite(sql), sql);
