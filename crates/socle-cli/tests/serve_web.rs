@@ -224,6 +224,40 @@ fn another_css_or_establishment_is_forbidden_and_the_school_sees_only_its_own() 
     );
 }
 
+/// The table of a page (its `<tbody>`).
+fn tbody(html: &str) -> String {
+    html[html.find("<tbody>").unwrap()..html.find("</tbody>").unwrap()].to_string()
+}
+
+/// A page asked again comes from the server's cache of results (per scope and publication),
+/// yet each request is still checked against its account and audited; an account of a narrower
+/// scope never gets what a wider one had cached.
+#[test]
+fn a_cached_page_is_still_checked_and_audited_each_time() {
+    let f = fixture();
+    let s = server();
+    let mut css = signed_in(&s, "css866n");
+    let first = css.get("/tableaux/taux_reussite?etape=final");
+    let second = css.get("/tableaux/taux_reussite?etape=final");
+    assert_eq!((first.status, second.status), (200, 200));
+    assert_eq!(tbody(&first.text()), tbody(&second.text()));
+    assert!(tbody(&first.text()).contains(&f.etabs.1), "the CSS sees its second school");
+    let seen = audit_lines(&f.warehouse)
+        .iter()
+        .filter(|l| l["who"] == "css866n" && l["action"] == "page" && l["target"] == "taux_reussite")
+        .count();
+    assert_eq!(seen, 2, "one audit line per request, cached or not");
+    let mut ecole = signed_in(&s, "ecole");
+    let own = ecole.get("/tableaux/taux_reussite?etape=final");
+    assert_eq!(own.status, 200);
+    assert!(!tbody(&own.text()).contains(&f.etabs.1), "the school's page is its own");
+    let other = ecole.get(&format!(
+        "/tableaux/taux_reussite?etape=final&code_etablissement={}",
+        f.etabs.1
+    ));
+    assert_eq!(other.status, 403);
+}
+
 /// The chart has one mark per table row, each with the row's value; a filter narrows both.
 #[test]
 fn the_chart_matches_the_table_and_filters_apply() {

@@ -276,8 +276,15 @@ pub fn reference_tables(project: &Project) -> Result<Vec<(String, RecordBatch)>,
 /// Registers the reference tables and the project's seeds in `ctx` (replacing tables of the
 /// same names); see [`reference_tables`].
 pub fn register_reference(ctx: &SessionContext, project: &Project) -> Result<(), MartError> {
-    for (name, b) in reference_tables(project)? {
-        register(ctx, &name, b)?;
+    register_reference_tables(ctx, &reference_tables(project)?)
+}
+
+/// Registers reference tables built once by [`reference_tables`] (a server builds them once and
+/// registers them in each new session: parsing the registry again would cost every request),
+/// and Socle's SQL functions.
+pub fn register_reference_tables(ctx: &SessionContext, tables: &[(String, RecordBatch)]) -> Result<(), MartError> {
+    for (name, b) in tables {
+        register(ctx, name, b.clone())?;
     }
     crate::functions::register_functions(ctx);
     Ok(())

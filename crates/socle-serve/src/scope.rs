@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::prelude::{SessionConfig, SessionContext, col, lit};
@@ -88,6 +89,9 @@ impl ScopeTables {
     }
 }
 
+/// The reference tables by name, as `socle_marts::reference_tables` builds them.
+type ReferenceTables = Vec<(String, RecordBatch)>;
+
 /// The warehouse as the server reads it: the dictionary, the pipelines, and the tables of each
 /// scope at the current publication.
 pub struct Catalog {
@@ -95,6 +99,9 @@ pub struct Catalog {
     pub dictionary: Dictionary,
     pub project: Project,
     cache: Mutex<HashMap<Scope, Arc<ScopeTables>>>,
+    /// The reference tables (registry, school years, seeds), built at the first session: they
+    /// come from the binary and the project, which do not change while the server runs.
+    reference: Mutex<Option<Arc<ReferenceTables>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +129,7 @@ impl Catalog {
             dictionary,
             project,
             cache: Mutex::new(HashMap::new()),
+            reference: Mutex::new(None),
         }
     }
 
@@ -147,18 +155,38 @@ impl Catalog {
     /// A new session holding exactly the tables of `scope` (and the marts' reference tables).
     pub async fn session(&self, scope: &Scope) -> Result<(SessionContext, Arc<ScopeTables>), ScopeError> {
         let tables = self.tables(scope).await?;
+        Ok((self.session_over(scope, &tables)?, tables))
+    }
+
+    /// A new session over tables already resolved by [`Catalog::tables`] (a request that found
+    /// its answer cached skips this).
+    pub fn session_over(&self, scope: &Scope, tables: &ScopeTables) -> Result<SessionContext, ScopeError> {
         let ctx = SessionContext::new_with_config(session_config());
         for (name, provider) in &tables.tables {
             ctx.register_table(TableReference::bare(name.as_str()), Arc::clone(provider))?;
         }
         if scope.role != Role::Admin {
-            // Year lists, course lists and seeds: public reference data the marts' SQL reads.
-            socle_marts::register_reference(&ctx, &self.project).map_err(|e| ScopeError::Marts(e.to_string()))?;
+            socle_marts::register_reference_tables(&ctx, &self.reference()?)
+                .map_err(|e| ScopeError::Marts(e.to_string()))?;
         }
-        Ok((ctx, tables))
+        Ok(ctx)
     }
 
-    /// The names of nominative marts (never outside a `nominatif` account of the CSS).
+    fn reference(&self) -> Result<Arc<ReferenceTables>, ScopeError> {
+        let mut slot = self
+            .reference
+            .lock()
+            .map_err(|_| ScopeError::Marts("reference tables: lock poisoned".to_string()))?;
+        if let Some(r) = slot.as_ref() {
+            return Ok(Arc::clone(r));
+        }
+        let built = Arc::new(
+            socle_marts::reference_tables(&self.project).map_err(|e| ScopeError::Marts(e.to_string()))?,
+        );
+        *slot = Some(Arc::clone(&built));
+        Ok(built)
+    }
+
     fn nominative(&self) -> BTreeSet<String> {
         self.project
             .marts

@@ -63,6 +63,8 @@ pub struct Server {
     pub auditor: Auditor,
     pub sessions: Sessions,
     pub limiter: FailureLimiter,
+    /// The dashboard pages' results, per scope and publication.
+    pub pages: crate::web::page_cache::PageCache,
     /// Cookies marked `Secure` (TLS is on).
     pub secure: bool,
 }
@@ -152,6 +154,7 @@ impl Server {
             auditor,
             sessions: Sessions::new(idle),
             limiter: FailureLimiter::default(),
+            pages: Default::default(),
             secure: o.tls_cert.is_some(),
         }))
     }

@@ -18,10 +18,11 @@ use maud::{Markup, html};
 use socle_marts::{ChartKind, Dashboard, Mart, Publication, SUPPRESSED_COLUMN};
 
 use super::chart::{self, Mark};
+use super::page_cache::{PageData, PageKey};
 use super::{ClientAddr, Viewer, audit, html as page, viewer};
 use crate::access::Role;
 use crate::download::{Format, MartFile};
-use crate::scope::ETABLISSEMENT;
+use crate::scope::{ETABLISSEMENT, ScopeTables};
 use crate::server::Server;
 use socle_warehouse::Zone;
 
@@ -196,15 +197,15 @@ async fn filter_values(ctx: &SessionContext, mart: &str, column: &str) -> datafu
     Ok(out)
 }
 
-/// Checks the request against the account and the mart; the viewer, the mart, its dashboard,
-/// the session and the filters, or the refusal (audited).
+/// Checks the request against the account and the mart; the mart, its dashboard, the scope's
+/// tables and the filters, or the refusal (audited).
 async fn prepare(
     server: &Server,
     v: &Viewer,
     name: &str,
     params: &[(String, String)],
     action: &'static str,
-) -> Result<(Mart, Dashboard, SessionContext, BTreeMap<String, String>), Response> {
+) -> Result<(Mart, Dashboard, Arc<ScopeTables>, BTreeMap<String, String>), Response> {
     let Some(mart) = server.catalog.project.mart(name).cloned() else {
         return Err(page::error(
             StatusCode::NOT_FOUND,
@@ -224,7 +225,7 @@ async fn prepare(
             "Votre compte ne donne pas accès à ces données.",
         )
     };
-    let (ctx, tables) = server.catalog.session(&v.scope).await.map_err(internal_error)?;
+    let tables = server.catalog.tables(&v.scope).await.map_err(internal_error)?;
     if !tables.has(name) {
         return Err(refuse("hors portée".to_string()));
     }
@@ -235,7 +236,7 @@ async fn prepare(
     if let Some(asked) = out_of_scope(v, &filters) {
         return Err(refuse(format!("filtre hors portée {asked}")));
     }
-    Ok((mart, dashboard, ctx, filters))
+    Ok((mart, dashboard, tables, filters))
 }
 
 /// A cell as the page shows it.
@@ -315,6 +316,31 @@ fn query_string(filters: &BTreeMap<String, String>, extra: &[(&str, String)]) ->
     serde_urlencoded::to_string(&pairs).unwrap_or_default()
 }
 
+/// Runs a page's queries: the count of matching rows, the page's rows, each filter's values.
+async fn page_data(
+    server: &Server,
+    v: &Viewer,
+    tables: &ScopeTables,
+    mart: &Mart,
+    dashboard: &Dashboard,
+    filters: &BTreeMap<String, String>,
+    page_no: usize,
+) -> Result<PageData, Box<dyn std::error::Error + Send + Sync>> {
+    let ctx = server.catalog.session_over(&v.scope, tables)?;
+    let df = matching(&ctx, mart, filters).await?;
+    let total = df.clone().count().await?;
+    let batches = df.limit((page_no - 1) * PAGE_ROWS, Some(PAGE_ROWS))?.collect().await?;
+    let mut options = Vec::new();
+    for f in &dashboard.filtres {
+        options.push((f.clone(), filter_values(&ctx, &mart.spec.name, f).await?));
+    }
+    Ok(PageData {
+        total,
+        batches,
+        options,
+    })
+}
+
 /// `GET /tableaux/{mart}`.
 pub async fn page(
     State(server): State<Arc<Server>>,
@@ -328,7 +354,7 @@ pub async fn page(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let (mart, dashboard, ctx, filters) = match prepare(&server, &v, &name, &params, "page").await {
+    let (mart, dashboard, tables, filters) = match prepare(&server, &v, &name, &params, "page").await {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -338,28 +364,31 @@ pub async fn page(
         .and_then(|(_, p)| p.parse().ok())
         .filter(|p| *p >= 1)
         .unwrap_or(1);
-    let result = async {
-        let df = matching(&ctx, &mart, &filters).await?;
-        let total = df.clone().count().await?;
-        let batches = df.limit((page_no - 1) * PAGE_ROWS, Some(PAGE_ROWS))?.collect().await?;
-        let mut options = Vec::new();
-        for f in &dashboard.filtres {
-            options.push((f.clone(), filter_values(&ctx, &name, f).await?));
-        }
-        Ok::<_, datafusion::error::DataFusionError>((total, batches, options))
-    }
-    .await;
-    let (total, batches, options) = match result {
-        Ok(r) => r,
-        Err(e) => return internal_error(e),
+    let key = PageKey {
+        scope: v.scope.clone(),
+        mart: name.clone(),
+        filters: filters.clone(),
+        page: page_no,
     };
+    let data = match server.pages.get(&tables.stamp, &key) {
+        Some(d) => d,
+        None => match page_data(&server, &v, &tables, &mart, &dashboard, &filters, page_no).await {
+            Ok(d) => {
+                let d = Arc::new(d);
+                server.pages.put(&tables.stamp, key, Arc::clone(&d));
+                d
+            }
+            Err(e) => return internal_error(e),
+        },
+    };
+    let (total, batches, options) = (data.total, &data.batches, &data.options);
     let suppressible: BTreeSet<String> = mart
         .spec
         .suppression
         .iter()
         .flat_map(|r| std::iter::once(r.count.clone()).chain(r.hides.iter().cloned()))
         .collect();
-    let rows = match cells(&batches, &suppressible) {
+    let rows = match cells(batches, &suppressible) {
         Ok(r) => r,
         Err(e) => return internal_error(e),
     };
@@ -370,7 +399,7 @@ pub async fn page(
     let index = |c: &str| columns.iter().position(|x| x == c);
     // The chart, unless the dashboard is a table only (`graphique: aucun`).
     let svg = dashboard.chart().map(|(kind, etiquette, valeur)| {
-        let marks: Vec<Mark> = values(&batches, valeur)
+        let marks: Vec<Mark> = values(batches, valeur)
             .into_iter()
             .zip(&rows)
             .map(|(value, row)| {
@@ -409,7 +438,7 @@ pub async fn page(
             section aria-labelledby="titre-donnees" {
                 h2 id="titre-donnees" { "Données" }
                 form.filtres method="get" action=(format!("/tableaux/{name}")) aria-label="Filtres" {
-                    @for (column, values) in &options {
+                    @for (column, values) in options {
                         @let id = format!("filtre-{column}");
                         label for=(id) {
                             (label(&mart, column))
@@ -528,9 +557,13 @@ pub async fn download(
             "Formats offerts: csv, xlsx, parquet.",
         );
     };
-    let (mart, _dashboard, ctx, filters) = match prepare(&server, &v, &name, &params, "telechargement").await {
+    let (mart, _dashboard, tables, filters) = match prepare(&server, &v, &name, &params, "telechargement").await {
         Ok(p) => p,
         Err(r) => return r,
+    };
+    let ctx = match server.catalog.session_over(&v.scope, &tables) {
+        Ok(c) => c,
+        Err(e) => return internal_error(e),
     };
     let (schema, batches) = match matching(&ctx, &mart, &filters).await {
         Ok(df) => {

@@ -23,6 +23,7 @@ pub mod chart;
 mod dashboard;
 mod docs;
 mod html;
+pub mod page_cache;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
