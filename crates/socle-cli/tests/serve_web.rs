@@ -241,7 +241,10 @@ fn a_cached_page_is_still_checked_and_audited_each_time() {
     let second = css.get("/tableaux/taux_reussite?etape=final");
     assert_eq!((first.status, second.status), (200, 200));
     assert_eq!(tbody(&first.text()), tbody(&second.text()));
-    assert!(tbody(&first.text()).contains(&f.etabs.1), "the CSS sees its second school");
+    assert!(
+        tbody(&first.text()).contains(&f.etabs.1),
+        "the CSS sees its second school"
+    );
     let seen = audit_lines(&f.warehouse)
         .iter()
         .filter(|l| l["who"] == "css866n" && l["action"] == "page" && l["target"] == "taux_reussite")

@@ -25,8 +25,7 @@ pub use functions::{AU_CENT_DUCKDB_MACRO, AuCent, TAUX_DUCKDB_MACRO, Taux, duckd
 pub use project::{Mart, Project, SUPPRESSED_COLUMN, Seed, load, render, tables_read};
 pub use reference::{
     NIGHTS, TABLES as REFERENCE_TABLES, nights_batch, read_seed, reference_tables, register_nights, register_reference,
-    register_reference_tables,
-    school_years,
+    register_reference_tables, school_years,
 };
 pub use spec::{
     ChartKind, Config, Dashboard, Execution, IntermediateSpec, MartColumn, MartSpec, Parameter, ParameterValue,

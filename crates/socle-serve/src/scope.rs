@@ -20,9 +20,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::catalog::TableProvider;
+use datafusion::catalog::{MemTable, TableProvider};
 use datafusion::common::TableReference;
 use datafusion::prelude::{SessionConfig, SessionContext, col, lit};
+use futures::StreamExt;
 use socle_dictionary::Dictionary;
 use socle_marts::{Project, Publication};
 use socle_session::ZoneSessions;
@@ -102,7 +103,12 @@ pub struct Catalog {
     /// The reference tables (registry, school years, seeds), built at the first session: they
     /// come from the binary and the project, which do not change while the server runs.
     reference: Mutex<Option<Arc<ReferenceTables>>>,
+    /// Bytes of marts each scope may hold in memory (see [`Catalog::with_marts_memory`]).
+    marts_memory: usize,
 }
+
+/// Bytes of marts a scope holds in memory unless told otherwise (`--marts-memory-mib`).
+pub const DEFAULT_MARTS_MEMORY: usize = 256 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScopeError {
@@ -130,7 +136,16 @@ impl Catalog {
             project,
             cache: Mutex::new(HashMap::new()),
             reference: Mutex::new(None),
+            marts_memory: DEFAULT_MARTS_MEMORY,
         }
+    }
+
+    /// Lets each scope hold up to `bytes` of its marts in memory, read once per publication,
+    /// instead of decoding their Parquet files on every statement and page (0: never). A mart
+    /// that would pass the budget stays on its files; canonical tables always do.
+    pub fn with_marts_memory(mut self, bytes: usize) -> Self {
+        self.marts_memory = bytes;
+        self
     }
 
     /// The tables of `scope` at the current publication (built once per publication).
@@ -142,10 +157,9 @@ impl Catalog {
         {
             return Ok(Arc::clone(t));
         }
-        let tables = Arc::new(ScopeTables {
-            tables: self.build(scope).await?,
-            stamp,
-        });
+        let mut built = self.build(scope).await?;
+        self.hold_marts_in_memory(scope, &mut built).await?;
+        let tables = Arc::new(ScopeTables { tables: built, stamp });
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(scope.clone(), Arc::clone(&tables));
         }
@@ -180,11 +194,59 @@ impl Catalog {
         if let Some(r) = slot.as_ref() {
             return Ok(Arc::clone(r));
         }
-        let built = Arc::new(
-            socle_marts::reference_tables(&self.project).map_err(|e| ScopeError::Marts(e.to_string()))?,
-        );
+        let built =
+            Arc::new(socle_marts::reference_tables(&self.project).map_err(|e| ScopeError::Marts(e.to_string()))?);
         *slot = Some(Arc::clone(&built));
         Ok(built)
+    }
+
+    /// Replaces the scope's marts by in-memory copies of their rows, as many as the budget
+    /// holds (a mart is read as a stream and left on its files once it would pass the budget,
+    /// so the budget bounds what is read too). Marts are small next to the canonical tables
+    /// (one row per school, year, subject...), and a scope's marts are what its pages and its
+    /// analysts' statements read again and again until the next night.
+    async fn hold_marts_in_memory(
+        &self,
+        scope: &Scope,
+        tables: &mut BTreeMap<String, Arc<dyn TableProvider>>,
+    ) -> Result<(), ScopeError> {
+        let mut left = self.marts_memory;
+        let mut held = Vec::new();
+        let ctx = SessionContext::new_with_config(session_config());
+        for mart in &self.project.marts {
+            let name = &mart.spec.name;
+            let Some(provider) = tables.get(name) else { continue };
+            let df = ctx.read_table(Arc::clone(provider))?;
+            let schema = Arc::new(df.schema().as_arrow().clone());
+            let mut stream = df.execute_stream().await?;
+            let mut batches = Vec::new();
+            let mut size = 0usize;
+            let mut fits = true;
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                size += batch.get_array_memory_size();
+                if size > left {
+                    fits = false;
+                    break;
+                }
+                batches.push(batch);
+            }
+            if !fits {
+                tracing::info!(scope = %scope.label(), mart = %name, "mart left on its files: over the memory budget");
+                continue;
+            }
+            left -= size;
+            let table = MemTable::try_new(schema, vec![batches])?;
+            tables.insert(name.clone(), Arc::new(table));
+            held.push(name.as_str());
+        }
+        tracing::info!(
+            scope = %scope.label(),
+            marts = held.len(),
+            mib = (self.marts_memory - left) / (1024 * 1024),
+            "marts held in memory"
+        );
+        Ok(())
     }
 
     fn nominative(&self) -> BTreeSet<String> {

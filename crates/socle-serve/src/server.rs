@@ -90,6 +90,10 @@ pub struct ServeOptions {
     /// Serve the web page only (no SQL endpoint).
     #[arg(long)]
     pub no_sql: bool,
+    /// Megabytes of marts each account scope may hold in memory, read once per night instead
+    /// of on every page and statement (0: always read the files).
+    #[arg(long, default_value_t = 256)]
+    pub marts_memory_mib: usize,
     /// TLS certificate (PEM) for both the web page and the SQL endpoint; the server refuses to
     /// start if it cannot be loaded.
     #[arg(long, requires = "tls_key")]
@@ -149,7 +153,8 @@ impl Server {
         let auditor = Auditor::open(warehouse.root())?;
         let idle = Duration::from_secs(access.current().settings.session_idle_minutes.max(1) * 60);
         Ok(Arc::new(Server {
-            catalog: Catalog::new(warehouse, dictionary, project),
+            catalog: Catalog::new(warehouse, dictionary, project)
+                .with_marts_memory(o.marts_memory_mib.saturating_mul(1024 * 1024)),
             access,
             auditor,
             sessions: Sessions::new(idle),
