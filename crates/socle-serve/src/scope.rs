@@ -28,6 +28,7 @@ use socle_dictionary::Dictionary;
 use socle_marts::{Project, Publication};
 use socle_session::ZoneSessions;
 use socle_warehouse::{QUARANTINE, Warehouse, Zone};
+use tokio::sync::OnceCell;
 
 use crate::access::{Account, Role};
 
@@ -90,6 +91,9 @@ impl ScopeTables {
     }
 }
 
+/// A scope's tables, built once by the first request that needs them.
+type ScopeCell = OnceCell<Arc<ScopeTables>>;
+
 /// The reference tables by name, as `socle_marts::reference_tables` builds them.
 type ReferenceTables = Vec<(String, RecordBatch)>;
 
@@ -99,7 +103,8 @@ pub struct Catalog {
     pub warehouse: Warehouse,
     pub dictionary: Dictionary,
     pub project: Project,
-    cache: Mutex<HashMap<Scope, Arc<ScopeTables>>>,
+    /// Each scope's tables, under the publication stamp they were built for.
+    cache: Mutex<HashMap<Scope, (String, Arc<ScopeCell>)>>,
     /// The reference tables (registry, school years, seeds), built at the first session: they
     /// come from the binary and the project, which do not change while the server runs.
     reference: Mutex<Option<Arc<ReferenceTables>>>,
@@ -151,19 +156,30 @@ impl Catalog {
     /// The tables of `scope` at the current publication (built once per publication).
     pub async fn tables(&self, scope: &Scope) -> Result<Arc<ScopeTables>, ScopeError> {
         let stamp = self.warehouse.publication_stamp()?;
-        if let Ok(cache) = self.cache.lock()
-            && let Some(t) = cache.get(scope)
-            && t.stamp == stamp
-        {
-            return Ok(Arc::clone(t));
-        }
-        let mut built = self.build(scope).await?;
-        self.hold_marts_in_memory(scope, &mut built).await?;
-        let tables = Arc::new(ScopeTables { tables: built, stamp });
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(scope.clone(), Arc::clone(&tables));
-        }
-        Ok(tables)
+        // One cell per scope and publication: the requests of a scope arriving together after a
+        // night wait for one build instead of each reading the marts again.
+        let cell = {
+            let mut cache = self
+                .cache
+                .lock()
+                .map_err(|_| ScopeError::Marts("scope cache: lock poisoned".to_string()))?;
+            match cache.get(scope) {
+                Some((s, cell)) if *s == stamp => Arc::clone(cell),
+                _ => {
+                    let cell = Arc::new(OnceCell::new());
+                    cache.insert(scope.clone(), (stamp.clone(), Arc::clone(&cell)));
+                    cell
+                }
+            }
+        };
+        let tables = cell
+            .get_or_try_init(|| async {
+                let mut built = self.build(scope).await?;
+                self.hold_marts_in_memory(scope, &mut built).await?;
+                Ok::<_, ScopeError>(Arc::new(ScopeTables { tables: built, stamp }))
+            })
+            .await?;
+        Ok(Arc::clone(tables))
     }
 
     /// A new session holding exactly the tables of `scope` (and the marts' reference tables).
