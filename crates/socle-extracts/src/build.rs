@@ -172,14 +172,12 @@ fn df(e: datafusion::error::DataFusionError) -> ExtractError {
 
 /// The session of `zone` the extracts read: its tables, the marts and the intermediate
 /// models, the reference tables and the nights (`socle-session`, the one opener).
-async fn zone_session(cx: &BuildContext<'_>, zone: &Zone) -> Result<SessionContext, ExtractError> {
+async fn zone_session(sessions: &ZoneSessions<'_>, zone: &Zone) -> Result<SessionContext, ExtractError> {
     let how = Open {
         tables: Tables::WithIntermediates,
         ..Default::default()
     };
-    ZoneSessions::new(cx.warehouse, Some(cx.dictionary))
-        .map_err(|e| ExtractError::Other(e.to_string()))?
-        .with_project(cx.project)
+    sessions
         .open_with(zone, &how)
         .await
         .map_err(|e| ExtractError::Other(e.to_string()))
@@ -193,6 +191,10 @@ pub async fn build(
     request: &BuildRequest,
 ) -> Result<Vec<UnitReport>, ExtractError> {
     let manifests = cx.warehouse.manifests()?;
+    // Opened once for every zone: it reads the manifests the nights come from.
+    let sessions = ZoneSessions::new(cx.warehouse, Some(cx.dictionary))
+        .map_err(|e| ExtractError::Other(e.to_string()))?
+        .with_project(cx.project);
     let marts_run_id = cx.warehouse.marts_manifest()?.map(|m| m.run_id);
     let registry = RegistryCodes::embedded()?;
     let mut reports = Vec::new();
@@ -213,7 +215,7 @@ pub async fn build(
                 continue;
             }
             let zone = Zone::Css(m.code_css.clone());
-            let ctx = zone_session(cx, &zone).await?;
+            let ctx = zone_session(&sessions, &zone).await?;
             let unit = Unit {
                 name: m.code_css.clone(),
                 zone,
@@ -227,7 +229,7 @@ pub async fn build(
     }
     if !shared_extracts.is_empty() {
         let zone = Zone::Shared;
-        let ctx = zone_session(cx, &zone).await?;
+        let ctx = zone_session(&sessions, &zone).await?;
         let unit = Unit {
             name: PROVINCE.to_string(),
             zone,
