@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Bounded load test of `socle serve` (not part of CI).
 
-20 concurrent users on loopback, each signing in once then requesting, in a loop:
+20 concurrent users on loopback (one process each), each signing in once then requesting, in a
+loop:
 - the web page of a one-CSS dashboard (a `css` account: its own zone), and
 - a mart over the SQL endpoint (psycopg, one connection per user),
 for a fixed number of requests each. Prints the median, p95 and max of each, with the targets
@@ -17,6 +18,7 @@ access file with one `css` account and starts the server on free ports itself.
 import argparse
 import http.cookiejar
 import json
+import multiprocessing
 import re
 import statistics
 import subprocess
@@ -89,16 +91,32 @@ def sql_user(pg, user, mart, css, n, out, errors):
             out.append((time.perf_counter() - t) * 1000)
 
 
+def _user(target, args, barrier, results):
+    out, errors = [], []
+    barrier.wait()
+    target(*args, out, errors)
+    results.put((out, errors))
+
+
 def run(kind, target, users, *args):
-    out, errors, threads = [], [], []
-    for _ in range(users):
-        threads.append(threading.Thread(target=target, args=(*args, out, errors)))
+    # One process per user, as real users are separate browsers and machines: threads of one
+    # Python process would queue for its interpreter lock and add that wait to every figure.
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(users + 1)
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_user, args=(target, args, barrier, results)) for _ in range(users)]
+    for p in procs:
+        p.start()
+    barrier.wait()
     t = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    out, errors = [], []
+    for _ in procs:
+        o, e = results.get()
+        out.extend(o)
+        errors.extend(e)
     wall = time.perf_counter() - t
+    for p in procs:
+        p.join()
     return {"kind": kind, "requests": len(out), "errors": len(errors), "wall_s": round(wall, 2),
             "median_ms": round(statistics.median(out), 1), "p95_ms": round(p95(out), 1),
             "max_ms": round(max(out), 1), "per_s": round(len(out) / wall, 1)}

@@ -110,8 +110,6 @@ pub struct Catalog {
     reference: Mutex<Option<Arc<ReferenceTables>>>,
     /// Bytes of marts each scope may hold in memory (see [`Catalog::with_marts_memory`]).
     marts_memory: usize,
-    /// Cores one statement or page may use (see [`Catalog::with_query_partitions`]).
-    query_partitions: usize,
 }
 
 /// Bytes of marts a scope holds in memory unless told otherwise (`--marts-memory-mib`).
@@ -144,16 +142,7 @@ impl Catalog {
             cache: Mutex::new(HashMap::new()),
             reference: Mutex::new(None),
             marts_memory: DEFAULT_MARTS_MEMORY,
-            query_partitions: 1,
         }
-    }
-
-    /// Lets one statement or page run on `n` partitions (cores). 1 by default: a server's
-    /// parallelism comes from its many users, and splitting a small query across cores costs
-    /// more in coordination than it saves; raise it for a few analysts running large queries.
-    pub fn with_query_partitions(mut self, n: usize) -> Self {
-        self.query_partitions = n.max(1);
-        self
     }
 
     /// Lets each scope hold up to `bytes` of its marts in memory, read once per publication,
@@ -202,7 +191,7 @@ impl Catalog {
     /// A new session over tables already resolved by [`Catalog::tables`] (a request that found
     /// its answer cached skips this).
     pub fn session_over(&self, scope: &Scope, tables: &ScopeTables) -> Result<SessionContext, ScopeError> {
-        let ctx = SessionContext::new_with_config(session_config().with_target_partitions(self.query_partitions));
+        let ctx = SessionContext::new_with_config(session_config());
         for (name, provider) in &tables.tables {
             ctx.register_table(TableReference::bare(name.as_str()), Arc::clone(provider))?;
         }

@@ -94,10 +94,6 @@ pub struct ServeOptions {
     /// of on every page and statement (0: always read the files).
     #[arg(long, default_value_t = 256)]
     pub marts_memory_mib: usize,
-    /// Cores one statement or page may use: 1 serves many users best; raise it for a few
-    /// analysts running large queries.
-    #[arg(long, default_value_t = 1)]
-    pub query_partitions: usize,
     /// TLS certificate (PEM) for both the web page and the SQL endpoint; the server refuses to
     /// start if it cannot be loaded.
     #[arg(long, requires = "tls_key")]
@@ -158,8 +154,7 @@ impl Server {
         let idle = Duration::from_secs(access.current().settings.session_idle_minutes.max(1) * 60);
         Ok(Arc::new(Server {
             catalog: Catalog::new(warehouse, dictionary, project)
-                .with_marts_memory(o.marts_memory_mib.saturating_mul(1024 * 1024))
-                .with_query_partitions(o.query_partitions),
+                .with_marts_memory(o.marts_memory_mib.saturating_mul(1024 * 1024)),
             access,
             auditor,
             sessions: Sessions::new(idle),
