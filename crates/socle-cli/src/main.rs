@@ -15,11 +15,6 @@ mod test;
 
 use anyhow::Result;
 
-/// mimalloc rather than the system allocator: a statement on the SQL endpoint spent a quarter
-/// of its time in glibc's malloc and free (measured with perf under 20 users); DataFusion's own
-/// command line makes the same choice.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand, ValueEnum};
 use socle_dictionary::Dictionary;
 use std::path::PathBuf;
