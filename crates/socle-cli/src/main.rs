@@ -14,7 +14,6 @@ mod status;
 mod test;
 
 use anyhow::Result;
-
 use clap::{Parser, Subcommand, ValueEnum};
 use socle_dictionary::Dictionary;
 use std::path::PathBuf;
