@@ -2,7 +2,8 @@
 //! one on Mozaïk, about 200 students; two different exports of the same night, alternated, so
 //! every run changes every CSS and the marts), each run killed either at a random moment (SIGKILL
 //! after a random delay within a run's measured duration) or at an exact step of a commit (an
-//! aborting failpoint, `SOCLE_FAILPOINT_MODE=abort`: `staged`, `renamed` or `swapped` of a CSS or
+//! aborting failpoint, `SOCLE_FAILPOINT_MODE=abort`: `staged`, `renamed`, `delta` (the Delta
+//! commits made, the manifest not swapped) or `swapped` of a CSS or
 //! of the marts, or `gc` in the middle of the next open's cleanup; the first kills go through each
 //! of these once, so every campaign covers them all). After each kill it checks:
 //!
@@ -11,7 +12,8 @@
 //!   night's), the files the manifest lists are present and hold the rows it records, per table,
 //!   school year and zone; the marts likewise;
 //! - **no orphan left**: after the next `Warehouse::open`, the files of the data zones are exactly
-//!   the files the manifests list, and no staging is left;
+//!   the files the manifests list, every Delta table's active files are exactly the files the
+//!   manifests list in that table, and no staging is left;
 //! - **marts follow the CSS**: the next run (the same night, not forced, as an operator would
 //!   rerun it) exits 0, completes the night, and the marts it leaves were built from the current
 //!   run of every CSS (the run ids the marts manifest records are those of the CSS manifests).
@@ -36,7 +38,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 const CSS: [&str; 3] = ["751000", "866000", "881000"];
-const STEPS: [&str; 3] = ["staged", "renamed", "swapped"];
+const STEPS: [&str; 4] = ["staged", "renamed", "delta", "swapped"];
 const SIGKILL: i32 = 9;
 const SIGABRT: i32 = 6;
 
@@ -88,10 +90,10 @@ fn draw(rng: &mut ChaCha8Rng, i: usize, run_time: Duration) -> Kill {
     let css = CSS[rng.random_range(0..CSS.len())];
     let timed = Kill::Timed(run_time.mul_f64(rng.random_range(0.0..1.0)));
     match i {
-        0..3 => Kill::Step(format!("{}:{css}", STEPS[i])),
-        3..6 => Kill::Step(format!("{}:{MARTS}", STEPS[i - 3])),
-        6 => Kill::Gc(css.to_string()),
-        7 => timed,
+        0..4 => Kill::Step(format!("{}:{css}", STEPS[i])),
+        4..8 => Kill::Step(format!("{}:{MARTS}", STEPS[i - 4])),
+        8 => Kill::Gc(css.to_string()),
+        9 => timed,
         _ => match rng.random_range(0..8) {
             0..3 => timed,
             3..7 => {
@@ -316,6 +318,11 @@ fn crash_campaign_leaves_every_css_whole() {
         let present = ws::data_files(&wh);
         assert!(left.is_empty(), "orphans left after the next open: {left:?}");
         assert_eq!(present, listed, "files present are not the files listed");
+        let delta = ws::delta_mismatches(&wh);
+        assert!(
+            delta.is_empty(),
+            "Delta tables not equal to the manifests after the next open: {delta:#?}"
+        );
         let staging: Vec<_> = std::fs::read_dir(wh.join("_socle/staging")).unwrap().collect();
         assert!(staging.is_empty(), "staging left after the next open");
         if hit > 0 {

@@ -1032,7 +1032,7 @@ fn duckdb_and_polars_read_the_same_warehouse() {
         .expect("python3 is needed");
     assert!(
         o.status.success(),
-        "the interoperability check needs `python3 -m pip install duckdb polars` (done by .ci/run): {}",
+        "the interoperability check needs `python3 -m pip install duckdb polars deltalake` (done by .ci/run): {}",
         text(&o)
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
@@ -1067,6 +1067,25 @@ fn duckdb_and_polars_read_the_same_warehouse() {
         Some(resultat),
         "polars rows of resultat"
     );
+    // Every table read through its Delta log by Python `deltalake` has the rows of the files the
+    // manifests list there, and no other table has a log.
+    let expected: BTreeMap<String, serde_json::Value> = ws::delta_table_rows(&g.warehouse)
+        .into_iter()
+        .map(|(t, n)| (t, serde_json::json!(n)))
+        .collect();
+    assert!(expected.len() > 50, "tables: {}", expected.len());
+    let got: BTreeMap<String, serde_json::Value> = v["delta"]["tables"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    assert_eq!(got, expected, "rows read through Delta by Python deltalake");
+    // taux_reussite read through Delta by polars: Socle's exact cells.
+    let taux = &v["delta"]["taux_reussite"];
+    assert_eq!(taux["rows"], taux["socle_rows"], "{taux}");
+    assert!(taux["rows"].as_u64() > Some(0), "{taux}");
+    assert_eq!(taux["differences"], 0, "{taux}");
 }
 
 /// Without a key, a run on anything but the fixtures is refused with a clear message.

@@ -2,6 +2,11 @@
 of Socle's engine, and compares every column of every row with Socle's exact cells; reads the
 warehouse with polars too. Prints a JSON report.
 
+Then reads every table of the warehouse as a Delta table, through its transaction log only:
+Python `deltalake` counts each table's rows with its own SQL engine (delta-rs's DataFusion), and
+polars reads `taux_reussite` of every CSS zone through Delta (`pl.read_delta`), compared cell for
+cell with Socle's exact rows.
+
 Usage: python3 interop.py WAREHOUSE SPEC_DIR EXACT_DIR
 
 - SPEC_DIR: what `socle bench sql --warehouse WAREHOUSE --out SPEC_DIR` wrote: marts.json (every
@@ -118,4 +123,38 @@ report["polars"]["mart_rows"] = {
     for name, files in mart_files.items()
     if name in report["duckdb"]["marts"]
 }
+
+
+def delta_tables(root: Path):
+    """Every folder under the data zones holding a `_delta_log`, relative to the warehouse."""
+    for zone in ["css", "shared", "marts", "_socle/intermediate"]:
+        for log in sorted((root / zone).rglob("_delta_log")):
+            yield log.parent.relative_to(root).as_posix()
+
+
+from deltalake import DeltaTable, QueryBuilder  # noqa: E402
+
+report["delta"] = {"tables": {}, "taux_reussite": {}}
+for table in delta_tables(wh):
+    try:
+        dt = DeltaTable(str(wh / table))
+        result = QueryBuilder().register("t", dt).execute("SELECT count(*) AS n FROM t").read_all()
+        report["delta"]["tables"][table] = int(pl.DataFrame(result)["n"][0])
+    except Exception as e:  # reported, the test fails on it
+        report["delta"]["tables"][table] = f"{type(e).__name__}: {e}"
+
+# taux_reussite of every CSS zone, read through Delta by polars, against Socle's exact cells.
+taux = [m for m in models if m["name"] == "taux_reussite"]
+if taux:
+    columns, key = taux[0]["columns"], taux[0]["unique_key"]
+    frames = [pl.read_delta(str(wh / t)) for t in delta_tables(wh) if t.startswith("css/") and t.endswith("/marts/taux_reussite")]
+    rows = [{c: text(v) for c, v in r.items()} for f in frames for r in f.iter_rows(named=True)]
+    with open(exact_dir / "taux_reussite.csv", newline="", encoding="utf-8") as f:
+        socle = list(csv.DictReader(f))
+    got = {tuple(r[c] for c in key): r for r in rows}
+    want = {tuple(r[c] for c in key): r for r in socle}
+    differences = [f"key {k}: only in {'delta' if k not in want else 'socle'}" for k in set(got) ^ set(want)]
+    for k in set(got) & set(want):
+        differences += [f"key {k}: {c} socle={want[k][c]!r} delta={got[k].get(c)!r}" for c in columns if not same(want[k][c], got[k].get(c, ""))]
+    report["delta"]["taux_reussite"] = {"rows": len(rows), "socle_rows": len(socle), "differences": len(differences), "sample": differences[:10]}
 print(json.dumps(report))

@@ -323,7 +323,10 @@ fn data_files(wh: &Path) -> BTreeSet<String> {
         for e in entries {
             let p = e.unwrap().path();
             if p.is_dir() {
-                walk(&p, base, out);
+                // A table's Delta log is not a data file.
+                if !p.ends_with("_delta_log") {
+                    walk(&p, base, out);
+                }
             } else {
                 out.insert(p.strip_prefix(base).unwrap().to_string_lossy().replace('\\', "/"));
             }

@@ -425,6 +425,7 @@ impl NightReport {
         let rows_quarantined: u64 = outcomes.iter().map(|o| o.rows_quarantined).sum();
         let rows_read: u64 = outcomes.iter().flat_map(|o| &o.sources).map(|s| s.rows_read).sum();
         let bytes: u64 = outcomes.iter().map(|o| o.bytes).sum();
+        let (delta_tables, delta_s) = socle_warehouse::delta::commit_totals();
         json!({
             "run_id": self.run_id,
             "jobs": self.jobs,
@@ -445,6 +446,9 @@ impl NightReport {
                 "write": sum(&|o| o.times.write.as_secs_f64()),
                 "marts": self.marts.seconds,
             },
+            // The Delta commits of every publication (tables, seconds summed over publications,
+            // which overlap when CSS are published at once).
+            "delta": {"tables": delta_tables, "commit_s": delta_s},
             "inputs": inputs.iter().map(|((system, table), (files, bytes, rows, secs))| json!({
                 "system": system, "table": table, "files": files, "bytes": bytes, "rows": rows, "read_s": secs,
             })).collect::<Vec<_>>(),

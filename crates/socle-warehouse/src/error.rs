@@ -107,6 +107,13 @@ pub enum WarehouseError {
          wait for it to end (a run that dies releases the lock)"
     )]
     RunInProgress { path: PathBuf, holder: String },
+    /// A Delta commit or log read failed on a table folder.
+    #[error("Delta table `{table}`: {source}")]
+    Delta {
+        table: String,
+        #[source]
+        source: Box<deltalake::DeltaTableError>,
+    },
     /// A test failpoint fired (see [`crate::FAILPOINT_ENV`]).
     #[error("failpoint `{0}` fired")]
     Failpoint(String),

@@ -130,8 +130,38 @@ impl Generation {
     /// switches `_socle/CURRENT` to it (the commit point), then deletes the previous
     /// generation's files the new one does not list and the previous manifests folder. `stage`
     /// names the failpoint `<stage>:switch`, which fails just before the switch.
-    pub fn commit(self, stage: &str) -> Result<(), WarehouseError> {
+    pub fn commit(mut self, stage: &str) -> Result<(), WarehouseError> {
         let root = self.warehouse.root().to_path_buf();
+        // Every file the new generation lists must be there before it becomes current.
+        let new_files: HashSet<String> = self
+            .manifests
+            .values()
+            .flat_map(Manifest::files)
+            .chain(self.marts.iter().flat_map(MartsManifest::files))
+            .cloned()
+            .collect();
+        for rel in &new_files {
+            let path = layout::resolve(&root, rel);
+            if !path.is_file() {
+                return Err(WarehouseError::io(
+                    "checking the new generation",
+                    path,
+                    std::io::ErrorKind::NotFound.into(),
+                ));
+            }
+        }
+        // The previous generation's files, read before the switch.
+        let previous_dir = layout::generation_manifests_dir(&root, self.previous.as_deref());
+        let old_files: Vec<String> = {
+            let old = self.warehouse.manifests()?;
+            let old_marts: Option<MartsManifest> =
+                manifest::read_json(&previous_dir.join(format!("{}.json", layout::MARTS_MANIFEST)))?;
+            old.iter()
+                .flat_map(|m| m.files().cloned().collect::<Vec<_>>())
+                .chain(old_marts.iter().flat_map(|m| m.files().cloned().collect::<Vec<_>>()))
+                .collect()
+        };
+        self.commit_delta(stage, &new_files, &old_files)?;
         let new_dir = layout::generation_manifests_dir(&root, Some(&self.id));
         layout::remove_dir_all_if_exists(&new_dir)?;
         layout::create_dir_all(&new_dir)?;
@@ -147,45 +177,17 @@ impl Generation {
             )?;
         }
         layout::sync_dir(&new_dir);
-        // Every file the new generation lists must be there before it becomes current.
-        let new_files: HashSet<&String> = self
-            .manifests
-            .values()
-            .flat_map(Manifest::files)
-            .chain(self.marts.iter().flat_map(MartsManifest::files))
-            .collect();
-        for rel in &new_files {
-            let path = layout::resolve(&root, rel);
-            if !path.is_file() {
-                return Err(WarehouseError::io(
-                    "checking the new generation",
-                    path,
-                    std::io::ErrorKind::NotFound.into(),
-                ));
-            }
-        }
         if failpoint_fires(self.failpoint.as_deref(), stage, "switch") {
             tracing::warn!(failpoint = %format!("{stage}:switch"), "failpoint fired: new generation written, not switched");
             return Err(WarehouseError::Failpoint(format!("{stage}:switch")));
         }
-        // The previous generation's files, read before the switch.
-        let previous_dir = layout::generation_manifests_dir(&root, self.previous.as_deref());
-        let old_files: Vec<String> = {
-            let old = self.warehouse.manifests()?;
-            let old_marts: Option<MartsManifest> =
-                manifest::read_json(&previous_dir.join(format!("{}.json", layout::MARTS_MANIFEST)))?;
-            old.iter()
-                .flat_map(|m| m.files().cloned().collect::<Vec<_>>())
-                .chain(old_marts.iter().flat_map(|m| m.files().cloned().collect::<Vec<_>>()))
-                .collect()
-        };
         // (2) The switch.
         let pointer = root.join(SOCLE_DIR).join(layout::CURRENT_POINTER);
         manifest::write_bytes_atomic(&pointer, format!("{}\n", self.id).as_bytes(), &self.id)?;
         tracing::info!(generation = %self.id, stage, "generation switched");
         // (3) The previous generation.
         let mut deleted = 0usize;
-        for rel in old_files.iter().filter(|f| !new_files.contains(f)) {
+        for rel in old_files.iter().filter(|f| !new_files.contains(*f)) {
             let Some(path) = crate::warehouse::owned_path(&root, rel) else {
                 continue;
             };
@@ -200,6 +202,62 @@ impl Generation {
         }
         remove_generation_folder(&root, self.previous.as_deref());
         tracing::info!(generation = %self.id, files = deleted, "previous generation deleted");
+        Ok(())
+    }
+}
+
+impl Generation {
+    /// Commits every Delta table whose files differ between the previous generation
+    /// (`old_files`) and this one (`new_files`), whole-table scope, and records the versions in
+    /// the new manifests. Before the switch: a kill after it leaves versions no manifest records,
+    /// which the next open brings back to the current manifests.
+    fn commit_delta(
+        &mut self,
+        stage: &str,
+        new_files: &HashSet<String>,
+        old_files: &[String],
+    ) -> Result<(), WarehouseError> {
+        let new_tables = crate::delta::whole_tables(new_files);
+        let old_tables = crate::delta::whole_tables(old_files);
+        let syncs: Vec<crate::delta::TableSync> = new_tables
+            .keys()
+            .chain(old_tables.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .filter(|t| new_tables.get(*t) != old_tables.get(*t))
+            .map(|t| crate::delta::TableSync {
+                table: t.clone(),
+                scope: crate::delta::Scope::All,
+                files: new_tables.get(t).cloned().unwrap_or_default(),
+            })
+            .collect();
+        let meta = crate::delta::CommitMetadata {
+            run_id: self.id.clone(),
+            owner: "_generation".to_string(),
+            operation: if stage == "rekey" { "rekey" } else { "retention" },
+        };
+        let versions = crate::delta::commit_tables(self.warehouse.root(), syncs, &meta)?;
+        let record = |delta: &mut BTreeMap<String, u64>, files: Vec<&String>| {
+            for f in files {
+                let table = crate::delta::table_of(f);
+                if let Some(v) = versions.get(table) {
+                    delta.insert(table.to_string(), *v);
+                }
+            }
+            for (table, v) in &versions {
+                if let Some(recorded) = delta.get_mut(table) {
+                    *recorded = *v;
+                }
+            }
+        };
+        for m in self.manifests.values_mut() {
+            let files: Vec<String> = m.files().cloned().collect();
+            record(&mut m.delta, files.iter().collect());
+        }
+        if let Some(m) = self.marts.as_mut() {
+            let files: Vec<String> = m.files().cloned().collect();
+            record(&mut m.delta, files.iter().collect());
+        }
         Ok(())
     }
 }

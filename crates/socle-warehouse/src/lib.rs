@@ -1,5 +1,5 @@
-//! The Socle warehouse: plain Parquet files, published atomically one CSS at a time, and a
-//! DataFusion session over them.
+//! The Socle warehouse: Parquet files, published atomically one CSS at a time, every table folder
+//! also a Delta Lake table (the [`delta`] module), and a DataFusion session over them.
 //!
 //! # Layout (under the warehouse root)
 //!
@@ -41,6 +41,11 @@
 //! run. Each CSS is published on its own: re-running one CSS replaces only its files. Marts are
 //! published the same way, all at once ([`Warehouse::publish_marts`]).
 //!
+//! Between (1) and (2), each table folder the publication changes gets one Delta commit (see
+//! [`delta`]): external readers see the new files per table from then on, Socle's readers at the
+//! swap; the manifest records each table's Delta version. [`Warehouse::open`] brings back to the
+//! manifests any table a killed run left ahead of them, before it deletes the orphans.
+//!
 //! A mart is one file whose rows are grouped by `code_css` (the mart's own order kept within a
 //! CSS), one row group per CSS, with statistics: a read filtered to one CSS skips the others.
 //!
@@ -77,6 +82,8 @@
 //! - `staged:<code>`: every file written to staging, none moved yet;
 //! - `renamed:<code>` (or `commit:<code>`, its older name): the files moved to their final names,
 //!   the manifest not swapped (the previous state is current, the moved files are orphans);
+//! - `delta:<code>`: the Delta commits made, the manifest not swapped (the next open brings the
+//!   Delta tables back to the manifests);
 //! - `swapped:<code>`: the manifest swapped (the new state is current), the previous files not
 //!   deleted yet (they are orphans);
 //! - `gc` (or `gc:*`): [`Warehouse::open`]'s garbage collection, after deleting half the orphans;
@@ -106,6 +113,7 @@
 //!
 
 mod audit;
+pub mod delta;
 mod error;
 mod failpoint;
 mod generation;

@@ -199,6 +199,11 @@ pub struct Manifest {
     /// The generation whose key the student keys were last recomputed with (`socle rekey`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rekeyed: Option<RekeyRecord>,
+    /// The Delta version of each table this CSS's files are in (its zone's tables and its
+    /// partitions of the shared tables), as its last publication committed them (see the `delta`
+    /// module). Empty in manifests written before the tables were Delta tables.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub delta: BTreeMap<String, u64>,
 }
 
 /// A retention applied to a CSS: when, what was kept, what was removed.
@@ -263,6 +268,10 @@ pub struct MartsManifest {
     /// change rebuilds every CSS's rows rather than only those of the CSS that changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_hash: Option<String>,
+    /// The Delta version of each mart and intermediate model's table, as this publication
+    /// committed them (see the `delta` module).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub delta: BTreeMap<String, u64>,
 }
 
 impl MartsManifest {
@@ -399,6 +408,7 @@ mod tests {
             accepted_drops: vec![],
             retention: Vec::new(),
             rekeyed: None,
+            delta: BTreeMap::from([("css/866000/resultat".to_string(), 3)]),
         };
         let json = serde_json::to_string_pretty(&m)?;
         assert!(
@@ -430,6 +440,7 @@ mod tests {
             intermediates: BTreeMap::new(),
             failed: BTreeMap::new(),
             project_hash: None,
+            delta: BTreeMap::new(),
         };
         let back: MartsManifest = serde_json::from_str(&serde_json::to_string(&marts)?)?;
         assert_eq!(back, marts);

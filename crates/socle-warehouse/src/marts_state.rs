@@ -115,6 +115,7 @@ mod tests {
             accepted_drops: Vec::new(),
             retention: Vec::new(),
             rekeyed: None,
+            delta: BTreeMap::new(),
         }
     }
 
@@ -127,6 +128,7 @@ mod tests {
             intermediates: BTreeMap::new(),
             failed: BTreeMap::new(),
             project_hash: None,
+            delta: BTreeMap::new(),
         }
     }
 

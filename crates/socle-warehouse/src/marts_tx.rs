@@ -24,7 +24,7 @@ use crate::error::WarehouseError;
 use crate::layout::{self, MARTS_MANIFEST};
 use crate::manifest::{self, MartsManifest, TableFiles};
 use crate::marts::{MartWriter, file_rows, file_schema, for_each_batch};
-use crate::warehouse::{LockGuard, StagingGuard, Warehouse, now_rfc3339, publish};
+use crate::warehouse::{DeltaPublication, LockGuard, StagingGuard, Warehouse, now_rfc3339, publish};
 
 /// The marts being built for one run; see the module. Dropped without commit, its staging folder
 /// (and the spill files) are removed, and the previous marts stay whole.
@@ -205,7 +205,7 @@ impl MartsTransaction {
         failed: BTreeMap<String, String>,
         project_hash: Option<String>,
     ) -> Result<MartsManifest, WarehouseError> {
-        let manifest = MartsManifest {
+        let mut manifest = MartsManifest {
             run_id: self.run_id.clone(),
             published_at: now_rfc3339(),
             marts: self.marts.clone(),
@@ -213,6 +213,7 @@ impl MartsTransaction {
             intermediates: self.intermediates.clone(),
             failed,
             project_hash,
+            delta: self.previous.as_ref().map(|p| p.delta.clone()).unwrap_or_default(),
         };
         let listed: HashSet<&String> = manifest.files().collect();
         let staged: Vec<String> = self
@@ -227,13 +228,26 @@ impl MartsTransaction {
             .map(|p| p.files().filter(|f| !listed.contains(f)).cloned().collect())
             .unwrap_or_default();
         let root = self.warehouse.root();
+        let delta = DeltaPublication {
+            owner: None,
+            listed: manifest.files().cloned().collect(),
+            meta: crate::delta::CommitMetadata {
+                run_id: self.run_id.clone(),
+                owner: MARTS_MANIFEST.to_string(),
+                operation: "marts",
+            },
+        };
         publish(
             root,
             &self.staging.dir,
             &staged,
             &[],
             (self.warehouse.failpoint(), MARTS_MANIFEST),
-            || manifest::write_json_atomic(&layout::marts_manifest_path(root), &manifest, &self.run_id),
+            delta,
+            |versions| {
+                manifest.delta.extend(versions);
+                manifest::write_json_atomic(&layout::marts_manifest_path(root), &manifest, &self.run_id)
+            },
             (&old, self.warehouse.replaced_grace()),
         )?;
         tracing::info!(

@@ -307,7 +307,7 @@ impl CssTransaction {
             d.accepted_at.get_or_insert_with(|| published_at.clone());
             d
         }));
-        let manifest = Manifest {
+        let mut manifest = Manifest {
             format: MANIFEST_FORMAT,
             code_css: self.code_css.clone(),
             run_id: self.run_id.clone(),
@@ -326,6 +326,8 @@ impl CssTransaction {
             // The history of retentions and key rotations outlives the nights.
             retention: previous.as_ref().map(|p| p.retention.clone()).unwrap_or_default(),
             rekeyed: previous.as_ref().and_then(|p| p.rekeyed.clone()),
+            // Versions of the tables this night does not change stay as they were.
+            delta: previous.as_ref().map(|p| p.delta.clone()).unwrap_or_default(),
         };
         // Only this transaction's files move; files kept from the previous state stay put and
         // are not deleted.
@@ -342,13 +344,26 @@ impl CssTransaction {
             .map(|p| p.files().filter(|f| !kept.contains(f)).cloned().collect())
             .unwrap_or_default();
         let manifest_path = layout::manifest_path(warehouse.root(), &self.code_css);
+        let delta = warehouse::DeltaPublication {
+            owner: Some(&self.code_css),
+            listed: manifest.files().cloned().collect(),
+            meta: crate::delta::CommitMetadata {
+                run_id: self.run_id.clone(),
+                owner: self.code_css.clone(),
+                operation: "nuit",
+            },
+        };
         warehouse::publish(
             warehouse.root(),
             &self.staging.dir,
             &staged,
             &self.reports,
             (self.failpoint.as_deref(), &self.code_css),
-            || manifest::write_json_atomic(&manifest_path, &manifest, &self.run_id),
+            delta,
+            |versions| {
+                manifest.delta.extend(versions);
+                manifest::write_json_atomic(&manifest_path, &manifest, &self.run_id)
+            },
             (&old, warehouse.replaced_grace()),
         )?;
         tracing::info!(

@@ -389,6 +389,7 @@ impl Warehouse {
             intermediates: BTreeMap::new(),
             failed: BTreeMap::new(),
             project_hash: None,
+            delta: previous.as_ref().map(|p| p.delta.clone()).unwrap_or_default(),
         };
         // Every file to write: (relative path, mart, schema, rows).
         let mut jobs: Vec<(String, &str, SchemaRef, Vec<RecordBatch>)> = Vec::new();
@@ -448,13 +449,26 @@ impl Warehouse {
             .as_ref()
             .map(|p| p.files().cloned().collect())
             .unwrap_or_default();
+        let delta = DeltaPublication {
+            owner: None,
+            listed: manifest.files().cloned().collect(),
+            meta: crate::delta::CommitMetadata {
+                run_id: run_id.to_string(),
+                owner: MARTS_MANIFEST.to_string(),
+                operation: "marts",
+            },
+        };
         publish(
             &self.root,
             &staging.dir,
             &staged,
             &[],
             (self.failpoint.as_deref(), MARTS_MANIFEST),
-            || manifest::write_json_atomic(&layout::marts_manifest_path(&self.root), &manifest, run_id),
+            delta,
+            |versions| {
+                manifest.delta.extend(versions);
+                manifest::write_json_atomic(&layout::marts_manifest_path(&self.root), &manifest, run_id)
+            },
             (&old, self.grace),
         )?;
         tracing::info!(
@@ -474,10 +488,12 @@ impl Warehouse {
             return Ok(());
         };
         let mut keep: HashSet<PathBuf> = HashSet::new();
-        for m in self.manifests()? {
+        let manifests = self.manifests()?;
+        let marts_manifest = self.marts_manifest()?;
+        for m in &manifests {
             keep.extend(m.files().map(|f| layout::resolve(&self.root, f)));
         }
-        if let Some(m) = self.marts_manifest()? {
+        if let Some(m) = &marts_manifest {
             keep.extend(m.files().map(|f| layout::resolve(&self.root, f)));
         }
         // Replaced files past their grace go; those still in it are not orphans.
@@ -490,6 +506,8 @@ impl Warehouse {
         // Intermediate models: owned by the marts manifest like the marts.
         let intermediate = layout::resolve(&self.root, layout::INTERMEDIATE_DIR);
         find_orphans(&intermediate, &keep, &mut orphans)?;
+        // Before an orphan goes, no Delta log may still list it.
+        self.repair_delta(&manifests, marts_manifest.as_ref(), &orphans)?;
         let deleted = orphans.len();
         for (i, path) in orphans.iter().enumerate() {
             if i == deleted / 2 {
@@ -537,6 +555,73 @@ impl Warehouse {
     }
 }
 
+impl Warehouse {
+    /// Brings back to the manifests every Delta table a publication killed between its Delta
+    /// commits and its manifest swap left ahead of them: the tables holding orphan files, those
+    /// whose latest version is not the highest any manifest records, and those with files but no
+    /// log yet (a warehouse written before the tables were Delta tables gets its logs here).
+    /// Under the exclusive lock: no publication is in progress.
+    fn repair_delta(
+        &self,
+        manifests: &[Manifest],
+        marts: Option<&MartsManifest>,
+        orphans: &[PathBuf],
+    ) -> Result<(), WarehouseError> {
+        let listed = crate::delta::whole_tables(
+            manifests
+                .iter()
+                .flat_map(Manifest::files)
+                .chain(marts.into_iter().flat_map(MartsManifest::files)),
+        );
+        let mut recorded: BTreeMap<&str, u64> = BTreeMap::new();
+        for delta in manifests.iter().map(|m| &m.delta).chain(marts.map(|m| &m.delta)) {
+            for (table, v) in delta {
+                let highest = recorded.entry(table.as_str()).or_insert(*v);
+                *highest = (*highest).max(*v);
+            }
+        }
+        let orphan_tables: std::collections::BTreeSet<String> = orphans
+            .iter()
+            .filter_map(|p| p.strip_prefix(&self.root).ok())
+            .filter_map(|p| p.to_str())
+            .map(|rel| crate::delta::table_of(rel).to_string())
+            .collect();
+        let candidates: std::collections::BTreeSet<&str> = listed
+            .keys()
+            .map(String::as_str)
+            .chain(recorded.keys().copied())
+            .chain(orphan_tables.iter().map(String::as_str))
+            .collect();
+        let mut syncs = Vec::new();
+        for table in candidates {
+            let files = listed.get(table).cloned().unwrap_or_default();
+            let stale = match (crate::delta::latest_version(&self.root, table), recorded.get(table)) {
+                (None, _) => !files.is_empty(),
+                (Some(latest), Some(v)) => latest != *v || orphan_tables.contains(table),
+                (Some(_), None) => true,
+            };
+            if stale {
+                syncs.push(crate::delta::TableSync {
+                    table: table.to_string(),
+                    scope: crate::delta::Scope::All,
+                    files,
+                });
+            }
+        }
+        if syncs.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(tables = syncs.len(), "Delta tables brought back to the manifests");
+        let meta = crate::delta::CommitMetadata {
+            run_id: new_run_id(),
+            owner: "_socle".to_string(),
+            operation: "reprise",
+        };
+        crate::delta::commit_tables(&self.root, syncs, &meta)?;
+        Ok(())
+    }
+}
+
 /// Adds to `orphans` the files under `dir` not in `keep`.
 fn find_orphans(dir: &Path, keep: &HashSet<PathBuf>, orphans: &mut Vec<PathBuf>) -> Result<(), WarehouseError> {
     let entries = match fs::read_dir(dir) {
@@ -551,7 +636,10 @@ fn find_orphans(dir: &Path, keep: &HashSet<PathBuf>, orphans: &mut Vec<PathBuf>)
             .file_type()
             .map_err(|e| WarehouseError::io("inspecting", &path, e))?;
         if file_type.is_dir() {
-            find_orphans(&path, keep, orphans)?;
+            // A table's transaction log is not data: it is kept equal to the manifests instead.
+            if entry.file_name() != crate::delta::LOG_DIR {
+                find_orphans(&path, keep, orphans)?;
+            }
         } else if !keep.contains(&path) {
             orphans.push(path);
         }
@@ -631,20 +719,33 @@ fn checked_schema(name: &str, schema: &SchemaRef, batches: &[RecordBatch]) -> Re
     }
 }
 
+/// What a publication tells the Delta logs: whose it is (a CSS code, whose shared partitions are
+/// its scope; `None` for the marts, which own their tables whole), every file of the new
+/// manifest, and the commit's metadata.
+pub(crate) struct DeltaPublication<'a> {
+    pub(crate) owner: Option<&'a str>,
+    pub(crate) listed: Vec<String>,
+    pub(crate) meta: crate::delta::CommitMetadata,
+}
+
 /// The commit protocol: (1) move each staged file (`staged`, relative to the root and to the
 /// staging folder) to its final place, refusing to overwrite (`replaceable` files may be
 /// overwritten: reports); (2) `write_manifest` (an atomic swap: the commit point); (3) delete
 /// the previous manifest's files that the new one does not list, at once or after `grace` (see
 /// the `retired` module). The failpoint (spec, code)
 /// fires at each step: `staged` before (1), `renamed` between (1) and (2), `swapped` between (2)
-/// and (3) (see the `failpoint` module).
+/// and (3) (see the `failpoint` module). Between (1) and (2), each table the publication changes
+/// gets its Delta commit (`delta`); their versions go to `write_manifest`. The failpoint `delta`
+/// fires after those commits, before the swap.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn publish(
     root: &Path,
     staging: &Path,
     staged: &[String],
     replaceable: &[String],
     (failpoint, code): (Option<&str>, &str),
-    write_manifest: impl FnOnce() -> Result<(), WarehouseError>,
+    delta: DeltaPublication<'_>,
+    write_manifest: impl FnOnce(BTreeMap<String, u64>) -> Result<(), WarehouseError>,
     (old_files, grace): (&[String], Duration),
 ) -> Result<(), WarehouseError> {
     failpoint::hit(failpoint, "staged", code)?;
@@ -669,8 +770,12 @@ pub(crate) fn publish(
         layout::sync_dir(dir);
     }
     failpoint::hit(failpoint, "renamed", code)?;
+    // The Delta logs, table by table; not yet Socle's commit point.
+    let changed = crate::delta::changed_tables(delta.owner, &delta.listed, staged, old_files);
+    let versions = crate::delta::commit_tables(root, changed, &delta.meta)?;
+    failpoint::hit(failpoint, "delta", code)?;
     // (2) The commit point.
-    write_manifest()?;
+    write_manifest(versions)?;
     failpoint::hit(failpoint, "swapped", code)?;
     // (3) The previous files: retired, deleted once no reader can still be on them.
     let new: HashSet<&str> = staged.iter().map(String::as_str).collect();

@@ -187,7 +187,10 @@ fn files_under(root: &Path, dir: &str) -> Vec<String> {
             for e in entries.flatten() {
                 let path = e.path();
                 if path.is_dir() {
-                    walk(&path, out);
+                    // A table's Delta log is not a data file.
+                    if !path.ends_with(socle_warehouse::delta::LOG_DIR) {
+                        walk(&path, out);
+                    }
                 } else {
                     out.push(path);
                 }
@@ -824,5 +827,226 @@ fn session_future_is_send() -> TestResult {
     assert_send(&fut);
     let tx = wh.begin_css(A, "run1")?;
     assert_send(&tx);
+    Ok(())
+}
+
+/// Every file of the current manifests (intermediate models included), by Delta table.
+fn listed_by_table(
+    wh: &Warehouse,
+) -> Result<BTreeMap<String, std::collections::BTreeSet<String>>, Box<dyn std::error::Error>> {
+    let mut listed: Vec<String> = Vec::new();
+    for m in wh.manifests()? {
+        listed.extend(m.files().cloned());
+    }
+    if let Some(m) = wh.marts_manifest()? {
+        listed.extend(m.files().cloned());
+    }
+    Ok(socle_warehouse::delta::whole_tables(&listed))
+}
+
+/// Every table's Delta log holds exactly the files the manifests list there, and each table's
+/// latest version is the highest version a manifest records for it.
+fn assert_delta_matches_manifests(wh: &Warehouse) -> TestResult {
+    let root = wh.root();
+    let mut recorded: BTreeMap<String, u64> = BTreeMap::new();
+    for d in wh
+        .manifests()?
+        .into_iter()
+        .map(|m| m.delta)
+        .chain(wh.marts_manifest()?.map(|m| m.delta))
+    {
+        for (t, v) in d {
+            let e = recorded.entry(t).or_insert(v);
+            *e = (*e).max(v);
+        }
+    }
+    let tables = listed_by_table(wh)?;
+    assert!(!tables.is_empty());
+    for (table, files) in &tables {
+        assert_eq!(&socle_warehouse::delta::active_files(root, table)?, files, "{table}");
+        assert!(recorded.contains_key(table), "{table} has no recorded version");
+    }
+    Ok(())
+}
+
+/// The commit infos of a table's log, oldest first.
+fn commit_infos(root: &Path, table: &str) -> Result<Vec<serde_json::Value>, Box<dyn std::error::Error>> {
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(root.join(table).join("_delta_log"))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    logs.sort();
+    let mut out = Vec::new();
+    for log in logs {
+        for line in std::fs::read_to_string(&log)?.lines() {
+            let v: serde_json::Value = serde_json::from_str(line)?;
+            if let Some(info) = v.get("commitInfo") {
+                out.push(info.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[test]
+fn every_table_is_a_delta_table_and_a_night_replaces_only_its_partitions() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let root = wh.root().to_path_buf();
+    publish_css(&wh, A, "run1", &["2024-2025", "2023-2024"])?;
+    publish_css(&wh, B, "run1", &["2024-2025"])?;
+    let (schema, batches) = mart_batches()?;
+    wh.publish_marts(
+        "m1",
+        vec![mart("reussite", schema, batches.clone(), batches)],
+        &[A.to_string(), B.to_string()],
+    )?;
+    assert_delta_matches_manifests(&wh)?;
+    let tables = listed_by_table(&wh)?;
+    for table in [
+        "shared/resultat",
+        "css/866000/resultat",
+        "css/866000/quarantaine",
+        "marts/reussite",
+        "css/881000/marts/reussite",
+    ] {
+        assert!(tables.contains_key(table), "{table}: {:?}", tables.keys());
+    }
+    // A's new night of 2024-2025 only: its 2023-2024 partition and B's stay as they were.
+    publish_css(&wh, A, "run2", &["2024-2025"])?;
+    assert_delta_matches_manifests(&wh)?;
+    let shared = socle_warehouse::delta::active_files(&root, "shared/resultat")?;
+    assert_eq!(
+        shared.into_iter().collect::<Vec<_>>(),
+        vec![
+            "shared/resultat/annee_scolaire=2023-2024/code_css=866000/run1.parquet",
+            "shared/resultat/annee_scolaire=2024-2025/code_css=866000/run2.parquet",
+            "shared/resultat/annee_scolaire=2024-2025/code_css=881000/run1.parquet",
+        ]
+    );
+    // The commit is a replace-where on A's partitions, and names the run and the CSS.
+    let infos = commit_infos(&root, "shared/resultat")?;
+    let last = infos.last().ok_or("no commit")?;
+    assert_eq!(last["operation"], "WRITE", "{last}");
+    assert_eq!(last["operationParameters"]["mode"], "Overwrite", "{last}");
+    assert_eq!(
+        last["operationParameters"]["predicate"], "code_css = '866000'",
+        "{last}"
+    );
+    assert_eq!(last["socle.run_id"], "run2", "{last}");
+    assert_eq!(last["socle.owner"], A, "{last}");
+    let v = socle_warehouse::delta::latest_version(&root, "shared/resultat");
+    assert_eq!(wh.manifest(A)?.ok_or("A")?.delta.get("shared/resultat").copied(), v);
+    // The log holds no personal value: file statistics are row counts only.
+    for line in std::fs::read_to_string(root.join("shared/eleve/_delta_log/00000000000000000000.json"))?.lines() {
+        assert!(!line.contains("minValues") && !line.contains("maxValues"), "{line}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_kill_after_the_delta_commits_is_undone_by_the_next_open() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let mut wh = Warehouse::open(dir.path())?;
+    let root = wh.root().to_path_buf();
+    publish_css(&wh, A, "run1", &["2024-2025"])?;
+    publish_css(&wh, B, "run1", &["2024-2025"])?;
+    wh.set_failpoint(Some(&format!("delta:{A}")));
+    let mut tx = wh.begin_css(A, "run2")?;
+    write_css(&mut tx, A, &["2024-2025"])?;
+    match tx.commit(info("fp1")) {
+        Err(WarehouseError::Failpoint(name)) => assert_eq!(name, format!("delta:{A}")),
+        other => panic!("{other:?}"),
+    }
+    // The manifest is still run1's; the Delta log is already run2's.
+    assert_eq!(wh.manifest(A)?.map(|m| m.run_id).as_deref(), Some("run1"));
+    let active = socle_warehouse::delta::active_files(&root, "css/866000/eleve")?;
+    assert_eq!(
+        active.into_iter().collect::<Vec<_>>(),
+        vec!["css/866000/eleve/run2.parquet"]
+    );
+    // The next open brings every table back to the manifests, then deletes the orphans.
+    let wh = Warehouse::open(dir.path())?;
+    assert_delta_matches_manifests(&wh)?;
+    assert!(data_files(&root).iter().all(|f| f.contains("run1")));
+    let infos = commit_infos(&root, "css/866000/eleve")?;
+    assert_eq!(infos.last().ok_or("commit")?["socle.operation"], "reprise");
+    // And the next night commits on top of the repaired table.
+    publish_css(&wh, A, "run3", &["2024-2025"])?;
+    assert_delta_matches_manifests(&wh)?;
+    Ok(())
+}
+
+#[test]
+fn css_committing_at_once_keep_each_others_commits() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let codes = ["711000", "751000", "762000", "866000"];
+    std::thread::scope(|s| {
+        let handles: Vec<_> = codes
+            .iter()
+            .map(|code| {
+                let wh = wh.clone();
+                s.spawn(move || publish_css(&wh, code, "run1", &["2024-2025"]).map_err(|e| e.to_string()))
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("thread").expect("publication");
+        }
+    });
+    assert_delta_matches_manifests(&wh)?;
+    // One creation and three commits on top of it, none lost.
+    assert_eq!(
+        socle_warehouse::delta::latest_version(wh.root(), "shared/resultat"),
+        Some(3)
+    );
+    assert_eq!(
+        socle_warehouse::delta::active_files(wh.root(), "shared/resultat")?.len(),
+        4
+    );
+    Ok(())
+}
+
+#[test]
+fn a_warehouse_without_logs_gets_them_at_open() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let root = wh.root().to_path_buf();
+    publish_css(&wh, A, "run1", &["2024-2025"])?;
+    publish_css(&wh, B, "run1", &["2024-2025"])?;
+    let (schema, batches) = mart_batches()?;
+    wh.publish_marts(
+        "m1",
+        vec![mart("reussite", schema, batches.clone(), batches)],
+        &[A.to_string(), B.to_string()],
+    )?;
+    // A warehouse of an earlier version: no log, no recorded version.
+    for table in listed_by_table(&wh)?.keys() {
+        std::fs::remove_dir_all(root.join(table).join("_delta_log"))?;
+    }
+    let wh = Warehouse::open(dir.path())?;
+    for (table, files) in listed_by_table(&wh)? {
+        assert_eq!(socle_warehouse::delta::active_files(&root, &table)?, files, "{table}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_checkpoint_every_ten_commits_keeps_logs_short() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let root = wh.root().to_path_buf();
+    for night in 1..=10 {
+        publish_css(&wh, A, &format!("run{night:02}"), &["2024-2025"])?;
+    }
+    let log = root.join("css/866000/eleve/_delta_log");
+    assert_eq!(
+        socle_warehouse::delta::latest_version(&root, "css/866000/eleve"),
+        Some(9)
+    );
+    assert!(log.join("_last_checkpoint").is_file(), "no checkpoint after 10 commits");
+    assert!(log.join("00000000000000000009.checkpoint.parquet").is_file());
+    assert_delta_matches_manifests(&wh)?;
     Ok(())
 }

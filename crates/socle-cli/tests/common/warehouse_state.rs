@@ -82,7 +82,10 @@ pub fn data_files(warehouse: &Path) -> BTreeSet<String> {
             let e = e.unwrap();
             let name = format!("{rel}/{}", e.file_name().to_string_lossy());
             if e.file_type().unwrap().is_dir() {
-                walk(&e.path(), &name, out);
+                // A table's Delta log is not a data file.
+                if e.file_name() != "_delta_log" {
+                    walk(&e.path(), &name, out);
+                }
             } else {
                 out.insert(name);
             }
@@ -93,6 +96,69 @@ pub fn data_files(warehouse: &Path) -> BTreeSet<String> {
         walk(&warehouse.join(zone), zone, &mut out);
     }
     out
+}
+
+/// The Delta tables whose active files (their latest version) are not exactly the files the
+/// manifests list in that table: every table folder holding a listed file, and every folder
+/// holding a `_delta_log`. Empty when the logs agree with the manifests.
+#[allow(dead_code)]
+pub fn delta_mismatches(warehouse: &Path) -> BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> {
+    fn logs(dir: &Path, rel: &str, out: &mut BTreeSet<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name == "_delta_log" {
+                    out.insert(rel.to_string());
+                } else {
+                    logs(&e.path(), &format!("{rel}/{name}"), out);
+                }
+            }
+        }
+    }
+    // Every file of the manifests, intermediate models included.
+    let (css, marts) = manifests(warehouse);
+    let listed: Vec<String> = css
+        .values()
+        .flat_map(|m| m.files().cloned().collect::<Vec<_>>())
+        .chain(marts.iter().flat_map(|m| m.files().cloned().collect::<Vec<_>>()))
+        .collect();
+    let by_table = socle_warehouse::delta::whole_tables(&listed);
+    let mut tables: BTreeSet<String> = by_table.keys().cloned().collect();
+    for zone in ["css", "shared", "marts", "_socle/intermediate"] {
+        logs(&warehouse.join(zone), zone, &mut tables);
+    }
+    let mut out = BTreeMap::new();
+    for table in tables {
+        let active = socle_warehouse::delta::active_files(warehouse, &table).unwrap();
+        let wanted = by_table.get(&table).cloned().unwrap_or_default();
+        if active != wanted {
+            out.insert(table, (wanted, active));
+        }
+    }
+    out
+}
+
+/// The rows of every Delta table the manifests list files in (intermediate models included),
+/// summed from the footers of those files.
+#[allow(dead_code)]
+pub fn delta_table_rows(warehouse: &Path) -> BTreeMap<String, u64> {
+    let (css, marts) = manifests(warehouse);
+    let listed: Vec<String> = css
+        .values()
+        .flat_map(|m| m.files().cloned().collect::<Vec<_>>())
+        .chain(marts.iter().flat_map(|m| m.files().cloned().collect::<Vec<_>>()))
+        .collect();
+    socle_warehouse::delta::whole_tables(&listed)
+        .into_iter()
+        .map(|(table, files)| {
+            let rows = files
+                .iter()
+                .map(|f| read_part(&warehouse.join(f), false).unwrap().rows)
+                .sum();
+            (table, rows)
+        })
+        .collect()
 }
 
 /// Files present in the data zones that no manifest lists.

@@ -1,0 +1,519 @@
+//! Delta Lake logs over the warehouse's table folders, so that Power BI, Spark, Trino, polars or
+//! DuckDB read each table through a transaction log instead of globbing folders.
+//!
+//! **Where the tables are.** The table folder of a file is its path up to its first
+//! `column=value` component (or up to its file name): `css/<code>/<table>`, `shared/<table>`,
+//! `marts/<mart>`, `css/<code>/marts/<mart>`, `css/<code>/quarantaine` and the intermediate models
+//! under `_socle/intermediate/`. The `column=value` components are the table's partition columns
+//! (the columns are also kept inside the files, which Delta readers ignore in favour of the log's
+//! partition values: both hold the same value).
+//!
+//! **Who writes what.** Socle still writes the Parquet files with its own streaming writer; this
+//! module only keeps each table's `_delta_log` equal to what the manifests publish. A publication
+//! commits, for each table it changes, one Delta version that removes the files of its *scope*
+//! the new manifest no longer lists and adds the new ones, recorded as a `WRITE` in overwrite
+//! mode with its predicate (Delta's replace-where): a CSS's night replaces the `code_css`
+//! partitions of that CSS in the shared tables and nothing else, and several CSS commit to the
+//! same shared table concurrently (delta-rs's conflict checker retries each on top of the
+//! others; a conflict it cannot resolve is recomputed from the new state here).
+//!
+//! **Order.** Files moved into place, then the Delta commits, then the manifest swap, which records
+//! each table's version (`Manifest::delta`): the manifest stays the commit point of a night for
+//! Socle's own readers. A run killed between the Delta commits and the swap left Delta versions
+//! that no manifest records; [`crate::Warehouse::open`] syncs those tables back to the manifests
+//! (a new version) before it deletes the orphan files. External readers get per-table
+//! consistency: each table is a whole night or the previous one, but two tables read one after
+//! the other may come from two nights.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::path::Path;
+
+use deltalake::arrow::datatypes::Schema as ArrowSchema;
+use deltalake::kernel::engine::arrow_conversion::{TryIntoArrow, TryIntoKernel};
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::kernel::{Action, Add, MetadataExt, Remove, StructType};
+use deltalake::operations::create::CreateBuilder;
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::{DeltaTableBuilder, DeltaTableError, TableProperty};
+use futures::{StreamExt, TryStreamExt};
+
+use crate::error::WarehouseError;
+use crate::layout::{CSS_COLUMN, SHARED_DIR};
+
+/// The folder of a table's transaction log.
+pub const LOG_DIR: &str = "_delta_log";
+/// A table's commits between checkpoints: a reader replays at most this many JSON commits.
+const CHECKPOINT_INTERVAL: &str = "10";
+/// How many times a commit that lost a race delta-rs could not resolve is recomputed.
+const COMMIT_ATTEMPTS: usize = 5;
+/// Tables committed at once (their commits are independent).
+const PARALLEL_COMMITS: usize = 8;
+
+/// Tables committed by this process, and the nanoseconds spent in those commits (summed over
+/// publications, which may run at once): [`commit_totals`].
+static COMMITTED_TABLES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static COMMIT_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The tables this process committed so far and the seconds their commits took (summed over
+/// publications; CSS published at once overlap): what a night's summary reports of Delta.
+pub fn commit_totals() -> (u64, f64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    (COMMITTED_TABLES.load(Relaxed), COMMIT_NANOS.load(Relaxed) as f64 / 1e9)
+}
+
+/// The table folder of a warehouse file (relative to the root): its path up to the first
+/// `column=value` component, or up to its file name.
+pub fn table_of(rel: &str) -> &str {
+    let mut end = 0;
+    let mut offset = 0;
+    let parts: Vec<&str> = rel.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if part.contains('=') || i + 1 == parts.len() {
+            break;
+        }
+        end = offset + part.len();
+        offset += part.len() + 1;
+    }
+    &rel[..end]
+}
+
+/// The partition columns and values of a file path inside its table (`a=1/b=2/f.parquet`).
+fn partition_values(in_table: &str) -> Vec<(String, String)> {
+    in_table
+        .split('/')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The part of a table a commit replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole table.
+    All,
+    /// The `code_css` partitions of one CSS (a CSS's night in a shared table).
+    Css(String),
+}
+
+impl Scope {
+    /// The scope of `owner`'s publication in `table`: a CSS's own partitions in the shared zone,
+    /// the whole table otherwise (its own zone, or the marts' tables, which the marts manifest
+    /// owns whole).
+    fn of(owner: Option<&str>, table: &str) -> Scope {
+        match owner {
+            Some(code) if table.split('/').next() == Some(SHARED_DIR) => Scope::Css(code.to_string()),
+            _ => Scope::All,
+        }
+    }
+
+    fn contains(&self, in_table: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Css(code) => partition_values(in_table)
+                .iter()
+                .any(|(k, v)| k == CSS_COLUMN && v == code),
+        }
+    }
+
+    /// The replace-where predicate recorded in the commit.
+    fn predicate(&self) -> Option<String> {
+        match self {
+            Scope::All => None,
+            Scope::Css(code) => Some(format!("{CSS_COLUMN} = '{code}'")),
+        }
+    }
+}
+
+/// What a commit records in its metadata, beside Delta's own: Socle's run, the owner of the
+/// publication (a CSS code, `_marts`, or a generation's stage) and what it did.
+#[derive(Debug, Clone)]
+pub struct CommitMetadata {
+    pub run_id: String,
+    pub owner: String,
+    pub operation: &'static str,
+}
+
+impl CommitMetadata {
+    fn properties(&self) -> CommitProperties {
+        CommitProperties::default().with_metadata([
+            ("socle.run_id".to_string(), serde_json::json!(self.run_id)),
+            ("socle.owner".to_string(), serde_json::json!(self.owner)),
+            ("socle.operation".to_string(), serde_json::json!(self.operation)),
+        ])
+    }
+}
+
+/// The `file://` URL of a table folder.
+fn table_url(root: &Path, table: &str) -> Result<url::Url, WarehouseError> {
+    let dir = root.join(table);
+    url::Url::from_directory_path(&dir).map_err(|()| WarehouseError::InvalidName {
+        what: "table folder",
+        value: dir.display().to_string(),
+    })
+}
+
+fn delta_error(table: &str, source: DeltaTableError) -> WarehouseError {
+    WarehouseError::Delta {
+        table: table.to_string(),
+        source: Box::new(source),
+    }
+}
+
+/// The latest version of the table at `root/table` from its log's file names, `None` without a
+/// log (a few directory entries: cheap enough for every open).
+pub fn latest_version(root: &Path, table: &str) -> Option<u64> {
+    let entries = std::fs::read_dir(root.join(table).join(LOG_DIR)).ok()?;
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name();
+            let name = name.to_str()?;
+            let stem = name.strip_suffix(".json")?;
+            (stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| stem.parse::<u64>().ok())
+                .flatten()
+        })
+        .max()
+}
+
+/// The Add action of a warehouse file: size, time, partition values and row count (from its
+/// footer: Delta readers plan with it; min/max stay in the Parquet footer).
+fn add_action(root: &Path, table: &str, rel: &str) -> Result<Add, WarehouseError> {
+    let path = root.join(rel);
+    let meta = std::fs::metadata(&path).map_err(|e| WarehouseError::io("reading", &path, e))?;
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let rows = crate::marts::file_rows(&path)?;
+    let in_table = in_table(table, rel);
+    Ok(Add {
+        path: in_table.to_string(),
+        partition_values: partition_values(in_table)
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)))
+            .collect(),
+        size: meta.len() as i64,
+        modification_time: modified,
+        data_change: true,
+        stats: Some(serde_json::json!({ "numRecords": rows }).to_string()),
+        ..Default::default()
+    })
+}
+
+fn in_table<'a>(table: &str, rel: &'a str) -> &'a str {
+    rel.strip_prefix(table).and_then(|r| r.strip_prefix('/')).unwrap_or(rel)
+}
+
+/// The table's schema for Delta, from the Parquet footer of one of its files.
+fn kernel_schema(root: &Path, table: &str, rel: &str) -> Result<StructType, WarehouseError> {
+    let arrow = crate::marts::file_schema(&root.join(rel))?;
+    arrow
+        .as_ref()
+        .try_into_kernel()
+        .map_err(|e| WarehouseError::arrow(table, e))
+}
+
+/// One table to bring to the files a publication lists in its scope.
+#[derive(Debug, Clone)]
+pub struct TableSync {
+    pub table: String,
+    pub scope: Scope,
+    /// Files (relative to the warehouse root) the table must hold in `scope`.
+    pub files: BTreeSet<String>,
+}
+
+/// Commits `tables` (each on its own, several at once) and returns each one's version after its
+/// commit; a table with no log and no file gets none.
+pub fn commit_tables(
+    root: &Path,
+    tables: Vec<TableSync>,
+    meta: &CommitMetadata,
+) -> Result<BTreeMap<String, u64>, WarehouseError> {
+    if tables.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let started = std::time::Instant::now();
+    let count = tables.len();
+    let versions: Vec<(String, Option<u64>)> = block_on(async {
+        futures::stream::iter(tables.into_iter().map(|t| async move {
+            let version = sync_table(root, &t, meta).await?;
+            Ok::<_, WarehouseError>((t.table, version))
+        }))
+        .buffer_unordered(PARALLEL_COMMITS)
+        .try_collect()
+        .await
+    })??;
+    COMMITTED_TABLES.fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
+    COMMIT_NANOS.fetch_add(
+        started.elapsed().as_nanos() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    tracing::info!(
+        owner = %meta.owner,
+        tables = count,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "Delta tables committed"
+    );
+    Ok(versions.into_iter().filter_map(|(t, v)| Some((t, v?))).collect())
+}
+
+/// Brings one table to its wanted files, recomputing a commit that lost a race.
+async fn sync_table(root: &Path, sync: &TableSync, meta: &CommitMetadata) -> Result<Option<u64>, WarehouseError> {
+    let mut attempt = 0;
+    loop {
+        match sync_table_once(root, sync, meta).await {
+            Err(WarehouseError::Delta { source, .. })
+                if matches!(*source, DeltaTableError::Transaction { .. }) && attempt + 1 < COMMIT_ATTEMPTS =>
+            {
+                attempt += 1;
+                tracing::debug!(table = %sync.table, attempt, error = %source, "Delta commit lost a race: recomputed");
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn sync_table_once(root: &Path, sync: &TableSync, meta: &CommitMetadata) -> Result<Option<u64>, WarehouseError> {
+    let table = sync.table.as_str();
+    let err = |e| delta_error(table, e);
+    let url = table_url(root, table)?;
+    if latest_version(root, table).is_none() {
+        let Some(first) = sync.files.first() else {
+            return Ok(None);
+        };
+        let schema = kernel_schema(root, table, first)?;
+        let columns: Vec<String> = partition_values(in_table(table, first))
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let adds = sync
+            .files
+            .iter()
+            .map(|f| add_action(root, table, f).map(Action::Add))
+            .collect::<Result<Vec<_>, _>>()?;
+        // No retry: a creation that lost the race must not land as a later version on top of the
+        // winner's; it is redone below as a commit on the created table.
+        let created = CreateBuilder::new()
+            .with_location(url.as_str())
+            .with_columns(schema.fields().cloned())
+            .with_partition_columns(columns)
+            .with_configuration_property(TableProperty::CheckpointInterval, Some(CHECKPOINT_INTERVAL))
+            .with_save_mode(SaveMode::ErrorIfExists)
+            .with_actions(adds)
+            .with_commit_properties(meta.properties().with_max_retries(0))
+            .await;
+        match created {
+            Ok(t) => return Ok(t.version()),
+            Err(e) if latest_version(root, table).is_none() => return Err(err(e)),
+            Err(e) => tracing::debug!(table, error = %e, "table created by another commit meanwhile"),
+        }
+    }
+    let delta = DeltaTableBuilder::from_url(url)
+        .map_err(err)?
+        .load()
+        .await
+        .map_err(err)?;
+    let snapshot = delta.snapshot().map_err(err)?;
+    let active: HashMap<String, i64> = snapshot
+        .log_data()
+        .iter()
+        .map(|f| (f.path().into_owned(), f.size()))
+        .collect();
+    let wanted: BTreeSet<&str> = sync.files.iter().map(|f| in_table(table, f)).collect();
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut actions: Vec<Action> = Vec::new();
+    for (path, size) in &active {
+        if sync.scope.contains(path) && !wanted.contains(path.as_str()) {
+            actions.push(Action::Remove(Remove {
+                path: path.clone(),
+                data_change: true,
+                deletion_timestamp: Some(now),
+                extended_file_metadata: Some(true),
+                partition_values: Some(partition_values(path).into_iter().map(|(k, v)| (k, Some(v))).collect()),
+                size: Some(*size),
+                ..Default::default()
+            }));
+        }
+    }
+    let mut new_files = sync.files.iter().filter(|f| !active.contains_key(in_table(table, f)));
+    let first_new = new_files.clone().next();
+    for f in new_files.by_ref() {
+        actions.push(Action::Add(add_action(root, table, f)?));
+    }
+    if actions.is_empty() {
+        return Ok(Some(snapshot.version()));
+    }
+    // A new field of the dictionary grows the table's schema (never shrinks it: other CSS's files
+    // may still have the old fields).
+    if let Some(first) = first_new {
+        let file_schema = kernel_schema(root, table, first)?;
+        let current = snapshot.schema();
+        if file_schema != *current.as_ref() {
+            let current_arrow: ArrowSchema = current
+                .as_ref()
+                .try_into_arrow()
+                .map_err(|e| WarehouseError::arrow(table, e))?;
+            let file_arrow: ArrowSchema = (&file_schema)
+                .try_into_arrow()
+                .map_err(|e| WarehouseError::arrow(table, e))?;
+            let merged =
+                ArrowSchema::try_merge([current_arrow, file_arrow]).map_err(|e| WarehouseError::arrow(table, e))?;
+            let merged: StructType = (&merged)
+                .try_into_kernel()
+                .map_err(|e| WarehouseError::arrow(table, e))?;
+            if merged != *current.as_ref() {
+                let metadata = snapshot
+                    .metadata()
+                    .clone()
+                    .with_schema(&merged)
+                    .map_err(|e| err(DeltaTableError::from(e)))?;
+                actions.push(Action::Metadata(metadata));
+            }
+        }
+    }
+    let operation = DeltaOperation::Write {
+        mode: SaveMode::Overwrite,
+        partition_by: Some(snapshot.metadata().partition_columns().to_vec()),
+        predicate: sync.scope.predicate(),
+    };
+    let finalized = CommitBuilder::from(meta.properties())
+        .with_actions(actions)
+        .build(Some(snapshot), delta.log_store(), operation)
+        .await
+        .map_err(err)?;
+    Ok(Some(finalized.version()))
+}
+
+/// The tables a publication of `owner` changes (those holding a file it adds or removes) and the
+/// files each must hold in its scope: `listed` are every file of the new manifest.
+pub fn changed_tables(owner: Option<&str>, listed: &[String], added: &[String], removed: &[String]) -> Vec<TableSync> {
+    let mut by_table: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for f in added.iter().chain(removed) {
+        by_table.entry(table_of(f)).or_default();
+    }
+    for f in listed {
+        if let Some(files) = by_table.get_mut(table_of(f)) {
+            files.insert(f.clone());
+        }
+    }
+    by_table
+        .into_iter()
+        .map(|(table, files)| TableSync {
+            table: table.to_string(),
+            scope: Scope::of(owner, table),
+            files,
+        })
+        .collect()
+}
+
+/// Every table of `listed` with its files, whole-table scope (a generation, a repair).
+pub fn whole_tables<'a>(listed: impl IntoIterator<Item = &'a String>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut by_table: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in listed {
+        by_table.entry(table_of(f).to_string()).or_default().insert(f.clone());
+    }
+    by_table
+}
+
+/// The files a table's latest version holds (relative to the warehouse root); empty without a
+/// log. For checks and tests.
+pub fn active_files(root: &Path, table: &str) -> Result<BTreeSet<String>, WarehouseError> {
+    if latest_version(root, table).is_none() {
+        return Ok(BTreeSet::new());
+    }
+    let url = table_url(root, table)?;
+    let err = |e| delta_error(table, e);
+    block_on(async {
+        let delta = DeltaTableBuilder::from_url(url)
+            .map_err(err)?
+            .load()
+            .await
+            .map_err(err)?;
+        let snapshot = delta.snapshot().map_err(err)?;
+        Ok(snapshot
+            .log_data()
+            .iter()
+            .map(|f| format!("{table}/{}", f.path()))
+            .collect())
+    })?
+}
+
+/// Runs `future` to completion on a runtime of its own, on a thread of its own: the warehouse is
+/// synchronous and is called both from plain threads and from inside the CLI's and the server's
+/// runtimes (where blocking on another runtime would panic).
+pub(crate) fn block_on<F>(future: F) -> Result<F::Output, WarehouseError>
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map(|rt| rt.block_on(future))
+        })
+        .join()
+    })
+    .map_err(|_| {
+        WarehouseError::io(
+            "running",
+            "Delta commit",
+            std::io::Error::other("the commit thread panicked"),
+        )
+    })?
+    .map_err(|e| WarehouseError::io("starting", "Delta runtime", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_and_partitions_come_from_paths() {
+        assert_eq!(
+            table_of("shared/resultat/annee_scolaire=2024-2025/code_css=866000/r.parquet"),
+            "shared/resultat"
+        );
+        assert_eq!(table_of("css/866000/eleve/r.parquet"), "css/866000/eleve");
+        assert_eq!(table_of("css/866000/marts/taux/r.parquet"), "css/866000/marts/taux");
+        assert_eq!(
+            table_of("_socle/intermediate/shared/inscrits/code_css=881000/r.parquet"),
+            "_socle/intermediate/shared/inscrits"
+        );
+        assert_eq!(
+            partition_values("annee_scolaire=2024-2025/code_css=866000/r.parquet"),
+            vec![
+                ("annee_scolaire".to_string(), "2024-2025".to_string()),
+                ("code_css".to_string(), "866000".to_string())
+            ]
+        );
+        let css = Scope::of(Some("866000"), "shared/resultat");
+        assert!(css.contains("annee_scolaire=2024-2025/code_css=866000/r.parquet"));
+        assert!(!css.contains("annee_scolaire=2024-2025/code_css=881000/r.parquet"));
+        assert_eq!(css.predicate().as_deref(), Some("code_css = '866000'"));
+        assert_eq!(Scope::of(Some("866000"), "css/866000/resultat"), Scope::All);
+        assert_eq!(Scope::of(None, "shared/resultat"), Scope::All);
+    }
+
+    #[test]
+    fn changed_tables_hold_the_listed_files_of_tables_touched() {
+        let listed = vec![
+            "shared/resultat/code_css=866000/r2.parquet".to_string(),
+            "css/866000/eleve/r1.parquet".to_string(),
+        ];
+        let added = vec!["shared/resultat/code_css=866000/r2.parquet".to_string()];
+        let removed = vec!["css/866000/absence/r1.parquet".to_string()];
+        let changed = changed_tables(Some("866000"), &listed, &added, &removed);
+        let names: Vec<&str> = changed.iter().map(|t| t.table.as_str()).collect();
+        assert_eq!(names, vec!["css/866000/absence", "shared/resultat"]);
+        assert!(changed[0].files.is_empty());
+        assert_eq!(changed[1].files.len(), 1);
+        assert_eq!(changed[1].scope, Scope::Css("866000".into()));
+    }
+}
