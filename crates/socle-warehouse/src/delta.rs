@@ -217,6 +217,12 @@ fn kernel_schema(root: &Path, table: &str, rel: &str) -> Result<StructType, Ware
         .map_err(|e| WarehouseError::arrow(table, e))
 }
 
+/// Loads a table's latest version.
+async fn load_table(url: url::Url, table: &str) -> Result<deltalake::DeltaTable, WarehouseError> {
+    let err = |e| delta_error(table, e);
+    DeltaTableBuilder::from_url(url).map_err(err)?.load().await.map_err(err)
+}
+
 /// One table to bring to the files a publication lists in its scope.
 #[derive(Debug, Clone)]
 pub struct TableSync {
@@ -312,11 +318,7 @@ async fn sync_table_once(root: &Path, sync: &TableSync, meta: &CommitMetadata) -
             Err(e) => tracing::debug!(table, error = %e, "table created by another commit meanwhile"),
         }
     }
-    let delta = DeltaTableBuilder::from_url(url)
-        .map_err(err)?
-        .load()
-        .await
-        .map_err(err)?;
+    let delta = load_table(url, table).await?;
     let snapshot = delta.snapshot().map_err(err)?;
     let active: HashMap<String, i64> = snapshot
         .log_data()
@@ -428,11 +430,7 @@ pub fn active_files(root: &Path, table: &str) -> Result<BTreeSet<String>, Wareho
     let url = table_url(root, table)?;
     let err = |e| delta_error(table, e);
     block_on(async {
-        let delta = DeltaTableBuilder::from_url(url)
-            .map_err(err)?
-            .load()
-            .await
-            .map_err(err)?;
+        let delta = load_table(url, table).await?;
         let snapshot = delta.snapshot().map_err(err)?;
         Ok(snapshot
             .log_data()

@@ -98,6 +98,17 @@ pub fn data_files(warehouse: &Path) -> BTreeSet<String> {
     out
 }
 
+/// Every file of the manifests (intermediate models included), by Delta table.
+fn listed_by_table(warehouse: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let (css, marts) = manifests(warehouse);
+    let listed: Vec<String> = css
+        .values()
+        .flat_map(|m| m.files().cloned().collect::<Vec<_>>())
+        .chain(marts.iter().flat_map(|m| m.files().cloned().collect::<Vec<_>>()))
+        .collect();
+    socle_warehouse::delta::whole_tables(&listed)
+}
+
 /// The Delta tables whose active files (their latest version) are not exactly the files the
 /// manifests list in that table: every table folder holding a listed file, and every folder
 /// holding a `_delta_log`. Empty when the logs agree with the manifests.
@@ -116,14 +127,7 @@ pub fn delta_mismatches(warehouse: &Path) -> BTreeMap<String, (BTreeSet<String>,
             }
         }
     }
-    // Every file of the manifests, intermediate models included.
-    let (css, marts) = manifests(warehouse);
-    let listed: Vec<String> = css
-        .values()
-        .flat_map(|m| m.files().cloned().collect::<Vec<_>>())
-        .chain(marts.iter().flat_map(|m| m.files().cloned().collect::<Vec<_>>()))
-        .collect();
-    let by_table = socle_warehouse::delta::whole_tables(&listed);
+    let by_table = listed_by_table(warehouse);
     let mut tables: BTreeSet<String> = by_table.keys().cloned().collect();
     for zone in ["css", "shared", "marts", "_socle/intermediate"] {
         logs(&warehouse.join(zone), zone, &mut tables);
@@ -143,13 +147,7 @@ pub fn delta_mismatches(warehouse: &Path) -> BTreeMap<String, (BTreeSet<String>,
 /// summed from the footers of those files.
 #[allow(dead_code)]
 pub fn delta_table_rows(warehouse: &Path) -> BTreeMap<String, u64> {
-    let (css, marts) = manifests(warehouse);
-    let listed: Vec<String> = css
-        .values()
-        .flat_map(|m| m.files().cloned().collect::<Vec<_>>())
-        .chain(marts.iter().flat_map(|m| m.files().cloned().collect::<Vec<_>>()))
-        .collect();
-    socle_warehouse::delta::whole_tables(&listed)
+    listed_by_table(warehouse)
         .into_iter()
         .map(|(table, files)| {
             let rows = files
