@@ -4,6 +4,7 @@
 mod dashboards;
 mod extracts;
 mod logging;
+mod maintenance;
 mod personne;
 mod query;
 mod rekey;
@@ -69,6 +70,13 @@ enum Command {
     Retention(retention::RetentionArgs),
     /// Key rotation: recompute every student key with a new secret, switched at once.
     Rekey(rekey::RekeyArgs),
+    /// The past nights `socle query --as-of` can read (time travel), oldest first.
+    History(maintenance::HistoryArgs),
+    /// Delete the files replaced more than --retain-days ago (7 by default) and forget the past
+    /// states that listed them.
+    Vacuum(maintenance::VacuumArgs),
+    /// Convert a warehouse written before its tables were Delta tables, in place, atomically.
+    Migrate(maintenance::MigrateArgs),
     /// Show, per CSS and source, the last night loaded, row and quarantine counts, failures.
     Status(status::StatusArgs),
     /// The web page (dashboards, downloads, documentation) and the SQL endpoint (Postgres wire)
@@ -122,6 +130,9 @@ fn main() -> ExitCode {
             Command::Dashboards(args) => dashboards::dashboards(args).await,
             Command::Extracts(args) => extracts::extracts(args).await,
             Command::Status(args) => status::status(args),
+            Command::History(args) => maintenance::history(args),
+            Command::Vacuum(args) => maintenance::vacuum(args),
+            Command::Migrate(args) => maintenance::migrate(args),
             Command::Serve(args) => serve::serve(args).await,
             Command::Audit(args) => serve::audit(args),
             Command::Personne(args) => personne::personne(args).await,

@@ -27,7 +27,7 @@ use common::warehouse_state::{self as ws, MARTS, State};
 use common::{load, load_command, socle_command, text};
 
 /// `socle run` deleting the files it replaces at once (see `--keep-replaced-minutes`).
-const NO_GRACE: &[&str] = &["--keep-replaced-minutes", "0"];
+const NO_GRACE: &[&str] = &["--keep-replaced-minutes", "0", "--retain-days", "0"];
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

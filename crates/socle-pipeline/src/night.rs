@@ -74,6 +74,11 @@ pub struct NightRequest {
     /// finishes on them; 0 deletes them at once.
     #[arg(long, value_name = "MINUTES", default_value_t = 10)]
     pub keep_replaced_minutes: u64,
+    /// Days the files this night replaces are kept for time travel (`socle query --as-of`,
+    /// `socle history`) before a later run or `socle vacuum` deletes them; 0 keeps them only
+    /// for `--keep-replaced-minutes`.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub retain_days: u64,
     /// The command line, recorded in the run lock (who holds the warehouse).
     #[arg(skip)]
     pub command: String,
@@ -226,7 +231,10 @@ pub async fn run_night(req: NightRequest, progress: &dyn NightProgress) -> Resul
         accept_drops.insert(parse_accept_drop(value, &dict).map_err(NightError::Usage)?);
     }
     let mut warehouse = Warehouse::open(&req.warehouse)?;
-    warehouse.set_replaced_grace(Duration::from_secs(req.keep_replaced_minutes * 60));
+    // The longer of the two: a query in flight, a past night read with `--as-of`.
+    warehouse.set_replaced_grace(Duration::from_secs(
+        (req.keep_replaced_minutes * 60).max(req.retain_days.saturating_mul(86_400)),
+    ));
     // One run at a time: a second one fails here at once, naming the holder.
     let _run_lock = warehouse.lock_run(&req.command)?;
     let run_id = socle_warehouse::new_run_id();

@@ -34,6 +34,10 @@ pub struct QueryRequest {
     /// Who queries, for the audit log (default: the OS user).
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
+    /// Read the warehouse as a past night left it: a run id (`socle history` lists them), a
+    /// date (2026-12-05: the end of that day, UTC) or a date-time (2026-12-05T03:15:00Z).
+    #[arg(long, value_name = "RUN_ID|DATE")]
+    pub as_of: Option<String>,
     /// Lets the SQL read and write local files (COPY, CREATE EXTERNAL TABLE): for the data team
     /// on the warehouse machine only.
     #[arg(long)]
@@ -45,7 +49,7 @@ pub struct QueryRequest {
 pub enum QueryError {
     #[error("{0} (`socle query --allow-files`: for the data team on the warehouse machine only)")]
     Refused(String),
-    #[error("CSS {code} has no published data in {}", warehouse.display())]
+    #[error("CSS {code} has no published data in {} (at the state read)", warehouse.display())]
     UnknownCss { code: String, warehouse: PathBuf },
     #[error("SQL error: {0}")]
     Sql(datafusion::error::DataFusionError),
@@ -70,6 +74,10 @@ pub async fn run_query(req: &QueryRequest) -> Result<(SchemaRef, Vec<RecordBatch
         return Err(QueryError::Refused(refusal.to_string()));
     }
     let wh = Warehouse::open_existing(&req.warehouse)?;
+    let wh = match &req.as_of {
+        Some(as_of) => wh.at(as_of)?,
+        None => wh,
+    };
     let dict = Dictionary::load(&req.schemas).ok();
     let zone = match &req.css {
         Some(code) if wh.manifest(code)?.is_none() => {
@@ -100,7 +108,11 @@ pub async fn run_query(req: &QueryRequest) -> Result<(SchemaRef, Vec<RecordBatch
     }
     .map_err(QueryError::Sql)?;
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-    let target = socle_warehouse::query_target(df.logical_plan(), &req.sql);
+    let mut target = socle_warehouse::query_target(df.logical_plan(), &req.sql);
+    if let Some(as_of) = wh.as_of() {
+        // Which past state was read belongs to the record.
+        target.push_str(&format!(";as_of:{as_of}"));
+    }
     let batches = df.collect().await.map_err(QueryError::Execution)?;
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     socle_warehouse::record_read(wh.root(), req.by.as_deref(), "query", &zone, &target, rows as u64)

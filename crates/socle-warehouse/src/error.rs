@@ -114,6 +114,32 @@ pub enum WarehouseError {
         #[source]
         source: Box<deltalake::DeltaTableError>,
     },
+    /// `--as-of` is neither a run id, a date nor a date-time.
+    #[error(
+        "--as-of `{0}` : attendu un identifiant de nuit (20261205T031500Z-0a1b2c3d, voir `socle history`), une date (2026-12-05) ou une date-heure RFC 3339 (2026-12-05T03:15:00Z)"
+    )]
+    InvalidAsOf(String),
+    /// `--as-of` names no publication the history still holds.
+    #[error(
+        "--as-of `{0}` : aucune publication de l'historique ne correspond (elle a pu être oubliée par `socle vacuum`, une rotation de clé ou une rétention) ; `socle history` liste les nuits lisibles"
+    )]
+    UnknownAsOf(String),
+    /// The past state names files a vacuum deleted.
+    #[error(
+        "--as-of `{as_of}` : des fichiers de cet état passé ont été supprimés (hors de la fenêtre de rétention, `socle vacuum`) ; `socle history` liste les nuits lisibles"
+    )]
+    Vacuumed { as_of: String },
+    /// The past state is older than a key rotation or a retention, which forget all history.
+    #[error(
+        "--as-of `{as_of}` : l'historique antérieur à `{generation}` (rotation de clé ou rétention) a été effacé, pour que les données retirées ne restent pas lisibles ; `socle history` liste les nuits lisibles"
+    )]
+    Forgotten { as_of: String, generation: String },
+    /// A write on a warehouse handle pinned to a past state.
+    #[error("l'entrepôt est lu tel qu'il était à `{0}` (--as-of) : lecture seule, aucune écriture")]
+    PinnedReadOnly(String),
+    /// A maintenance command needs the warehouse to itself.
+    #[error("{what} : une autre commande écrit dans cet entrepôt en ce moment ; réessayez quand elle aura fini")]
+    Busy { what: &'static str },
     /// A test failpoint fired (see [`crate::FAILPOINT_ENV`]).
     #[error("failpoint `{0}` fired")]
     Failpoint(String),

@@ -12,7 +12,8 @@
 //! manifests. [`Generation::commit`] (1) writes every manifest into the new generation's folder,
 //! (2) renames the new pointer over `_socle/CURRENT` — the one commit point for all CSS and the
 //! marts — then (3) deletes the previous generation's files that the new one does not list, and
-//! its manifests folder. A failure or a kill before (2) leaves the previous generation whole
+//! its manifests folder, every replaced file kept for time travel, and the history (see the
+//! `history` module). A failure or a kill before (2) leaves the previous generation whole
 //! and current; the new files belong to no current manifest and the next
 //! [`crate::Warehouse::open`] deletes them with the stale generation folder.
 //!
@@ -52,6 +53,7 @@ impl Warehouse {
     /// Begins a new generation `id` (a run id) from the current manifests. Holds the writers'
     /// shared lock until committed or dropped, so garbage collection never removes its files.
     pub fn begin_generation(&self, id: &str) -> Result<Generation, WarehouseError> {
+        self.check_writable()?;
         layout::check_component("generation", id)?;
         let lock = LockGuard::shared(self.root())?;
         let previous = layout::current_generation(self.root());
@@ -181,6 +183,13 @@ impl Generation {
             tracing::warn!(failpoint = %format!("{stage}:switch"), "failpoint fired: new generation written, not switched");
             return Err(WarehouseError::Failpoint(format!("{stage}:switch")));
         }
+        // Time travel must not keep what this generation removes (the previous key's student
+        // keys, the school years past retention): every replaced file still in its retention
+        // window goes, and all history is forgotten. Before the switch, so that no kill can
+        // leave them readable; a failure from here on loses past states, never the current one.
+        let retired = crate::retired::sweep_retained(&root, std::time::Duration::ZERO);
+        crate::history::forget_all(&root, &self.id);
+        tracing::info!(generation = %self.id, retired_files = retired, "time travel history forgotten");
         // (2) The switch.
         let pointer = root.join(SOCLE_DIR).join(layout::CURRENT_POINTER);
         manifest::write_bytes_atomic(&pointer, format!("{}\n", self.id).as_bytes(), &self.id)?;
@@ -201,6 +210,9 @@ impl Generation {
             }
         }
         remove_generation_folder(&root, self.previous.as_deref());
+        // The new generation's history (the previous one's was forgotten before the switch).
+        let manifests: Vec<Manifest> = self.manifests.values().cloned().collect();
+        crate::history::record_current(&root, &manifests, self.marts.as_ref());
         tracing::info!(generation = %self.id, files = deleted, "previous generation deleted");
         Ok(())
     }

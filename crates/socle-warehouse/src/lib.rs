@@ -20,6 +20,8 @@
 //! _socle/intermediate/shared/<model>/[code_css=<code>/]<run>.parquet      intermediate models (never published)
 //! _socle/intermediate/css/<code>/<model>/<run>.parquet                    the same, built in a CSS's zone
 //! _socle/runs/<run_id>/<code_css>-quality.json                            data-quality reports
+//! _socle/history/<code_css or _marts>/<run_id>.json                       every manifest published (time travel)
+//! _socle/retired/<nanos>-<what>.json                                      replaced files kept for the retention window
 //! _socle/run.lock                                                         the exclusive run lock and its holder
 //! ```
 //!
@@ -104,6 +106,18 @@
 //! [`Warehouse::plan_retention`] and [`Warehouse::apply_retention`] remove the school years past
 //! retention this way (see the `retention` module for the rules).
 //!
+//! # Time travel, vacuum, migration
+//!
+//! Every manifest a publication swaps in is also kept under `_socle/history/`, and the files it
+//! replaces are kept for a window (`socle run --retain-days`, 7 by default): [`Warehouse::at`]
+//! returns a read-only handle pinned to the warehouse as a past night left it (`socle query
+//! --as-of RUN_ID`), refused, never read in part, once a file of that state is gone.
+//! [`Warehouse::vacuum`] deletes the replaced files past a window and forgets the history that
+//! listed them; a [`Generation`] (key rotation, retention) deletes every replaced file and
+//! forgets all history before its switch, so what it removes is not readable through time
+//! travel. [`Warehouse::migrate`] converts a warehouse written before its tables were Delta
+//! tables, in place (see the `history` and `maintenance` modules).
+//!
 //! # Audit log (Québec Law 25)
 //!
 //! [`AuditLog`] appends one JSON line per read of personal or pseudonymous data to
@@ -117,7 +131,9 @@ pub mod delta;
 mod error;
 mod failpoint;
 mod generation;
+mod history;
 mod layout;
+mod maintenance;
 mod manifest;
 mod marts;
 mod marts_state;
@@ -138,6 +154,8 @@ pub use audit::{
 pub use error::WarehouseError;
 pub use failpoint::FAILPOINT_MODE_ENV;
 pub use generation::Generation;
+pub use history::{HistoryEntry, Snapshot};
+pub use maintenance::{MigrateReport, VacuumReport};
 pub use layout::{QUARANTINE, file_css, intermediate_file, mart_css_file, mart_shared_file};
 pub use manifest::{
     DropRecord, InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, RekeyRecord, RetentionRecord,

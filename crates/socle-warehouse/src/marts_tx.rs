@@ -49,6 +49,7 @@ impl Warehouse {
     /// Begins the marts' publication for `run_id`: files are written under
     /// `_socle/staging/<run_id>/_marts/` until [`MartsTransaction::commit`].
     pub fn begin_marts(&self, run_id: &str) -> Result<MartsTransaction, WarehouseError> {
+        self.check_writable()?;
         layout::check_component("run id", run_id)?;
         let lock = LockGuard::shared(self.root())?;
         let previous = self.marts_manifest()?;

@@ -25,6 +25,10 @@ use crate::layout::{self, SOCLE_DIR};
 struct Record {
     /// Seconds since the Unix epoch after which the files may be deleted.
     delete_after: u64,
+    /// Seconds since the Unix epoch when the files were replaced (0 in records written before
+    /// it was kept): [`sweep_retained`] measures its window from it.
+    #[serde(default)]
+    retired_at: u64,
     /// Paths relative to the warehouse root.
     files: Vec<String>,
 }
@@ -40,20 +44,22 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-/// Deletes one replaced file and the folders it leaves empty.
-fn delete(root: &Path, rel: &str) {
+/// Deletes one replaced file and the folders it leaves empty; whether it was there.
+fn delete(root: &Path, rel: &str) -> bool {
     let Some(path) = crate::warehouse::owned_path(root, rel) else {
         tracing::warn!(path = %rel, "a retired path is outside the data zones: not deleted");
-        return;
+        return false;
     };
+    let existed = path.is_file();
     if let Err(e) = layout::remove_file_if_exists(&path) {
         // Published state is consistent either way; the next open collects it.
         tracing::warn!(error = %e, "could not delete a replaced file");
-        return;
+        return false;
     }
     if let (Some(parent), Some(zone)) = (path.parent(), rel.split('/').next()) {
         layout::prune_empty_parents(parent, &root.join(zone));
     }
+    existed
 }
 
 /// Retires `files` (relative paths) replaced by a publication named `what`: deleted now when
@@ -65,6 +71,7 @@ pub(crate) fn retire(root: &Path, what: &str, files: &[String], grace: Duration)
         }
     } else if !files.is_empty() {
         let record = Record {
+            retired_at: now_secs(),
             delete_after: now_secs() + grace.as_secs().max(1),
             files: files.to_vec(),
         };
@@ -88,16 +95,32 @@ pub(crate) fn retire(root: &Path, what: &str, files: &[String], grace: Duration)
 /// Deletes the files of every record past its time, then the record.
 pub(crate) fn sweep(root: &Path) {
     let now = now_secs();
+    sweep_where(root, |r| r.delete_after <= now);
+}
+
+/// Deletes the files replaced more than `retain` ago (and those past their own time), whatever
+/// grace their publication gave them: `socle vacuum`. Zero deletes every retired file (a new
+/// generation, whose predecessors' files must not stay readable). Returns the files deleted.
+pub(crate) fn sweep_retained(root: &Path, retain: Duration) -> usize {
+    let now = now_secs();
+    sweep_where(root, |r| {
+        r.delete_after <= now || r.retired_at.saturating_add(retain.as_secs()) <= now
+    })
+}
+
+fn sweep_where(root: &Path, due: impl Fn(&Record) -> bool) -> usize {
+    let mut deleted = 0;
     for (path, record) in records(root) {
-        if record.delete_after <= now {
+        if due(&record) {
             for rel in &record.files {
-                delete(root, rel);
+                deleted += usize::from(delete(root, rel));
             }
             if let Err(e) = layout::remove_file_if_exists(&path) {
                 tracing::warn!(error = %e, "could not remove a retirement record");
             }
         }
     }
+    deleted
 }
 
 /// The files still in their grace (absolute paths): not orphans.

@@ -93,6 +93,7 @@ impl Warehouse {
     /// returned [`RunLock`] is dropped, or by the OS when the process ends. Where the file
     /// system cannot lock files, logs a warning and goes on unprotected (as the transactions do).
     pub fn lock_run(&self, command: &str) -> Result<RunLock, WarehouseError> {
+        self.check_writable()?;
         let path = self.run_lock_path();
         let mut file = fs::OpenOptions::new()
             .create(true)

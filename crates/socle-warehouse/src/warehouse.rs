@@ -76,7 +76,7 @@ impl LockGuard {
     }
 
     /// An exclusive lock if free right now; `None` if another writer holds the lock.
-    fn try_exclusive(root: &Path) -> Result<Option<Self>, WarehouseError> {
+    pub(crate) fn try_exclusive(root: &Path) -> Result<Option<Self>, WarehouseError> {
         let file = Self::open_file(root)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(LockGuard { _file: Some(file) })),
@@ -114,6 +114,9 @@ pub struct Warehouse {
     failpoint: Option<String>,
     /// How long replaced files outlive the publication that replaced them.
     grace: Duration,
+    /// A past state this handle reads instead of the current one (`--as-of`): see
+    /// [`Warehouse::at`].
+    pinned: Option<std::sync::Arc<crate::history::Snapshot>>,
 }
 
 impl Warehouse {
@@ -148,6 +151,7 @@ impl Warehouse {
             root,
             failpoint: failpoint_from_env(),
             grace: Duration::ZERO,
+            pinned: None,
         };
         warehouse.collect_garbage()?;
         Ok(warehouse)
@@ -181,9 +185,48 @@ impl Warehouse {
         self.failpoint.as_deref()
     }
 
+    /// This warehouse as it was at `as_of` (a night's run id, a date or a date-time; see the
+    /// `history` module): a handle whose every read sees that past state and whose every write
+    /// is refused. Refused if the history holds no such state or if a vacuum deleted any of
+    /// its files.
+    pub fn at(&self, as_of: &str) -> Result<Warehouse, WarehouseError> {
+        let current = self.current_manifests()?;
+        let marts = self.current_marts_manifest()?;
+        let snapshot = crate::history::snapshot(&self.root, as_of, (&current, marts.as_ref()))?;
+        tracing::info!(
+            as_of,
+            css = snapshot.manifests.len(),
+            marts = snapshot.marts.as_ref().map(|m| m.run_id.as_str()).unwrap_or("-"),
+            "warehouse pinned to a past state"
+        );
+        Ok(Warehouse {
+            pinned: Some(std::sync::Arc::new(snapshot)),
+            ..self.clone()
+        })
+    }
+
+    /// The past state this handle is pinned to (`--as-of`), if any.
+    pub fn as_of(&self) -> Option<&str> {
+        self.pinned.as_ref().map(|s| s.as_of.as_str())
+    }
+
+    /// The publications time travel can read ([`Warehouse::at`]), oldest first.
+    pub fn history(&self) -> Result<Vec<crate::history::HistoryEntry>, WarehouseError> {
+        crate::history::list(&self.root)
+    }
+
+    /// Refuses a write through a handle pinned to a past state.
+    pub(crate) fn check_writable(&self) -> Result<(), WarehouseError> {
+        match self.as_of() {
+            Some(as_of) => Err(WarehouseError::PinnedReadOnly(as_of.to_string())),
+            None => Ok(()),
+        }
+    }
+
     /// Begins the publication of one CSS: files are written under
     /// `_socle/staging/<run_id>/<code_css>/` until [`CssTransaction::commit`].
     pub fn begin_css(&self, code_css: &str, run_id: &str) -> Result<CssTransaction, WarehouseError> {
+        self.check_writable()?;
         layout::check_code_css(code_css)?;
         layout::check_component("run id", run_id)?;
         let lock = LockGuard::shared(&self.root)?;
@@ -213,12 +256,24 @@ impl Warehouse {
     /// The current manifest of a CSS, `None` if it was never published.
     pub fn manifest(&self, code_css: &str) -> Result<Option<Manifest>, WarehouseError> {
         layout::check_code_css(code_css)?;
+        if let Some(pinned) = &self.pinned {
+            return Ok(pinned.manifests.iter().find(|m| m.code_css == code_css).cloned());
+        }
         manifest::read_manifest(&layout::manifest_path(&self.root, code_css))
     }
 
     /// The current manifest of every CSS, sorted by CSS code, all of one generation (a read
-    /// that races a generation switch reads again).
+    /// that races a generation switch reads again); through a pinned handle, those of its past
+    /// state.
     pub fn manifests(&self) -> Result<Vec<Manifest>, WarehouseError> {
+        match &self.pinned {
+            Some(pinned) => Ok(pinned.manifests.clone()),
+            None => self.current_manifests(),
+        }
+    }
+
+    /// The current manifests, whatever the handle is pinned to.
+    pub(crate) fn current_manifests(&self) -> Result<Vec<Manifest>, WarehouseError> {
         let mut attempts = 0;
         loop {
             let dir = layout::manifests_dir(&self.root);
@@ -272,6 +327,14 @@ impl Warehouse {
 
     /// The current marts manifest, `None` if marts were never published.
     pub fn marts_manifest(&self) -> Result<Option<MartsManifest>, WarehouseError> {
+        match &self.pinned {
+            Some(pinned) => Ok(pinned.marts.clone()),
+            None => self.current_marts_manifest(),
+        }
+    }
+
+    /// The current marts manifest, whatever the handle is pinned to.
+    pub(crate) fn current_marts_manifest(&self) -> Result<Option<MartsManifest>, WarehouseError> {
         manifest::read_json(&layout::marts_manifest_path(&self.root))
     }
 
@@ -281,6 +344,10 @@ impl Warehouse {
     /// metadata reads: cheap enough for a server to call on every request and rebuild its
     /// sessions only when it changes.
     pub fn publication_stamp(&self) -> Result<String, WarehouseError> {
+        if let Some(as_of) = self.as_of() {
+            // A past state never changes.
+            return Ok(format!("as-of:{as_of}"));
+        }
         let dir = layout::manifests_dir(&self.root);
         let modified = match fs::metadata(&dir) {
             Ok(m) => m
@@ -367,6 +434,7 @@ impl Warehouse {
         for code in css_codes {
             layout::check_code_css(code)?;
         }
+        self.check_writable()?;
         let _lock = LockGuard::shared(&self.root)?;
         let previous = self.marts_manifest()?;
         if previous.as_ref().is_some_and(|p| p.run_id == run_id) {
@@ -488,8 +556,8 @@ impl Warehouse {
             return Ok(());
         };
         let mut keep: HashSet<PathBuf> = HashSet::new();
-        let manifests = self.manifests()?;
-        let marts_manifest = self.marts_manifest()?;
+        let manifests = self.current_manifests()?;
+        let marts_manifest = self.current_marts_manifest()?;
         for m in &manifests {
             keep.extend(m.files().map(|f| layout::resolve(&self.root, f)));
         }
@@ -508,6 +576,8 @@ impl Warehouse {
         find_orphans(&intermediate, &keep, &mut orphans)?;
         // Before an orphan goes, no Delta log may still list it.
         self.repair_delta(&manifests, marts_manifest.as_ref(), &orphans)?;
+        // The history entries a kill between a swap and its copy left out.
+        crate::history::record_current(&self.root, &manifests, marts_manifest.as_ref());
         let deleted = orphans.len();
         for (i, path) in orphans.iter().enumerate() {
             if i == deleted / 2 {
@@ -561,7 +631,7 @@ impl Warehouse {
     /// whose latest version is not the highest any manifest records, and those with files but no
     /// log yet (a warehouse written before the tables were Delta tables gets its logs here).
     /// Under the exclusive lock: no publication is in progress.
-    fn repair_delta(
+    pub(crate) fn repair_delta(
         &self,
         manifests: &[Manifest],
         marts: Option<&MartsManifest>,
@@ -776,6 +846,11 @@ pub(crate) fn publish(
     failpoint::hit(failpoint, "delta", code)?;
     // (2) The commit point.
     write_manifest(versions)?;
+    let manifest_path = match code {
+        MARTS_MANIFEST => layout::marts_manifest_path(root),
+        _ => layout::manifest_path(root, code),
+    };
+    crate::history::record(root, code, &delta.meta.run_id, &manifest_path);
     failpoint::hit(failpoint, "swapped", code)?;
     // (3) The previous files: retired, deleted once no reader can still be on them.
     let new: HashSet<&str> = staged.iter().map(String::as_str).collect();

@@ -1050,3 +1050,147 @@ fn a_checkpoint_every_ten_commits_keeps_logs_short() -> TestResult {
     assert_delta_matches_manifests(&wh)?;
     Ok(())
 }
+
+/// Run ids shaped like real ones, in time order: two nights, each followed by its marts.
+const NIGHT1: &str = "20261201T031500Z-0a1b2c3d";
+const MARTS1: &str = "20261201T033000Z-1a1b2c3d";
+const NIGHT2: &str = "20261202T031500Z-2a1b2c3d";
+const MARTS2: &str = "20261202T033000Z-3a1b2c3d";
+
+/// Two nights with their marts, replaced files kept for a week (as `socle run` does).
+fn two_nights(root: &Path) -> Result<Warehouse, Box<dyn std::error::Error>> {
+    let mut wh = Warehouse::open(root)?;
+    wh.set_replaced_grace(std::time::Duration::from_secs(7 * 86_400));
+    let (schema, batches) = mart_batches()?;
+    let codes = [A.to_string(), B.to_string()];
+    publish_css(&wh, A, NIGHT1, &["2024-2025"])?;
+    publish_css(&wh, B, NIGHT1, &["2024-2025"])?;
+    wh.publish_marts(MARTS1, vec![mart("reussite", schema.clone(), batches.clone(), batches.clone())], &codes)?;
+    // The second night reloads A only, with one more school year.
+    publish_css(&wh, A, NIGHT2, &["2024-2025", "2025-2026"])?;
+    wh.publish_marts(MARTS2, vec![mart("reussite", schema, batches.clone(), batches)], &codes)?;
+    Ok(wh)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_past_night_reads_as_it_was_until_vacuumed() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = two_nights(dir.path())?;
+    let none = BTreeMap::new();
+    let now = wh.session(Zone::Css(A.into()), &none).await?;
+    assert_eq!(count(&now, "resultat").await?, 2);
+
+    // As night 1 left it: A's first night, B, and the marts built from them.
+    let past = wh.at(NIGHT1)?;
+    assert_eq!(past.as_of(), Some(NIGHT1));
+    assert_eq!(past.manifest(A)?.map(|m| m.run_id).as_deref(), Some(NIGHT1));
+    assert_eq!(past.manifest(B)?.map(|m| m.run_id).as_deref(), Some(NIGHT1));
+    assert_eq!(past.marts_manifest()?.map(|m| m.run_id).as_deref(), Some(MARTS1));
+    let ctx = past.session(Zone::Css(A.into()), &none).await?;
+    assert_eq!(count(&ctx, "resultat").await?, 1, "night 1 had one school year of A");
+    assert_eq!(distinct(&ctx, "resultat", "annee_scolaire").await?, vec!["2024-2025"]);
+    let shared = past.session(Zone::Shared, &none).await?;
+    assert_eq!(count(&shared, "resultat").await?, 2, "A and B, one row each");
+    assert_eq!(count(&shared, "reussite").await?, 3);
+    // Night 2's own marts read with it; a date reads the end of that day (UTC).
+    assert_eq!(wh.at(MARTS1)?.manifest(A)?.map(|m| m.run_id).as_deref(), Some(NIGHT1));
+    assert_eq!(wh.at(NIGHT2)?.marts_manifest()?.map(|m| m.run_id).as_deref(), Some(MARTS2));
+    let by_date = wh.at("2026-12-01")?;
+    assert_eq!(by_date.manifest(A)?.map(|m| m.run_id).as_deref(), Some(NIGHT1));
+    assert_eq!(by_date.marts_manifest()?.map(|m| m.run_id).as_deref(), Some(MARTS1));
+    assert_eq!(wh.at("2026-12-02T03:20:00Z")?.manifest(A)?.map(|m| m.run_id).as_deref(), Some(NIGHT2));
+    // Nothing then, an unknown run, a malformed one.
+    assert!(matches!(wh.at("2026-11-30"), Err(WarehouseError::UnknownAsOf(_))));
+    assert!(matches!(wh.at("20261130T000000Z-00000000"), Err(WarehouseError::UnknownAsOf(_))));
+    assert!(matches!(wh.at("hier"), Err(WarehouseError::InvalidAsOf(_))));
+    // A past state is read-only.
+    assert!(matches!(past.begin_css(A, "x"), Err(WarehouseError::PinnedReadOnly(_))));
+    assert!(matches!(past.begin_marts("x"), Err(WarehouseError::PinnedReadOnly(_))));
+    assert!(matches!(past.lock_run("socle run"), Err(WarehouseError::PinnedReadOnly(_))));
+    assert!(matches!(past.vacuum(std::time::Duration::ZERO), Err(WarehouseError::PinnedReadOnly(_))));
+    let runs: Vec<String> = wh.history()?.into_iter().map(|e| e.run_id).collect();
+    assert_eq!(runs, [NIGHT1, MARTS1, NIGHT2, MARTS2]);
+
+    // A week's window keeps everything; a vacuum of everything replaced forgets night 1.
+    let kept = wh.vacuum(std::time::Duration::from_secs(7 * 86_400))?;
+    assert_eq!((kept.files_deleted, kept.history_forgotten), (0, 0));
+    assert!(wh.at(NIGHT1).is_ok());
+    let gone = wh.vacuum(std::time::Duration::ZERO)?;
+    assert!(gone.files_deleted > 0, "{gone:?}");
+    assert_eq!(gone.history_forgotten, 2, "A's night 1 and the first marts");
+    assert!(matches!(wh.at(NIGHT1), Err(WarehouseError::Vacuumed { .. })));
+    assert!(matches!(wh.at("2026-12-01"), Err(WarehouseError::Vacuumed { .. })));
+    assert_eq!(wh.at(NIGHT2)?.manifest(A)?.map(|m| m.run_id).as_deref(), Some(NIGHT2));
+    // Only what the manifests list is left.
+    let listed: Vec<String> = listed_by_table(&wh)?.into_values().flatten().collect();
+    let on_disk = data_files(wh.root());
+    assert!(on_disk.iter().all(|f| listed.contains(f)), "{on_disk:?}");
+    Ok(())
+}
+
+#[test]
+fn a_new_generation_forgets_every_past_state() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = two_nights(dir.path())?;
+    assert!(wh.at(NIGHT1).is_ok());
+    let replaced = data_files(wh.root()).len();
+    let generation = "20261203T120000Z-4a1b2c3d";
+    wh.begin_generation(generation)?.commit("rekey")?;
+    // The files kept for time travel are gone with the history, at once.
+    assert!(data_files(wh.root()).len() < replaced);
+    let listed: Vec<String> = listed_by_table(&wh)?.into_values().flatten().collect();
+    assert!(data_files(wh.root()).iter().all(|f| listed.contains(f)));
+    for as_of in [NIGHT1, NIGHT2, "2026-12-02"] {
+        assert!(matches!(wh.at(as_of), Err(WarehouseError::Forgotten { .. })), "{as_of}");
+    }
+    assert!(wh.history()?.is_empty());
+    // The state after the switch reads by date.
+    assert_eq!(wh.at("2026-12-04")?.manifest(A)?.map(|m| m.run_id).as_deref(), Some(NIGHT2));
+    Ok(())
+}
+
+/// A manifest file of the current generation, as JSON.
+fn manifest_json(root: &Path, owner: &str) -> Result<(PathBuf, serde_json::Value), Box<dyn std::error::Error>> {
+    let path = root.join("_socle/manifests").join(format!("{owner}.json"));
+    let json = serde_json::from_slice(&std::fs::read(&path)?)?;
+    Ok((path, json))
+}
+
+#[test]
+fn migrate_converts_a_warehouse_from_before_delta_in_place() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = two_nights(dir.path())?;
+    let root = wh.root().to_path_buf();
+    // A warehouse of an earlier version: no log, no recorded version.
+    for table in listed_by_table(&wh)?.keys() {
+        std::fs::remove_dir_all(root.join(table).join("_delta_log"))?;
+    }
+    for owner in [A, B, "_marts"] {
+        let (path, mut json) = manifest_json(&root, owner)?;
+        json.as_object_mut().ok_or("not an object")?.remove("delta");
+        std::fs::write(path, serde_json::to_vec(&json)?)?;
+    }
+    let tables = listed_by_table(&wh)?.len();
+    // Killed after the logs, before the manifests: nothing Socle reads has changed.
+    let mut killed = Warehouse::open(&root)?;
+    killed.set_failpoint(Some("migrate:*"));
+    assert!(matches!(killed.migrate(), Err(WarehouseError::Failpoint(_))));
+    assert!(manifest_json(&root, A)?.1.get("delta").is_none());
+    // Run again, it finishes: every table a Delta table, its version in the manifests.
+    let wh = Warehouse::open(&root)?;
+    let report = wh.migrate()?;
+    assert_eq!(report.tables, tables);
+    assert_eq!(report.tables_converted, tables);
+    assert_eq!(report.manifests_updated, 3);
+    assert_delta_matches_manifests(&wh)?;
+    for m in wh.manifests()? {
+        for (table, version) in &m.delta {
+            assert_eq!(socle_warehouse::delta::latest_version(&root, table), Some(*version), "{table}");
+        }
+        assert!(!m.delta.is_empty());
+    }
+    // Idempotent.
+    let again = wh.migrate()?;
+    assert_eq!((again.tables_converted, again.manifests_updated), (0, 0));
+    Ok(())
+}

@@ -91,6 +91,9 @@ pub fn load_command(exports: &Path, warehouse: &Path, extra: &[&str]) -> Command
     if !extra.contains(&"--keep-replaced-minutes") {
         c.args(["--keep-replaced-minutes", "0"]);
     }
+    if !extra.contains(&"--retain-days") {
+        c.args(["--retain-days", "0"]);
+    }
     c
 }
 
