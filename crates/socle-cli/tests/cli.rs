@@ -1,7 +1,7 @@
 //! The CLI's own contract: check, dictionary, the demo run on the committed fixtures, query formats.
 
 mod common;
-use common::{copy_dir, root, socle, text};
+use common::{copy_dir, load, query_csv, root, socle, text};
 
 #[test]
 fn check_accepts_the_committed_project_and_names_every_broken_file() {
@@ -249,4 +249,97 @@ fn the_committed_fixtures_are_what_the_generator_writes() {
             f.display()
         );
     }
+}
+
+/// Time travel from the command line: a night reloads one CSS with fewer absences; `socle
+/// history` lists both nights, `socle query --as-of` reads the first as it was (and the audit
+/// line says which state was read), `socle vacuum --retain-days 0` deletes what only the first
+/// night listed, after which `--as-of` it is refused; `socle migrate` has nothing to do.
+#[test]
+fn query_as_of_reads_a_past_night_until_vacuum_forgets_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exports = tmp.path().join("exports");
+    copy_dir(&root().join("fixtures/exports"), &exports);
+    let wh = tmp.path().join("warehouse");
+    let w = wh.to_str().unwrap();
+    let keep = ["--retain-days", "7"];
+    let o = load(&exports, &wh, &keep);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let sql = "SELECT count(*) AS n FROM absence";
+    let before = query_csv(&wh, Some("866000"), sql)[0]["n"].clone();
+    let abs = exports.join("866000/2025-11-20/gpi/gpm_e_abs.csv");
+    // One absence in 30 gone, spread over the years (the drop guard holds larger falls).
+    let kept: Vec<String> = std::fs::read_to_string(&abs)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| i % 30 != 1)
+        .map(|(_, l)| l.to_string())
+        .collect();
+    std::fs::write(&abs, kept.join("\n") + "\n").unwrap();
+    let o = load(&exports, &wh, &keep);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let after = query_csv(&wh, Some("866000"), sql)[0]["n"].clone();
+    assert_ne!(before, after, "the second night must change the absences");
+
+    let o = socle(&["history", "--warehouse", w]);
+    assert!(o.status.success(), "{}", text(&o));
+    let runs: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter(|l| l.starts_with("20"))
+        .map(|l| l.split_whitespace().next().unwrap_or_default().to_string())
+        .collect();
+    // A night's marts are published under its run id.
+    assert_eq!(runs.len(), 2, "two nights: {}", text(&o));
+    assert!(text(&o).contains("866000 881000 _marts"), "{}", text(&o));
+    let night1 = &runs[0];
+    let as_of = |run: &str| {
+        socle(&[
+            "query",
+            "--warehouse",
+            w,
+            "--css",
+            "866000",
+            "--format",
+            "csv",
+            "--as-of",
+            run,
+            sql,
+        ])
+    };
+    let o = as_of(night1);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(common::read_csv(&o.stdout)[0]["n"], before);
+    let audit_dir = wh.join("_socle/audit");
+    let audit: String = std::fs::read_dir(&audit_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    let last = audit
+        .lines()
+        .filter(|l| l.contains("\"query\""))
+        .last()
+        .unwrap_or_default();
+    assert!(last.contains(&format!("as_of:{night1}")), "{last}");
+    // Past states are read-only: a date reads them too; a malformed one is a clear error.
+    let o = as_of("hier");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("--as-of `hier`"), "{}", text(&o));
+
+    let o = socle(&["vacuum", "--warehouse", w, "--retain-days", "7"]);
+    assert!(o.status.success() && text(&o).contains(" 0 fichier"), "{}", text(&o));
+    assert!(as_of(night1).status.success());
+    let o = socle(&["vacuum", "--warehouse", w, "--retain-days", "0"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains(" 0 fichier"), "{}", text(&o));
+    let o = as_of(night1);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("supprimés"), "{}", text(&o));
+    let o = as_of(&runs[1]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(common::read_csv(&o.stdout)[0]["n"], after);
+
+    let o = socle(&["migrate", "--warehouse", w]);
+    assert!(o.status.success() && text(&o).contains("Déjà à jour"), "{}", text(&o));
 }

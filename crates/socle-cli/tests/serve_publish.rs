@@ -61,7 +61,13 @@ async fn plan_publish_run(grace_minutes: &str) -> (Result<(usize, usize), String
     let o = load(
         &root().join("fixtures/exports"),
         &wh,
-        &["--force", "--keep-replaced-minutes", grace_minutes, "--retain-days", "0"],
+        &[
+            "--force",
+            "--keep-replaced-minutes",
+            grace_minutes,
+            "--retain-days",
+            "0",
+        ],
     );
     assert!(o.status.success(), "{}", text(&o));
     let result = async {

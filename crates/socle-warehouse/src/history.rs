@@ -142,7 +142,9 @@ fn entries(root: &Path) -> BTreeMap<String, Vec<String>> {
         if name != MARTS_MANIFEST && layout::check_code_css(&name).is_err() {
             continue;
         }
-        let Ok(files) = fs::read_dir(owner.path()) else { continue };
+        let Ok(files) = fs::read_dir(owner.path()) else {
+            continue;
+        };
         let mut runs: Vec<String> = files
             .flatten()
             .filter_map(|f| f.file_name().to_str().map(str::to_string))
@@ -201,7 +203,9 @@ pub(crate) fn snapshot(
         runs.entry(m.code_css.clone()).or_default().push(m.run_id.clone());
     }
     if let Some(m) = current.1 {
-        runs.entry(MARTS_MANIFEST.to_string()).or_default().push(m.run_id.clone());
+        runs.entry(MARTS_MANIFEST.to_string())
+            .or_default()
+            .push(m.run_id.clone());
     }
     for list in runs.values_mut() {
         list.sort();
@@ -397,7 +401,10 @@ mod tests {
 
     #[test]
     fn as_of_bounds() -> Result<(), WarehouseError> {
-        assert_eq!(bound_of("20261205T031500Z-0a1b2c3d", true)?, "20261205T031500Z-0a1b2c3d");
+        assert_eq!(
+            bound_of("20261205T031500Z-0a1b2c3d", true)?,
+            "20261205T031500Z-0a1b2c3d"
+        );
         assert!(matches!(
             bound_of("20261205T031500Z-0a1b2c3d", false),
             Err(WarehouseError::UnknownAsOf(_))
@@ -408,7 +415,10 @@ mod tests {
         let b = bound_of("2026-12-05T03:15:00-05:00", false)?;
         assert!("20261205T081500Z-ffffffff" < b.as_str() && b.as_str() < "20261205T081501Z-00000000");
         assert!(matches!(bound_of("hier", false), Err(WarehouseError::InvalidAsOf(_))));
-        assert!(matches!(bound_of("20261205", false), Err(WarehouseError::InvalidAsOf(_))));
+        assert!(matches!(
+            bound_of("20261205", false),
+            Err(WarehouseError::InvalidAsOf(_))
+        ));
         Ok(())
     }
 }

@@ -155,8 +155,8 @@ pub use error::WarehouseError;
 pub use failpoint::FAILPOINT_MODE_ENV;
 pub use generation::Generation;
 pub use history::{HistoryEntry, Snapshot};
-pub use maintenance::{MigrateReport, VacuumReport};
 pub use layout::{QUARANTINE, file_css, intermediate_file, mart_css_file, mart_shared_file};
+pub use maintenance::{MigrateReport, VacuumReport};
 pub use manifest::{
     DropRecord, InputFile, MANIFEST_FORMAT, Manifest, ManifestInfo, MartsManifest, RekeyRecord, RetentionRecord,
     SourceFailure, SourceState, TableFiles, partition_year,

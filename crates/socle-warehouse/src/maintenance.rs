@@ -51,7 +51,11 @@ impl Warehouse {
         let current: BTreeSet<(String, String)> = manifests
             .iter()
             .map(|m| (m.code_css.clone(), m.run_id.clone()))
-            .chain(marts.iter().map(|m| (layout::MARTS_MANIFEST.to_string(), m.run_id.clone())))
+            .chain(
+                marts
+                    .iter()
+                    .map(|m| (layout::MARTS_MANIFEST.to_string(), m.run_id.clone())),
+            )
             .collect();
         let history_forgotten = crate::history::prune_missing(self.root(), &current);
         crate::history::record_current(self.root(), &manifests, marts.as_ref());
@@ -94,26 +98,28 @@ impl Warehouse {
             .chain(marts.iter().flat_map(|m| m.delta.keys()))
             .map(String::as_str)
             .collect();
-        let tables_converted = tables
-            .keys()
-            .filter(|t| !recorded_tables.contains(t.as_str()))
-            .count();
+        let tables_converted = tables.keys().filter(|t| !recorded_tables.contains(t.as_str())).count();
         self.repair_delta(&manifests, marts.as_ref(), &[])?;
         crate::failpoint::hit(self.failpoint(), "migrate", "*")?;
         let versions: BTreeMap<&str, u64> = tables
             .keys()
             .filter_map(|t| crate::delta::latest_version(self.root(), t).map(|v| (t.as_str(), v)))
             .collect();
-        let recorded = |files: Vec<&String>| -> BTreeMap<String, u64> {
-            files
-                .into_iter()
-                .map(|f| crate::delta::table_of(f))
-                .filter_map(|t| versions.get(t).map(|v| (t.to_string(), *v)))
-                .collect()
+        // A recorded version is the one the manifest's publication committed (a later
+        // publication of another CSS may have moved the shared table on): kept; only the tables
+        // a manifest does not record yet get the version their log has now.
+        let recorded = |files: Vec<&String>, delta: &BTreeMap<String, u64>| -> BTreeMap<String, u64> {
+            let mut out = delta.clone();
+            for table in files.into_iter().map(|f| crate::delta::table_of(f)) {
+                if let (false, Some(v)) = (out.contains_key(table), versions.get(table)) {
+                    out.insert(table.to_string(), *v);
+                }
+            }
+            out
         };
         let mut manifests_updated = 0;
         for mut m in manifests {
-            let delta = recorded(m.files().collect());
+            let delta = recorded(m.files().collect(), &m.delta);
             if delta != m.delta {
                 m.delta = delta;
                 let run_id = m.run_id.clone();
@@ -122,7 +128,7 @@ impl Warehouse {
             }
         }
         if let Some(mut m) = marts {
-            let delta = recorded(m.files().collect());
+            let delta = recorded(m.files().collect(), &m.delta);
             if delta != m.delta {
                 m.delta = delta;
                 let run_id = m.run_id.clone();

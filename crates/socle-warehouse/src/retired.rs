@@ -176,6 +176,15 @@ mod tests {
         sweep(root);
         assert!(!path.exists());
         assert!(records(root).is_empty());
+        // A vacuum measures its window from the replacement, whatever grace was given.
+        layout::create_dir_all(path.parent().ok_or("no parent")?)?;
+        fs::write(&path, b"x")?;
+        retire(root, "866000", &[rel.to_string()], Duration::from_secs(7 * 86_400))?;
+        assert_eq!(sweep_retained(root, Duration::from_secs(86_400)), 0);
+        assert!(path.exists());
+        assert_eq!(sweep_retained(root, Duration::ZERO), 1);
+        assert!(!path.exists());
+        assert!(records(root).is_empty());
         // No grace: deleted at once, no record.
         fs::create_dir_all(path.parent().ok_or("no parent")?)?;
         fs::write(&path, b"x")?;

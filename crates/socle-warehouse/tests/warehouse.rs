@@ -1065,7 +1065,11 @@ fn two_nights(root: &Path) -> Result<Warehouse, Box<dyn std::error::Error>> {
     let codes = [A.to_string(), B.to_string()];
     publish_css(&wh, A, NIGHT1, &["2024-2025"])?;
     publish_css(&wh, B, NIGHT1, &["2024-2025"])?;
-    wh.publish_marts(MARTS1, vec![mart("reussite", schema.clone(), batches.clone(), batches.clone())], &codes)?;
+    wh.publish_marts(
+        MARTS1,
+        vec![mart("reussite", schema.clone(), batches.clone(), batches.clone())],
+        &codes,
+    )?;
     // The second night reloads A only, with one more school year.
     publish_css(&wh, A, NIGHT2, &["2024-2025", "2025-2026"])?;
     wh.publish_marts(MARTS2, vec![mart("reussite", schema, batches.clone(), batches)], &codes)?;
@@ -1094,20 +1098,35 @@ async fn a_past_night_reads_as_it_was_until_vacuumed() -> TestResult {
     assert_eq!(count(&shared, "reussite").await?, 3);
     // Night 2's own marts read with it; a date reads the end of that day (UTC).
     assert_eq!(wh.at(MARTS1)?.manifest(A)?.map(|m| m.run_id).as_deref(), Some(NIGHT1));
-    assert_eq!(wh.at(NIGHT2)?.marts_manifest()?.map(|m| m.run_id).as_deref(), Some(MARTS2));
+    assert_eq!(
+        wh.at(NIGHT2)?.marts_manifest()?.map(|m| m.run_id).as_deref(),
+        Some(MARTS2)
+    );
     let by_date = wh.at("2026-12-01")?;
     assert_eq!(by_date.manifest(A)?.map(|m| m.run_id).as_deref(), Some(NIGHT1));
     assert_eq!(by_date.marts_manifest()?.map(|m| m.run_id).as_deref(), Some(MARTS1));
-    assert_eq!(wh.at("2026-12-02T03:20:00Z")?.manifest(A)?.map(|m| m.run_id).as_deref(), Some(NIGHT2));
+    assert_eq!(
+        wh.at("2026-12-02T03:20:00Z")?.manifest(A)?.map(|m| m.run_id).as_deref(),
+        Some(NIGHT2)
+    );
     // Nothing then, an unknown run, a malformed one.
     assert!(matches!(wh.at("2026-11-30"), Err(WarehouseError::UnknownAsOf(_))));
-    assert!(matches!(wh.at("20261130T000000Z-00000000"), Err(WarehouseError::UnknownAsOf(_))));
+    assert!(matches!(
+        wh.at("20261130T000000Z-00000000"),
+        Err(WarehouseError::UnknownAsOf(_))
+    ));
     assert!(matches!(wh.at("hier"), Err(WarehouseError::InvalidAsOf(_))));
     // A past state is read-only.
     assert!(matches!(past.begin_css(A, "x"), Err(WarehouseError::PinnedReadOnly(_))));
     assert!(matches!(past.begin_marts("x"), Err(WarehouseError::PinnedReadOnly(_))));
-    assert!(matches!(past.lock_run("socle run"), Err(WarehouseError::PinnedReadOnly(_))));
-    assert!(matches!(past.vacuum(std::time::Duration::ZERO), Err(WarehouseError::PinnedReadOnly(_))));
+    assert!(matches!(
+        past.lock_run("socle run"),
+        Err(WarehouseError::PinnedReadOnly(_))
+    ));
+    assert!(matches!(
+        past.vacuum(std::time::Duration::ZERO),
+        Err(WarehouseError::PinnedReadOnly(_))
+    ));
     let runs: Vec<String> = wh.history()?.into_iter().map(|e| e.run_id).collect();
     assert_eq!(runs, [NIGHT1, MARTS1, NIGHT2, MARTS2]);
 
@@ -1145,7 +1164,10 @@ fn a_new_generation_forgets_every_past_state() -> TestResult {
     }
     assert!(wh.history()?.is_empty());
     // The state after the switch reads by date.
-    assert_eq!(wh.at("2026-12-04")?.manifest(A)?.map(|m| m.run_id).as_deref(), Some(NIGHT2));
+    assert_eq!(
+        wh.at("2026-12-04")?.manifest(A)?.map(|m| m.run_id).as_deref(),
+        Some(NIGHT2)
+    );
     Ok(())
 }
 
@@ -1185,7 +1207,11 @@ fn migrate_converts_a_warehouse_from_before_delta_in_place() -> TestResult {
     assert_delta_matches_manifests(&wh)?;
     for m in wh.manifests()? {
         for (table, version) in &m.delta {
-            assert_eq!(socle_warehouse::delta::latest_version(&root, table), Some(*version), "{table}");
+            assert_eq!(
+                socle_warehouse::delta::latest_version(&root, table),
+                Some(*version),
+                "{table}"
+            );
         }
         assert!(!m.delta.is_empty());
     }
