@@ -1220,3 +1220,67 @@ fn migrate_converts_a_warehouse_from_before_delta_in_place() -> TestResult {
     assert_eq!((again.tables_converted, again.manifests_updated), (0, 0));
     Ok(())
 }
+
+/// The field names of a Delta table's schema, from the last `metaData` action of its log.
+fn delta_fields(root: &Path, table: &str) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(root.join(table).join("_delta_log"))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    logs.sort();
+    let mut schema = None;
+    for log in logs {
+        for line in std::fs::read_to_string(&log)?.lines() {
+            let v: serde_json::Value = serde_json::from_str(line)?;
+            if let Some(s) = v.pointer("/metaData/schemaString").and_then(|s| s.as_str()) {
+                schema = Some(s.to_string());
+            }
+        }
+    }
+    let schema: serde_json::Value = serde_json::from_str(&schema.ok_or("no metaData")?)?;
+    Ok(schema["fields"]
+        .as_array()
+        .ok_or("no fields")?
+        .iter()
+        .filter_map(|f| f["name"].as_str().map(str::to_string))
+        .collect())
+}
+
+/// A new dictionary field (`mention`) reaches the Delta tables' schemas with the night that
+/// first writes it, and a CSS still published without it keeps it there (schemas merge).
+#[test]
+fn a_new_field_widens_the_delta_schema() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let wh = Warehouse::open(dir.path())?;
+    let root = wh.root().to_path_buf();
+    publish_css(&wh, A, "run1", &["2024-2025"])?;
+    publish_css(&wh, B, "run1", &["2024-2025"])?;
+    assert!(!delta_fields(&root, "shared/resultat")?.contains(&"mention".to_string()));
+    // Night 2 of A: the dictionary has a new shared field.
+    let mut wider = resultat();
+    wider
+        .fields
+        .push(field("mention", FieldType::Text, PersonalClass::None));
+    let base = resultat_batch(A, &["2024-2025"], &[70])?;
+    let mut fields: Vec<ArrowField> = base.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(ArrowField::new("mention", DataType::Utf8, true));
+    let mut columns = base.columns().to_vec();
+    columns.push(strings(&["excellent"]));
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+    let mut tx = wh.begin_css(A, "run2")?;
+    tx.write_table(&wider, &[batch])?;
+    tx.commit(info("fp1"))?;
+    for table in ["shared/resultat", "css/866000/resultat"] {
+        assert!(delta_fields(&root, table)?.contains(&"mention".to_string()), "{table}");
+    }
+    // B again without the field: the table keeps it.
+    publish_css(&wh, B, "run2", &["2024-2025"])?;
+    let fields = delta_fields(&root, "shared/resultat")?;
+    assert!(
+        fields.contains(&"mention".to_string()) && fields.contains(&"note".to_string()),
+        "{fields:?}"
+    );
+    assert_delta_matches_manifests(&wh)?;
+    Ok(())
+}
