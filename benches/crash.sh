@@ -18,5 +18,5 @@ ulimit -c 0
 echo "== crash campaign: $kills kills, seed $seed"
 start=$(date +%s)
 SOCLE_CRASH_KILLS=$kills SOCLE_CRASH_SEED=$seed \
-  cargo test "${profile[@]}" -q -p socle-cli --test crash -- crash_campaign_leaves_every_css_whole --exact --nocapture
+  cargo test "${profile[@]}" -q -p socle-cli --test command -- crash::crash_campaign_leaves_every_css_whole --exact --nocapture
 echo "== done in $(( $(date +%s) - start )) s (build included)"

@@ -1,7 +1,6 @@
 //! The CLI's own contract: check, dictionary, the demo run on the committed fixtures, query formats.
 
-mod common;
-use common::{copy_dir, load, query_csv, root, socle, text};
+use crate::common::{copy_dir, load, query_csv, root, socle, text};
 
 #[test]
 fn check_accepts_the_committed_project_and_names_every_broken_file() {
@@ -309,7 +308,7 @@ fn query_as_of_reads_a_past_night_until_vacuum_forgets_it() {
     };
     let o = as_of(night1);
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(common::read_csv(&o.stdout)[0]["n"], before);
+    assert_eq!(crate::common::read_csv(&o.stdout)[0]["n"], before);
     let audit_dir = wh.join("_socle/audit");
     let audit: String = std::fs::read_dir(&audit_dir)
         .unwrap()
@@ -338,7 +337,7 @@ fn query_as_of_reads_a_past_night_until_vacuum_forgets_it() {
     assert!(text(&o).contains("supprimés"), "{}", text(&o));
     let o = as_of(&runs[1]);
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(common::read_csv(&o.stdout)[0]["n"], after);
+    assert_eq!(crate::common::read_csv(&o.stdout)[0]["n"], after);
 
     let o = socle(&["migrate", "--warehouse", w]);
     assert!(o.status.success() && text(&o).contains("Déjà à jour"), "{}", text(&o));

@@ -22,9 +22,8 @@
 //! campaign; the report (seed, kills, torn states, orphan files, time) is printed (see it with
 //! `--nocapture`). `benches/crash.sh [KILLS] [SEED]` runs it in release.
 
-mod common;
-use common::warehouse_state::{self as ws, MARTS, State};
-use common::{load, load_command, socle_command, text};
+use crate::common::warehouse_state::{self as ws, MARTS, State};
+use crate::common::{load, load_command, socle_command, text};
 
 /// `socle run` deleting the files it replaces at once (see `--keep-replaced-minutes`).
 const NO_GRACE: &[&str] = &["--keep-replaced-minutes", "0", "--retain-days", "0"];
@@ -59,7 +58,7 @@ fn env_u64(name: &str) -> Option<u64> {
 }
 
 fn generate(out: &Path, seed: &str, bad_rate: &str) {
-    let o = common::socle(&[
+    let o = crate::common::socle(&[
         "generate",
         "--out",
         out.to_str().unwrap(),
@@ -394,7 +393,7 @@ fn a_failed_marts_publication_is_repaired_by_the_rerun() {
         assert_ne!(runs_failed[code], runs_before[code], "{code} was not published again");
     }
     let status = |wh: &Path| {
-        let o = common::socle(&["status", "--warehouse", wh.to_str().unwrap()]);
+        let o = crate::common::socle(&["status", "--warehouse", wh.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
         String::from_utf8_lossy(&o.stdout)
             .lines()

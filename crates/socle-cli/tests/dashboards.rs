@@ -5,8 +5,7 @@
 //! marts it reads (other marts change while they are written), plus, for the nominative tests,
 //! a small `publication: css` mart of our own.
 
-mod common;
-use common::{copy_dir, root, socle, text};
+use crate::common::{copy_dir, root, socle, text};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -2,10 +2,10 @@
 //! against the generator's own ground truth (never against Socle's output), plus privacy,
 //! atomicity, idempotency and interoperability (DuckDB, polars).
 
-mod common;
+#[path = "privacy/mod.rs"]
 mod privacy;
-use common::warehouse_state as ws;
-use common::{copy_dir, load, load_command, query_csv, read_csv, read_csv_file, root, socle, socle_bench, text};
+use crate::common::warehouse_state as ws;
+use crate::common::{copy_dir, load, load_command, query_csv, read_csv, read_csv_file, root, socle, socle_bench, text};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -7,8 +7,7 @@
 //! (nothing written, a report without personal values), one read from a seed the test edits
 //! (build, submit, rebuild, diff).
 
-mod common;
-use common::{copy_dir, query_csv, root, socle, text};
+use crate::common::{copy_dir, query_csv, root, socle, text};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,7 +26,7 @@ fn built() -> &'static Built {
     BUILT.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let warehouse = dir.path().join("warehouse");
-        let o = common::load(&root().join("fixtures/exports"), &warehouse, &["--extracts"]);
+        let o = crate::common::load(&root().join("fixtures/exports"), &warehouse, &["--extracts"]);
         assert!(o.status.success(), "{}", text(&o));
         Built {
             warehouse,

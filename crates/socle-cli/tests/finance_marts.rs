@@ -2,9 +2,7 @@
 //! fixtures (3 CSS, 8 school years of Dofin exports): what each mart's YAML states in its notes.
 //! The hand-computed cases are in `pipelines/tests/{budget_reel,cout_par_eleve,depenses_ri}.yaml`.
 
-mod common;
-
-use common::{load, query_csv, root, text};
+use crate::common::{load, query_csv, root, text};
 use std::collections::BTreeMap;
 use std::path::Path;
 

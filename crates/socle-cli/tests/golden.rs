@@ -5,15 +5,14 @@
 //! tests as data" rewrite: a change of SQL that changes any row of any mart on the fixtures fails
 //! here, with the differing lines.
 //!
-//! `SOCLE_BLESS=1 cargo test --workspace --test golden` rewrites the snapshots (review the diff!).
+//! `SOCLE_BLESS=1 cargo test --workspace --test command golden::` rewrites the snapshots (review the diff!).
 //!
 //! Privacy (Law 25): a snapshot never holds a code permanent, a name, a birth date or a fiche.
 //! The values of the columns `code_permanent`, `nom`, `prenom`, `date_naissance` and `fiche`, and
 //! of `anomalies_detail.detail` (which names fiches), are replaced by the first 16 hex characters
 //! of their SHA-256 (a change is still seen; the value is not readable).
 
-mod common;
-use common::{load, root, socle, text};
+use crate::common::{load, root, socle, text};
 
 use sha2::{Digest, Sha256};
 use socle_marts::Publication;

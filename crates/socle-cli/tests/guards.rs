@@ -6,8 +6,7 @@
 //! Every night is a copy of the committed fixtures' 751000 (night 2025-11-20) with one file
 //! edited, loaded with `--css 751000` into a fresh warehouse.
 
-mod common;
-use common::{copy_dir, load, load_command, root, socle, text};
+use crate::common::{copy_dir, load, load_command, root, socle, text};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

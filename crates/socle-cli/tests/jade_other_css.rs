@@ -4,8 +4,7 @@
 //! leave the province's marts exactly as when 866000 alone received them: each fact counted once,
 //! never lost to the quarantine.
 
-mod common;
-use common::{copy_dir, load, query_csv, socle, text};
+use crate::common::{copy_dir, load, query_csv, socle, text};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -2,8 +2,7 @@
 //! one on Mozaïk, 8 school years): the right of access (`personne`) and its audit line, the
 //! audit of queries and exports, retention and key rotation, each atomic under a failpoint.
 
-mod common;
-use common::{load, load_command, query_csv, root, socle, socle_command, text};
+use crate::common::{load, load_command, query_csv, root, socle, socle_command, text};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -5,9 +5,7 @@
 //! did not change; a memory limit fails marts cleanly (never the process) while the others
 //! publish.
 
-mod common;
-
-use common::{copy_dir, load, root, socle, text};
+use crate::common::{copy_dir, load, root, socle, text};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -1,9 +1,7 @@
 //! `socle query` is read-only unless `--allow-files`: COPY writes no file, CREATE EXTERNAL TABLE
 //! reads none, and the refusal says why without quoting the query.
 
-mod common;
-
-use common::{socle, text};
+use crate::common::{socle, text};
 use std::path::Path;
 
 /// An empty warehouse, queried without the pipelines (their reference tables are not needed,

@@ -7,15 +7,13 @@
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them); run as root, so
 //! Chromium gets `--no-sandbox`. A missing browser fails with the command that installs it.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::server::{Client, PASSWORD, add_account, fixture_warehouse, start};
+use crate::common::server::{Client, PASSWORD, add_account, fixture_warehouse, start};
 use serde_json::{Value, json};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -197,7 +195,7 @@ impl Driver {
 fn a_person_signs_in_reads_a_dashboard_filters_downloads_and_stays_in_scope() {
     let dir = tempfile::tempdir().unwrap();
     let warehouse = fixture_warehouse(dir.path());
-    let etab = common::query_csv(
+    let etab = crate::common::query_csv(
         &warehouse,
         Some("866000"),
         "SELECT min(code_etablissement) AS e FROM taux_reussite",
@@ -267,7 +265,7 @@ fn a_person_signs_in_reads_a_dashboard_filters_downloads_and_stays_in_scope() {
     assert_eq!(http.sign_in("css866", PASSWORD).status, 303);
     let expected = http.get("/tableaux/taux_reussite/telecharger?etape=final&format=csv");
     assert_eq!(bytes, expected.body, "the browser's file is the server's bytes");
-    assert!(common::read_csv(&bytes).iter().all(|r| r["etape"] == "final"));
+    assert!(crate::common::read_csv(&bytes).iter().all(|r| r["etape"] == "final"));
 
     // Another CSS's rows: the refusal page.
     d.go(&format!("{base}/tableaux/taux_reussite?code_css=751000"));

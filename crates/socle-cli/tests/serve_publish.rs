@@ -7,9 +7,7 @@
 //!
 //! And the marts a scope holds in memory give the same rows as their files.
 
-mod common;
-
-use common::{load, root, text};
+use crate::common::{load, root, text};
 use datafusion::physical_plan::collect;
 use socle_serve::Role;
 use std::sync::Arc;

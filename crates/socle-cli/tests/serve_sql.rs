@@ -8,13 +8,11 @@
 //! (`python3 -m pip install "psycopg[binary]"`): `.ci/run` installs both; a missing one fails
 //! with the command that installs it.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use common::server::{ACCOUNTS, PASSWORD, Served, add_account, fixture_warehouse, start};
+use crate::common::server::{ACCOUNTS, PASSWORD, Served, add_account, fixture_warehouse, start};
 
 struct Fixture {
     dir: tempfile::TempDir,

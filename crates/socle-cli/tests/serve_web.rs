@@ -4,13 +4,11 @@
 //! the chart's marks against the table, downloads, and the audit log (a line per kind of action,
 //! no personal value anywhere in it).
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use common::server::{ACCOUNTS, Client, PASSWORD, Served, add_account, fixture_warehouse, hidden, start};
+use crate::common::server::{ACCOUNTS, Client, PASSWORD, Served, add_account, fixture_warehouse, hidden, start};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -27,7 +25,7 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let warehouse = fixture_warehouse(dir.path());
-        let rows = common::query_csv(
+        let rows = crate::common::query_csv(
             &warehouse,
             Some("866000"),
             "SELECT DISTINCT code_etablissement FROM taux_reussite ORDER BY 1",
@@ -153,7 +151,7 @@ fn a_forged_sign_in_and_wrong_passwords_are_refused_then_limited_and_audited() {
 #[test]
 fn role_route_mart_matrix() {
     let s = server();
-    let project = common::root().join("pipelines");
+    let project = crate::common::root().join("pipelines");
     let marts: Vec<(String, bool)> = std::fs::read_dir(project.join("marts"))
         .unwrap()
         .filter_map(|e| {
@@ -212,7 +210,7 @@ fn another_css_or_establishment_is_forbidden_and_the_school_sees_only_its_own() 
     // Every row of every page is of its establishment.
     let csv = ecole.get("/tableaux/taux_reussite/telecharger?format=csv");
     assert_eq!(csv.status, 200);
-    let rows = common::read_csv(&csv.body);
+    let rows = crate::common::read_csv(&csv.body);
     assert!(!rows.is_empty());
     let seen: BTreeSet<&str> = rows.iter().map(|r| r["code_etablissement"].as_str()).collect();
     assert_eq!(seen, BTreeSet::from([f.etabs.0.as_str()]));
@@ -304,7 +302,7 @@ fn downloads_hold_every_filtered_row_in_each_format() {
     assert_eq!(csv.status, 200);
     assert!(csv.body.starts_with("\u{feff}".as_bytes()), "CSV has a BOM");
     assert!(csv.header("content-disposition").unwrap().contains("taux_reussite.csv"));
-    let rows = common::read_csv(&csv.body);
+    let rows = crate::common::read_csv(&csv.body);
     assert_eq!(rows.len(), total);
     assert!(rows.iter().all(|r| r["etape"] == "final"));
     let xlsx = c.get("/tableaux/taux_reussite/telecharger?format=xlsx&etape=final");

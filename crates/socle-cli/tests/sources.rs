@@ -3,8 +3,7 @@
 //! the shared zone, each CSS zone holding only its own data, finance totals, incremental nights,
 //! and a failing source or CSS isolated from the rest.
 
-mod common;
-use common::{copy_dir, load, query_csv, read_csv_file, root, socle, text};
+use crate::common::{copy_dir, load, query_csv, read_csv_file, root, socle, text};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
