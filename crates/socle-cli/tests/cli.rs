@@ -317,8 +317,8 @@ fn query_as_of_reads_a_past_night_until_vacuum_forgets_it() {
         .collect();
     let last = audit
         .lines()
-        .filter(|l| l.contains("\"query\""))
-        .last()
+        .rev()
+        .find(|l| l.contains("\"query\""))
         .unwrap_or_default();
     assert!(last.contains(&format!("as_of:{night1}")), "{last}");
     // Past states are read-only: a date reads them too; a malformed one is a clear error.
