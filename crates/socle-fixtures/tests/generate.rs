@@ -1,12 +1,10 @@
 //! End-to-end tests of the generator: they read the written files back as a connector would.
 
-mod common;
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
+use crate::common::*;
 use chrono::NaiveDate;
-use common::*;
 use socle_fixtures::{ConventionOverrides, Encoding, generate, jade_table_names, table_names};
 
 #[test]

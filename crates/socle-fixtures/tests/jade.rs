@@ -2,12 +2,10 @@
 //! the youth facts, ministry results that follow the youth final results, and the truth files
 //! (sanctions, ministere, movers) recounted from the written files.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use crate::common::*;
 use chrono::Datelike;
-use common::*;
 use socle_core::Registry;
 use socle_fixtures::{GenerateOptions, MozaikSelection, jade_table_names};
 

@@ -1,13 +1,11 @@
 //! Mozaïk exports: the same facts as GPI, valid JSON Lines of the contract's types, bad lines
 //! of every kind at their line, and determinism whatever the thread count.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
+use crate::common::*;
 use chrono::NaiveDate;
-use common::*;
 use serde_json::Value;
 use socle_fixtures::{
     ConventionOverrides, Encoding, GenerateOptions, MozaikSelection, mozaik_fields, mozaik_table_names,
