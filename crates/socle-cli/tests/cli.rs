@@ -291,6 +291,12 @@ fn query_as_of_reads_a_past_night_until_vacuum_forgets_it() {
     // A night's marts are published under its run id.
     assert_eq!(runs.len(), 2, "two nights: {}", text(&o));
     assert!(text(&o).contains("866000 881000 _marts"), "{}", text(&o));
+    let o = socle(&["status", "--warehouse", w]);
+    assert!(
+        text(&o).contains("Voyage dans le temps : 2 publication(s) lisible(s)"),
+        "{}",
+        text(&o)
+    );
     let night1 = &runs[0];
     let as_of = |run: &str| {
         socle(&[

@@ -15,7 +15,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use socle_warehouse::{Manifest, MartsManifest, MartsState, Warehouse, WarehouseError};
+use socle_warehouse::{HistoryEntry, Manifest, MartsManifest, MartsState, Warehouse, WarehouseError};
 
 use crate::{accept_drop_command, describe_drop_record, drop_lines};
 
@@ -26,6 +26,8 @@ pub struct WarehouseStatus {
     pub manifests: Vec<Manifest>,
     pub marts: Option<MartsManifest>,
     pub marts_state: MartsState,
+    /// The publications `socle query --as-of` can read, oldest first.
+    pub history: Vec<HistoryEntry>,
 }
 
 impl WarehouseStatus {
@@ -39,6 +41,7 @@ impl WarehouseStatus {
             manifests,
             marts,
             marts_state,
+            history: warehouse.history()?,
         })
     }
 
@@ -78,6 +81,11 @@ impl WarehouseStatus {
                 "css_runs": m.css_runs,
                 "current": self.marts_state.is_current(),
             })),
+            "history": {
+                "readable": self.history.len(),
+                "oldest": self.history.first().map(|e| &e.run_id),
+                "newest": self.history.last().map(|e| &e.run_id),
+            },
         })
     }
 
@@ -111,6 +119,15 @@ impl fmt::Display for WarehouseStatus {
                 .unwrap_or_else(|| ", marts never built".into())
         )?;
         writeln!(f, "Marts: {}", self.marts_state)?;
+        if let (Some(oldest), Some(newest)) = (self.history.first(), self.history.last()) {
+            writeln!(
+                f,
+                "Voyage dans le temps : {} publication(s) lisible(s) avec --as-of, de {} à {} (socle history)",
+                self.history.len(),
+                oldest.run_id,
+                newest.run_id
+            )?;
+        }
         for m in &self.manifests {
             let years: BTreeSet<&String> = m.tables.values().flat_map(|t| t.years()).collect();
             let years: Vec<&str> = years.iter().map(|s| s.as_str()).collect();
