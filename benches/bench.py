@@ -917,14 +917,19 @@ def run_bench(a) -> dict:
             duck_runs.append(duckdb_run(exports, duck_out, work, i, threads))
 
     # Marts over the last night's warehouse.
-    print("marts: socle-bench queries", file=sys.stderr)
     df_json = work / "datafusion-queries.json"
-    r = subprocess.run(
-        [str(bench), "queries", "--warehouse", str(warehouse), "--runs", str(a.query_runs), "--json", str(df_json),
-         "--pipelines", str(pipelines)],
-        cwd=REPO, capture_output=True, text=True,
-    )
-    if r.returncode == 0 and df_json.exists():
+    if a.skip_queries:
+        r = None
+    else:
+        print("marts: socle-bench queries", file=sys.stderr)
+        r = subprocess.run(
+            [str(bench), "queries", "--warehouse", str(warehouse), "--runs", str(a.query_runs), "--json", str(df_json),
+             "--pipelines", str(pipelines)],
+            cwd=REPO, capture_output=True, text=True,
+        )
+    if r is None:
+        datafusion = {"error": "not measured (--skip-queries)"}
+    elif r.returncode == 0 and df_json.exists():
         datafusion = json.loads(df_json.read_text())
     else:
         datafusion = {"error": f"socle-bench queries failed (exit {r.returncode}): {r.stderr[-2000:]}"}
@@ -1315,6 +1320,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--skip-duckdb", action="store_true", help="Socle only (no DuckDB night, no DuckDB marts)")
     p.add_argument("--pipelines", type=Path, default=REPO / "pipelines", help="the marts and seeds (default: pipelines/)")
     p.add_argument("--skip-duckdb-night", action="store_true", help="no DuckDB night (the DuckDB marts still run)")
+    p.add_argument("--skip-queries", action="store_true", help="no mart queries (the nights only)")
     p.add_argument("--skip-changed", action="store_true", help="no second night where one CSS changed")
     a = p.parse_args(argv)
     if a.runs < 1 or a.query_runs < 1:
