@@ -870,7 +870,8 @@ fn assert_delta_matches_manifests(wh: &Warehouse) -> TestResult {
 }
 
 /// The commit infos of a table's log, oldest first.
-fn commit_infos(root: &Path, table: &str) -> Result<Vec<serde_json::Value>, Box<dyn std::error::Error>> {
+/// Every action of a table's Delta log, commit by commit, in version order.
+fn log_actions(root: &Path, table: &str) -> Result<Vec<serde_json::Value>, Box<dyn std::error::Error>> {
     let mut logs: Vec<PathBuf> = std::fs::read_dir(root.join(table).join("_delta_log"))?
         .flatten()
         .map(|e| e.path())
@@ -880,13 +881,17 @@ fn commit_infos(root: &Path, table: &str) -> Result<Vec<serde_json::Value>, Box<
     let mut out = Vec::new();
     for log in logs {
         for line in std::fs::read_to_string(&log)?.lines() {
-            let v: serde_json::Value = serde_json::from_str(line)?;
-            if let Some(info) = v.get("commitInfo") {
-                out.push(info.clone());
-            }
+            out.push(serde_json::from_str(line)?);
         }
     }
     Ok(out)
+}
+
+fn commit_infos(root: &Path, table: &str) -> Result<Vec<serde_json::Value>, Box<dyn std::error::Error>> {
+    Ok(log_actions(root, table)?
+        .into_iter()
+        .filter_map(|v| v.get("commitInfo").cloned())
+        .collect())
 }
 
 #[test]
@@ -1223,21 +1228,11 @@ fn migrate_converts_a_warehouse_from_before_delta_in_place() -> TestResult {
 
 /// The field names of a Delta table's schema, from the last `metaData` action of its log.
 fn delta_fields(root: &Path, table: &str) -> Result<Vec<String>, Box<dyn std::error::Error>> {
-    let mut logs: Vec<PathBuf> = std::fs::read_dir(root.join(table).join("_delta_log"))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    logs.sort();
-    let mut schema = None;
-    for log in logs {
-        for line in std::fs::read_to_string(&log)?.lines() {
-            let v: serde_json::Value = serde_json::from_str(line)?;
-            if let Some(s) = v.pointer("/metaData/schemaString").and_then(|s| s.as_str()) {
-                schema = Some(s.to_string());
-            }
-        }
-    }
+    let schema = log_actions(root, table)?
+        .iter()
+        .filter_map(|v| v.pointer("/metaData/schemaString").and_then(|s| s.as_str()))
+        .map(str::to_string)
+        .last();
     let schema: serde_json::Value = serde_json::from_str(&schema.ok_or("no metaData")?)?;
     Ok(schema["fields"]
         .as_array()
