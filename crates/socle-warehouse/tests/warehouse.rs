@@ -1230,9 +1230,9 @@ fn migrate_converts_a_warehouse_from_before_delta_in_place() -> TestResult {
 fn delta_fields(root: &Path, table: &str) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let schema = log_actions(root, table)?
         .iter()
-        .filter_map(|v| v.pointer("/metaData/schemaString").and_then(|s| s.as_str()))
-        .map(str::to_string)
-        .last();
+        .rev()
+        .find_map(|v| v.pointer("/metaData/schemaString").and_then(|s| s.as_str()))
+        .map(str::to_string);
     let schema: serde_json::Value = serde_json::from_str(&schema.ok_or("no metaData")?)?;
     Ok(schema["fields"]
         .as_array()
