@@ -140,6 +140,22 @@ impl AuditLog {
             source,
         })?;
         line.push(b'\n');
+        if crate::store::is_remote(&self.dir) {
+            // Object stores cannot append: each event is an object of its own under the day's
+            // prefix, named so that listing returns them in time order.
+            static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let object = self
+                .dir
+                .join(date)
+                .join(format!("{nanos:020}-{}-{seq:06}.jsonl", std::process::id()));
+            return crate::store::create_new(&object, line)
+                .map_err(|e| WarehouseError::io("writing audit log", &object, e));
+        }
         let mut f = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -163,18 +179,17 @@ impl AuditLog {
 
     /// The days that have a file, oldest first (`YYYY-MM-DD`).
     pub fn days(&self) -> Result<Vec<String>, WarehouseError> {
-        let entries = match fs::read_dir(&self.dir) {
+        let entries = match crate::store::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(WarehouseError::io("listing audit log", &self.dir, e)),
         };
         let mut days: Vec<String> = entries
-            .flatten()
-            .filter_map(|e| {
-                e.file_name()
-                    .to_str()
-                    .and_then(|n| n.strip_suffix(".jsonl"))
-                    .map(str::to_string)
+            .into_iter()
+            .filter_map(|e| match e.is_dir {
+                // A remote log's day is a prefix of one object per event.
+                true => Some(e.name),
+                false => e.name.strip_suffix(".jsonl").map(str::to_string),
             })
             .filter(|d| d.len() == 10)
             .collect();
@@ -185,6 +200,21 @@ impl AuditLog {
     /// Every event of the day `date` (`YYYY-MM-DD`), in order; none if the file does not exist.
     pub fn read_day(&self, date: &str) -> Result<Vec<AuditEvent>, WarehouseError> {
         let path = self.file_of(date);
+        if crate::store::is_remote(&self.dir) {
+            let day = self.dir.join(date);
+            let mut events = Vec::new();
+            for entry in crate::store::read_dir(&day).map_err(|e| WarehouseError::io("listing audit log", &day, e))? {
+                let text = crate::store::read_to_string(&entry.path)
+                    .map_err(|e| WarehouseError::io("reading audit log", &entry.path, e))?;
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    events.push(serde_json::from_str(line).map_err(|source| WarehouseError::Json {
+                        path: entry.path.clone(),
+                        source,
+                    })?);
+                }
+            }
+            return Ok(events);
+        }
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

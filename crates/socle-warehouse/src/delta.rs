@@ -26,7 +26,6 @@
 //! the other may come from two nights.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::future::Future;
 use std::path::Path;
 
 use deltalake::arrow::datatypes::Schema as ArrowSchema;
@@ -39,6 +38,7 @@ use deltalake::{DeltaTableBuilder, DeltaTableError, TableProperty};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::error::WarehouseError;
+use crate::store::block_on;
 use crate::layout::{CSS_COLUMN, SHARED_DIR};
 
 /// The folder of a table's transaction log.
@@ -49,6 +49,8 @@ const CHECKPOINT_INTERVAL: &str = "10";
 const COMMIT_ATTEMPTS: usize = 5;
 /// Tables committed at once (their commits are independent).
 const PARALLEL_COMMITS: usize = 8;
+/// Files whose size and footer are read at once for a commit (round trips on an object store).
+const PARALLEL_FILE_READS: usize = 16;
 
 /// Tables committed by this process, and the nanoseconds spent in those commits (summed over
 /// publications, which may run at once): [`commit_totals`].
@@ -144,13 +146,56 @@ impl CommitMetadata {
     }
 }
 
-/// The `file://` URL of a table folder.
+/// The URL of a table folder: `file://` locally, `s3://bucket/prefix/table/` on an object store.
 fn table_url(root: &Path, table: &str) -> Result<url::Url, WarehouseError> {
     let dir = root.join(table);
-    url::Url::from_directory_path(&dir).map_err(|()| WarehouseError::InvalidName {
+    let invalid = || WarehouseError::InvalidName {
         what: "table folder",
         value: dir.display().to_string(),
+    };
+    match crate::store::remote_of(&dir) {
+        None => url::Url::from_directory_path(&dir).map_err(|()| invalid()),
+        Some((remote, rel)) => url::Url::parse(&format!("{}/", remote.object_url(&rel))).map_err(|_| invalid()),
+    }
+}
+
+/// A builder of the table at `root/table`, on the warehouse's object store when it has one.
+fn table_builder(root: &Path, table: &str) -> Result<DeltaTableBuilder, WarehouseError> {
+    let url = table_url(root, table)?;
+    let builder = DeltaTableBuilder::from_url(url.clone()).map_err(|e| delta_error(table, e))?;
+    Ok(match crate::store::remote_of_root(root) {
+        None => builder,
+        Some(remote) => builder.with_storage_backend(remote.store(), url),
     })
+}
+
+/// The log store delta-rs uses for a warehouse's object store: its default one, whose commits
+/// are create-only PUTs (`PutMode::Create`, `If-None-Match: *`) of `_delta_log/<version>.json`.
+/// delta-rs registers it only for `file://` and `memory://` unless its AWS feature (and the AWS
+/// SDK) is built in; Socle gives it the store it built itself.
+#[derive(Debug, Default)]
+struct ConditionalPutLogStores;
+
+impl deltalake::logstore::LogStoreFactory for ConditionalPutLogStores {
+    fn with_options(
+        &self,
+        prefixed_store: deltalake::logstore::ObjectStoreRef,
+        root_store: deltalake::logstore::ObjectStoreRef,
+        location: &url::Url,
+        options: &deltalake::logstore::StorageConfig,
+    ) -> deltalake::DeltaResult<std::sync::Arc<dyn deltalake::logstore::LogStore>> {
+        Ok(deltalake::logstore::default_logstore(prefixed_store, root_store, location, options))
+    }
+}
+
+/// Registers the log store of `bucket_url`'s scheme (idempotent).
+pub(crate) fn register_object_store_scheme(bucket_url: &url::Url) {
+    if let Ok(scheme) = url::Url::parse(&format!("{}://", bucket_url.scheme())) {
+        let factories = deltalake::logstore::logstore_factories();
+        if !factories.contains_key(&scheme) {
+            factories.insert(scheme, std::sync::Arc::new(ConditionalPutLogStores));
+        }
+    }
 }
 
 fn delta_error(table: &str, source: DeltaTableError) -> WarehouseError {
@@ -163,13 +208,11 @@ fn delta_error(table: &str, source: DeltaTableError) -> WarehouseError {
 /// The latest version of the table at `root/table` from its log's file names, `None` without a
 /// log (a few directory entries: cheap enough for every open).
 pub fn latest_version(root: &Path, table: &str) -> Option<u64> {
-    let entries = std::fs::read_dir(root.join(table).join(LOG_DIR)).ok()?;
+    let entries = crate::store::read_dir(&root.join(table).join(LOG_DIR)).ok()?;
     entries
-        .flatten()
+        .iter()
         .filter_map(|e| {
-            let name = e.file_name();
-            let name = name.to_str()?;
-            let stem = name.strip_suffix(".json")?;
+            let stem = e.name.strip_suffix(".json")?;
             (stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()))
                 .then(|| stem.parse::<u64>().ok())
                 .flatten()
@@ -179,16 +222,32 @@ pub fn latest_version(root: &Path, table: &str) -> Option<u64> {
 
 /// The Add action of a warehouse file: size, time, partition values and row count (from its
 /// footer: Delta readers plan with it; min/max stay in the Parquet footer).
-fn add_action(root: &Path, table: &str, rel: &str) -> Result<Add, WarehouseError> {
+async fn add_action(root: &Path, table: &str, rel: &str) -> Result<Add, WarehouseError> {
     let path = root.join(rel);
-    let meta = std::fs::metadata(&path).map_err(|e| WarehouseError::io("reading", &path, e))?;
-    let modified = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+    let (size, modified, rows) = match crate::store::remote_of(&path) {
+        None => {
+            let meta = std::fs::metadata(&path).map_err(|e| WarehouseError::io("reading", &path, e))?;
+            let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+            (meta.len(), modified, crate::marts::file_rows(&path)?)
+        }
+        Some((remote, key_rel)) => {
+            let head = object_store::ObjectStoreExt::head(remote.store().as_ref(), &remote.key(&key_rel))
+                .await
+                .map_err(|e| WarehouseError::io("reading", &path, std::io::Error::other(e.to_string())))?;
+            let footer = crate::store::remote_parquet_metadata(&remote, &key_rel)
+                .await
+                .map_err(|source| WarehouseError::Parquet {
+                    path: path.clone(),
+                    source,
+                })?;
+            let rows = footer.file_metadata().num_rows().max(0) as u64;
+            (head.size, std::time::SystemTime::from(head.last_modified), rows)
+        }
+    };
+    let modified = modified
+        .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    let rows = crate::marts::file_rows(&path)?;
     let in_table = in_table(table, rel);
     Ok(Add {
         path: in_table.to_string(),
@@ -196,7 +255,7 @@ fn add_action(root: &Path, table: &str, rel: &str) -> Result<Add, WarehouseError
             .into_iter()
             .map(|(k, v)| (k, Some(v)))
             .collect(),
-        size: meta.len() as i64,
+        size: size as i64,
         modification_time: modified,
         data_change: true,
         stats: Some(serde_json::json!({ "numRecords": rows }).to_string()),
@@ -209,8 +268,25 @@ fn in_table<'a>(table: &str, rel: &'a str) -> &'a str {
 }
 
 /// The table's schema for Delta, from the Parquet footer of one of its files.
-fn kernel_schema(root: &Path, table: &str, rel: &str) -> Result<StructType, WarehouseError> {
-    let arrow = crate::marts::file_schema(&root.join(rel))?;
+async fn kernel_schema(root: &Path, table: &str, rel: &str) -> Result<StructType, WarehouseError> {
+    let path = root.join(rel);
+    let arrow = match crate::store::remote_of(&path) {
+        None => crate::marts::file_schema(&path)?,
+        Some((remote, key_rel)) => {
+            let footer = crate::store::remote_parquet_metadata(&remote, &key_rel)
+                .await
+                .map_err(|source| WarehouseError::Parquet {
+                    path: path.clone(),
+                    source,
+                })?;
+            let schema = datafusion::parquet::arrow::parquet_to_arrow_schema(
+                footer.file_metadata().schema_descr(),
+                footer.file_metadata().key_value_metadata(),
+            )
+            .map_err(|source| WarehouseError::Parquet { path, source })?;
+            std::sync::Arc::new(schema)
+        }
+    };
     arrow
         .as_ref()
         .try_into_kernel()
@@ -218,9 +294,8 @@ fn kernel_schema(root: &Path, table: &str, rel: &str) -> Result<StructType, Ware
 }
 
 /// Loads a table's latest version.
-async fn load_table(url: url::Url, table: &str) -> Result<deltalake::DeltaTable, WarehouseError> {
-    let err = |e| delta_error(table, e);
-    DeltaTableBuilder::from_url(url).map_err(err)?.load().await.map_err(err)
+async fn load_table(root: &Path, table: &str) -> Result<deltalake::DeltaTable, WarehouseError> {
+    table_builder(root, table)?.load().await.map_err(|e| delta_error(table, e))
 }
 
 /// One table to bring to the files a publication lists in its scope.
@@ -286,25 +361,26 @@ async fn sync_table(root: &Path, sync: &TableSync, meta: &CommitMetadata) -> Res
 async fn sync_table_once(root: &Path, sync: &TableSync, meta: &CommitMetadata) -> Result<Option<u64>, WarehouseError> {
     let table = sync.table.as_str();
     let err = |e| delta_error(table, e);
-    let url = table_url(root, table)?;
     if latest_version(root, table).is_none() {
         let Some(first) = sync.files.first() else {
             return Ok(None);
         };
-        let schema = kernel_schema(root, table, first)?;
+        let schema = kernel_schema(root, table, first).await?;
         let columns: Vec<String> = partition_values(in_table(table, first))
             .into_iter()
             .map(|(k, _)| k)
             .collect();
-        let adds = sync
-            .files
-            .iter()
-            .map(|f| add_action(root, table, f).map(Action::Add))
-            .collect::<Result<Vec<_>, _>>()?;
+        let reads: Vec<_> = sync.files.iter().map(|f| add_action(root, table, f)).collect();
+        let adds = futures::stream::iter(reads)
+            .buffered(PARALLEL_FILE_READS)
+            .map_ok(Action::Add)
+            .try_collect::<Vec<_>>()
+            .await?;
         // No retry: a creation that lost the race must not land as a later version on top of the
         // winner's; it is redone below as a commit on the created table.
+        let log_store = table_builder(root, table)?.build_storage().map_err(err)?;
         let created = CreateBuilder::new()
-            .with_location(url.as_str())
+            .with_log_store(log_store)
             .with_columns(schema.fields().cloned())
             .with_partition_columns(columns)
             .with_configuration_property(TableProperty::CheckpointInterval, Some(CHECKPOINT_INTERVAL))
@@ -318,7 +394,7 @@ async fn sync_table_once(root: &Path, sync: &TableSync, meta: &CommitMetadata) -
             Err(e) => tracing::debug!(table, error = %e, "table created by another commit meanwhile"),
         }
     }
-    let delta = load_table(url, table).await?;
+    let delta = load_table(root, table).await?;
     let snapshot = delta.snapshot().map_err(err)?;
     let active: HashMap<String, i64> = snapshot
         .log_data()
@@ -343,16 +419,19 @@ async fn sync_table_once(root: &Path, sync: &TableSync, meta: &CommitMetadata) -
     }
     let mut new_files = sync.files.iter().filter(|f| !active.contains_key(in_table(table, f)));
     let first_new = new_files.clone().next();
-    for f in new_files.by_ref() {
-        actions.push(Action::Add(add_action(root, table, f)?));
-    }
+    let reads: Vec<_> = new_files.by_ref().map(|f| add_action(root, table, f)).collect();
+    let adds: Vec<Add> = futures::stream::iter(reads)
+        .buffered(PARALLEL_FILE_READS)
+        .try_collect()
+        .await?;
+    actions.extend(adds.into_iter().map(Action::Add));
     if actions.is_empty() {
         return Ok(Some(snapshot.version()));
     }
     // A new field of the dictionary grows the table's schema (never shrinks it: other CSS's files
     // may still have the old fields).
     if let Some(first) = first_new {
-        let file_schema = kernel_schema(root, table, first)?;
+        let file_schema = kernel_schema(root, table, first).await?;
         let current = snapshot.schema();
         if file_schema != *current.as_ref() {
             let current_arrow: ArrowSchema = current
@@ -427,10 +506,9 @@ pub fn active_files(root: &Path, table: &str) -> Result<BTreeSet<String>, Wareho
     if latest_version(root, table).is_none() {
         return Ok(BTreeSet::new());
     }
-    let url = table_url(root, table)?;
     let err = |e| delta_error(table, e);
     block_on(async {
-        let delta = load_table(url, table).await?;
+        let delta = load_table(root, table).await?;
         let snapshot = delta.snapshot().map_err(err)?;
         Ok(snapshot
             .log_data()
@@ -438,34 +516,6 @@ pub fn active_files(root: &Path, table: &str) -> Result<BTreeSet<String>, Wareho
             .map(|f| format!("{table}/{}", f.path()))
             .collect())
     })?
-}
-
-/// Runs `future` to completion on a runtime of its own, on a thread of its own: the warehouse is
-/// synchronous and is called both from plain threads and from inside the CLI's and the server's
-/// runtimes (where blocking on another runtime would panic).
-pub(crate) fn block_on<F>(future: F) -> Result<F::Output, WarehouseError>
-where
-    F: Future + Send,
-    F::Output: Send,
-{
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .map(|rt| rt.block_on(future))
-        })
-        .join()
-    })
-    .map_err(|_| {
-        WarehouseError::io(
-            "running",
-            "Delta commit",
-            std::io::Error::other("the commit thread panicked"),
-        )
-    })?
-    .map_err(|e| WarehouseError::io("starting", "Delta runtime", e))
 }
 
 #[cfg(test)]

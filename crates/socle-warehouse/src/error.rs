@@ -140,6 +140,18 @@ pub enum WarehouseError {
     /// A maintenance command needs the warehouse to itself.
     #[error("{what} : une autre commande écrit dans cet entrepôt en ce moment ; réessayez quand elle aura fini")]
     Busy { what: &'static str },
+    /// A `--warehouse` URL that does not name a supported object store.
+    #[error("entrepôt `{location}` : {reason} (warehouse location not supported)")]
+    InvalidLocation { location: String, reason: String },
+    /// `AWS_S3_ALLOW_UNSAFE_RENAME` is set: Socle commits only through conditional writes.
+    #[error(
+        "AWS_S3_ALLOW_UNSAFE_RENAME est défini : Socle ne publie sur un magasin d'objets que par écritures conditionnelles (If-None-Match), jamais par renommage non sûr ; retirez cette variable (refused: unsafe rename)"
+    )]
+    UnsafeRename,
+    /// The run lock lease of a warehouse on an object store was lost to another process (it was
+    /// not renewed in time).
+    #[error("le verrou d'exécution de {location} a été perdu (bail expiré et repris par un autre processus) : cette exécution s'arrête sans publier (run lock lease lost)")]
+    LeaseLost { location: String },
     /// A test failpoint fired (see [`crate::FAILPOINT_ENV`]).
     #[error("failpoint `{0}` fired")]
     Failpoint(String),

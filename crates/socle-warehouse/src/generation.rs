@@ -21,7 +21,6 @@
 //! commit after (1), just before the switch.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use datafusion::arrow::datatypes::SchemaRef;
@@ -110,17 +109,26 @@ impl Generation {
                 what: "data file path",
                 value: rel.to_string(),
             })?;
-        if path.exists() {
+        if crate::store::exists(&path) {
             return Err(WarehouseError::FileExists { path });
         }
+        // On an object store, written locally first (staging), then uploaded whole.
+        let remote = crate::store::is_remote(&path);
+        let written = match remote {
+            true => layout::resolve(&layout::staging_dir(self.warehouse.root()).join(&self.id), rel),
+            false => path.clone(),
+        };
         let parts: Vec<&str> = rel.split('/').collect();
         let is_mart = parts.first() == Some(&layout::MARTS_DIR) || parts.get(2) == Some(&layout::MARTS_DIR);
         let rows = if is_mart {
             let name = parts.get(parts.len().saturating_sub(2)).copied().unwrap_or("mart");
-            crate::marts::write_mart(name, &path, schema, batches)?
+            crate::marts::write_mart(name, &written, schema, batches)?
         } else {
-            crate::write::write_parquet(&path, schema, batches)?
+            crate::write::write_parquet(&written, schema, batches)?
         };
+        if remote {
+            crate::store::move_into_place(&written, &path).map_err(|e| WarehouseError::io("uploading", &path, e))?;
+        }
         if let Some(parent) = path.parent() {
             layout::sync_dir(parent);
         }
@@ -144,7 +152,7 @@ impl Generation {
             .collect();
         for rel in &new_files {
             let path = layout::resolve(&root, rel);
-            if !path.is_file() {
+            if !crate::store::is_file(&path) {
                 return Err(WarehouseError::io(
                     "checking the new generation",
                     path,
@@ -292,9 +300,9 @@ fn remove_generation_folder(root: &Path, generation: Option<&str>) {
 pub(crate) fn collect_stale_generations(root: &Path) {
     let current = layout::current_generation(root);
     let generations = root.join(SOCLE_DIR).join(layout::GENERATIONS_DIR);
-    if let Ok(entries) = fs::read_dir(&generations) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
+    if let Ok(entries) = crate::store::read_dir(&generations) {
+        for entry in entries.into_iter().filter(|e| e.is_dir) {
+            let name = entry.name;
             if Some(name.as_str()) != current.as_deref() {
                 tracing::info!(generation = %name, "stale generation deleted");
                 remove_generation_folder(root, Some(&name));
@@ -304,11 +312,11 @@ pub(crate) fn collect_stale_generations(root: &Path) {
     if current.is_some() {
         remove_generation_folder(root, None);
     }
-    if let Ok(entries) = fs::read_dir(root.join(SOCLE_DIR)) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
+    if let Ok(entries) = crate::store::read_dir(&root.join(SOCLE_DIR)) {
+        for entry in entries {
+            let name = entry.name;
             if name.starts_with(layout::CURRENT_POINTER) && name.contains(layout::TMP_MARKER) {
-                let _ = layout::remove_file_if_exists(&entry.path());
+                let _ = layout::remove_file_if_exists(&entry.path);
             }
         }
     }

@@ -26,7 +26,6 @@
 //! are part of every resolution, and the next open writes their missing history entries.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::WarehouseError;
@@ -57,7 +56,7 @@ fn horizon_path(root: &Path, owner: Option<&str>) -> PathBuf {
 }
 
 fn read_horizon(root: &Path, owner: Option<&str>) -> Option<String> {
-    let text = fs::read_to_string(horizon_path(root, owner)).ok()?;
+    let text = crate::store::read_to_string(&horizon_path(root, owner)).ok()?;
     Some(text.trim().to_string()).filter(|t| !t.is_empty())
 }
 
@@ -100,7 +99,7 @@ pub struct HistoryEntry {
 /// Keeps the manifest `owner` just swapped in at `manifest_path` as its history entry for
 /// `run_id`. A failure here only loses an entry the next open writes again.
 pub(crate) fn record(root: &Path, owner: &str, run_id: &str, manifest_path: &Path) {
-    let result = fs::read(manifest_path)
+    let result = crate::store::read(manifest_path)
         .map_err(|e| WarehouseError::io("reading", manifest_path, e))
         .and_then(|bytes| {
             let path = entry_path(root, owner, run_id);
@@ -118,12 +117,12 @@ pub(crate) fn record(root: &Path, owner: &str, run_id: &str, manifest_path: &Pat
 /// warehouse from before the history, a new generation).
 pub(crate) fn record_current(root: &Path, manifests: &[Manifest], marts: Option<&MartsManifest>) {
     for m in manifests {
-        if !entry_path(root, &m.code_css, &m.run_id).exists() {
+        if !crate::store::exists(&entry_path(root, &m.code_css, &m.run_id)) {
             record(root, &m.code_css, &m.run_id, &layout::manifest_path(root, &m.code_css));
         }
     }
     if let Some(m) = marts
-        && !entry_path(root, MARTS_MANIFEST, &m.run_id).exists()
+        && !crate::store::exists(&entry_path(root, MARTS_MANIFEST, &m.run_id))
     {
         record(root, MARTS_MANIFEST, &m.run_id, &layout::marts_manifest_path(root));
     }
@@ -132,22 +131,20 @@ pub(crate) fn record_current(root: &Path, manifests: &[Manifest], marts: Option<
 /// The run ids of the history, by owner, each list sorted (run ids sort by time).
 fn entries(root: &Path) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let Ok(owners) = fs::read_dir(dir(root)) else {
+    let Ok(owners) = crate::store::read_dir(&dir(root)) else {
         return out;
     };
-    for owner in owners.flatten() {
-        let Some(name) = owner.file_name().to_str().map(str::to_string) else {
-            continue;
-        };
+    for owner in owners.into_iter().filter(|o| o.is_dir) {
+        let name = owner.name;
         if name != MARTS_MANIFEST && layout::check_code_css(&name).is_err() {
             continue;
         }
-        let Ok(files) = fs::read_dir(owner.path()) else {
+        let Ok(files) = crate::store::read_dir(&owner.path) else {
             continue;
         };
         let mut runs: Vec<String> = files
-            .flatten()
-            .filter_map(|f| f.file_name().to_str().map(str::to_string))
+            .into_iter()
+            .map(|f| f.name)
             .filter(|f| !f.contains(layout::TMP_MARKER))
             .filter_map(|f| f.strip_suffix(".json").map(str::to_string))
             .filter(|r| layout::is_component(r))
@@ -295,7 +292,7 @@ pub(crate) fn snapshot(
         .iter()
         .flat_map(Manifest::files)
         .chain(marts.iter().flat_map(MartsManifest::files))
-        .any(|rel| !layout::resolve(root, rel).is_file());
+        .any(|rel| !crate::store::is_file(&layout::resolve(root, rel)));
     if missing {
         return Err(WarehouseError::Vacuumed {
             as_of: as_of.to_string(),
@@ -367,7 +364,7 @@ pub(crate) fn prune_missing(root: &Path, current: &BTreeSet<(String, String)>) -
                     _ => Vec::new(),
                 }
             };
-            let gone = files.is_empty() || files.iter().any(|rel| !layout::resolve(root, rel).is_file());
+            let gone = files.is_empty() || files.iter().any(|rel| !crate::store::is_file(&layout::resolve(root, rel)));
             if gone {
                 // The horizon first: no kill may leave a forgotten state looking absent.
                 write_horizon(root, Some(&owner), &run);

@@ -1,6 +1,5 @@
 //! Paths of the warehouse layout, name checks and small file-system helpers.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::WarehouseError;
@@ -16,7 +15,7 @@ pub(crate) const SOCLE_DIR: &str = "_socle";
 
 /// Whether `root` holds a warehouse (its `_socle` folder, made by the first open).
 pub(crate) fn is_warehouse(root: &Path) -> bool {
-    root.join(SOCLE_DIR).is_dir()
+    crate::store::is_dir(&root.join(SOCLE_DIR))
 }
 /// The zones whose files are owned by manifests (and garbage-collected).
 pub(crate) const DATA_DIRS: [&str; 3] = [CSS_DIR, SHARED_DIR, MARTS_DIR];
@@ -42,7 +41,7 @@ pub(crate) const GENERATIONS_DIR: &str = "generations";
 /// The generation named by `_socle/CURRENT`, `None` for generation 0 (no pointer, or a pointer
 /// that does not name a generation folder's component).
 pub(crate) fn current_generation(root: &Path) -> Option<String> {
-    let text = fs::read_to_string(root.join(SOCLE_DIR).join(CURRENT_POINTER)).ok()?;
+    let text = crate::store::read_to_string(&root.join(SOCLE_DIR).join(CURRENT_POINTER)).ok()?;
     let id = text.trim();
     is_component(id).then(|| id.to_string())
 }
@@ -165,7 +164,10 @@ pub(crate) fn check_code_css(code_css: &str) -> Result<(), WarehouseError> {
 /// Syncs a folder so renames inside it are durable. Best effort: not every platform can open a
 /// folder for syncing.
 pub(crate) fn sync_dir(dir: &Path) {
-    if let Ok(f) = fs::File::open(dir)
+    if crate::store::is_remote(dir) {
+        return;
+    }
+    if let Ok(f) = std::fs::File::open(dir)
         && let Err(e) = f.sync_all()
     {
         tracing::debug!(dir = %dir.display(), error = %e, "folder sync failed");
@@ -173,12 +175,12 @@ pub(crate) fn sync_dir(dir: &Path) {
 }
 
 pub(crate) fn create_dir_all(dir: &Path) -> Result<(), WarehouseError> {
-    fs::create_dir_all(dir).map_err(|e| WarehouseError::io("creating folder", dir, e))
+    crate::store::create_dir_all(dir).map_err(|e| WarehouseError::io("creating folder", dir, e))
 }
 
 /// Removes a file; a missing file is not an error.
 pub(crate) fn remove_file_if_exists(path: &Path) -> Result<(), WarehouseError> {
-    match fs::remove_file(path) {
+    match crate::store::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(WarehouseError::io("deleting", path, e)),
@@ -187,7 +189,7 @@ pub(crate) fn remove_file_if_exists(path: &Path) -> Result<(), WarehouseError> {
 
 /// Removes a folder tree; a missing folder is not an error.
 pub(crate) fn remove_dir_all_if_exists(path: &Path) -> Result<(), WarehouseError> {
-    match fs::remove_dir_all(path) {
+    match crate::store::remove_dir_all(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(WarehouseError::io("deleting folder", path, e)),
@@ -198,7 +200,7 @@ pub(crate) fn remove_dir_all_if_exists(path: &Path) -> Result<(), WarehouseError
 pub(crate) fn prune_empty_parents(start: &Path, stop: &Path) {
     let mut dir = Some(start);
     while let Some(d) = dir {
-        if d == stop || !d.starts_with(stop) || fs::remove_dir(d).is_err() {
+        if d == stop || !d.starts_with(stop) || crate::store::remove_dir(d).is_err() {
             break;
         }
         dir = d.parent();

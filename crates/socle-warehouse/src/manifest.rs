@@ -286,7 +286,7 @@ impl MartsManifest {
 
 /// Reads a JSON file, `None` if it does not exist.
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, WarehouseError> {
-    let bytes = match fs::read(path) {
+    let bytes = match crate::store::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(WarehouseError::io("reading", path, e)),
@@ -328,6 +328,10 @@ pub(crate) fn write_json_atomic<T: Serialize>(path: &Path, value: &T, tmp_suffix
 
 /// Writes `bytes` to `path` atomically (see [`write_json_atomic`]).
 pub(crate) fn write_bytes_atomic(path: &Path, json: &[u8], tmp_suffix: &str) -> Result<(), WarehouseError> {
+    // On an object store, one PUT replaces an object whole: readers see the old or the new.
+    if crate::store::is_remote(path) {
+        return crate::store::write(path, json.to_vec()).map_err(|e| WarehouseError::io("writing", path, e));
+    }
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

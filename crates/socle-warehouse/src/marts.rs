@@ -202,6 +202,18 @@ pub(crate) fn for_each_batch(
         path: path.to_path_buf(),
         source,
     };
+    if crate::store::is_remote(path) {
+        // A file on an object store is fetched whole (one partition of one CSS: a rekey's unit).
+        let bytes = crate::store::read(path).map_err(|e| WarehouseError::io("reading", path, e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+            .map_err(parquet_err)?
+            .build()
+            .map_err(parquet_err)?;
+        for batch in reader {
+            f(batch.map_err(|e| WarehouseError::arrow("parquet", e))?)?;
+        }
+        return Ok(());
+    }
     let file = fs::File::open(path).map_err(|e| WarehouseError::io("opening", path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(parquet_err)?
@@ -216,6 +228,18 @@ pub(crate) fn for_each_batch(
 /// The Arrow schema of a Parquet file, from its footer.
 pub(crate) fn file_schema(path: &Path) -> Result<SchemaRef, WarehouseError> {
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    if crate::store::is_remote(path) {
+        let footer = crate::store::parquet_metadata(path)?;
+        let schema = datafusion::parquet::arrow::parquet_to_arrow_schema(
+            footer.file_metadata().schema_descr(),
+            footer.file_metadata().key_value_metadata(),
+        )
+        .map_err(|source| WarehouseError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        return Ok(std::sync::Arc::new(schema));
+    }
     let file = fs::File::open(path).map_err(|e| WarehouseError::io("opening", path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| WarehouseError::Parquet {
         path: path.to_path_buf(),
@@ -227,6 +251,10 @@ pub(crate) fn file_schema(path: &Path) -> Result<SchemaRef, WarehouseError> {
 /// The rows of a Parquet file, from its footer.
 pub(crate) fn file_rows(path: &Path) -> Result<u64, WarehouseError> {
     use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    if crate::store::is_remote(path) {
+        let footer = crate::store::parquet_metadata(path)?;
+        return Ok(u64::try_from(footer.file_metadata().num_rows()).unwrap_or(0));
+    }
     let file = fs::File::open(path).map_err(|e| WarehouseError::io("opening", path, e))?;
     let reader = SerializedFileReader::new(file).map_err(|source| WarehouseError::Parquet {
         path: path.to_path_buf(),

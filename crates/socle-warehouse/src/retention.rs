@@ -18,7 +18,6 @@
 //! touched here: the caller rebuilds them.
 
 use std::collections::BTreeSet;
-use std::fs;
 
 use serde::Serialize;
 use socle_core::SchoolYear;
@@ -161,9 +160,9 @@ impl Warehouse {
             }
         }
         let mut runs = Vec::new();
-        if let Ok(entries) = fs::read_dir(layout::runs_dir(self.root())) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
+        if let Ok(entries) = crate::store::read_dir(&layout::runs_dir(self.root())) {
+            for entry in entries.into_iter().filter(|e| e.is_dir) {
+                let name = entry.name;
                 if layout::is_component(&name) && year_of_date(&name).is_some_and(is_expired) {
                     runs.push(name);
                 }

@@ -12,7 +12,6 @@
 //! A grace of zero deletes at once (the behaviour before the server existed).
 
 use std::collections::HashSet;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -50,7 +49,7 @@ fn delete(root: &Path, rel: &str) -> bool {
         tracing::warn!(path = %rel, "a retired path is outside the data zones: not deleted");
         return false;
     };
-    let existed = path.is_file();
+    let existed = crate::store::is_file(&path);
     if let Err(e) = layout::remove_file_if_exists(&path) {
         // Published state is consistent either way; the next open collects it.
         tracing::warn!(error = %e, "could not delete a replaced file");
@@ -135,16 +134,16 @@ pub(crate) fn protected(root: &Path) -> HashSet<PathBuf> {
 }
 
 fn records(root: &Path) -> Vec<(PathBuf, Record)> {
-    let Ok(entries) = fs::read_dir(dir(root)) else {
+    let Ok(entries) = crate::store::read_dir(&dir(root)) else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
+    for entry in entries {
+        let path = entry.path;
         if path.extension().and_then(|e| e.to_str()) != Some("json") {
             continue;
         }
-        match fs::read(&path).map(|b| serde_json::from_slice::<Record>(&b)) {
+        match crate::store::read(&path).map(|b| serde_json::from_slice::<Record>(&b)) {
             Ok(Ok(r)) => out.push((path, r)),
             // A torn or foreign record protects nothing; its files become orphans.
             _ => tracing::warn!(path = %path.display(), "unreadable retirement record ignored"),
@@ -155,6 +154,7 @@ fn records(root: &Path) -> Vec<(PathBuf, Record)> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
     use super::*;
 
     #[test]

@@ -8,6 +8,9 @@
 //! overwritten). Readers (`socle query`, `socle status`, dashboards) never take it: they read
 //! the manifests, which are swapped atomically, and never block or see a half state.
 //!
+//! On an object store, the lock is a lease object instead (see the `lease` module): taken by a
+//! create-only PUT, renewed while the run lasts, taken over once expired.
+//!
 //! This lock is distinct from the transactions' `_socle/lock`, which protects staged files from
 //! the garbage collection of another process.
 
@@ -47,6 +50,8 @@ impl std::fmt::Display for RunLockHolder {
 #[derive(Debug)]
 pub struct RunLock {
     file: Option<fs::File>,
+    /// On an object store: the lease object (see the `lease` module).
+    _lease: Option<crate::lease::Lease>,
     holder: RunLockHolder,
 }
 
@@ -94,6 +99,23 @@ impl Warehouse {
     /// system cannot lock files, logs a warning and goes on unprotected (as the transactions do).
     pub fn lock_run(&self, command: &str) -> Result<RunLock, WarehouseError> {
         self.check_writable()?;
+        if let Some(remote) = crate::store::remote_of_root(self.root()) {
+            let holder = RunLockHolder {
+                host: host_name(),
+                pid: std::process::id(),
+                started_at: now_rfc3339(),
+                command: command.to_string(),
+            };
+            let lease = crate::lease::acquire(remote, &holder)?;
+            // Nobody else writes now: the garbage of killed runs can go (never at a reader's open
+            // on an object store, see `Warehouse::open`).
+            self.collect_garbage()?;
+            return Ok(RunLock {
+                file: None,
+                _lease: Some(lease),
+                holder,
+            });
+        }
         let path = self.run_lock_path();
         let mut file = fs::OpenOptions::new()
             .create(true)
@@ -135,6 +157,7 @@ impl Warehouse {
         tracing::debug!(lock = %path.display(), "run lock taken");
         Ok(RunLock {
             file: Some(file),
+            _lease: None,
             holder,
         })
     }

@@ -380,6 +380,15 @@ async fn listing_table_of(
         let options = ListingOptions::new(format.clone()).with_file_extension(".parquet");
         let mut urls = Vec::with_capacity(files.len());
         for path in files {
+            // A file of a warehouse on an object store is read from there, its store registered
+            // with the session's runtime (by bucket, once).
+            if let Some((remote, rel)) = crate::store::remote_of(path) {
+                state
+                    .runtime_env()
+                    .register_object_store(remote.bucket_url(), remote.store());
+                urls.push(ListingTableUrl::parse(remote.object_url(&rel))?);
+                continue;
+            }
             let path_str = path.to_str().ok_or_else(|| WarehouseError::InvalidName {
                 what: "file path (not UTF-8)",
                 value: path.display().to_string(),

@@ -123,11 +123,15 @@ impl Warehouse {
     /// Opens the warehouse at `root` for reading: refuses, saying what to run first, a folder
     /// that no `socle run` has made a warehouse yet (rather than creating an empty one).
     pub fn open_existing(root: impl AsRef<Path>) -> Result<Self, WarehouseError> {
-        let root = root.as_ref();
-        if !layout::is_warehouse(root) {
-            return Err(WarehouseError::NotAWarehouse(root.to_path_buf()));
+        let given = root.as_ref();
+        let root = match crate::store::is_remote_location(given) {
+            true => crate::store::connect(given)?,
+            false => given.to_path_buf(),
+        };
+        if !layout::is_warehouse(&root) {
+            return Err(WarehouseError::NotAWarehouse(given.to_path_buf()));
         }
-        Self::open(root)
+        Self::open(given)
     }
 
     /// Opens (creating if needed) the warehouse at `root`, then collects garbage: deletes the
@@ -137,8 +141,18 @@ impl Warehouse {
     /// a transaction open on the same warehouse.
     ///
     /// Reads the test failpoint from [`FAILPOINT_ENV`] once.
+    ///
+    /// `root` may also be the URL of a warehouse on an object store (`s3://bucket/prefix`, see
+    /// the `store` module): its root is then a local work folder, and its garbage collection
+    /// runs when a writer takes the run lock (the lease), never at a reader's open.
     pub fn open(root: impl AsRef<Path>) -> Result<Self, WarehouseError> {
-        let root = root.as_ref();
+        let given = root.as_ref();
+        let remote = crate::store::is_remote_location(given);
+        let work_dir = match remote {
+            true => Some(crate::store::connect(given)?),
+            false => None,
+        };
+        let root = work_dir.as_deref().unwrap_or(given);
         layout::create_dir_all(root)?;
         let root = fs::canonicalize(root).map_err(|e| WarehouseError::io("resolving", root, e))?;
         for dir in layout::DATA_DIRS {
@@ -153,7 +167,9 @@ impl Warehouse {
             grace: Duration::ZERO,
             pinned: None,
         };
-        warehouse.collect_garbage()?;
+        if !remote {
+            warehouse.collect_garbage()?;
+        }
         Ok(warehouse)
     }
 
@@ -295,7 +311,7 @@ impl Warehouse {
     /// generation that was just replaced).
     fn manifests_in(&self, dir: &Path) -> Result<Option<Vec<Manifest>>, WarehouseError> {
         let dir = dir.to_path_buf();
-        let entries = match fs::read_dir(&dir) {
+        let entries = match crate::store::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 // Generation 0 before the first run has no folder; any other generation does.
@@ -304,11 +320,8 @@ impl Warehouse {
             Err(e) => return Err(WarehouseError::io("listing", &dir, e)),
         };
         let mut codes = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| WarehouseError::io("listing", &dir, e))?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if let Some(code) = name.strip_suffix(".json")
+        for entry in entries.iter().filter(|e| !e.is_dir) {
+            if let Some(code) = entry.name.strip_suffix(".json")
                 && layout::check_code_css(code).is_ok()
             {
                 codes.push(code.to_string());
@@ -349,6 +362,11 @@ impl Warehouse {
             return Ok(format!("as-of:{as_of}"));
         }
         let dir = layout::manifests_dir(&self.root);
+        if crate::store::is_remote(&dir) {
+            // No folder dates on an object store: the manifests' ETags say whether one changed.
+            let stamp = crate::store::fingerprint(&dir).map_err(|e| WarehouseError::io("listing", &dir, e))?;
+            return Ok(format!("{}@{stamp}", dir.display()));
+        }
         let modified = match fs::metadata(&dir) {
             Ok(m) => m
                 .modified()
@@ -550,7 +568,7 @@ impl Warehouse {
 
     /// Deletes orphan data files, stale staging folders and temporary manifests, unless another
     /// writer holds the warehouse lock.
-    fn collect_garbage(&self) -> Result<(), WarehouseError> {
+    pub(crate) fn collect_garbage(&self) -> Result<(), WarehouseError> {
         let Some(_lock) = LockGuard::try_exclusive(&self.root)? else {
             tracing::info!("a run is in progress on this warehouse: garbage collection skipped");
             return Ok(());
@@ -611,10 +629,10 @@ impl Warehouse {
         crate::generation::collect_stale_generations(&self.root);
         // Temporary manifests of an interrupted swap.
         let manifests = layout::manifests_dir(&self.root);
-        if let Ok(entries) = fs::read_dir(&manifests) {
-            for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().contains(TMP_MARKER) {
-                    layout::remove_file_if_exists(&entry.path())?;
+        if let Ok(entries) = crate::store::read_dir(&manifests) {
+            for entry in entries {
+                if entry.name.contains(TMP_MARKER) {
+                    layout::remove_file_if_exists(&entry.path)?;
                 }
             }
         }
@@ -692,33 +710,26 @@ impl Warehouse {
     }
 }
 
-/// Adds to `orphans` the files under `dir` not in `keep`.
+/// Adds to `orphans` the files under `dir` not in `keep` (one listing on an object store).
 fn find_orphans(dir: &Path, keep: &HashSet<PathBuf>, orphans: &mut Vec<PathBuf>) -> Result<(), WarehouseError> {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(WarehouseError::io("listing", dir, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| WarehouseError::io("listing", dir, e))?;
-        let path = entry.path();
-        let file_type = entry
-            .file_type()
-            .map_err(|e| WarehouseError::io("inspecting", &path, e))?;
-        if file_type.is_dir() {
-            // A table's transaction log is not data: it is kept equal to the manifests instead.
-            if entry.file_name() != crate::delta::LOG_DIR {
-                find_orphans(&path, keep, orphans)?;
-            }
-        } else if !keep.contains(&path) {
+    let files = crate::store::walk_files(dir).map_err(|e| WarehouseError::io("listing", dir, e))?;
+    for path in files {
+        // A table's transaction log is not data: it is kept equal to the manifests instead.
+        let in_log = path
+            .strip_prefix(dir)
+            .is_ok_and(|rel| rel.components().any(|c| c.as_os_str() == crate::delta::LOG_DIR));
+        if !in_log && !keep.contains(&path) {
             orphans.push(path);
         }
     }
     Ok(())
 }
 
-/// Removes the folders under `dir` left empty (not `dir` itself).
+/// Removes the folders under `dir` left empty (not `dir` itself). Object stores have none.
 fn remove_empty_dirs(dir: &Path) -> Result<(), WarehouseError> {
+    if crate::store::is_remote(dir) {
+        return Ok(());
+    }
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -820,22 +831,30 @@ pub(crate) fn publish(
 ) -> Result<(), WarehouseError> {
     failpoint::hit(failpoint, "staged", code)?;
     // (1) Move. Check first that nothing published would be overwritten.
-    for rel in staged {
-        let target = layout::resolve(root, rel);
-        if target.exists() {
-            return Err(WarehouseError::FileExists { path: target });
-        }
+    if let Some(target) = staged
+        .par_iter()
+        .map(|rel| layout::resolve(root, rel))
+        .find_any(|target| crate::store::exists(target))
+    {
+        return Err(WarehouseError::FileExists { path: target });
     }
     let mut dirs = HashSet::new();
     for rel in staged.iter().chain(replaceable) {
-        let from = layout::resolve(staging, rel);
-        let to = layout::resolve(root, rel);
-        if let Some(parent) = to.parent() {
-            layout::create_dir_all(parent)?;
-            dirs.insert(parent.to_path_buf());
+        if let Some(parent) = layout::resolve(root, rel).parent() {
+            if dirs.insert(parent.to_path_buf()) {
+                layout::create_dir_all(parent)?;
+            }
         }
-        fs::rename(&from, &to).map_err(|e| WarehouseError::io("moving into place", &to, e))?;
     }
+    // Renames locally; uploads on an object store, several at once.
+    staged
+        .par_iter()
+        .chain(replaceable.par_iter())
+        .try_for_each(|rel| {
+            let to = layout::resolve(root, rel);
+            crate::store::move_into_place(&layout::resolve(staging, rel), &to)
+                .map_err(|e| WarehouseError::io("moving into place", &to, e))
+        })?;
     for dir in &dirs {
         layout::sync_dir(dir);
     }
@@ -844,7 +863,11 @@ pub(crate) fn publish(
     let changed = crate::delta::changed_tables(delta.owner, &delta.listed, staged, old_files);
     let versions = crate::delta::commit_tables(root, changed, &delta.meta)?;
     failpoint::hit(failpoint, "delta", code)?;
-    // (2) The commit point.
+    // (2) The commit point; on an object store, only while this process still holds the run
+    // lock's lease.
+    if let Some(remote) = crate::store::remote_of_root(root) {
+        crate::lease::check_held(&remote)?;
+    }
     write_manifest(versions)?;
     let manifest_path = match code {
         MARTS_MANIFEST => layout::marts_manifest_path(root),

@@ -3,4 +3,6 @@
 //! instead of one per file). One file's tests: `cargo test --workspace --test suite <module>::`.
 
 mod marts;
+mod moto;
+mod object_store;
 mod warehouse;

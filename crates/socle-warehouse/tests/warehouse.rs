@@ -14,10 +14,10 @@ use datafusion::prelude::SessionContext;
 use socle_dictionary::{Entity, Field, FieldType, Partitioning, PersonalClass, Text};
 use socle_warehouse::{CssTransaction, ManifestInfo, MartOutput, Warehouse, WarehouseError, Zone, entity_schemas};
 
-type TestResult = Result<(), Box<dyn std::error::Error>>;
+pub(crate) type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-const A: &str = "866000";
-const B: &str = "881000";
+pub(crate) const A: &str = "866000";
+pub(crate) const B: &str = "881000";
 
 fn field(name: &str, field_type: FieldType, personal: PersonalClass) -> Field {
     Field {
@@ -43,7 +43,7 @@ fn entity(name: &str, partitioning: Partitioning, fields: Vec<Field>) -> Entity 
 }
 
 /// `resultat`: by school year; `fiche` is a local identifier (never shared).
-fn resultat() -> Entity {
+pub(crate) fn resultat() -> Entity {
     entity(
         "resultat",
         Partitioning::AnneeScolaire,
@@ -58,7 +58,7 @@ fn resultat() -> Entity {
 }
 
 /// `eleve`: by CSS only; `nom` is a name (never shared).
-fn eleve() -> Entity {
+pub(crate) fn eleve() -> Entity {
     entity(
         "eleve",
         Partitioning::Css,
@@ -150,7 +150,7 @@ fn quarantine_batch(n: usize) -> Result<RecordBatch, Box<dyn std::error::Error>>
     )?)
 }
 
-fn info(fingerprint: &str) -> ManifestInfo {
+pub(crate) fn info(fingerprint: &str) -> ManifestInfo {
     ManifestInfo {
         night: "2025-11-20".into(),
         dictionary_version: "1.0".into(),
@@ -164,14 +164,14 @@ fn info(fingerprint: &str) -> ManifestInfo {
 }
 
 /// Publishes one CSS: `resultat` over the given years, `eleve`, a quarantine and a report.
-fn publish_css(wh: &Warehouse, code: &str, run: &str, years: &[&str]) -> TestResult {
+pub(crate) fn publish_css(wh: &Warehouse, code: &str, run: &str, years: &[&str]) -> TestResult {
     let mut tx = wh.begin_css(code, run)?;
     write_css(&mut tx, code, years)?;
     tx.commit(info("fp1"))?;
     Ok(())
 }
 
-fn write_css(tx: &mut CssTransaction, code: &str, years: &[&str]) -> TestResult {
+pub(crate) fn write_css(tx: &mut CssTransaction, code: &str, years: &[&str]) -> TestResult {
     let notes: Vec<i64> = (0..years.len() as i64).map(|i| 60 + i).collect();
     tx.write_table(&resultat(), &[resultat_batch(code, years, &notes)?])?;
     tx.write_table(&eleve(), &[eleve_batch(code, 2)?])?;
@@ -846,7 +846,7 @@ fn listed_by_table(
 
 /// Every table's Delta log holds exactly the files the manifests list there, and each table's
 /// latest version is the highest version a manifest records for it.
-fn assert_delta_matches_manifests(wh: &Warehouse) -> TestResult {
+pub(crate) fn assert_delta_matches_manifests(wh: &Warehouse) -> TestResult {
     let root = wh.root();
     let mut recorded: BTreeMap<String, u64> = BTreeMap::new();
     for d in wh
