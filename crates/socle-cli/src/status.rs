@@ -30,14 +30,16 @@ pub struct StatusArgs {
 }
 
 pub fn status(args: StatusArgs) -> Result<u8> {
-    if !args.warehouse.is_dir() {
-        anyhow::bail!(
+    // A folder or a bucket (`s3://...`) that no run has made a warehouse yet is refused.
+    let warehouse = Warehouse::open_existing(&args.warehouse).map_err(|e| match e {
+        socle_warehouse::WarehouseError::NotAWarehouse(_) => anyhow::anyhow!(
             "no warehouse at {} (run `socle run --warehouse {}` first)",
             args.warehouse.display(),
             args.warehouse.display()
-        );
-    }
-    let status = WarehouseStatus::read(&Warehouse::open(&args.warehouse)?, &args.warehouse)?;
+        ),
+        other => other.into(),
+    })?;
+    let status = WarehouseStatus::read(&warehouse, &args.warehouse)?;
     let json = args.format == StatusFormat::Json;
     if args.check {
         let check = status.check(chrono::Local::now().date_naive(), args.max_age);

@@ -4,6 +4,9 @@
 //! tests with `cargo test --workspace --test command crash::` (its module name).
 
 mod common;
+/// The local S3 server, shared with the warehouse's tests.
+#[path = "../../socle-warehouse/tests/moto.rs"]
+mod moto;
 
 mod cli;
 mod crash;
@@ -16,6 +19,7 @@ mod guards;
 mod jade_other_css;
 mod law25;
 mod marts_engine;
+mod object_store;
 mod query_guard;
 mod serve_browser;
 mod serve_publish;

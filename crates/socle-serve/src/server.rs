@@ -132,12 +132,8 @@ pub fn load_tls(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>> {
 impl Server {
     /// Loads the accounts, the dictionary, the pipelines and the warehouse.
     pub fn open(o: &ServeOptions) -> Result<Arc<Self>> {
-        if !o.warehouse.join("_socle").exists() {
-            bail!(
-                "{} is not a Socle warehouse yet: run `socle run` first",
-                o.warehouse.display()
-            );
-        }
+        // Refuses a folder (or bucket) no run has made a warehouse yet, before loading the rest.
+        let warehouse = socle_warehouse::Warehouse::open_existing(&o.warehouse)?;
         let access = AccessStore::load(&o.access)?;
         let dictionary = socle_dictionary::Dictionary::load(&o.schemas)
             .with_context(|| format!("loading the dictionary from {}", o.schemas.display()))?;
@@ -149,7 +145,6 @@ impl Server {
                 problems.len()
             );
         }
-        let warehouse = socle_warehouse::Warehouse::open(&o.warehouse)?;
         let auditor = Auditor::open(warehouse.root())?;
         let idle = Duration::from_secs(access.current().settings.session_idle_minutes.max(1) * 60);
         Ok(Arc::new(Server {
