@@ -62,7 +62,10 @@ fn a_night_in_a_bucket_answers_like_the_same_night_on_a_disk() {
     // Everything published is in the bucket, Delta logs included; the query was audited there.
     let keys = moto.list(&bucket, "entrepot/shared/eleve/_delta_log/").unwrap();
     assert!(!keys.is_empty(), "no Delta log in the bucket");
-    assert!(!moto.list(&bucket, "entrepot/_socle/audit/").unwrap().is_empty(), "no audit object");
+    assert!(
+        !moto.list(&bucket, "entrepot/_socle/audit/").unwrap().is_empty(),
+        "no audit object"
+    );
     let o = on_s3(socle_command(), &moto, work.path())
         .args(["status", "--warehouse", &s3])
         .output()
@@ -76,5 +79,9 @@ fn a_night_in_a_bucket_answers_like_the_same_night_on_a_disk() {
         .output()
         .unwrap();
     assert!(!o.status.success(), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("AWS_S3_ALLOW_UNSAFE_RENAME"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("AWS_S3_ALLOW_UNSAFE_RENAME"),
+        "{}",
+        text(&o)
+    );
 }

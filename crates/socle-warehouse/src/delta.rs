@@ -38,8 +38,8 @@ use deltalake::{DeltaTableBuilder, DeltaTableError, TableProperty};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::error::WarehouseError;
-use crate::store::block_on;
 use crate::layout::{CSS_COLUMN, SHARED_DIR};
+use crate::store::block_on;
 
 /// The folder of a table's transaction log.
 pub const LOG_DIR: &str = "_delta_log";
@@ -184,7 +184,12 @@ impl deltalake::logstore::LogStoreFactory for ConditionalPutLogStores {
         location: &url::Url,
         options: &deltalake::logstore::StorageConfig,
     ) -> deltalake::DeltaResult<std::sync::Arc<dyn deltalake::logstore::LogStore>> {
-        Ok(deltalake::logstore::default_logstore(prefixed_store, root_store, location, options))
+        Ok(deltalake::logstore::default_logstore(
+            prefixed_store,
+            root_store,
+            location,
+            options,
+        ))
     }
 }
 
@@ -295,7 +300,10 @@ async fn kernel_schema(root: &Path, table: &str, rel: &str) -> Result<StructType
 
 /// Loads a table's latest version.
 async fn load_table(root: &Path, table: &str) -> Result<deltalake::DeltaTable, WarehouseError> {
-    table_builder(root, table)?.load().await.map_err(|e| delta_error(table, e))
+    table_builder(root, table)?
+        .load()
+        .await
+        .map_err(|e| delta_error(table, e))
 }
 
 /// One table to bring to the files a publication lists in its scope.

@@ -150,7 +150,9 @@ pub enum WarehouseError {
     UnsafeRename,
     /// The run lock lease of a warehouse on an object store was lost to another process (it was
     /// not renewed in time).
-    #[error("le verrou d'exécution de {location} a été perdu (bail expiré et repris par un autre processus) : cette exécution s'arrête sans publier (run lock lease lost)")]
+    #[error(
+        "le verrou d'exécution de {location} a été perdu (bail expiré et repris par un autre processus) : cette exécution s'arrête sans publier (run lock lease lost)"
+    )]
     LeaseLost { location: String },
     /// A test failpoint fired (see [`crate::FAILPOINT_ENV`]).
     #[error("failpoint `{0}` fired")]

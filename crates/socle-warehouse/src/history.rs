@@ -364,7 +364,10 @@ pub(crate) fn prune_missing(root: &Path, current: &BTreeSet<(String, String)>) -
                     _ => Vec::new(),
                 }
             };
-            let gone = files.is_empty() || files.iter().any(|rel| !crate::store::is_file(&layout::resolve(root, rel)));
+            let gone = files.is_empty()
+                || files
+                    .iter()
+                    .any(|rel| !crate::store::is_file(&layout::resolve(root, rel)));
             if gone {
                 // The horizon first: no kill may leave a forgotten state looking absent.
                 write_horizon(root, Some(&owner), &run);

@@ -33,8 +33,11 @@ struct LeaseRecord {
     expires_at: String,
 }
 
-/// Leases this process holds and lost: `(warehouse URL, lost)`.
-static HELD: std::sync::LazyLock<std::sync::Mutex<Vec<(String, Arc<AtomicBool>)>>> =
+/// A lease this process holds: the warehouse's URL and whether the lease was lost.
+type HeldLease = (String, Arc<AtomicBool>);
+
+/// The leases this process holds.
+static HELD: std::sync::LazyLock<std::sync::Mutex<Vec<HeldLease>>> =
     std::sync::LazyLock::new(|| std::sync::Mutex::new(Vec::new()));
 
 /// A held lease; renewed until dropped, deleted when dropped.
@@ -137,7 +140,8 @@ pub(crate) fn acquire(remote: Arc<Remote>, holder: &RunLockHolder) -> Result<Lea
         held.push((remote.url().to_string(), lost.clone()));
     }
     let renewer = {
-        let (remote, key, stop, lost, holder) = (remote.clone(), key.clone(), stop.clone(), lost.clone(), holder.clone());
+        let (remote, key, stop, lost, holder) =
+            (remote.clone(), key.clone(), stop.clone(), lost.clone(), holder.clone());
         std::thread::Builder::new()
             .name("socle-lease".into())
             .spawn(move || renew_until_stopped(&remote, &key, &holder, version, &stop, &lost))
@@ -170,7 +174,9 @@ fn renew_until_stopped(
             continue;
         }
         waited = Duration::ZERO;
-        let Ok(body) = record(holder, chrono::Utc::now()) else { continue };
+        let Ok(body) = record(holder, chrono::Utc::now()) else {
+            continue;
+        };
         let store = remote.store();
         let update = PutOptions {
             mode: PutMode::Update(version.clone()),
@@ -184,7 +190,10 @@ fn renew_until_stopped(
                 }
             }
             Ok(Err(object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. })) => {
-                tracing::error!(warehouse = remote.url(), "run lock lease lost: taken over by another process");
+                tracing::error!(
+                    warehouse = remote.url(),
+                    "run lock lease lost: taken over by another process"
+                );
                 lost.store(true, Ordering::Relaxed);
                 return;
             }

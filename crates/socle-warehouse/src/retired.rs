@@ -154,8 +154,8 @@ fn records(root: &Path) -> Vec<(PathBuf, Record)> {
 
 #[cfg(test)]
 mod tests {
-    use std::fs;
     use super::*;
+    use std::fs;
 
     #[test]
     fn files_in_grace_are_protected_then_swept() -> Result<(), Box<dyn std::error::Error>> {

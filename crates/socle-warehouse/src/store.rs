@@ -128,14 +128,20 @@ pub(crate) fn connect(location: &Path) -> Result<PathBuf, WarehouseError> {
     }
     let url = url::Url::parse(text).map_err(|e| invalid(&e.to_string()))?;
     if !matches!(url.scheme(), "s3" | "s3a") {
-        return Err(invalid("seuls les entrepôts `s3://compartiment/préfixe` sont pris en charge"));
+        return Err(invalid(
+            "seuls les entrepôts `s3://compartiment/préfixe` sont pris en charge",
+        ));
     }
-    let bucket = url.host_str().filter(|b| !b.is_empty()).ok_or_else(|| invalid("pas de compartiment"))?;
+    let bucket = url
+        .host_str()
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| invalid("pas de compartiment"))?;
     let prefix = url.path().trim_matches('/').to_string();
     let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
     for (prefix, key, value) in OPTIONS.read().map(|o| o.clone()).unwrap_or_default() {
         if text.starts_with(&prefix) {
-            let key: object_store::aws::AmazonS3ConfigKey = key.parse().map_err(|e: object_store::Error| invalid(&e.to_string()))?;
+            let key: object_store::aws::AmazonS3ConfigKey =
+                key.parse().map_err(|e: object_store::Error| invalid(&e.to_string()))?;
             builder = builder.with_config(key, value);
         }
     }
@@ -209,9 +215,7 @@ fn io_runtime() -> io::Result<&'static tokio::runtime::Runtime> {
             .enable_all()
             .build()
     });
-    RUNTIME
-        .as_ref()
-        .map_err(|e| io::Error::new(e.kind(), e.to_string()))
+    RUNTIME.as_ref().map_err(|e| io::Error::new(e.kind(), e.to_string()))
 }
 
 /// Runs `future` to completion on the I/O runtime: the warehouse is synchronous and is called
@@ -227,13 +231,8 @@ where
     if tokio::runtime::Handle::try_current().is_err() {
         return Ok(rt.block_on(future));
     }
-    std::thread::scope(|s| s.spawn(|| rt.block_on(future)).join()).map_err(|_| {
-        WarehouseError::io(
-            "running",
-            "I/O runtime",
-            io::Error::other("the I/O thread panicked"),
-        )
-    })
+    std::thread::scope(|s| s.spawn(|| rt.block_on(future)).join())
+        .map_err(|_| WarehouseError::io("running", "I/O runtime", io::Error::other("the I/O thread panicked")))
 }
 
 fn io_err(e: object_store::Error) -> io::Error {
@@ -274,7 +273,10 @@ pub(crate) fn write(path: &Path, bytes: Vec<u8>) -> io::Result<()> {
     match remote_of(path) {
         None => std::fs::write(path, bytes),
         Some((r, rel)) => blocking(async move {
-            r.store.put(&r.key(&rel), PutPayload::from(bytes)).await.map_err(io_err)?;
+            r.store
+                .put(&r.key(&rel), PutPayload::from(bytes))
+                .await
+                .map_err(io_err)?;
             Ok(())
         }),
     }
@@ -381,8 +383,16 @@ pub(crate) fn read_dir(dir: &Path) -> io::Result<Vec<Entry>> {
                 r.store.list_with_delimiter(Some(&prefix)).await.map_err(io_err)
             })?;
             let name_of = |p: &ObjectPath| p.filename().map(str::to_string);
-            let dirs = listed.common_prefixes.iter().filter_map(name_of).map(|name| (name, true));
-            let files = listed.objects.iter().filter_map(|o| name_of(&o.location)).map(|n| (n, false));
+            let dirs = listed
+                .common_prefixes
+                .iter()
+                .filter_map(name_of)
+                .map(|name| (name, true));
+            let files = listed
+                .objects
+                .iter()
+                .filter_map(|o| name_of(&o.location))
+                .map(|n| (n, false));
             dirs.chain(files)
                 .map(|(name, is_dir)| Entry {
                     path: dir.join(&name),
@@ -422,7 +432,8 @@ pub(crate) fn walk_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
             let base = dir.to_path_buf();
             let keys: Vec<String> = blocking(async move {
                 let prefix = r.key(&rel);
-                let objects: Vec<object_store::ObjectMeta> = r.store.list(Some(&prefix)).try_collect().await.map_err(io_err)?;
+                let objects: Vec<object_store::ObjectMeta> =
+                    r.store.list(Some(&prefix)).try_collect().await.map_err(io_err)?;
                 let strip = format!("{prefix}/");
                 Ok(objects
                     .into_iter()
@@ -452,7 +463,14 @@ pub(crate) fn fingerprint(dir: &Path) -> io::Result<String> {
     let mut digest = sha2::Sha256::new();
     let mut lines: Vec<String> = listed
         .iter()
-        .map(|o| format!("{}|{:?}|{}\n", o.location, o.e_tag, o.last_modified.timestamp_nanos_opt().unwrap_or(0)))
+        .map(|o| {
+            format!(
+                "{}|{:?}|{}\n",
+                o.location,
+                o.e_tag,
+                o.last_modified.timestamp_nanos_opt().unwrap_or(0)
+            )
+        })
         .collect();
     lines.sort();
     for line in lines {
@@ -539,8 +557,8 @@ pub(crate) fn parquet_metadata(
         None => {
             use datafusion::parquet::file::reader::FileReader;
             let file = std::fs::File::open(path).map_err(|e| WarehouseError::io("opening", path, e))?;
-            let reader = datafusion::parquet::file::serialized_reader::SerializedFileReader::new(file)
-                .map_err(parquet_err)?;
+            let reader =
+                datafusion::parquet::file::serialized_reader::SerializedFileReader::new(file).map_err(parquet_err)?;
             Ok(Arc::new(reader.metadata().clone()))
         }
         Some((r, rel)) => block_on(async move { remote_parquet_metadata(&r, &rel).await })?.map_err(parquet_err),
@@ -584,5 +602,7 @@ pub(crate) async fn remote_parquet_metadata(
     if len < needed {
         return Err(ParquetError::General(format!("{key}: truncated Parquet footer")));
     }
-    Ok(Arc::new(ParquetMetaDataReader::decode_metadata(&tail[len - needed..len - 8])?))
+    Ok(Arc::new(ParquetMetaDataReader::decode_metadata(
+        &tail[len - needed..len - 8],
+    )?))
 }

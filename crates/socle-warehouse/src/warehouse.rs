@@ -840,21 +840,18 @@ pub(crate) fn publish(
     }
     let mut dirs = HashSet::new();
     for rel in staged.iter().chain(replaceable) {
-        if let Some(parent) = layout::resolve(root, rel).parent() {
-            if dirs.insert(parent.to_path_buf()) {
-                layout::create_dir_all(parent)?;
-            }
+        if let Some(parent) = layout::resolve(root, rel).parent()
+            && dirs.insert(parent.to_path_buf())
+        {
+            layout::create_dir_all(parent)?;
         }
     }
     // Renames locally; uploads on an object store, several at once.
-    staged
-        .par_iter()
-        .chain(replaceable.par_iter())
-        .try_for_each(|rel| {
-            let to = layout::resolve(root, rel);
-            crate::store::move_into_place(&layout::resolve(staging, rel), &to)
-                .map_err(|e| WarehouseError::io("moving into place", &to, e))
-        })?;
+    staged.par_iter().chain(replaceable.par_iter()).try_for_each(|rel| {
+        let to = layout::resolve(root, rel);
+        crate::store::move_into_place(&layout::resolve(staging, rel), &to)
+            .map_err(|e| WarehouseError::io("moving into place", &to, e))
+    })?;
     for dir in &dirs {
         layout::sync_dir(dir);
     }

@@ -6,7 +6,9 @@ use datafusion::arrow::array::Int64Array;
 use socle_warehouse::{Warehouse, WarehouseError, Zone, entity_schemas};
 
 use crate::moto::Moto;
-use crate::warehouse::{A, B, TestResult, assert_delta_matches_manifests, eleve, info, publish_css, resultat, write_css};
+use crate::warehouse::{
+    A, B, TestResult, assert_delta_matches_manifests, eleve, info, publish_css, resultat, write_css,
+};
 
 /// A fresh bucket on `moto` and the location of a warehouse in it, configured for the server.
 fn s3_location(moto: &Moto, name: &str) -> Result<String, Box<dyn std::error::Error>> {
@@ -91,7 +93,11 @@ async fn a_night_on_s3_is_published_and_read_like_on_a_disk() -> TestResult {
         .into_iter()
         .filter(|k| k.ends_with(".parquet"))
         .collect();
-    assert_eq!(keys, vec!["entrepot/css/866000/eleve/run2.parquet"], "the replaced file is deleted");
+    assert_eq!(
+        keys,
+        vec!["entrepot/css/866000/eleve/run2.parquet"],
+        "the replaced file is deleted"
+    );
     assert_delta_matches_manifests(&wh)?;
     // The audit log is one object per event under the day's prefix.
     let log = socle_warehouse::AuditLog::open(wh.root())?;
@@ -199,10 +205,18 @@ fn the_run_lock_on_s3_is_a_lease_taken_once_and_taken_over_when_expired() -> Tes
         })
         .to_string()
     };
-    moto.put_object(bucket, "entrepot/_socle/run.lock", lease("2026-01-01T03:02:00Z").as_bytes())?;
+    moto.put_object(
+        bucket,
+        "entrepot/_socle/run.lock",
+        lease("2026-01-01T03:02:00Z").as_bytes(),
+    )?;
     let taken = wh.lock_run("socle run --exports c")?;
     drop(taken);
-    moto.put_object(bucket, "entrepot/_socle/run.lock", lease("2999-01-01T00:00:00Z").as_bytes())?;
+    moto.put_object(
+        bucket,
+        "entrepot/_socle/run.lock",
+        lease("2999-01-01T00:00:00Z").as_bytes(),
+    )?;
     let Err(err) = wh.lock_run("socle run --exports d") else {
         panic!("a live lease was taken");
     };
@@ -224,4 +238,3 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
-
