@@ -66,6 +66,32 @@ fn a_night_in_a_bucket_answers_like_the_same_night_on_a_disk() {
         !moto.list(&bucket, "entrepot/_socle/audit/").unwrap().is_empty(),
         "no audit object"
     );
+    // An external reader of the bucket (Python `deltalake`) reads a table through its log alone,
+    // with the rows Socle reads.
+    let script = format!(
+        "from deltalake import DeltaTable, QueryBuilder\n\
+         import polars as pl\n\
+         opts = {{'AWS_ENDPOINT_URL': '{endpoint}', 'AWS_ALLOW_HTTP': 'true', 'AWS_ACCESS_KEY_ID': 'test',\n\
+                 'AWS_SECRET_ACCESS_KEY': 'test', 'AWS_REGION': 'us-east-1'}}\n\
+         t = DeltaTable('{s3}/shared/eleve', storage_options=opts)\n\
+         r = QueryBuilder().register('t', t).execute('SELECT count(*) AS n FROM t').read_all()\n\
+         print(int(pl.DataFrame(r)['n'][0]))\n",
+        endpoint = moto.endpoint()
+    );
+    let o = Command::new("python3").args(["-c", &script]).output().expect("python3");
+    assert!(o.status.success(), "python deltalake on S3: {}", text(&o));
+    let external = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let socle_count = query(
+        on_s3(socle_command(), &moto, work.path()),
+        &s3,
+        "SELECT count(*) AS n FROM eleve",
+    );
+    assert_eq!(
+        socle_count.lines().nth(1).map(str::trim),
+        Some(external.as_str()),
+        "rows of shared/eleve read by Python deltalake from the bucket"
+    );
+
     let o = on_s3(socle_command(), &moto, work.path())
         .args(["status", "--warehouse", &s3])
         .output()

@@ -127,7 +127,8 @@ impl Generation {
             crate::write::write_parquet(&written, schema, batches)?
         };
         if remote {
-            crate::store::move_into_place(&written, &path).map_err(|e| WarehouseError::io("uploading", &path, e))?;
+            crate::store::move_into_place(&written, &path, crate::store::Existing::Refuse)
+                .map_err(|e| WarehouseError::io("uploading", &path, e))?;
         }
         if let Some(parent) = path.parent() {
             layout::sync_dir(parent);

@@ -1,5 +1,6 @@
-//! Where the warehouse's files live: the local disk, or an object store (S3 and S3-compatible
-//! servers) for `--warehouse s3://bucket/prefix`.
+//! Where the warehouse's files live: the local disk, or an object store for `--warehouse
+//! s3://bucket/prefix` (S3 and S3-compatible servers, tested), `gs://` or `az://`/`abfss://`
+//! (Google Cloud Storage, Azure: object_store's own clients, untested).
 //!
 //! **One path space.** Every module of the warehouse computes paths under the warehouse root
 //! (`layout`) and does its file operations through this module's functions, which mirror
@@ -127,26 +128,57 @@ pub(crate) fn connect(location: &Path) -> Result<PathBuf, WarehouseError> {
         return Err(WarehouseError::UnsafeRename);
     }
     let url = url::Url::parse(text).map_err(|e| invalid(&e.to_string()))?;
-    if !matches!(url.scheme(), "s3" | "s3a") {
-        return Err(invalid(
-            "seuls les entrepôts `s3://compartiment/préfixe` sont pris en charge",
-        ));
-    }
     let bucket = url
         .host_str()
         .filter(|b| !b.is_empty())
         .ok_or_else(|| invalid("pas de compartiment"))?;
     let prefix = url.path().trim_matches('/').to_string();
-    let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
-    for (prefix, key, value) in OPTIONS.read().map(|o| o.clone()).unwrap_or_default() {
-        if text.starts_with(&prefix) {
-            let key: object_store::aws::AmazonS3ConfigKey =
-                key.parse().map_err(|e: object_store::Error| invalid(&e.to_string()))?;
-            builder = builder.with_config(key, value);
+    let options: Vec<(String, String)> = OPTIONS
+        .read()
+        .map(|o| o.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(p, _, _)| text.starts_with(p.as_str()))
+        .map(|(_, k, v)| (k, v))
+        .collect();
+    let bad_key = |e: object_store::Error| invalid(&e.to_string());
+    let built = |e: object_store::Error| invalid(&e.to_string());
+    let store: Arc<dyn ObjectStore> = match url.scheme() {
+        "s3" | "s3a" => {
+            let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+            for (key, value) in options {
+                builder = builder.with_config(key.parse().map_err(bad_key)?, value);
+            }
+            Arc::new(builder.build().map_err(built)?)
         }
-    }
-    let store = builder.build().map_err(|e| invalid(&e.to_string()))?;
-    let bucket_url = url::Url::parse(&format!("s3://{bucket}")).map_err(|e| invalid(&e.to_string()))?;
+        // Azure and Google Cloud Storage: object_store's conditional writes exist there too;
+        // not tested by Socle's suite (no local server).
+        "az" | "abfs" | "abfss" | "adl" | "azure" => {
+            let mut builder = object_store::azure::MicrosoftAzureBuilder::from_env().with_url(format!(
+                "{}://{}",
+                url.scheme(),
+                url.authority()
+            ));
+            for (key, value) in options {
+                builder = builder.with_config(key.parse().map_err(bad_key)?, value);
+            }
+            Arc::new(builder.build().map_err(built)?)
+        }
+        "gs" => {
+            let mut builder = object_store::gcp::GoogleCloudStorageBuilder::from_env().with_bucket_name(bucket);
+            for (key, value) in options {
+                builder = builder.with_config(key.parse().map_err(bad_key)?, value);
+            }
+            Arc::new(builder.build().map_err(built)?)
+        }
+        _ => {
+            return Err(invalid(
+                "seuls s3://, gs:// et az:// (abfss://) sont pris en charge, ou un dossier",
+            ));
+        }
+    };
+    let bucket_url =
+        url::Url::parse(&format!("{}://{}", url.scheme(), url.authority())).map_err(|e| invalid(&e.to_string()))?;
     let work_dir = match std::env::var_os(WORK_DIR_ENV) {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => {
@@ -163,7 +195,7 @@ pub(crate) fn connect(location: &Path) -> Result<PathBuf, WarehouseError> {
     let remote = Arc::new(Remote {
         url: text.to_string(),
         bucket_url,
-        store: Arc::new(store),
+        store,
         prefix,
         work_dir: work_dir.clone(),
     });
@@ -449,9 +481,18 @@ pub(crate) fn walk_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 /// written. Empty string for a local folder.
 pub(crate) fn fingerprint(dir: &Path) -> io::Result<String> {
     use sha2::Digest;
+    // A server asks on every request: one listing per second at most.
+    const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+    type Cached = Vec<(PathBuf, std::time::Instant, String)>;
+    static CACHE: LazyLock<std::sync::Mutex<Cached>> = LazyLock::new(|| std::sync::Mutex::new(Vec::new()));
     let Some((r, rel)) = remote_of(dir) else {
         return Ok(String::new());
     };
+    if let Ok(cache) = CACHE.lock()
+        && let Some((_, _, stamp)) = cache.iter().find(|(d, at, _)| d == dir && at.elapsed() < FRESH)
+    {
+        return Ok(stamp.clone());
+    }
     let listed = blocking(async move {
         let prefix = r.key(&rel);
         r.store
@@ -476,7 +517,12 @@ pub(crate) fn fingerprint(dir: &Path) -> io::Result<String> {
     for line in lines {
         digest.update(line.as_bytes());
     }
-    Ok(hex::encode(&digest.finalize()[..8]))
+    let stamp = hex::encode(&digest.finalize()[..8]);
+    if let Ok(mut cache) = CACHE.lock() {
+        cache.retain(|(d, _, _)| d != dir);
+        cache.push((dir.to_path_buf(), std::time::Instant::now(), stamp.clone()));
+    }
+    Ok(stamp)
 }
 
 /// `fs::remove_file`.
@@ -526,16 +572,51 @@ pub(crate) fn is_remote(path: &Path) -> bool {
     remote_of(path).is_some()
 }
 
-/// Moves a finished local file (staged) to its place: `fs::rename` locally; remotely an upload
-/// (multipart for large files), then the local copy is deleted.
-pub(crate) fn move_into_place(from: &Path, to: &Path) -> io::Result<()> {
+/// Files uploaded with one create-only PUT (larger ones: a multipart upload after a HEAD).
+const SINGLE_PUT_MAX: u64 = 64 * 1024 * 1024;
+
+/// How [`move_into_place`] treats an existing file at the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Existing {
+    /// Refused (`AlreadyExists`): a published data file is never overwritten.
+    Refuse,
+    /// Replaced (a run's quality report written again).
+    Replace,
+}
+
+/// Moves a finished local file (staged) to its place: `fs::rename` locally (the caller checks
+/// that nothing is overwritten); remotely an upload, then the local copy is deleted. With
+/// [`Existing::Refuse`] the upload is create-only (`If-None-Match: *`): the check and the write
+/// are one request, never a HEAD then a PUT.
+pub(crate) fn move_into_place(from: &Path, to: &Path, existing: Existing) -> io::Result<()> {
     match remote_of(to) {
         None => std::fs::rename(from, to),
         Some((r, rel)) => {
             let from_owned = from.to_path_buf();
+            let size = std::fs::metadata(from)?.len();
             blocking(async move {
+                let key = r.key(&rel);
+                if size <= SINGLE_PUT_MAX {
+                    let bytes = tokio::fs::read(&from_owned).await?;
+                    let mode = match existing {
+                        Existing::Refuse => PutMode::Create,
+                        Existing::Replace => PutMode::Overwrite,
+                    };
+                    let opts = PutOptions {
+                        mode,
+                        ..Default::default()
+                    };
+                    r.store
+                        .put_opts(&key, PutPayload::from(bytes), opts)
+                        .await
+                        .map_err(io_err)?;
+                    return Ok(());
+                }
+                if existing == Existing::Refuse && r.store.head(&key).await.is_ok() {
+                    return Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("{key} exists")));
+                }
                 let mut file = tokio::fs::File::open(&from_owned).await?;
-                let mut upload = object_store::buffered::BufWriter::new(r.store(), r.key(&rel));
+                let mut upload = object_store::buffered::BufWriter::new(r.store(), key);
                 tokio::io::copy(&mut file, &mut upload).await?;
                 tokio::io::AsyncWriteExt::shutdown(&mut upload).await?;
                 Ok(())

@@ -830,11 +830,14 @@ pub(crate) fn publish(
     (old_files, grace): (&[String], Duration),
 ) -> Result<(), WarehouseError> {
     failpoint::hit(failpoint, "staged", code)?;
-    // (1) Move. Check first that nothing published would be overwritten.
-    if let Some(target) = staged
-        .par_iter()
-        .map(|rel| layout::resolve(root, rel))
-        .find_any(|target| crate::store::exists(target))
+    // (1) Move. Check first that nothing published would be overwritten (on an object store,
+    // each upload is create-only instead: the check and the write in one request).
+    let remote = crate::store::is_remote(root);
+    if !remote
+        && let Some(target) = staged
+            .par_iter()
+            .map(|rel| layout::resolve(root, rel))
+            .find_any(|target| crate::store::exists(target))
     {
         return Err(WarehouseError::FileExists { path: target });
     }
@@ -847,10 +850,16 @@ pub(crate) fn publish(
         }
     }
     // Renames locally; uploads on an object store, several at once.
-    staged.par_iter().chain(replaceable.par_iter()).try_for_each(|rel| {
+    let moves = staged
+        .par_iter()
+        .map(|rel| (rel, crate::store::Existing::Refuse))
+        .chain(replaceable.par_iter().map(|rel| (rel, crate::store::Existing::Replace)));
+    moves.try_for_each(|(rel, existing)| {
         let to = layout::resolve(root, rel);
-        crate::store::move_into_place(&layout::resolve(staging, rel), &to)
-            .map_err(|e| WarehouseError::io("moving into place", &to, e))
+        crate::store::move_into_place(&layout::resolve(staging, rel), &to, existing).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => WarehouseError::FileExists { path: to.clone() },
+            _ => WarehouseError::io("moving into place", &to, e),
+        })
     })?;
     for dir in &dirs {
         layout::sync_dir(dir);
