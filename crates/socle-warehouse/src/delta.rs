@@ -239,12 +239,7 @@ async fn add_action(root: &Path, table: &str, rel: &str) -> Result<Add, Warehous
             let head = object_store::ObjectStoreExt::head(remote.store().as_ref(), &remote.key(&key_rel))
                 .await
                 .map_err(|e| WarehouseError::io("reading", &path, std::io::Error::other(e.to_string())))?;
-            let footer = crate::store::remote_parquet_metadata(&remote, &key_rel)
-                .await
-                .map_err(|source| WarehouseError::Parquet {
-                    path: path.clone(),
-                    source,
-                })?;
+            let footer = crate::store::remote_footer(&remote, &key_rel, &path).await?;
             let rows = footer.file_metadata().num_rows().max(0) as u64;
             (head.size, std::time::SystemTime::from(head.last_modified), rows)
         }
@@ -278,18 +273,8 @@ async fn kernel_schema(root: &Path, table: &str, rel: &str) -> Result<StructType
     let arrow = match crate::store::remote_of(&path) {
         None => crate::marts::file_schema(&path)?,
         Some((remote, key_rel)) => {
-            let footer = crate::store::remote_parquet_metadata(&remote, &key_rel)
-                .await
-                .map_err(|source| WarehouseError::Parquet {
-                    path: path.clone(),
-                    source,
-                })?;
-            let schema = datafusion::parquet::arrow::parquet_to_arrow_schema(
-                footer.file_metadata().schema_descr(),
-                footer.file_metadata().key_value_metadata(),
-            )
-            .map_err(|source| WarehouseError::Parquet { path, source })?;
-            std::sync::Arc::new(schema)
+            let footer = crate::store::remote_footer(&remote, &key_rel, &path).await?;
+            crate::store::footer_schema(&path, &footer)?
         }
     };
     arrow

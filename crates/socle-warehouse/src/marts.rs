@@ -230,15 +230,7 @@ pub(crate) fn file_schema(path: &Path) -> Result<SchemaRef, WarehouseError> {
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     if crate::store::is_remote(path) {
         let footer = crate::store::parquet_metadata(path)?;
-        let schema = datafusion::parquet::arrow::parquet_to_arrow_schema(
-            footer.file_metadata().schema_descr(),
-            footer.file_metadata().key_value_metadata(),
-        )
-        .map_err(|source| WarehouseError::Parquet {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        return Ok(std::sync::Arc::new(schema));
+        return crate::store::footer_schema(path, &footer);
     }
     let file = fs::File::open(path).map_err(|e| WarehouseError::io("opening", path, e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|source| WarehouseError::Parquet {

@@ -646,6 +646,36 @@ pub(crate) fn parquet_metadata(
     }
 }
 
+/// The Arrow schema a Parquet footer describes (`path`: the file, for the error).
+pub(crate) fn footer_schema(
+    path: &Path,
+    footer: &datafusion::parquet::file::metadata::ParquetMetaData,
+) -> Result<datafusion::arrow::datatypes::SchemaRef, WarehouseError> {
+    let schema = datafusion::parquet::arrow::parquet_to_arrow_schema(
+        footer.file_metadata().schema_descr(),
+        footer.file_metadata().key_value_metadata(),
+    )
+    .map_err(|source| WarehouseError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Arc::new(schema))
+}
+
+/// [`remote_parquet_metadata`] of the remote file `path` stands for, its error naming `path`.
+pub(crate) async fn remote_footer(
+    remote: &Remote,
+    rel: &str,
+    path: &Path,
+) -> Result<Arc<datafusion::parquet::file::metadata::ParquetMetaData>, WarehouseError> {
+    remote_parquet_metadata(remote, rel)
+        .await
+        .map_err(|source| WarehouseError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
 /// The Parquet footer of a remote file: one ranged GET of the file's last bytes (a second one
 /// when the footer is larger than that).
 pub(crate) async fn remote_parquet_metadata(

@@ -7,7 +7,8 @@ use socle_warehouse::{Warehouse, WarehouseError, Zone, entity_schemas};
 
 use crate::moto::Moto;
 use crate::warehouse::{
-    A, B, TestResult, assert_delta_matches_manifests, eleve, info, publish_css, resultat, write_css,
+    A, B, TestResult, assert_delta_matches_manifests, eleve, four_css_commit_at_once_and_none_is_lost, info,
+    publish_css, resultat, write_css,
 };
 
 /// A fresh bucket on `moto` and the location of a warehouse in it, configured for the server.
@@ -116,30 +117,8 @@ fn css_committing_at_once_on_s3_keep_each_others_commits() -> TestResult {
     let moto = Moto::start()?;
     let location = s3_location(&moto, "ensemble")?;
     let wh = Warehouse::open(&location)?;
-    let codes = ["711000", "751000", "762000", "866000"];
-    std::thread::scope(|s| {
-        let handles: Vec<_> = codes
-            .iter()
-            .map(|code| {
-                let wh = wh.clone();
-                s.spawn(move || publish_css(&wh, code, "run1", &["2024-2025"]).map_err(|e| e.to_string()))
-            })
-            .collect();
-        for h in handles {
-            h.join().expect("thread").expect("publication");
-        }
-    });
-    assert_delta_matches_manifests(&wh)?;
-    // One creation and three commits on top of it, each a create-only PUT: none lost.
-    assert_eq!(
-        socle_warehouse::delta::latest_version(wh.root(), "shared/resultat"),
-        Some(3)
-    );
-    assert_eq!(
-        socle_warehouse::delta::active_files(wh.root(), "shared/resultat")?.len(),
-        4
-    );
-    Ok(())
+    // Each Delta commit a create-only PUT: the same outcome as on a disk.
+    four_css_commit_at_once_and_none_is_lost(&wh)
 }
 
 #[test]

@@ -987,6 +987,13 @@ fn a_kill_after_the_delta_commits_is_undone_by_the_next_open() -> TestResult {
 fn css_committing_at_once_keep_each_others_commits() -> TestResult {
     let dir = tempfile::tempdir()?;
     let wh = Warehouse::open(dir.path())?;
+    four_css_commit_at_once_and_none_is_lost(&wh)
+}
+
+/// Four CSS publish at once into `wh` (a folder or a bucket): every table's log equals the
+/// manifests, and the shared table they all write holds one creation and three commits on top
+/// of it, none lost.
+pub(crate) fn four_css_commit_at_once_and_none_is_lost(wh: &Warehouse) -> TestResult {
     let codes = ["711000", "751000", "762000", "866000"];
     std::thread::scope(|s| {
         let handles: Vec<_> = codes
@@ -1000,8 +1007,7 @@ fn css_committing_at_once_keep_each_others_commits() -> TestResult {
             h.join().expect("thread").expect("publication");
         }
     });
-    assert_delta_matches_manifests(&wh)?;
-    // One creation and three commits on top of it, none lost.
+    assert_delta_matches_manifests(wh)?;
     assert_eq!(
         socle_warehouse::delta::latest_version(wh.root(), "shared/resultat"),
         Some(3)
