@@ -1,6 +1,7 @@
 //! `socle`: the command line of the Socle warehouse. Thin: parses arguments, sets up logs, and
 //! calls the crates (connectors, transform, warehouse, marts, fixtures).
 
+mod cluster;
 mod dashboards;
 mod extracts;
 mod logging;
@@ -89,6 +90,12 @@ enum Command {
     /// Run the mart cases of pipelines/tests/ (all, or those of a file, a mart, or `mart::case`):
     /// one line per case, exit 1 if any fails.
     Test(test::TestArgs),
+    /// A Ballista scheduler with Socle's functions, for `socle run --engine ballista://HOST:PORT`
+    /// and `socle query --engine`; runs until stopped.
+    Scheduler(cluster::SchedulerArgs),
+    /// A Ballista executor with Socle's functions, registered with `--scheduler HOST:PORT`;
+    /// runs until stopped.
+    Executor(cluster::ExecutorArgs),
     /// Print the data dictionary as documentation.
     Dictionary {
         #[arg(long, default_value = "schemas")]
@@ -139,6 +146,8 @@ fn main() -> ExitCode {
             Command::Retention(args) => retention::retention(args).await,
             Command::Rekey(args) => rekey::rekey(args).await,
             Command::Check(p) => check(p).await,
+            Command::Scheduler(args) => cluster::scheduler(args).await,
+            Command::Executor(args) => cluster::executor(args).await,
             Command::Test(args) => test::test(args).await,
             Command::Dictionary {
                 schemas,

@@ -8,6 +8,7 @@ mod common;
 #[path = "../../socle-warehouse/tests/moto.rs"]
 mod moto;
 
+mod ballista;
 mod cli;
 mod crash;
 mod dashboards;

@@ -44,8 +44,17 @@ pub fn duckdb_macros() -> String {
 
 /// Registers the pipelines' SQL functions in `ctx`.
 pub fn register_functions(ctx: &SessionContext) {
-    ctx.register_udf(ScalarUDF::from(Taux::new()));
-    ctx.register_udf(ScalarUDF::from(AuCent::new()));
+    for udf in udfs() {
+        ctx.register_udf(udf.as_ref().clone());
+    }
+}
+
+/// The functions of the pipelines, for a session built otherwise (a Ballista scheduler's).
+pub fn udfs() -> Vec<std::sync::Arc<ScalarUDF>> {
+    vec![
+        std::sync::Arc::new(ScalarUDF::from(Taux::new())),
+        std::sync::Arc::new(ScalarUDF::from(AuCent::new())),
+    ]
 }
 
 /// `au_cent(n, d)`: see the module.

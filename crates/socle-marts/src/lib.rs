@@ -21,7 +21,7 @@ mod spec;
 mod suppress;
 pub mod testing;
 
-pub use functions::{AU_CENT_DUCKDB_MACRO, AuCent, TAUX_DUCKDB_MACRO, Taux, duckdb_macros, register_functions};
+pub use functions::{AU_CENT_DUCKDB_MACRO, AuCent, TAUX_DUCKDB_MACRO, Taux, duckdb_macros, register_functions, udfs};
 pub use project::{Mart, Project, SUPPRESSED_COLUMN, Seed, load, render, tables_read};
 pub use reference::{
     NIGHTS, TABLES as REFERENCE_TABLES, nights_batch, read_seed, reference_tables, register_nights, register_reference,

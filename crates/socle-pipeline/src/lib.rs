@@ -109,6 +109,7 @@ impl From<socle_session::SessionError> for PipelineError {
             socle_session::SessionError::Warehouse(e) => PipelineError::Warehouse(e),
             socle_session::SessionError::Reference(e) => PipelineError::Marts(e),
             socle_session::SessionError::DataFusion(e) => PipelineError::Engine(e),
+            socle_session::SessionError::Cluster(e) => PipelineError::Other(format!("Ballista: {e}")),
         }
     }
 }

@@ -57,6 +57,9 @@ pub struct MartsOptions {
     /// CSS built at the same time by a `par_css` wave (default: the machine's cores), each query
     /// then on `cores / jobs` partitions. Memory stays bounded by `memoire_max`, shared by all.
     pub jobs: Option<usize>,
+    /// `ballista://HOST:PORT`: the models' plans run on that Ballista cluster (their results
+    /// still stream back here, to be written and published as always).
+    pub engine: Option<String>,
 }
 
 /// A model that failed: it and the models reading it kept their previous files.
@@ -134,7 +137,14 @@ pub async fn rebuild_marts(
         options: Default::default(),
     };
     pipeline
-        .build_marts(project, MartsOptions { full: true, jobs: None })
+        .build_marts(
+            project,
+            MartsOptions {
+                full: true,
+                jobs: None,
+                engine: None,
+            },
+        )
         .await
 }
 
@@ -203,7 +213,11 @@ pub async fn compute_marts(
 ) -> Result<MartsReport, PipelineError> {
     let run_id = socle_warehouse::new_run_id();
     let selected: Vec<&Mart> = marts.iter().copied().filter(|m| !m.is_intermediate()).collect();
-    let options = MartsOptions { full: true, jobs: None };
+    let options = MartsOptions {
+        full: true,
+        jobs: None,
+        engine: None,
+    };
     let engine = Engine::begin(warehouse, dictionary, project, &run_id, &options)?;
     let (engine, mut report) = engine.run(&selected).await?;
     let _tx = engine.finish(&selected, &mut report)?;
@@ -234,6 +248,7 @@ impl<'a> Engine<'a> {
         let sessions = ZoneSessions::new(wh, Some(dictionary))?
             .with_project(project)
             .with_runtime(runtime)
+            .with_engine(options.engine.as_deref())
             .with_schema(socle_warehouse::QUARANTINE, socle_transform::quarantine_schema());
         let hash = project_fingerprint(project);
         let previous = tx.previous();

@@ -79,6 +79,10 @@ pub struct NightRequest {
     /// for `--keep-replaced-minutes`.
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     pub retain_days: u64,
+    /// Build the marts on a Ballista cluster (`ballista://HOST:PORT`: `socle scheduler` and its
+    /// `socle executor`s) instead of in this process. The normalisation stays here.
+    #[arg(long, value_name = "ballista://HOST:PORT")]
+    pub engine: Option<String>,
     /// The command line, recorded in the run lock (who holds the warehouse).
     #[arg(skip)]
     pub command: String,
@@ -264,7 +268,7 @@ pub async fn run_night(req: NightRequest, progress: &dyn NightProgress) -> Resul
     let outcomes = pipeline.load_all(plan, jobs, |o| progress.css_done(o)).await;
     progress.loaded();
 
-    let marts = build_marts_if_needed(&pipeline, &project, req.force, jobs).await?;
+    let marts = build_marts_if_needed(&pipeline, &project, req.force, jobs, req.engine.as_deref()).await?;
     let unused_accept_drops = accept_drops
         .into_iter()
         .filter(|(css, entity)| {
@@ -317,6 +321,7 @@ async fn build_marts_if_needed(
     project: &socle_marts::Project,
     force: bool,
     jobs: usize,
+    engine: Option<&str>,
 ) -> Result<MartsOutcome, NightError> {
     let started = Instant::now();
     let warehouse = &pipeline.warehouse;
@@ -334,6 +339,7 @@ async fn build_marts_if_needed(
     let options = MartsOptions {
         full: force,
         jobs: Some(jobs),
+        engine: engine.map(str::to_string),
     };
     match pipeline.build_marts(project, options).await {
         Ok(report) => {

@@ -45,6 +45,8 @@ pub enum SessionError {
     Reference(#[from] socle_marts::MartError),
     #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error(transparent)]
+    Cluster(#[from] socle_cluster::ClusterError),
 }
 
 /// Which of the warehouse's own tables a session holds besides the zone's canonical tables.
@@ -77,6 +79,8 @@ pub struct ZoneSessions<'a> {
     project: Option<&'a Project>,
     runtime: Option<Arc<RuntimeEnv>>,
     nights: Vec<(String, NaiveDate)>,
+    /// `ballista://HOST:PORT`: the sessions' plans run on that cluster.
+    engine: Option<String>,
 }
 
 impl<'a> ZoneSessions<'a> {
@@ -101,6 +105,7 @@ impl<'a> ZoneSessions<'a> {
             project: None,
             runtime: None,
             nights,
+            engine: None,
         })
     }
 
@@ -113,6 +118,13 @@ impl<'a> ZoneSessions<'a> {
     /// Runs every session on `runtime` (a memory pool and a disk manager for spilling).
     pub fn with_runtime(mut self, runtime: Arc<RuntimeEnv>) -> Self {
         self.runtime = Some(runtime);
+        self
+    }
+
+    /// Runs every session's plans on the Ballista cluster `engine` (`ballista://HOST:PORT`, see
+    /// `socle_cluster`) instead of in this process; `None` keeps them here.
+    pub fn with_engine(mut self, engine: Option<&str>) -> Self {
+        self.engine = engine.map(str::to_string);
         self
     }
 
@@ -135,7 +147,12 @@ impl<'a> ZoneSessions<'a> {
 
     /// A session over `zone`, as `how` says.
     pub async fn open_with(&self, zone: &Zone, how: &Open<'_>) -> Result<SessionContext, SessionError> {
-        let ctx = socle_warehouse::new_context_with(self.runtime.clone(), how.partitions);
+        let ctx = match &self.engine {
+            None => socle_warehouse::new_context_with(self.runtime.clone(), how.partitions),
+            // The functions, the reference tables and the nights are registered below, after
+            // the remote context is made (Ballista replaces the function list of its state).
+            Some(engine) => socle_cluster::remote_context(engine, self.runtime.clone(), how.partitions).await?,
+        };
         match how.tables {
             Tables::Canonical => {
                 self.warehouse

@@ -38,6 +38,9 @@ pub struct QueryRequest {
     /// date (2026-12-05: the end of that day, UTC) or a date-time (2026-12-05T03:15:00Z).
     #[arg(long, value_name = "RUN_ID|DATE")]
     pub as_of: Option<String>,
+    /// Run the query on a Ballista cluster (`ballista://HOST:PORT`) instead of in this process.
+    #[arg(long, value_name = "ballista://HOST:PORT")]
+    pub engine: Option<String>,
     /// Lets the SQL read and write local files (COPY, CREATE EXTERNAL TABLE): for the data team
     /// on the warehouse machine only.
     #[arg(long)]
@@ -94,7 +97,7 @@ pub async fn run_query(req: &QueryRequest) -> Result<(SchemaRef, Vec<RecordBatch
         true => Some(socle_marts::load(&req.pipelines)?.0),
         false => None,
     };
-    let mut sessions = ZoneSessions::new(&wh, dict.as_ref())?;
+    let mut sessions = ZoneSessions::new(&wh, dict.as_ref())?.with_engine(req.engine.as_deref());
     if let Some(p) = &project {
         sessions = sessions.with_project(p);
     }

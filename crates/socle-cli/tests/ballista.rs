@@ -1,0 +1,210 @@
+//! The marts and a query on a Ballista cluster of Socle's own roles, on loopback: `socle
+//! scheduler` and two `socle executor`s (child processes, stopped when the test ends); the
+//! fixtures' night with `--engine ballista://...` gives exactly the warehouse of the same night
+//! built in one process (every mart and model, row for row), and `socle query --engine` the same
+//! answer.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::warehouse_state::{MARTS, state};
+use crate::common::{load_command, root, socle_binary, socle_command, text};
+
+/// Child processes killed when dropped.
+struct Cluster {
+    children: Vec<Child>,
+    port: u16,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// `command`'s output, or a panic if it has not ended within `limit`: a job the cluster never
+/// finishes must fail the test, not hang CI.
+fn output_within(mut command: Command, limit: Duration) -> std::process::Output {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // Drained on their own threads: a full pipe would stop the child.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out.read_to_end(&mut b);
+        b
+    });
+    let err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = err.read_to_end(&mut b);
+        b
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stderr = err.join().unwrap();
+            panic!(
+                "not finished within {limit:?} on the cluster:\n{}",
+                String::from_utf8_lossy(&stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    std::process::Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `GET /readyz` of the scheduler: 200 once its executors are registered.
+fn ready(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!("GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if s.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = s.read_to_string(&mut response);
+    response.starts_with("HTTP/1.1 200")
+}
+
+fn start_cluster(work: &Path, executors: usize) -> Cluster {
+    let port = free_port();
+    let mut cluster = Cluster {
+        children: Vec::new(),
+        port,
+    };
+    let log = |name: &str| std::fs::File::create(work.join(format!("{name}.log"))).unwrap();
+    let scheduler = Command::new(socle_binary())
+        .args([
+            "scheduler",
+            "--port",
+            &port.to_string(),
+            "--min-executors",
+            &executors.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(log("scheduler"))
+        .spawn()
+        .unwrap();
+    cluster.children.push(scheduler);
+    for i in 0..executors {
+        let executor = Command::new(socle_binary())
+            .args(["executor", "--scheduler", &format!("127.0.0.1:{port}")])
+            .args([
+                "--flight-port",
+                &free_port().to_string(),
+                "--grpc-port",
+                &free_port().to_string(),
+            ])
+            .args(["--vcores", "2", "--work-dir"])
+            .arg(work.join(format!("executor-{i}")))
+            .stdout(Stdio::null())
+            .stderr(log(&format!("executor-{i}")))
+            .spawn()
+            .unwrap();
+        cluster.children.push(executor);
+    }
+    let started = Instant::now();
+    while !ready(port) {
+        for c in &mut cluster.children {
+            if let Ok(Some(status)) = c.try_wait() {
+                let logs: String = ["scheduler", "executor-0", "executor-1"]
+                    .iter()
+                    .map(|n| std::fs::read_to_string(work.join(format!("{n}.log"))).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join("\n---\n");
+                panic!("a cluster process exited ({status}):\n{logs}");
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the cluster was not ready within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    cluster
+}
+
+#[test]
+fn the_marts_built_on_ballista_are_the_marts_built_in_one_process() {
+    let work = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(work.path(), 2);
+    let engine = format!("ballista://127.0.0.1:{}", cluster.port);
+    let exports = root().join("fixtures/exports");
+    let local = tempfile::tempdir().unwrap();
+    let distributed = tempfile::tempdir().unwrap();
+
+    let o = load_command(&exports, local.path(), &[]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = output_within(
+        load_command(&exports, distributed.path(), &["--engine", &engine]),
+        Duration::from_secs(300),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+
+    // Every partition of every mart and model (and of the CSS's own tables, which the
+    // normalisation built here in both), row for row.
+    let (one, problems) = state(local.path(), true);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let (many, problems) = state(distributed.path(), true);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let marts = one.get(MARTS).expect("marts built");
+    assert!(marts.len() > 14, "{} mart and model partitions", marts.len());
+    for (part, expected) in marts {
+        assert_eq!(many[MARTS].get(part), Some(expected), "{part}");
+    }
+    assert_eq!(one, many);
+
+    // A query on the cluster answers as the same query here.
+    let sql = "SELECT code_css, annee_scolaire, sum(nb_reussites) AS r, sum(nb_evalues) AS n \
+               FROM reussite WHERE ventilation = 'ensemble' GROUP BY 1, 2 ORDER BY 1, 2";
+    let run = |extra: &[&str]| {
+        let mut c = socle_command();
+        c.args(["query", "--warehouse"])
+            .arg(distributed.path())
+            .args(["--format", "csv"])
+            .args(extra)
+            .arg(sql);
+        let o = output_within(c, Duration::from_secs(120));
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let here = run(&[]);
+    assert!(here.lines().count() > 1, "{here}");
+    assert_eq!(run(&["--engine", &engine]), here);
+
+    // A wrong engine URL is a clear error, not a hang.
+    let o = socle_command()
+        .args(["query", "--warehouse"])
+        .arg(distributed.path())
+        .args(["--engine", "spark://x", "SELECT 1"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("ballista://"),
+        "{}",
+        text(&o)
+    );
+    drop(cluster);
+}

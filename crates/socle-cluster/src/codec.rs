@@ -1,0 +1,119 @@
+//! The logical codec of Socle's plans: Ballista's own, plus the in-memory tables.
+//!
+//! The reference tables, the seeds and `nuits` are `MemTable`s registered in every session;
+//! DataFusion's protobuf encoding has no form for them, so a plan that reads one would not reach
+//! the scheduler. They are small (a few thousand rows at most), so they travel inside the plan,
+//! one Arrow IPC stream per table. Installed on the client ([`crate::remote_context`]) and on the
+//! scheduler, which plans them as in-memory scans that the executors receive in their tasks.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use ballista_core::serde::BallistaLogicalExtensionCodec;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::ipc::reader::StreamReader;
+use datafusion::arrow::ipc::writer::StreamWriter;
+use datafusion::catalog::{MemTable, TableProvider};
+use datafusion::common::{DataFusionError, Result, TableReference};
+use datafusion::datasource::file_format::FileFormatFactory;
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::{Extension, LogicalPlan};
+use datafusion_proto::logical_plan::LogicalExtensionCodec;
+
+/// Ballista's logical codec, plus Socle's in-memory tables as Arrow IPC.
+#[derive(Debug, Default)]
+pub struct SocleLogicalCodec {
+    inner: BallistaLogicalExtensionCodec,
+}
+
+impl LogicalExtensionCodec for SocleLogicalCodec {
+    fn try_decode(&self, buf: &[u8], inputs: &[LogicalPlan], ctx: &TaskContext) -> Result<Extension> {
+        self.inner.try_decode(buf, inputs, ctx)
+    }
+
+    fn try_encode(&self, node: &Extension, buf: &mut Vec<u8>) -> Result<()> {
+        self.inner.try_encode(node, buf)
+    }
+
+    fn try_decode_table_provider(
+        &self,
+        buf: &[u8],
+        _table_ref: &TableReference,
+        schema: SchemaRef,
+        _ctx: &TaskContext,
+    ) -> Result<Arc<dyn TableProvider>> {
+        let reader = StreamReader::try_new(Cursor::new(buf), None)?;
+        let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Arc::new(MemTable::try_new(schema, vec![batches])?))
+    }
+
+    fn try_encode_table_provider(
+        &self,
+        table_ref: &TableReference,
+        node: Arc<dyn TableProvider>,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
+        let Some(mem) = node.downcast_ref::<MemTable>() else {
+            return self.inner.try_encode_table_provider(table_ref, node, buf);
+        };
+        let schema = mem.schema();
+        let mut writer = StreamWriter::try_new(&mut *buf, &schema)?;
+        for partition in &mem.batches {
+            // Never contended: the tables are filled once, before any plan is encoded.
+            let batches = partition
+                .try_read()
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+            for batch in batches.iter() {
+                writer.write(batch)?;
+            }
+        }
+        writer.finish()?;
+        Ok(())
+    }
+
+    fn try_decode_file_format(&self, buf: &[u8], ctx: &TaskContext) -> Result<Arc<dyn FileFormatFactory>> {
+        self.inner.try_decode_file_format(buf, ctx)
+    }
+
+    fn try_encode_file_format(&self, buf: &mut Vec<u8>, node: Arc<dyn FileFormatFactory>) -> Result<()> {
+        self.inner.try_encode_file_format(buf, node)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use datafusion::prelude::SessionContext;
+
+    #[test]
+    fn an_in_memory_table_goes_through_the_codec_whole() -> Result<()> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("code_css", DataType::Utf8, false),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["866000", "881000"])),
+                Arc::new(Int64Array::from(vec![Some(3), None])),
+            ],
+        )?;
+        let table: Arc<dyn TableProvider> = Arc::new(MemTable::try_new(schema.clone(), vec![vec![batch.clone()]])?);
+        let codec = SocleLogicalCodec::default();
+        let mut buf = Vec::new();
+        codec.try_encode_table_provider(&TableReference::bare("t"), table, &mut buf)?;
+        let ctx = SessionContext::new();
+        let decoded = codec.try_decode_table_provider(&buf, &TableReference::bare("t"), schema, &ctx.task_ctx())?;
+        let mem = decoded
+            .downcast_ref::<MemTable>()
+            .ok_or_else(|| DataFusionError::Internal("not a MemTable".into()))?;
+        let got = mem.batches[0]
+            .try_read()
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        assert_eq!(got.as_slice(), &[batch]);
+        Ok(())
+    }
+}
