@@ -140,6 +140,31 @@ def run_measured(cmd: list[str], cwd: Path, stdout_path: Path, stderr_path: Path
     return {"code": p.returncode, "wall_s": wall, "peak_rss_bytes": usage.ru_maxrss * 1024}
 
 
+def free_port() -> int:
+    """A free TCP port on loopback (for the servers a benchmark starts: moto, a Ballista cluster)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def socle_night(socle: Path, exports: Path, warehouse: str, work: Path, tag: str, pipelines: Path, env: dict,
+                extra: list[str] | None = None) -> dict:
+    """One `socle run` of EXPORTS into WAREHOUSE with the demo key (`extra`: more arguments, such
+    as `--engine`), measured: wall time, peak memory and the run's own time per stage (its
+    `--summary-json`). Used by s3.py and cluster.py."""
+    summary = work / f"summary-{tag}.json"
+    cmd = [str(socle), "run", "--exports", str(exports), "--warehouse", warehouse, "--demo-key",
+           "--summary-json", str(summary), "--pipelines", str(pipelines), *(extra or [])]
+    m = run_measured(cmd, REPO, work / f"{tag}.out", work / f"{tag}.err", env=env)
+    if m["code"] not in (0, 2) or not summary.exists():
+        raise BenchError(f"socle run failed (exit {m['code']}):\n{tail(work / f'{tag}.err')}")
+    s = json.loads(summary.read_text())
+    return {"wall_s": m["wall_s"], "peak_rss_bytes": m["peak_rss_bytes"], "stages_s": s.get("stages_s", {}),
+            "code": m["code"]}
+
+
 def tail(path: Path, n: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-n:])

@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,15 +34,9 @@ import bench  # noqa: E402  (the benchmark's helpers: exports, binaries, measure
 BUCKET = "socle-bench"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Moto:
     def __init__(self, log: Path):
-        self.port = free_port()
+        self.port = bench.free_port()
         self.log = open(log, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
@@ -72,17 +65,6 @@ class Moto:
         self.log.close()
 
 
-def night(socle: Path, exports: Path, warehouse: str, work: Path, tag: str, pipelines: Path, env: dict) -> dict:
-    summary = work / f"summary-{tag}.json"
-    cmd = [str(socle), "run", "--exports", str(exports), "--warehouse", warehouse, "--demo-key",
-           "--summary-json", str(summary), "--pipelines", str(pipelines)]
-    m = bench.run_measured(cmd, bench.REPO, work / f"{tag}.out", work / f"{tag}.err", env=env)
-    if m["code"] not in (0, 2) or not summary.exists():
-        raise bench.BenchError(f"socle run failed (exit {m['code']}):\n{bench.tail(work / f'{tag}.err')}")
-    s = json.loads(summary.read_text())
-    return {"wall_s": m["wall_s"], "peak_rss_bytes": m["peak_rss_bytes"], "stages_s": s.get("stages_s", {})}
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scale", required=True, choices=list(bench.SCALES))
@@ -107,12 +89,12 @@ def main() -> int:
         for i in range(a.runs):
             if local.exists():
                 shutil.rmtree(local)
-            r = night(socle, exports, str(local), work, f"disk-{i}", a.pipelines, base_env)
+            r = bench.socle_night(socle, exports, str(local), work, f"disk-{i}", a.pipelines, base_env)
             runs["disk"].append(r)
             print(f"disk night {i + 1}: {r['wall_s']:.1f} s, peak {r['peak_rss_bytes'] / bench.MIB:.0f} MiB", file=sys.stderr)
             moto.fresh_bucket()
             shutil.rmtree(work / "s3-work", ignore_errors=True)
-            r = night(socle, exports, f"s3://{BUCKET}/entrepot", work, f"s3-{i}", a.pipelines, s3_env)
+            r = bench.socle_night(socle, exports, f"s3://{BUCKET}/entrepot", work, f"s3-{i}", a.pipelines, s3_env)
             runs["s3"].append(r)
             print(f"s3 night {i + 1}: {r['wall_s']:.1f} s, peak {r['peak_rss_bytes'] / bench.MIB:.0f} MiB", file=sys.stderr)
     finally:

@@ -1,10 +1,7 @@
 //! `socle-bench queries` on the committed fixtures: the JSON it writes, checked against the
 //! marts read independently with `socle query`.
 
-// The CLI tests' helpers: this package's tests drive `socle` too (beside `socle-bench`).
-#[path = "../../../crates/socle-cli/tests/common/mod.rs"]
-mod common;
-use common::{load, root, socle, socle_bench, text};
+use crate::common::{load, root, socle, socle_bench, text};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -3,11 +3,7 @@
 //! section, with sane values. Benchmarks are not timed tests: no figure is compared with a target
 //! here; the figures come from the full runs (benches/README.md).
 
-// The CLI tests' helpers: this package's tests drive `socle` too (beside `socle-bench`).
-#[path = "../../../crates/socle-cli/tests/common/mod.rs"]
-mod common;
-
-use common::{root, socle_bench, socle_bench_binary, text};
+use crate::common::{root, socle_bench, socle_bench_binary, text};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -220,7 +216,7 @@ fn the_benchmark_harness_runs_at_the_small_scale() {
         .current_dir(root())
         .arg("benches/bench.py")
         .args(["--scale", "small", "--runs", "1", "--query-runs", "3", "--socle"])
-        .arg(common::socle_binary())
+        .arg(crate::common::socle_binary())
         .arg("--socle-bench")
         .arg(socle_bench_binary())
         .arg("--data")
