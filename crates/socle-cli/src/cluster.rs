@@ -51,6 +51,12 @@ pub struct ExecutorArgs {
     /// The warehouse, when it is on an object store (`s3://...`): tasks read its files.
     #[arg(long)]
     warehouse: Option<PathBuf>,
+    /// Memory of this executor's tasks, in MiB, split evenly between its task slots: sorts and
+    /// aggregations spill to the work folder beyond it; a task that cannot spill fails (its job
+    /// fails, the process is not killed for memory). Default: Ballista's, a share of the
+    /// machine's (or container's) memory.
+    #[arg(long, value_name = "MiB")]
+    memory_max_mib: Option<u64>,
 }
 
 pub async fn scheduler(a: SchedulerArgs) -> Result<u8> {
@@ -91,6 +97,7 @@ pub async fn executor(a: ExecutorArgs) -> Result<u8> {
         work_dir: a.work_dir,
         vcores: a.vcores,
         warehouse: a.warehouse,
+        memory_max: a.memory_max_mib.map(|m| m.max(1) * 1024 * 1024),
     })
     .await?;
     Ok(0)

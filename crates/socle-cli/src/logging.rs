@@ -21,7 +21,8 @@ pub fn init(format: LogFormat) {
 
 /// An error and its causes on one line, each said once: a cause whose text the line already
 /// contains is skipped (DataFusion's and Arrow's errors repeat their source in their own
-/// message), and line breaks inside a message become spaces.
+/// message), and line breaks inside a message become spaces. Tested through `socle query`'s
+/// error in `tests/cli.rs`.
 pub fn error_line(error: &anyhow::Error) -> String {
     let mut line = String::new();
     for cause in error.chain() {
@@ -36,40 +37,4 @@ pub fn error_line(error: &anyhow::Error) -> String {
         line.push_str(&text);
     }
     line
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Debug)]
-    struct Inner;
-    impl std::fmt::Display for Inner {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            write!(f, "table 'x' not found")
-        }
-    }
-    impl std::error::Error for Inner {}
-
-    /// Like DataFusion's errors: its message already contains its source's.
-    #[derive(Debug)]
-    struct Outer(Inner);
-    impl std::fmt::Display for Outer {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            write!(f, "Error during planning:\n{}", self.0)
-        }
-    }
-    impl std::error::Error for Outer {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            Some(&self.0)
-        }
-    }
-
-    #[test]
-    fn each_cause_is_said_once_on_one_line() {
-        let e = anyhow::Error::new(Outer(Inner)).context("SQL error");
-        assert_eq!(error_line(&e), "SQL error: Error during planning: table 'x' not found");
-        let e = anyhow::anyhow!("a").context("b");
-        assert_eq!(error_line(&e), "b: a");
-    }
 }

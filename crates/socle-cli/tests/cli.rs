@@ -133,7 +133,11 @@ fn demo_run_on_the_fixtures_then_query_in_every_format() {
     // A bad query is a clear error, not a panic.
     let o = socle(&["query", "--warehouse", w, "SELECT nope FROM resultat"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("nope"), "{}", text(&o));
+    // On one line, each cause said once (DataFusion's errors repeat their source's message).
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("nope")).collect();
+    assert_eq!(lines.len(), 1, "{}", text(&o));
+    assert_eq!(lines[0].matches("No field named").count(), 1, "{}", text(&o));
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 

@@ -26,6 +26,9 @@ pub struct ExecutorOptions {
     pub vcores: Option<usize>,
     /// The warehouse, when it is on an object store: its store is registered for the tasks.
     pub warehouse: Option<std::path::PathBuf>,
+    /// Bytes of memory for the running tasks, split evenly between the task slots (`None`:
+    /// Ballista's default, a share of the machine's or container's memory).
+    pub memory_max: Option<u64>,
 }
 
 /// DataFusion's functions (nested ones included) and Socle's, resolved by name in each task.
@@ -57,6 +60,9 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<(), ClusterError> 
             .vcores
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         work_dir: Some(work_dir),
+        // Ballista gives each task a spilling pool of its share of this (the runtime below is
+        // wrapped with it).
+        memory_pool_size: options.memory_max,
         override_function_registry: Some(Arc::new(function_registry())),
         // The tasks' runtime: the warehouse's object store, spills in the work folder.
         override_runtime_producer: Some(Arc::new(move |_config| {
