@@ -149,6 +149,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def night_arguments(description: str) -> argparse.ArgumentParser:
+    """The options every night-against-night script shares (s3.py, cluster.py)."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--scale", required=True, choices=list(SCALES))
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--data", type=Path, default=Path("/work/bench-data"))
+    p.add_argument("--socle", type=Path)
+    p.add_argument("--pipelines", type=Path, default=REPO / "pipelines")
+    p.add_argument("--out", type=Path, default=REPO / "benches" / "results")
+    return p
+
+
 def socle_night(socle: Path, exports: Path, warehouse: str, work: Path, tag: str, pipelines: Path, env: dict,
                 extra: list[str] | None = None) -> dict:
     """One `socle run` of EXPORTS into WAREHOUSE with the demo key (`extra`: more arguments, such

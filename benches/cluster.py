@@ -18,7 +18,6 @@ and .md, also printed.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -97,14 +96,8 @@ class Cluster:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--scale", required=True, choices=list(bench.SCALES))
-    p.add_argument("--runs", type=int, default=3)
+    p = bench.night_arguments(__doc__.splitlines()[0])
     p.add_argument("--executors", type=int, default=2)
-    p.add_argument("--data", type=Path, default=Path("/work/bench-data"))
-    p.add_argument("--socle", type=Path)
-    p.add_argument("--pipelines", type=Path, default=bench.REPO / "pipelines")
-    p.add_argument("--out", type=Path, default=bench.REPO / "benches" / "results")
     a = p.parse_args()
     socle, _ = bench.socle_binaries(a.socle, None)
     exports = bench.prepare_exports(a.scale, a.data, socle)
