@@ -26,14 +26,17 @@
 //! the other may come from two nights.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex, MutexGuard};
 
 use deltalake::arrow::datatypes::Schema as ArrowSchema;
 use deltalake::kernel::engine::arrow_conversion::{TryIntoArrow, TryIntoKernel};
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::kernel::{Action, Add, MetadataExt, Remove, StructType};
+use deltalake::logstore::LogStoreRef;
 use deltalake::operations::create::CreateBuilder;
 use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::table::state::DeltaTableState;
 use deltalake::{DeltaTableBuilder, DeltaTableError, TableProperty};
 use futures::{StreamExt, TryStreamExt};
 
@@ -51,6 +54,40 @@ const COMMIT_ATTEMPTS: usize = 5;
 const PARALLEL_COMMITS: usize = 8;
 /// Files whose size and footer are read at once for a commit (round trips on an object store).
 const PARALLEL_FILE_READS: usize = 16;
+
+/// The last state of each table this process loaded or committed, by table folder, with its log
+/// store. A table's next commit in the process reads only the log entries written since
+/// (delta-rs's incremental update: one listing from that version on), instead of listing the
+/// whole log and replaying it from its last checkpoint: a shared table receives one commit per
+/// CSS in a night, and on an object store each replay is a dozen requests. Logs only grow (a
+/// repair adds a version, it never removes one), so a kept state is only ever behind; a table
+/// folder deleted whole ([`forget_under`]) or opened again ([`crate::Warehouse::open`]) forgets
+/// its state.
+static STATES: LazyLock<Mutex<HashMap<PathBuf, (LogStoreRef, DeltaTableState)>>> = LazyLock::new(Default::default);
+
+fn states() -> MutexGuard<'static, HashMap<PathBuf, (LogStoreRef, DeltaTableState)>> {
+    // A panic elsewhere while holding the lock leaves the map whole (each write is one insert).
+    STATES.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Keeps `state` as the table's last known state unless a newer one is kept already (another
+/// commit of the same table in this process). Only the shared zone's tables are kept: they are
+/// the ones every CSS of a night commits to; the others get one commit per night, and keeping
+/// their states would only hold memory.
+fn remember(table: &str, dir: PathBuf, log_store: LogStoreRef, state: DeltaTableState) {
+    if table.split('/').next() != Some(SHARED_DIR) {
+        return;
+    }
+    let mut map = states();
+    if map.get(&dir).is_none_or(|(_, kept)| kept.version() < state.version()) {
+        map.insert(dir, (log_store, state));
+    }
+}
+
+/// Forgets the kept state of every table under `dir` (a folder about to be deleted whole).
+pub(crate) fn forget_under(dir: &Path) {
+    states().retain(|table, _| !table.starts_with(dir));
+}
 
 /// Tables committed by this process, and the nanoseconds spent in those commits (summed over
 /// publications, which may run at once): [`commit_totals`].
@@ -354,41 +391,99 @@ async fn sync_table(root: &Path, sync: &TableSync, meta: &CommitMetadata) -> Res
 async fn sync_table_once(root: &Path, sync: &TableSync, meta: &CommitMetadata) -> Result<Option<u64>, WarehouseError> {
     let table = sync.table.as_str();
     let err = |e| delta_error(table, e);
-    if latest_version(root, table).is_none() {
-        let Some(first) = sync.files.first() else {
-            return Ok(None);
-        };
-        let schema = kernel_schema(root, table, first).await?;
-        let columns: Vec<String> = partition_values(in_table(table, first))
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        let reads: Vec<_> = sync.files.iter().map(|f| add_action(root, table, f)).collect();
-        let adds = futures::stream::iter(reads)
-            .buffered(PARALLEL_FILE_READS)
-            .map_ok(Action::Add)
-            .try_collect::<Vec<_>>()
-            .await?;
-        // No retry: a creation that lost the race must not land as a later version on top of the
-        // winner's; it is redone below as a commit on the created table.
-        let log_store = table_builder(root, table)?.build_storage().map_err(err)?;
-        let created = CreateBuilder::new()
-            .with_log_store(log_store)
-            .with_columns(schema.fields().cloned())
-            .with_partition_columns(columns)
-            .with_configuration_property(TableProperty::CheckpointInterval, Some(CHECKPOINT_INTERVAL))
-            .with_save_mode(SaveMode::ErrorIfExists)
-            .with_actions(adds)
-            .with_commit_properties(meta.properties().with_max_retries(0))
-            .await;
-        match created {
-            Ok(t) => return Ok(t.version()),
-            Err(e) if latest_version(root, table).is_none() => return Err(err(e)),
-            Err(e) => tracing::debug!(table, error = %e, "table created by another commit meanwhile"),
+    let dir = root.join(table);
+    let kept = states().get(&dir).cloned();
+    let (log_store, mut state) = match kept {
+        Some((log_store, mut state)) => {
+            state.update(log_store.as_ref(), None).await.map_err(err)?;
+            (log_store, state)
+        }
+        None => {
+            if latest_version(root, table).is_none() {
+                match create_table(root, sync, meta).await? {
+                    Created::Nothing => return Ok(None),
+                    Created::Version(log_store, state) => {
+                        let version = state.version();
+                        remember(table, dir, log_store, state);
+                        return Ok(Some(version));
+                    }
+                    // Created by another commit meanwhile: committed on top of it below.
+                    Created::Lost => {}
+                }
+            }
+            let log_store = table_builder(root, table)?.build_storage().map_err(err)?;
+            let state = DeltaTableState::try_new(log_store.as_ref(), None).await.map_err(err)?;
+            (log_store, state)
+        }
+    };
+    let version = commit_on(root, table, sync, meta, &log_store, &mut state).await?;
+    remember(table, dir, log_store, state);
+    Ok(Some(version))
+}
+
+/// What creating a table gave.
+enum Created {
+    /// No file to create it with.
+    Nothing,
+    /// Created at its first version.
+    Version(LogStoreRef, DeltaTableState),
+    /// Another commit created it first.
+    Lost,
+}
+
+/// Creates the table with `sync`'s files as its first version.
+async fn create_table(root: &Path, sync: &TableSync, meta: &CommitMetadata) -> Result<Created, WarehouseError> {
+    let table = sync.table.as_str();
+    let err = |e| delta_error(table, e);
+    let Some(first) = sync.files.first() else {
+        return Ok(Created::Nothing);
+    };
+    let schema = kernel_schema(root, table, first).await?;
+    let columns: Vec<String> = partition_values(in_table(table, first))
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    let reads: Vec<_> = sync.files.iter().map(|f| add_action(root, table, f)).collect();
+    let adds = futures::stream::iter(reads)
+        .buffered(PARALLEL_FILE_READS)
+        .map_ok(Action::Add)
+        .try_collect::<Vec<_>>()
+        .await?;
+    // No retry: a creation that lost the race must not land as a later version on top of the
+    // winner's; it is redone as a commit on the created table.
+    let log_store = table_builder(root, table)?.build_storage().map_err(err)?;
+    let created = CreateBuilder::new()
+        .with_log_store(log_store.clone())
+        .with_columns(schema.fields().cloned())
+        .with_partition_columns(columns)
+        .with_configuration_property(TableProperty::CheckpointInterval, Some(CHECKPOINT_INTERVAL))
+        .with_save_mode(SaveMode::ErrorIfExists)
+        .with_actions(adds)
+        .with_commit_properties(meta.properties().with_max_retries(0))
+        .await;
+    match created {
+        Ok(t) => Ok(Created::Version(log_store, t.snapshot().map_err(err)?.clone())),
+        Err(e) if latest_version(root, table).is_none() => Err(err(e)),
+        Err(e) => {
+            tracing::debug!(table, error = %e, "table created by another commit meanwhile");
+            Ok(Created::Lost)
         }
     }
-    let delta = load_table(root, table).await?;
-    let snapshot = delta.snapshot().map_err(err)?;
+}
+
+/// Commits on `state` (the table's latest state) the version that brings `sync`'s scope to its
+/// files, and leaves in `state` the table after that commit; returns its version (the current
+/// one when nothing changes).
+async fn commit_on(
+    root: &Path,
+    table: &str,
+    sync: &TableSync,
+    meta: &CommitMetadata,
+    log_store: &LogStoreRef,
+    state: &mut DeltaTableState,
+) -> Result<u64, WarehouseError> {
+    let err = |e| delta_error(table, e);
+    let snapshot = &*state;
     let active: HashMap<String, i64> = snapshot
         .log_data()
         .iter()
@@ -419,7 +514,7 @@ async fn sync_table_once(root: &Path, sync: &TableSync, meta: &CommitMetadata) -
         .await?;
     actions.extend(adds.into_iter().map(Action::Add));
     if actions.is_empty() {
-        return Ok(Some(snapshot.version()));
+        return Ok(snapshot.version());
     }
     // A new field of the dictionary grows the table's schema (never shrinks it: other CSS's files
     // may still have the old fields).
@@ -456,10 +551,11 @@ async fn sync_table_once(root: &Path, sync: &TableSync, meta: &CommitMetadata) -
     };
     let finalized = CommitBuilder::from(meta.properties())
         .with_actions(actions)
-        .build(Some(snapshot), delta.log_store(), operation)
+        .build(Some(snapshot), log_store.clone(), operation)
         .await
         .map_err(err)?;
-    Ok(Some(finalized.version()))
+    *state = finalized.snapshot();
+    Ok(finalized.version())
 }
 
 /// The tables a publication of `owner` changes (those holding a file it adds or removes) and the

@@ -187,8 +187,10 @@ pub(crate) fn remove_file_if_exists(path: &Path) -> Result<(), WarehouseError> {
     }
 }
 
-/// Removes a folder tree; a missing folder is not an error.
+/// Removes a folder tree; a missing folder is not an error. The Delta states this process kept
+/// for tables under it are forgotten (a table made again there starts a new log).
 pub(crate) fn remove_dir_all_if_exists(path: &Path) -> Result<(), WarehouseError> {
+    crate::delta::forget_under(path);
     match crate::store::remove_dir_all(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

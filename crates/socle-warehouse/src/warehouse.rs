@@ -155,6 +155,10 @@ impl Warehouse {
         let root = work_dir.as_deref().unwrap_or(given);
         layout::create_dir_all(root)?;
         let root = fs::canonicalize(root).map_err(|e| WarehouseError::io("resolving", root, e))?;
+        // The Delta states an earlier handle of this process kept are not trusted past an open:
+        // what happened to the folder in between is unknown (kept states are for the commits of
+        // one run, see `delta`).
+        crate::delta::forget_under(&root);
         for dir in layout::DATA_DIRS {
             layout::create_dir_all(&root.join(dir))?;
         }
