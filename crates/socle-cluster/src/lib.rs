@@ -54,7 +54,7 @@ fn runtime_for(
     if let Some(location) = warehouse {
         let wh = socle_warehouse::Warehouse::open_existing(location)?;
         if let Some(remote) = socle_warehouse::store::remote_of_root(wh.root()) {
-            runtime.register_object_store(remote.bucket_url(), remote.store());
+            runtime.register_object_store(remote.bucket_url(), remote.read_store());
         }
     }
     Ok(runtime)

@@ -273,7 +273,9 @@ async fn add_action(root: &Path, table: &str, rel: &str) -> Result<Add, Warehous
             (meta.len(), modified, crate::marts::file_rows(&path)?)
         }
         Some((remote, key_rel)) => {
-            let head = object_store::ObjectStoreExt::head(remote.store().as_ref(), &remote.key(&key_rel))
+            // Through the reads' store: the marts stage then plans its scans of this file
+            // without asking its size again.
+            let head = object_store::ObjectStoreExt::head(remote.read_store().as_ref(), &remote.key(&key_rel))
                 .await
                 .map_err(|e| WarehouseError::io("reading", &path, std::io::Error::other(e.to_string())))?;
             let footer = crate::store::remote_footer(&remote, &key_rel, &path).await?;

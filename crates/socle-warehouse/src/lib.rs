@@ -131,6 +131,7 @@ pub mod delta;
 mod error;
 mod failpoint;
 mod generation;
+mod head_cache;
 mod history;
 mod layout;
 mod lease;

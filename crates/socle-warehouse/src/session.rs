@@ -385,7 +385,7 @@ async fn listing_table_of(
             if let Some((remote, rel)) = crate::store::remote_of(path) {
                 state
                     .runtime_env()
-                    .register_object_store(remote.bucket_url(), remote.store());
+                    .register_object_store(remote.bucket_url(), remote.read_store());
                 urls.push(ListingTableUrl::parse(remote.object_url(&rel))?);
                 continue;
             }

@@ -51,6 +51,8 @@ pub struct Remote {
     bucket_url: url::Url,
     /// The store, rooted at the bucket.
     store: Arc<dyn ObjectStore>,
+    /// The same store for DataFusion's reads: data files' sizes remembered (`head_cache`).
+    read_store: Arc<dyn ObjectStore>,
     /// The warehouse's prefix in the bucket (may be empty).
     prefix: String,
     /// The local folder standing for the warehouse root.
@@ -89,6 +91,13 @@ impl Remote {
     /// The store, rooted at the bucket.
     pub fn store(&self) -> Arc<dyn ObjectStore> {
         Arc::clone(&self.store)
+    }
+
+    /// The store to register with a DataFusion session that reads the warehouse: the same
+    /// bucket, each data file's size asked once per process instead of at each scan (see
+    /// `head_cache`).
+    pub fn read_store(&self) -> Arc<dyn ObjectStore> {
+        Arc::clone(&self.read_store)
     }
 
     /// The object key of a path relative to the warehouse root.
@@ -195,6 +204,7 @@ pub(crate) fn connect(location: &Path) -> Result<PathBuf, WarehouseError> {
     let remote = Arc::new(Remote {
         url: text.to_string(),
         bucket_url,
+        read_store: Arc::new(crate::head_cache::HeadCache::new(Arc::clone(&store))),
         store,
         prefix,
         work_dir: work_dir.clone(),
