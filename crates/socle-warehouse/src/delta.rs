@@ -47,7 +47,7 @@ use crate::store::block_on;
 /// The folder of a table's transaction log.
 pub const LOG_DIR: &str = "_delta_log";
 /// A table's commits between checkpoints: a reader replays at most this many JSON commits.
-const CHECKPOINT_INTERVAL: &str = "10";
+const CHECKPOINT_INTERVAL: u64 = 10;
 /// How many times a commit that lost a race delta-rs could not resolve is recomputed.
 const COMMIT_ATTEMPTS: usize = 5;
 /// Tables committed at once (their commits are independent).
@@ -458,7 +458,7 @@ async fn create_table(root: &Path, sync: &TableSync, meta: &CommitMetadata) -> R
         .with_log_store(log_store.clone())
         .with_columns(schema.fields().cloned())
         .with_partition_columns(columns)
-        .with_configuration_property(TableProperty::CheckpointInterval, Some(CHECKPOINT_INTERVAL))
+        .with_configuration_property(TableProperty::CheckpointInterval, Some(CHECKPOINT_INTERVAL.to_string()))
         .with_save_mode(SaveMode::ErrorIfExists)
         .with_actions(adds)
         .with_commit_properties(meta.properties().with_max_retries(0))
@@ -551,7 +551,12 @@ async fn commit_on(
         partition_by: Some(snapshot.metadata().partition_columns().to_vec()),
         predicate: sync.scope.predicate(),
     };
-    let finalized = CommitBuilder::from(meta.properties())
+    // After a commit delta-rs lists the whole log to expire old entries: on a shared table, a
+    // listing of thousands of entries at each CSS's commit. An entry can only expire behind a
+    // checkpoint, so the cleanup runs with the commits that write one (`version + 1` a multiple
+    // of the interval; a commit recomputed after a race may skip one: the next does it).
+    let writes_checkpoint = (snapshot.version() + 2).is_multiple_of(CHECKPOINT_INTERVAL);
+    let finalized = CommitBuilder::from(meta.properties().with_cleanup_expired_logs(Some(writes_checkpoint)))
         .with_actions(actions)
         .build(Some(snapshot), log_store.clone(), operation)
         .await
