@@ -2,7 +2,8 @@
 //! scheduler` and two `socle executor`s (child processes, stopped when the test ends); the
 //! fixtures' night with `--engine ballista://...` gives exactly the warehouse of the same night
 //! built in one process (every mart and model, row for row), and `socle query --engine` the same
-//! answer.
+//! answer. With the warehouse in an S3 bucket (moto), the executors read every model from the
+//! bucket, never from the batch machine's staging folder.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::warehouse_state::{MARTS, state};
 use crate::common::{load_command, root, socle_binary, socle_command, text};
+use crate::moto::Moto;
 
 /// Child processes killed when dropped.
 struct Cluster {
@@ -87,28 +89,33 @@ fn ready(port: u16) -> bool {
     response.starts_with("HTTP/1.1 200")
 }
 
-fn start_cluster(work: &Path, executors: usize) -> Cluster {
+/// A scheduler and `executors` executors, each command given `configure` (the store's
+/// environment and `--warehouse`, for a warehouse on an object store).
+fn start_cluster(work: &Path, executors: usize, configure: impl Fn(&mut Command)) -> Cluster {
     let port = free_port();
     let mut cluster = Cluster {
         children: Vec::new(),
         port,
     };
     let log = |name: &str| std::fs::File::create(work.join(format!("{name}.log"))).unwrap();
-    let scheduler = Command::new(socle_binary())
-        .args([
-            "scheduler",
-            "--port",
-            &port.to_string(),
-            "--min-executors",
-            &executors.to_string(),
-        ])
+    let mut scheduler = Command::new(socle_binary());
+    scheduler.args([
+        "scheduler",
+        "--port",
+        &port.to_string(),
+        "--min-executors",
+        &executors.to_string(),
+    ]);
+    configure(&mut scheduler);
+    let scheduler = scheduler
         .stdout(Stdio::null())
         .stderr(log("scheduler"))
         .spawn()
         .unwrap();
     cluster.children.push(scheduler);
     for i in 0..executors {
-        let executor = Command::new(socle_binary())
+        let mut executor = Command::new(socle_binary());
+        executor
             .args(["executor", "--scheduler", &format!("127.0.0.1:{port}")])
             .args([
                 "--flight-port",
@@ -117,7 +124,9 @@ fn start_cluster(work: &Path, executors: usize) -> Cluster {
                 &free_port().to_string(),
             ])
             .args(["--vcores", "2", "--memory-max-mib", "1024", "--work-dir"])
-            .arg(work.join(format!("executor-{i}")))
+            .arg(work.join(format!("executor-{i}")));
+        configure(&mut executor);
+        let executor = executor
             .stdout(Stdio::null())
             .stderr(log(&format!("executor-{i}")))
             .spawn()
@@ -148,7 +157,7 @@ fn start_cluster(work: &Path, executors: usize) -> Cluster {
 #[test]
 fn the_marts_built_on_ballista_are_the_marts_built_in_one_process() {
     let work = tempfile::tempdir().unwrap();
-    let cluster = start_cluster(work.path(), 2);
+    let cluster = start_cluster(work.path(), 2, |_| {});
     let engine = format!("ballista://127.0.0.1:{}", cluster.port);
     let exports = root().join("fixtures/exports");
     let local = tempfile::tempdir().unwrap();
@@ -206,6 +215,90 @@ fn the_marts_built_on_ballista_are_the_marts_built_in_one_process() {
         "{}",
         text(&o)
     );
+    drop(cluster);
+}
+
+/// The environment that points a command at `moto`.
+fn on_s3<'c>(c: &'c mut Command, moto: &Moto) -> &'c mut Command {
+    c.env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+}
+
+/// A cluster of several machines shares the bucket, not this machine's disk: with the
+/// warehouse in a bucket, each model's files go to the bucket as soon as they are written and
+/// the executors read them there. Checked on the plans the scheduler logs (they read the
+/// intermediate models from the bucket, and never name the batch machine's work folder, where
+/// staging is), and on the result: the warehouse in the bucket, downloaded, holds exactly the
+/// marts of the same night built in one process on a disk.
+#[test]
+fn on_an_object_store_the_executors_read_every_model_from_the_bucket() {
+    let moto = Moto::start().unwrap();
+    let bucket = "socle-cluster";
+    moto.create_bucket(bucket).unwrap();
+    let s3 = format!("s3://{bucket}/entrepot");
+    let work = tempfile::tempdir().unwrap();
+    let cluster = start_cluster(work.path(), 2, |c| {
+        on_s3(c, &moto).args(["--warehouse", &s3]);
+    });
+    let engine = format!("ballista://127.0.0.1:{}", cluster.port);
+    let exports = root().join("fixtures/exports");
+    let batch_work = work.path().join("batch");
+    std::fs::create_dir_all(&batch_work).unwrap();
+    let batch_work = std::fs::canonicalize(&batch_work).unwrap();
+
+    let mut night = load_command(&exports, Path::new(&s3), &["--engine", &engine]);
+    on_s3(&mut night, &moto).env("SOCLE_WORK_DIR", &batch_work);
+    let o = output_within(night, Duration::from_secs(300));
+    assert!(o.status.success(), "{}", text(&o));
+
+    // The plans the cluster ran: intermediate models read from the bucket, nothing from the
+    // batch machine's folder (object paths are shown without their leading slash).
+    let plans = std::fs::read_to_string(work.path().join("scheduler.log")).unwrap();
+    assert!(
+        plans.contains("entrepot/_socle/intermediate/"),
+        "no plan reads an intermediate model from the bucket ({} lines of scheduler log)",
+        plans.lines().count()
+    );
+    let local = batch_work.to_string_lossy();
+    assert!(
+        !plans.contains(local.trim_start_matches('/')),
+        "a plan reads the batch machine's work folder {local}"
+    );
+
+    // The bucket's warehouse, downloaded, against the same night built in one process.
+    let copy = work.path().join("copy");
+    let script = format!(
+        r#"
+import boto3, os
+s3 = boto3.client('s3', endpoint_url='{endpoint}', aws_access_key_id='test',
+                  aws_secret_access_key='test', region_name='us-east-1')
+for page in s3.get_paginator('list_objects_v2').paginate(Bucket='{bucket}', Prefix='entrepot/'):
+    for o in page.get('Contents', []):
+        dest = os.path.join('{copy}', o['Key'][len('entrepot/'):])
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        s3.download_file('{bucket}', o['Key'], dest)
+"#,
+        endpoint = moto.endpoint(),
+        copy = copy.display(),
+    );
+    let o = Command::new("python3").args(["-c", &script]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let one = tempfile::tempdir().unwrap();
+    let o = load_command(&exports, one.path(), &[]).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let (expected, problems) = state(one.path(), true);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let (got, problems) = state(&copy, true);
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(
+        expected[MARTS].len() > 14,
+        "{} mart and model partitions",
+        expected[MARTS].len()
+    );
+    assert_eq!(got, expected);
     drop(cluster);
 }
 

@@ -13,7 +13,9 @@
 //! its plans would carry the pseudonymisation secret), the writing of the marts' files (results
 //! stream back to the client, which writes them as it does locally), the manifests. What the
 //! cluster needs: the warehouse's files at the same path on every node (one machine, a shared
-//! mount, or an object store, `s3://`, whose credentials each node reads from its environment).
+//! mount, or an object store, `s3://`, whose credentials each node reads from its environment;
+//! there the marts stage uploads each model's files as soon as written, since the batch
+//! machine's staging folder is its own: `MartsTransaction::write_in_place`).
 
 mod client;
 mod codec;
@@ -51,11 +53,10 @@ fn runtime_for(
     warehouse: Option<&std::path::Path>,
 ) -> Result<std::sync::Arc<datafusion::execution::runtime_env::RuntimeEnv>, ClusterError> {
     let runtime = datafusion::execution::runtime_env::RuntimeEnvBuilder::new().build_arc()?;
-    if let Some(location) = warehouse {
-        let wh = socle_warehouse::Warehouse::open_existing(location)?;
-        if let Some(remote) = socle_warehouse::store::remote_of_root(wh.root()) {
-            runtime.register_object_store(remote.bucket_url(), remote.read_store());
-        }
+    // Only the store: the warehouse may not exist yet (a cluster starts before the first night).
+    if let Some(location) = warehouse.filter(|l| socle_warehouse::store::is_remote_location(l)) {
+        let remote = socle_warehouse::store::connect_remote(location)?;
+        runtime.register_object_store(remote.bucket_url(), remote.read_store());
     }
     Ok(runtime)
 }

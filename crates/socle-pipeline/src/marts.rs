@@ -239,7 +239,11 @@ impl<'a> Engine<'a> {
             path: project.root.join("config.yaml"),
             message: format!("memoire_max: {e}"),
         })?;
-        let tx = wh.begin_marts(run_id)?;
+        let mut tx = wh.begin_marts(run_id)?;
+        if options.engine.is_some() {
+            // The cluster's executors read each model's files: not from this machine's staging.
+            tx.write_in_place();
+        }
         let runtime = tx.runtime(limit)?;
         let manifests = wh.manifests()?;
         let codes: Vec<String> = manifests.iter().map(|m| m.code_css.clone()).collect();

@@ -101,6 +101,9 @@ pub struct MartWriter {
     path: std::path::PathBuf,
     writer: ArrowWriter<fs::File>,
     rows: u64,
+    /// Where the finished file goes at once (create-only), if not left in staging: see
+    /// [`crate::MartsTransaction::write_in_place`].
+    place: Option<std::path::PathBuf>,
 }
 
 impl MartWriter {
@@ -125,7 +128,14 @@ impl MartWriter {
             path: path.to_path_buf(),
             writer,
             rows: 0,
+            place: None,
         })
+    }
+
+    /// The finished file is moved to `to` (its place in the warehouse) by [`MartWriter::finish`].
+    pub(crate) fn placed_at(mut self, to: std::path::PathBuf) -> Self {
+        self.place = Some(to);
+        self
     }
 
     fn err(&self) -> impl Fn(datafusion::parquet::errors::ParquetError) -> WarehouseError + '_ {
@@ -164,6 +174,10 @@ impl MartWriter {
         let file = self.writer.into_inner().map_err(err)?;
         file.sync_all()
             .map_err(|e| WarehouseError::io("syncing", &self.path, e))?;
+        if let Some(to) = &self.place {
+            crate::store::move_into_place(&self.path, to, crate::store::Existing::Refuse)
+                .map_err(|e| WarehouseError::io("moving into place", to, e))?;
+        }
         Ok(self.rows)
     }
 }

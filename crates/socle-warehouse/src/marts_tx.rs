@@ -39,6 +39,10 @@ pub struct MartsTransaction {
     /// them (a failed model's files stay in staging and go with it). Behind a lock: the marts
     /// stage builds several CSS at once, each creating its files.
     staged: std::sync::Mutex<BTreeSet<String>>,
+    /// Each file goes to its place in the warehouse as soon as it is finished (create-only),
+    /// instead of staying in the local staging folder until the commit: see
+    /// [`MartsTransaction::write_in_place`].
+    in_place: bool,
     started: Instant,
     // Dropped in declaration order: staging first, then the lock.
     staging: StagingGuard,
@@ -71,6 +75,7 @@ impl Warehouse {
             marts: BTreeMap::new(),
             intermediates: BTreeMap::new(),
             staged: std::sync::Mutex::new(BTreeSet::new()),
+            in_place: false,
             started: Instant::now(),
             staging,
             _lock: lock,
@@ -107,10 +112,21 @@ impl MartsTransaction {
             .build_arc()?)
     }
 
-    /// Where file `rel` is now: in staging if this transaction wrote it, else in the warehouse
-    /// (a file kept from the previous build).
+    /// For a marts stage whose queries run on other machines (a Ballista cluster) over a
+    /// warehouse on an object store: the staging folder is on this machine only, so each file
+    /// this transaction writes is uploaded to its place as soon as it is finished, where the
+    /// executors read it. Nothing changes for readers: until the manifest's swap no manifest
+    /// lists these files (a failed or killed run leaves orphans, deleted by the next open, as it
+    /// does for files moved before a swap). No effect on a local warehouse (its staging folder
+    /// is under the root, which every machine of a cluster mounts at the same path).
+    pub fn write_in_place(&mut self) {
+        self.in_place = crate::store::is_remote(self.warehouse.root());
+    }
+
+    /// Where file `rel` is now: in staging if this transaction wrote it there, else in the
+    /// warehouse (written in place, or a file kept from the previous build).
     pub fn path(&self, rel: &str) -> PathBuf {
-        if self.is_staged(rel) {
+        if !self.in_place && self.is_staged(rel) {
             layout::resolve(&self.staging.dir, rel)
         } else {
             layout::resolve(self.warehouse.root(), rel)
@@ -137,7 +153,11 @@ impl MartsTransaction {
             });
         }
         self.staged_files().insert(rel.to_string());
-        MartWriter::create(&layout::resolve(&self.staging.dir, rel), schema)
+        let writer = MartWriter::create(&layout::resolve(&self.staging.dir, rel), schema)?;
+        Ok(match self.in_place {
+            true => writer.placed_at(layout::resolve(self.warehouse.root(), rel)),
+            false => writer,
+        })
     }
 
     /// Removes staged files (a model that failed after writing some).
@@ -145,6 +165,9 @@ impl MartsTransaction {
         for rel in rels {
             if self.staged_files().remove(rel) {
                 let _ = layout::remove_file_if_exists(&layout::resolve(&self.staging.dir, rel));
+                if self.in_place {
+                    let _ = layout::remove_file_if_exists(&layout::resolve(self.warehouse.root(), rel));
+                }
             }
         }
     }
@@ -240,7 +263,7 @@ impl MartsTransaction {
         };
         publish(
             root,
-            &self.staging.dir,
+            (!self.in_place).then_some(self.staging.dir.as_path()),
             &staged,
             &[],
             (self.warehouse.failpoint(), MARTS_MANIFEST),

@@ -221,6 +221,17 @@ fn registered() -> Vec<Arc<Remote>> {
     REMOTES.read().map(|r| r.clone()).unwrap_or_default()
 }
 
+/// Connects to the object store of the warehouse at `location` (`s3://bucket/prefix`) without
+/// reading the warehouse: for the cluster's roles, which must start before the first night has
+/// created it.
+pub fn connect_remote(location: &Path) -> Result<Arc<Remote>, WarehouseError> {
+    let work_dir = connect(location)?;
+    remote_of_root(&work_dir).ok_or_else(|| WarehouseError::InvalidLocation {
+        location: location.display().to_string(),
+        reason: "non inscrit après connexion".to_string(),
+    })
+}
+
 /// The remote whose work folder is `root`, if the warehouse at `root` is on an object store.
 pub fn remote_of_root(root: &Path) -> Option<Arc<Remote>> {
     registered().into_iter().find(|r| r.work_dir == root)

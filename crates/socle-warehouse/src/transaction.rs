@@ -355,7 +355,7 @@ impl CssTransaction {
         };
         warehouse::publish(
             warehouse.root(),
-            &self.staging.dir,
+            Some(&self.staging.dir),
             &staged,
             &self.reports,
             (self.failpoint.as_deref(), &self.code_css),

@@ -550,7 +550,7 @@ impl Warehouse {
         };
         publish(
             &self.root,
-            &staging.dir,
+            Some(&staging.dir),
             &staged,
             &[],
             (self.failpoint.as_deref(), MARTS_MANIFEST),
@@ -814,7 +814,8 @@ pub(crate) struct DeltaPublication<'a> {
 }
 
 /// The commit protocol: (1) move each staged file (`staged`, relative to the root and to the
-/// staging folder) to its final place, refusing to overwrite (`replaceable` files may be
+/// staging folder; no staging folder: the transaction wrote them in place already, create-only)
+/// to its final place, refusing to overwrite (`replaceable` files may be
 /// overwritten: reports); (2) `write_manifest` (an atomic swap: the commit point); (3) delete
 /// the previous manifest's files that the new one does not list, at once or after `grace` (see
 /// the `retired` module). The failpoint (spec, code)
@@ -825,7 +826,7 @@ pub(crate) struct DeltaPublication<'a> {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn publish(
     root: &Path,
-    staging: &Path,
+    staging: Option<&Path>,
     staged: &[String],
     replaceable: &[String],
     (failpoint, code): (Option<&str>, &str),
@@ -837,8 +838,13 @@ pub(crate) fn publish(
     // (1) Move. Check first that nothing published would be overwritten (on an object store,
     // each upload is create-only instead: the check and the write in one request).
     let remote = crate::store::is_remote(root);
+    // Without a staging folder nothing moves (files written in place have no report to replace).
+    let (to_move, replaceable): (&[String], &[String]) = match staging {
+        Some(_) => (staged, replaceable),
+        None => (&[], &[]),
+    };
     if !remote
-        && let Some(target) = staged
+        && let Some(target) = to_move
             .par_iter()
             .map(|rel| layout::resolve(root, rel))
             .find_any(|target| crate::store::exists(target))
@@ -846,7 +852,7 @@ pub(crate) fn publish(
         return Err(WarehouseError::FileExists { path: target });
     }
     let mut dirs = HashSet::new();
-    for rel in staged.iter().chain(replaceable) {
+    for rel in to_move.iter().chain(replaceable) {
         if let Some(parent) = layout::resolve(root, rel).parent()
             && dirs.insert(parent.to_path_buf())
         {
@@ -854,13 +860,14 @@ pub(crate) fn publish(
         }
     }
     // Renames locally; uploads on an object store, several at once.
-    let moves = staged
+    let moves = to_move
         .par_iter()
         .map(|rel| (rel, crate::store::Existing::Refuse))
         .chain(replaceable.par_iter().map(|rel| (rel, crate::store::Existing::Replace)));
     moves.try_for_each(|(rel, existing)| {
         let to = layout::resolve(root, rel);
-        crate::store::move_into_place(&layout::resolve(staging, rel), &to, existing).map_err(|e| match e.kind() {
+        let from = layout::resolve(staging.unwrap_or(root), rel);
+        crate::store::move_into_place(&from, &to, existing).map_err(|e| match e.kind() {
             std::io::ErrorKind::AlreadyExists => WarehouseError::FileExists { path: to.clone() },
             _ => WarehouseError::io("moving into place", &to, e),
         })
