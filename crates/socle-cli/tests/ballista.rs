@@ -2,8 +2,8 @@
 //! scheduler` and two `socle executor`s (child processes, stopped when the test ends); the
 //! fixtures' night with `--engine ballista://...` gives exactly the warehouse of the same night
 //! built in one process (every mart and model, row for row), and `socle query --engine` the same
-//! answer. With the warehouse in an S3 bucket (moto), the executors read every model from the
-//! bucket, never from the batch machine's staging folder.
+//! answer. With the warehouse in an S3 bucket (moto), the same, and the executors read every
+//! model from the bucket, never from the batch machine's staging folder.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -154,10 +154,34 @@ fn start_cluster(work: &Path, executors: usize, configure: impl Fn(&mut Command)
     cluster
 }
 
+/// The environment that points a command at `moto`.
+fn on_s3<'c>(c: &'c mut Command, moto: &Moto) -> &'c mut Command {
+    c.env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+}
+
+/// One cluster, given the bucket of a local S3 server (moto), builds the fixtures' night twice:
+/// on a disk it shares with the batch process (a shared mount), and in the bucket. Both equal
+/// the same night built in one process.
+///
+/// In the bucket, a cluster of several machines shares the bucket, not the batch machine's
+/// disk: each model's files go to the bucket as soon as they are written and the executors read
+/// them there. Checked on the plans the scheduler logs (they read the intermediate models from
+/// the bucket and never name the batch machine's work folder, where its staging is) and on the
+/// result (the bucket's warehouse, downloaded).
 #[test]
 fn the_marts_built_on_ballista_are_the_marts_built_in_one_process() {
+    let moto = Moto::start().unwrap();
+    let bucket = "socle-cluster";
+    moto.create_bucket(bucket).unwrap();
+    let s3 = format!("s3://{bucket}/entrepot");
     let work = tempfile::tempdir().unwrap();
-    let cluster = start_cluster(work.path(), 2, |_| {});
+    let cluster = start_cluster(work.path(), 2, |c| {
+        on_s3(c, &moto).args(["--warehouse", &s3]);
+    });
     let engine = format!("ballista://127.0.0.1:{}", cluster.port);
     let exports = root().join("fixtures/exports");
     let local = tempfile::tempdir().unwrap();
@@ -215,45 +239,15 @@ fn the_marts_built_on_ballista_are_the_marts_built_in_one_process() {
         "{}",
         text(&o)
     );
-    drop(cluster);
-}
 
-/// The environment that points a command at `moto`.
-fn on_s3<'c>(c: &'c mut Command, moto: &Moto) -> &'c mut Command {
-    c.env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_ALLOW_HTTP", "true")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-}
-
-/// A cluster of several machines shares the bucket, not this machine's disk: with the
-/// warehouse in a bucket, each model's files go to the bucket as soon as they are written and
-/// the executors read them there. Checked on the plans the scheduler logs (they read the
-/// intermediate models from the bucket, and never name the batch machine's work folder, where
-/// staging is), and on the result: the warehouse in the bucket, downloaded, holds exactly the
-/// marts of the same night built in one process on a disk.
-#[test]
-fn on_an_object_store_the_executors_read_every_model_from_the_bucket() {
-    let moto = Moto::start().unwrap();
-    let bucket = "socle-cluster";
-    moto.create_bucket(bucket).unwrap();
-    let s3 = format!("s3://{bucket}/entrepot");
-    let work = tempfile::tempdir().unwrap();
-    let cluster = start_cluster(work.path(), 2, |c| {
-        on_s3(c, &moto).args(["--warehouse", &s3]);
-    });
-    let engine = format!("ballista://127.0.0.1:{}", cluster.port);
-    let exports = root().join("fixtures/exports");
+    // The same night in the bucket.
     let batch_work = work.path().join("batch");
     std::fs::create_dir_all(&batch_work).unwrap();
     let batch_work = std::fs::canonicalize(&batch_work).unwrap();
-
     let mut night = load_command(&exports, Path::new(&s3), &["--engine", &engine]);
     on_s3(&mut night, &moto).env("SOCLE_WORK_DIR", &batch_work);
     let o = output_within(night, Duration::from_secs(300));
     assert!(o.status.success(), "{}", text(&o));
-
     // The plans the cluster ran: intermediate models read from the bucket, nothing from the
     // batch machine's folder (object paths are shown without their leading slash).
     let plans = std::fs::read_to_string(work.path().join("scheduler.log")).unwrap();
@@ -262,13 +256,11 @@ fn on_an_object_store_the_executors_read_every_model_from_the_bucket() {
         "no plan reads an intermediate model from the bucket ({} lines of scheduler log)",
         plans.lines().count()
     );
-    let local = batch_work.to_string_lossy();
+    let batch = batch_work.to_string_lossy();
     assert!(
-        !plans.contains(local.trim_start_matches('/')),
-        "a plan reads the batch machine's work folder {local}"
+        !plans.contains(batch.trim_start_matches('/')),
+        "a plan reads the batch machine's work folder {batch}"
     );
-
-    // The bucket's warehouse, downloaded, against the same night built in one process.
     let copy = work.path().join("copy");
     let script = format!(
         r#"
@@ -286,19 +278,9 @@ for page in s3.get_paginator('list_objects_v2').paginate(Bucket='{bucket}', Pref
     );
     let o = Command::new("python3").args(["-c", &script]).output().unwrap();
     assert!(o.status.success(), "{}", text(&o));
-    let one = tempfile::tempdir().unwrap();
-    let o = load_command(&exports, one.path(), &[]).output().unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    let (expected, problems) = state(one.path(), true);
+    let (in_bucket, problems) = state(&copy, true);
     assert!(problems.is_empty(), "{problems:#?}");
-    let (got, problems) = state(&copy, true);
-    assert!(problems.is_empty(), "{problems:#?}");
-    assert!(
-        expected[MARTS].len() > 14,
-        "{} mart and model partitions",
-        expected[MARTS].len()
-    );
-    assert_eq!(got, expected);
+    assert_eq!(in_bucket, one);
     drop(cluster);
 }
 
