@@ -161,8 +161,8 @@ def night_arguments(description: str) -> argparse.ArgumentParser:
     return p
 
 
-def socle_night(socle: Path, exports: Path, warehouse: str, work: Path, tag: str, pipelines: Path, env: dict,
-                extra: list[str] | None = None) -> dict:
+def measured_night(socle: Path, exports: Path, warehouse: str, work: Path, tag: str, pipelines: Path, env: dict,
+                   extra: list[str] | None = None) -> dict:
     """One `socle run` of EXPORTS into WAREHOUSE with the demo key (`extra`: more arguments, such
     as `--engine`), measured: wall time, peak memory and the run's own time per stage (its
     `--summary-json`). Used by s3.py and cluster.py."""

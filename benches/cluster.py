@@ -115,7 +115,7 @@ def main() -> int:
                 if warehouse.exists():
                     shutil.rmtree(warehouse)
                 extra = ["--engine", cluster.engine] if mode == "cluster" else []
-                r = bench.socle_night(socle, exports, str(warehouse), work, f"{mode}-{i}", a.pipelines, env, extra)
+                r = bench.measured_night(socle, exports, str(warehouse), work, f"{mode}-{i}", a.pipelines, env, extra)
                 runs[mode].append(r)
                 print(f"{mode} night {i + 1}: {r['wall_s']:.1f} s, marts {r['stages_s'].get('marts', 0):.1f} s, "
                       f"exit {r['code']}", file=sys.stderr)

@@ -82,12 +82,12 @@ def main() -> int:
         for i in range(a.runs):
             if local.exists():
                 shutil.rmtree(local)
-            r = bench.socle_night(socle, exports, str(local), work, f"disk-{i}", a.pipelines, base_env)
+            r = bench.measured_night(socle, exports, str(local), work, f"disk-{i}", a.pipelines, base_env)
             runs["disk"].append(r)
             print(f"disk night {i + 1}: {r['wall_s']:.1f} s, peak {r['peak_rss_bytes'] / bench.MIB:.0f} MiB", file=sys.stderr)
             moto.fresh_bucket()
             shutil.rmtree(work / "s3-work", ignore_errors=True)
-            r = bench.socle_night(socle, exports, f"s3://{BUCKET}/entrepot", work, f"s3-{i}", a.pipelines, s3_env)
+            r = bench.measured_night(socle, exports, f"s3://{BUCKET}/entrepot", work, f"s3-{i}", a.pipelines, s3_env)
             runs["s3"].append(r)
             print(f"s3 night {i + 1}: {r['wall_s']:.1f} s, peak {r['peak_rss_bytes'] / bench.MIB:.0f} MiB", file=sys.stderr)
     finally:
